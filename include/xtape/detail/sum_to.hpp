@@ -1,0 +1,17 @@
+// Reducing a broadcast gradient back to the shape of the input it belongs to.
+#pragma once
+
+#include <xtensor/xarray.hpp>
+
+#include "xtape/shape.hpp"
+
+namespace xtape::detail {
+
+/// Sums `g` over the axes along which `target` was broadcast (leading axes that
+/// `target` lacks, and axes where `target` has size 1), giving an array of
+/// shape `target`. Throws ShapeError naming `op` when `target` does not
+/// broadcast to g's shape.
+template <class T>
+xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op);
+
+}  // namespace xtape::detail

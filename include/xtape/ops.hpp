@@ -1,0 +1,147 @@
+// The primitive ops: each records one node with its forward value and backward rule.
+//
+// Every op checks its arguments before xtensor sees them and throws a
+// ShapeError or ValueError (both std::invalid_argument) naming the op, the
+// argument and the shapes. Elementwise binary ops broadcast as NumPy does; the
+// gradient is summed back to each input's shape centrally (GradContext::accumulate).
+// All ops are defined in src/ops/ for T = float and double.
+#pragma once
+
+#include <vector>
+
+#include "xtape/tape.hpp"
+
+namespace xtape {
+
+// ---- elementwise, binary (NumPy broadcasting) -------------------------------
+
+/// a + b
+template <class T> Var<T> add(const Var<T>& a, const Var<T>& b);
+/// a - b
+template <class T> Var<T> sub(const Var<T>& a, const Var<T>& b);
+/// a * b
+template <class T> Var<T> mul(const Var<T>& a, const Var<T>& b);
+/// a / b (IEEE: b = 0 gives inf or NaN, not an error)
+template <class T> Var<T> div(const Var<T>& a, const Var<T>& b);
+/// max(a, b); at a tie the gradient goes to a.
+template <class T> Var<T> maximum(const Var<T>& a, const Var<T>& b);
+/// min(a, b); at a tie the gradient goes to a.
+template <class T> Var<T> minimum(const Var<T>& a, const Var<T>& b);
+
+// Scalar forms: one node, the scalar is not a variable.
+template <class T> Var<T> add(const Var<T>& a, T s);
+template <class T> Var<T> mul(const Var<T>& a, T s);
+/// s - a
+template <class T> Var<T> rsub(T s, const Var<T>& a);
+/// a / s
+template <class T> Var<T> div(const Var<T>& a, T s);
+/// s / a
+template <class T> Var<T> rdiv(T s, const Var<T>& a);
+/// max(a, s); at a tie the gradient goes to a.
+template <class T> Var<T> maximum(const Var<T>& a, T s);
+/// min(a, s); at a tie the gradient goes to a.
+template <class T> Var<T> minimum(const Var<T>& a, T s);
+
+// ---- elementwise, unary -----------------------------------------------------
+
+/// -a
+template <class T> Var<T> neg(const Var<T>& a);
+/// exp(a)
+template <class T> Var<T> exp(const Var<T>& a);
+/// log(a); d/da = 1/a
+template <class T> Var<T> log(const Var<T>& a);
+/// log(1 + a), accurate near 0
+template <class T> Var<T> log1p(const Var<T>& a);
+/// sqrt(a); d/da = 1/(2 sqrt(a))
+template <class T> Var<T> sqrt(const Var<T>& a);
+/// a^2
+template <class T> Var<T> square(const Var<T>& a);
+/// a^p for a scalar p; d/da = p a^(p-1)
+template <class T> Var<T> pow(const Var<T>& a, T p);
+/// |a|; the derivative at 0 is 0.
+template <class T> Var<T> abs(const Var<T>& a);
+/// max(a, 0); the derivative at 0 is 0.
+template <class T> Var<T> relu(const Var<T>& a);
+/// 1 / (1 + exp(-a)), stable for large |a|
+template <class T> Var<T> sigmoid(const Var<T>& a);
+/// tanh(a)
+template <class T> Var<T> tanh(const Var<T>& a);
+/// log(1 + exp(a)) = max(a,0) + log1p(exp(-|a|)); its derivative is sigmoid(a)
+/// exactly (0.5 at 0), stable for |a| up to 1e4 and beyond.
+template <class T> Var<T> softplus(const Var<T>& a);
+/// min(max(a, lo), hi); the gradient is 1 where lo <= a <= hi, else 0.
+/// Throws ValueError when lo > hi.
+template <class T> Var<T> clip(const Var<T>& a, T lo, T hi);
+
+/// mask ? a : b, broadcasting mask, a and b together. The mask has no gradient.
+template <class T> Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b);
+
+// ---- reductions over a set of axes (empty Axes = every axis) -----------------
+
+/// Sum over `axes`; keepdims keeps them with size 1.
+template <class T> Var<T> sum(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+/// Mean over `axes`. Throws ShapeError when a reduced axis has size 0.
+template <class T> Var<T> mean(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+/// Max over `axes`; the gradient goes to the first maximal element of each slice.
+/// Throws ShapeError when a reduced axis has size 0.
+template <class T> Var<T> max(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+/// log(sum(exp(a))) over `axes`, stable (shifted by the max); its gradient is
+/// softmax. A slice of all -inf gives -inf with zero gradient.
+template <class T> Var<T> logsumexp(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+
+// ---- shape -------------------------------------------------------------------
+
+/// The same elements in a new shape of equal size (row-major order).
+template <class T> Var<T> reshape(const Var<T>& a, const Shape& shape);
+/// Permutes the axes: output axis i is input axis perm[i]; an empty perm reverses.
+template <class T> Var<T> transpose(const Var<T>& a, const Axes& perm = {});
+/// Exchanges two axes.
+template <class T> Var<T> swapaxes(const Var<T>& a, std::ptrdiff_t axis1, std::ptrdiff_t axis2);
+/// Broadcasts to `shape` (NumPy rules); the gradient is summed back.
+template <class T> Var<T> broadcast_to(const Var<T>& a, const Shape& shape);
+/// Elements start, start+step, ... < stop along `axis` (0 <= start <= stop <= size,
+/// step >= 1).
+template <class T>
+Var<T> slice(const Var<T>& a, std::ptrdiff_t axis, std::size_t start, std::size_t stop,
+             std::size_t step = 1);
+/// Joins arrays along an existing axis; the other axes must agree.
+template <class T> Var<T> concat(const std::vector<Var<T>>& parts, std::ptrdiff_t axis);
+/// Joins arrays of equal shape along a new axis.
+template <class T> Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis);
+/// Along `axis`, out[..., j, ...] = a[..., index[..., j, ...], ...] (NumPy's
+/// take_along_axis): `index` has a's rank and a's shape except along `axis`.
+/// Throws ValueError naming the offending index when one is out of range.
+template <class T> Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis);
+/// One element per slice along `axis` (MXNet's pick): `index` has a's shape
+/// without `axis`; the result keeps `axis` with size 1 when keepdims.
+template <class T>
+Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool keepdims = false);
+
+// ---- neural network ------------------------------------------------------------
+
+/// a - logsumexp(a, axis), one fused and stable op; its gradient is
+/// g - softmax(a) * sum(g, axis).
+template <class T> Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis = -1);
+/// exp(a - logsumexp(a, axis)), stable.
+template <class T> Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis = -1);
+/// Matrix product of (m, k) and (k, n), or batched (..., m, k) x (..., k, n)
+/// with equal batch shapes. Throws ShapeError on mismatched inner sizes.
+template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);
+
+// ---- operators -------------------------------------------------------------------
+
+template <class T> Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
+template <class T> Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
+template <class T> Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
+template <class T> Var<T> operator/(const Var<T>& a, const Var<T>& b) { return div(a, b); }
+template <class T> Var<T> operator-(const Var<T>& a) { return neg(a); }
+template <class T> Var<T> operator+(const Var<T>& a, std::type_identity_t<T> s) { return add(a, s); }
+template <class T> Var<T> operator+(std::type_identity_t<T> s, const Var<T>& a) { return add(a, s); }
+template <class T> Var<T> operator-(const Var<T>& a, std::type_identity_t<T> s) { return add(a, -s); }
+template <class T> Var<T> operator-(std::type_identity_t<T> s, const Var<T>& a) { return rsub(s, a); }
+template <class T> Var<T> operator*(const Var<T>& a, std::type_identity_t<T> s) { return mul(a, s); }
+template <class T> Var<T> operator*(std::type_identity_t<T> s, const Var<T>& a) { return mul(a, s); }
+template <class T> Var<T> operator/(const Var<T>& a, std::type_identity_t<T> s) { return div(a, s); }
+template <class T> Var<T> operator/(std::type_identity_t<T> s, const Var<T>& a) { return rdiv(s, a); }
+
+}  // namespace xtape

@@ -1,0 +1,270 @@
+// The tape (a Wengert list): variables, recorded nodes and the backward sweep.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <span>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xstorage.hpp>
+
+#include "xtape/errors.hpp"
+#include "xtape/shape.hpp"
+
+namespace xtape {
+
+template <class T>
+class Tape;
+template <class T>
+class GradContext;
+
+/// A handle to one value recorded on a tape: {tape, index, epoch}. Cheap to
+/// copy. It stays valid until its tape is cleared or destroyed; using it after
+/// `clear()` throws TapeError (using it after the tape is destroyed is undefined,
+/// as with any dangling reference).
+template <class T>
+class Var {
+public:
+    Var() = default;
+
+    /// The value. The reference stays valid until the tape is cleared.
+    const xt::xarray<T>& value() const;
+    /// The gradient accumulated by `backward`; zeros of the value's shape when
+    /// no gradient reached this variable.
+    xt::xarray<T> grad() const;
+    /// True when a backward sweep reached this variable.
+    bool has_grad() const;
+    /// True when gradients flow into this variable (a leaf that asked for them, or
+    /// a node with such an input).
+    bool requires_grad() const;
+    const Shape& shape() const { return value().shape(); }
+    std::size_t size() const { return value().size(); }
+    std::size_t dimension() const { return value().dimension(); }
+    /// Name of the op that made this variable ("leaf" and "constant" for inputs).
+    const char* op() const;
+
+    Tape<T>& tape() const;
+    std::uint32_t index() const { return index_; }
+    bool valid() const;
+
+private:
+    friend class Tape<T>;
+    Var(Tape<T>* tape, std::uint32_t index, std::uint32_t epoch)
+        : tape_(tape), index_(index), epoch_(epoch) {}
+
+    Tape<T>* tape_ = nullptr;
+    std::uint32_t index_ = 0;
+    std::uint32_t epoch_ = 0;
+};
+
+/// The backward function of a node: reads the node's gradient through the
+/// context and accumulates into its inputs' gradients.
+template <class T>
+using BackwardFn = std::function<void(GradContext<T>&)>;
+
+/// A tape of nodes in creation order. `backward(root)` walks from the root's
+/// index down to 0 and calls the backward function of every node that a
+/// gradient reached: no recursion, no topological sort.
+///
+/// A tape belongs to one thread at a time; two threads with their own tapes
+/// never share state.
+template <class T>
+class Tape {
+public:
+    Tape() = default;
+    Tape(const Tape&) = delete;
+    Tape& operator=(const Tape&) = delete;
+
+    /// An input whose gradient is wanted (a parameter or a differentiable input).
+    Var<T> leaf(xt::xarray<T> value);
+    /// An input without gradient (a label, a mask turned into numbers).
+    Var<T> constant(xt::xarray<T> value);
+
+    /// Records a node: its op name (a string literal), its inputs (all of this
+    /// tape), its value, and how to send its gradient to its inputs. This is the
+    /// API every built-in op uses and the one for custom ops. When no input
+    /// requires a gradient, or gradients are disabled, the backward function is
+    /// dropped and the node is a constant.
+    Var<T> record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
+                  BackwardFn<T> backward);
+    Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, xt::xarray<T> value,
+                  BackwardFn<T> backward) {
+        return record(op, std::span<const Var<T>>(inputs.begin(), inputs.size()), std::move(value),
+                      std::move(backward));
+    }
+
+    /// Reverse sweep from a single-element root (seed 1). Gradients of leaves
+    /// accumulate across calls; intermediate gradients are recomputed each call.
+    /// Throws ShapeError when the root has more than one element.
+    void backward(const Var<T>& root);
+    /// Reverse sweep with an explicit seed of the root's shape.
+    void backward(const Var<T>& root, const xt::xarray<T>& seed);
+
+    /// Forgets every gradient (values and handles stay valid).
+    void zero_grad();
+    /// Forgets every node; handles made before become stale (they throw).
+    /// The node storage is kept for the next step.
+    void clear();
+
+    /// Number of nodes recorded since the last clear.
+    std::size_t size() const { return size_; }
+    /// Incremented by every clear(); part of every handle.
+    std::uint32_t epoch() const { return epoch_; }
+
+    /// Whether new nodes record their backward function (see NoGradGuard).
+    bool grad_enabled() const { return grad_enabled_; }
+    void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
+
+    /// Throws TapeError unless `v` is a live handle of this tape.
+    void check(const Var<T>& v, const char* op = "tape") const;
+
+    // Read access for ops, gradcheck and graph export.
+    const xt::xarray<T>& value_of(std::uint32_t index) const { return nodes_[index].value; }
+    const char* op_of(std::uint32_t index) const { return nodes_[index].op; }
+    std::span<const std::uint32_t> inputs_of(std::uint32_t index) const {
+        const auto& in = nodes_[index].inputs;
+        return {in.data(), in.size()};
+    }
+    bool requires_grad_of(std::uint32_t index) const { return nodes_[index].requires_grad; }
+    bool has_grad_of(std::uint32_t index) const { return nodes_[index].has_grad; }
+    const xt::xarray<T>& grad_of(std::uint32_t index) const { return nodes_[index].grad; }
+
+private:
+    friend class GradContext<T>;
+
+    struct Node {
+        xt::xarray<T> value;
+        xt::xarray<T> grad;  // meaningful only when has_grad
+        xt::svector<std::uint32_t, 4> inputs;
+        BackwardFn<T> backward;
+        const char* op = "";
+        bool requires_grad = false;
+        bool has_grad = false;
+    };
+
+    Var<T> push(const char* op, xt::xarray<T>&& value, bool requires_grad);
+    void sweep(std::uint32_t root);
+
+    // A deque never moves its elements on growth, so references to values stay
+    // valid while the tape grows. Nodes past size_ are kept for reuse after clear().
+    std::deque<Node> nodes_;
+    std::size_t size_ = 0;
+    std::uint32_t epoch_ = 1;
+    bool grad_enabled_ = true;
+};
+
+/// What a backward function sees: the gradient of its node's output, the
+/// values of the output and of the inputs, and where to send gradients.
+template <class T>
+class GradContext {
+public:
+    /// dL/d(output), of the output's shape.
+    const xt::xarray<T>& grad() const { return tape_.nodes_[node_].grad; }
+    /// The output value.
+    const xt::xarray<T>& value() const { return tape_.nodes_[node_].value; }
+    /// The value of input k.
+    const xt::xarray<T>& input(std::size_t k) const {
+        return tape_.nodes_[tape_.nodes_[node_].inputs[k]].value;
+    }
+    /// Whether input k wants a gradient; skip its work when it does not.
+    bool needs_grad(std::size_t k) const {
+        return tape_.nodes_[tape_.nodes_[node_].inputs[k]].requires_grad;
+    }
+
+    /// Adds `g` to input k's gradient. `g` may have any shape that broadcasts to
+    /// the input's shape from the output side (the output's shape, typically):
+    /// it is summed down to the input's shape here, once for every op.
+    /// An xtensor expression is evaluated straight into the gradient when the
+    /// shapes agree (no temporary).
+    template <class E>
+    void accumulate(std::size_t k, E&& g);
+
+private:
+    friend class Tape<T>;
+    GradContext(Tape<T>& tape, std::uint32_t node) : tape_(tape), node_(node) {}
+
+    void accumulate_reduced(std::size_t k, xt::xarray<T>&& g);
+
+    Tape<T>& tape_;
+    std::uint32_t node_;
+};
+
+template <class T>
+template <class E>
+void GradContext<T>::accumulate(std::size_t k, E&& g) {
+    auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
+    if (!input.requires_grad) return;
+    const auto& shape = input.value.shape();
+    if constexpr (std::is_same_v<std::decay_t<E>, xt::xarray<T>>) {
+        if (g.shape() == shape) {
+            if (input.has_grad) {
+                input.grad += g;
+            } else {
+                input.grad = std::forward<E>(g);
+                input.has_grad = true;
+            }
+            return;
+        }
+        accumulate_reduced(k, xt::xarray<T>(std::forward<E>(g)));
+    } else {
+        const auto& gs = g.shape();
+        if (gs.size() == shape.size() && std::equal(gs.begin(), gs.end(), shape.begin())) {
+            if (input.has_grad) {
+                input.grad += g;
+            } else {
+                input.grad = g;
+                input.has_grad = true;
+            }
+            return;
+        }
+        accumulate_reduced(k, xt::xarray<T>(std::forward<E>(g)));
+    }
+}
+
+/// The tape that `leaf()` and `constant()` use on this thread: by default one
+/// tape per thread, or the one a TapeScope selected.
+template <class T>
+Tape<T>& current_tape();
+
+/// Makes `tape` the current tape of this thread until the scope ends.
+template <class T>
+class TapeScope {
+public:
+    explicit TapeScope(Tape<T>& tape);
+    ~TapeScope();
+    TapeScope(const TapeScope&) = delete;
+    TapeScope& operator=(const TapeScope&) = delete;
+
+private:
+    Tape<T>* previous_;
+};
+
+/// Disables gradient recording on a tape (the current one by default) until the
+/// scope ends: ops still compute values, but record no backward function.
+template <class T>
+class NoGradGuard {
+public:
+    explicit NoGradGuard(Tape<T>& tape = current_tape<T>());
+    ~NoGradGuard();
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    Tape<T>& tape_;
+    bool previous_;
+};
+
+/// A leaf on the current tape.
+template <class T>
+Var<T> leaf(xt::xarray<T> value) {
+    return current_tape<T>().leaf(std::move(value));
+}
+/// A constant on the current tape.
+template <class T>
+Var<T> constant(xt::xarray<T> value) {
+    return current_tape<T>().constant(std::move(value));
+}
+
+}  // namespace xtape

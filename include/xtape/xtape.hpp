@@ -1,0 +1,8 @@
+// The umbrella header: the tape, the primitive ops and gradient checking.
+#pragma once
+
+#include "xtape/errors.hpp"
+#include "xtape/gradcheck.hpp"
+#include "xtape/ops.hpp"
+#include "xtape/shape.hpp"
+#include "xtape/tape.hpp"

@@ -1,0 +1,137 @@
+// Checking analytic gradients against central finite differences, in double.
+#include "xtape/gradcheck.hpp"
+
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "xtape/ops.hpp"
+#include "xtape/shape.hpp"
+
+namespace xtape {
+
+namespace {
+
+// Evaluates sum(v * f(inputs)) on a fresh tape; v is drawn once from the seed
+// so that every evaluation projects the output the same way.
+class Projected {
+public:
+    Projected(const GradcheckFunction& f, std::uint64_t seed) : f_(f), seed_(seed) {}
+
+    // The projected scalar, and (when `grads` is given) its gradient for each input.
+    double evaluate(const std::vector<GradcheckInput>& inputs,
+                    std::vector<xt::xarray<double>>* grads) {
+        Tape<double> tape;
+        std::vector<Var<double>> leaves;
+        leaves.reserve(inputs.size());
+        for (const auto& in : inputs) leaves.push_back(tape.leaf(in.value));
+        Var<double> y = f_(tape, leaves);
+        if (projection_.size() == 0) {
+            std::mt19937_64 rng(seed_);
+            std::uniform_real_distribution<double> u(0.5, 1.5);
+            projection_ = xt::empty<double>(y.shape());
+            for (double& v : projection_) v = u(rng);
+        }
+        Var<double> scalar = sum(mul(y, tape.constant(projection_)));
+        if (grads != nullptr) {
+            tape.backward(scalar);
+            grads->clear();
+            for (const auto& leaf : leaves) grads->push_back(leaf.grad());
+        }
+        return scalar.value().flat(0);
+    }
+
+private:
+    const GradcheckFunction& f_;
+    std::uint64_t seed_;
+    xt::xarray<double> projection_;
+};
+
+struct Tracker {
+    const GradcheckOptions& options;
+    GradcheckResult result;
+
+    void compare(const std::string& input, std::size_t index, double analytic, double numeric) {
+        const double abs_error = std::abs(analytic - numeric);
+        const double rel_error = abs_error / std::max(std::abs(numeric), 1e-300);
+        const bool ok = abs_error <= options.atol + options.rtol * std::abs(numeric);
+        ++result.checked;
+        result.max_rel_error = std::max(result.max_rel_error, std::abs(numeric) > 0 ? rel_error : 0.0);
+        // The worst element is the first failure, or else the largest absolute error.
+        const bool first_failure = !ok && result.passed;
+        if (first_failure || (result.passed && abs_error >= result.max_abs_error)) {
+            result.worst_input = input;
+            result.worst_index = index;
+            result.worst_analytic = analytic;
+            result.worst_numeric = numeric;
+        }
+        result.max_abs_error = std::max(result.max_abs_error, abs_error);
+        if (!ok || !std::isfinite(analytic) || !std::isfinite(numeric)) result.passed = false;
+    }
+};
+
+}  // namespace
+
+GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
+                          const GradcheckOptions& options) {
+    Projected projected(f, options.seed);
+    Tracker tracker{options, {}};
+    std::vector<xt::xarray<double>> analytic;
+    const double value = projected.evaluate(inputs, &analytic);
+    if (!std::isfinite(value)) {
+        tracker.result.passed = false;
+        tracker.result.problem = fmt::format("the output is not finite ({})", value);
+        return tracker.result;
+    }
+    std::vector<GradcheckInput> shifted = inputs;
+    const double eps = options.eps;
+
+    if (!options.fast) {
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+            auto& x = shifted[k].value;
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                const double original = x.flat(i);
+                x.flat(i) = original + eps;
+                const double plus = projected.evaluate(shifted, nullptr);
+                x.flat(i) = original - eps;
+                const double minus = projected.evaluate(shifted, nullptr);
+                x.flat(i) = original;
+                tracker.compare(inputs[k].name, i, analytic[k].flat(i), (plus - minus) / (2 * eps));
+            }
+        }
+        return tracker.result;
+    }
+
+    // Fast mode: for a random direction u over all inputs, the directional
+    // derivative (f(x + eps u) - f(x - eps u)) / 2 eps must equal grad . u.
+    std::mt19937_64 rng(options.seed + 1);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (int d = 0; d < options.directions; ++d) {
+        std::vector<xt::xarray<double>> direction;
+        double analytic_dot = 0;
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+            xt::xarray<double> u = xt::empty<double>(inputs[k].value.shape());
+            for (double& v : u) v = normal(rng);
+            for (std::size_t i = 0; i < u.size(); ++i) analytic_dot += analytic[k].flat(i) * u.flat(i);
+            direction.push_back(std::move(u));
+        }
+        for (std::size_t k = 0; k < inputs.size(); ++k) shifted[k].value = inputs[k].value + eps * direction[k];
+        const double plus = projected.evaluate(shifted, nullptr);
+        for (std::size_t k = 0; k < inputs.size(); ++k) shifted[k].value = inputs[k].value - eps * direction[k];
+        const double minus = projected.evaluate(shifted, nullptr);
+        tracker.compare(fmt::format("direction {}", d), static_cast<std::size_t>(d), analytic_dot,
+                        (plus - minus) / (2 * eps));
+    }
+    return tracker.result;
+}
+
+std::string to_string(const GradcheckResult& r) {
+    if (!r.problem.empty()) return fmt::format("failed: {}", r.problem);
+    return fmt::format("{}: {} compared, max abs error {:.3g}, max rel error {:.3g}; worst {}[{}]: "
+                       "analytic {:.17g}, numeric {:.17g}",
+                       r.passed ? "passed" : "FAILED", r.checked, r.max_abs_error, r.max_rel_error,
+                       r.worst_input, r.worst_index, r.worst_analytic, r.worst_numeric);
+}
+
+}  // namespace xtape

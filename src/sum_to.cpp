@@ -1,0 +1,40 @@
+// Reducing a broadcast gradient back to the shape of the input it belongs to.
+#include "xtape/detail/sum_to.hpp"
+
+#include <fmt/format.h>
+#include <xtensor/xreducer.hpp>
+
+#include "xtape/errors.hpp"
+
+namespace xtape::detail {
+
+template <class T>
+xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op) {
+    const Shape& from = g.shape();
+    if (!broadcasts_to(target, from)) {
+        throw ShapeError(fmt::format("{}: gradient of shape {} cannot be reduced to shape {}", op,
+                                     to_string(from), to_string(target)));
+    }
+    if (from == target) return g;
+    if (element_count(target) == 1) {
+        // The common scalar case (a weight, a margin tensor): one pass.
+        xt::xarray<T> out(target);
+        T total = 0;
+        for (T v : g) total += v;
+        out.flat(0) = total;
+        return out;
+    }
+    const std::size_t offset = from.size() - target.size();
+    std::vector<std::size_t> axes;
+    for (std::size_t i = 0; i < from.size(); ++i) {
+        if (i < offset || (target[i - offset] == 1 && from[i] != 1)) axes.push_back(i);
+    }
+    xt::xarray<T> reduced = xt::sum(g, axes);
+    reduced.reshape(target);
+    return reduced;
+}
+
+template xt::xarray<float> sum_to(const xt::xarray<float>&, const Shape&, const char*);
+template xt::xarray<double> sum_to(const xt::xarray<double>&, const Shape&, const char*);
+
+}  // namespace xtape::detail

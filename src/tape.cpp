@@ -1,0 +1,229 @@
+// The tape: recording nodes, the reverse sweep, and the thread-local current tape.
+#include "xtape/tape.hpp"
+
+#include <fmt/format.h>
+
+#include "xtape/detail/sum_to.hpp"
+
+namespace xtape {
+
+// ---- Var -------------------------------------------------------------------
+
+template <class T>
+Tape<T>& Var<T>::tape() const {
+    if (tape_ == nullptr) throw TapeError("Var: use of a default-constructed variable (no tape)");
+    return *tape_;
+}
+
+template <class T>
+bool Var<T>::valid() const {
+    return tape_ != nullptr && tape_->epoch() == epoch_ && index_ < tape_->size();
+}
+
+template <class T>
+const xt::xarray<T>& Var<T>::value() const {
+    tape().check(*this, "Var::value");
+    return tape_->value_of(index_);
+}
+
+template <class T>
+bool Var<T>::has_grad() const {
+    tape().check(*this, "Var::has_grad");
+    return tape_->has_grad_of(index_);
+}
+
+template <class T>
+bool Var<T>::requires_grad() const {
+    tape().check(*this, "Var::requires_grad");
+    return tape_->requires_grad_of(index_);
+}
+
+template <class T>
+xt::xarray<T> Var<T>::grad() const {
+    tape().check(*this, "Var::grad");
+    if (tape_->has_grad_of(index_)) return tape_->grad_of(index_);
+    return xt::zeros<T>(tape_->value_of(index_).shape());
+}
+
+template <class T>
+const char* Var<T>::op() const {
+    tape().check(*this, "Var::op");
+    return tape_->op_of(index_);
+}
+
+// ---- Tape ------------------------------------------------------------------
+
+template <class T>
+void Tape<T>::check(const Var<T>& v, const char* op) const {
+    if (v.tape_ != this) {
+        throw TapeError(fmt::format("{}: variable #{} belongs to another tape", op, v.index_));
+    }
+    if (v.epoch_ != epoch_ || v.index_ >= size_) {
+        throw TapeError(fmt::format(
+            "{}: stale variable #{} (made before the tape was cleared: epoch {}, tape is at {})",
+            op, v.index_, v.epoch_, epoch_));
+    }
+}
+
+template <class T>
+Var<T> Tape<T>::push(const char* op, xt::xarray<T>&& value, bool requires_grad) {
+    if (size_ == nodes_.size()) nodes_.emplace_back();
+    Node& node = nodes_[size_];
+    node.value = std::move(value);
+    node.inputs.clear();
+    node.backward = nullptr;
+    node.op = op;
+    node.requires_grad = requires_grad;
+    node.has_grad = false;
+    return Var<T>(this, static_cast<std::uint32_t>(size_++), epoch_);
+}
+
+template <class T>
+Var<T> Tape<T>::leaf(xt::xarray<T> value) {
+    return push("leaf", std::move(value), true);
+}
+
+template <class T>
+Var<T> Tape<T>::constant(xt::xarray<T> value) {
+    return push("constant", std::move(value), false);
+}
+
+template <class T>
+Var<T> Tape<T>::record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
+                       BackwardFn<T> backward) {
+    bool requires_grad = false;
+    for (const Var<T>& in : inputs) {
+        check(in, op);
+        requires_grad = requires_grad || nodes_[in.index_].requires_grad;
+    }
+    requires_grad = requires_grad && grad_enabled_ && backward != nullptr;
+    Var<T> out = push(op, std::move(value), requires_grad);
+    if (requires_grad) {
+        Node& node = nodes_[out.index_];
+        for (const Var<T>& in : inputs) node.inputs.push_back(in.index_);
+        node.backward = std::move(backward);
+    }
+    return out;
+}
+
+template <class T>
+void Tape<T>::backward(const Var<T>& root) {
+    check(root, "backward");
+    const auto& value = nodes_[root.index_].value;
+    if (value.size() != 1) {
+        throw ShapeError(fmt::format(
+            "backward: root of shape {} is not a single element; pass a seed of that shape",
+            to_string(value.shape())));
+    }
+    backward(root, xt::ones<T>(value.shape()));
+}
+
+template <class T>
+void Tape<T>::backward(const Var<T>& root, const xt::xarray<T>& seed) {
+    check(root, "backward");
+    Node& node = nodes_[root.index_];
+    if (seed.shape() != node.value.shape()) {
+        throw ShapeError(fmt::format("backward: seed of shape {} does not match root of shape {}",
+                                     to_string(seed.shape()), to_string(node.value.shape())));
+    }
+    if (!node.requires_grad) return;
+    // Intermediate gradients belong to one sweep; leaves keep accumulating.
+    for (std::uint32_t i = 0; i <= root.index_; ++i) {
+        if (nodes_[i].backward) nodes_[i].has_grad = false;
+    }
+    if (node.has_grad) {
+        node.grad += seed;
+    } else {
+        node.grad = seed;
+        node.has_grad = true;
+    }
+    sweep(root.index_);
+}
+
+template <class T>
+void Tape<T>::sweep(std::uint32_t root) {
+    for (std::uint32_t i = root + 1; i-- > 0;) {
+        Node& node = nodes_[i];
+        if (!node.has_grad || !node.backward) continue;
+        GradContext<T> context(*this, i);
+        node.backward(context);
+    }
+}
+
+template <class T>
+void Tape<T>::zero_grad() {
+    for (std::size_t i = 0; i < size_; ++i) nodes_[i].has_grad = false;
+}
+
+template <class T>
+void Tape<T>::clear() {
+    // Captured state is released now; value and gradient buffers stay with
+    // their node and are reused when the next step records the same shapes.
+    for (std::size_t i = 0; i < size_; ++i) nodes_[i].backward = nullptr;
+    size_ = 0;
+    ++epoch_;
+}
+
+// ---- GradContext -----------------------------------------------------------
+
+template <class T>
+void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
+    auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
+    xt::xarray<T> reduced = detail::sum_to(g, input.value.shape(), tape_.nodes_[node_].op);
+    if (input.has_grad) {
+        input.grad += reduced;
+    } else {
+        input.grad = std::move(reduced);
+        input.has_grad = true;
+    }
+}
+
+// ---- current tape and guards -----------------------------------------------
+
+namespace {
+template <class T>
+Tape<T>*& current_tape_pointer() {
+    thread_local Tape<T>* current = nullptr;
+    return current;
+}
+}  // namespace
+
+template <class T>
+Tape<T>& current_tape() {
+    thread_local Tape<T> default_tape;
+    Tape<T>* current = current_tape_pointer<T>();
+    return current != nullptr ? *current : default_tape;
+}
+
+template <class T>
+TapeScope<T>::TapeScope(Tape<T>& tape) : previous_(current_tape_pointer<T>()) {
+    current_tape_pointer<T>() = &tape;
+}
+
+template <class T>
+TapeScope<T>::~TapeScope() {
+    current_tape_pointer<T>() = previous_;
+}
+
+template <class T>
+NoGradGuard<T>::NoGradGuard(Tape<T>& tape) : tape_(tape), previous_(tape.grad_enabled()) {
+    tape_.set_grad_enabled(false);
+}
+
+template <class T>
+NoGradGuard<T>::~NoGradGuard() {
+    tape_.set_grad_enabled(previous_);
+}
+
+#define XTAPE_INSTANTIATE(T)                      \
+    template class Var<T>;                        \
+    template class Tape<T>;                       \
+    template class GradContext<T>;                \
+    template class TapeScope<T>;                  \
+    template class NoGradGuard<T>;                \
+    template Tape<T>& current_tape<T>();
+
+XTAPE_INSTANTIATE(float)
+XTAPE_INSTANTIATE(double)
+
+}  // namespace xtape

@@ -1,0 +1,121 @@
+// The tape: recording, the reverse sweep, accumulation, clearing, guards and threads.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "xtape/xtape.hpp"
+
+using namespace xtape;
+
+TEST_CASE_TEMPLATE("a variable used twice gets both contributions", T, float, double) {
+    Tape<T> tape;
+    auto x = tape.leaf(xt::xarray<T>{3});
+    auto y = x * x + x;  // dy/dx = 2x + 1 = 7
+    tape.backward(y);
+    CHECK(x.grad()(0) == doctest::Approx(7));
+}
+
+TEST_CASE("backward needs a single-element root or a seed of its shape") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::xarray<double>{1, 2, 3});
+    auto y = mul(x, 2.0);
+    CHECK_THROWS_AS(tape.backward(y), ShapeError);
+    CHECK_THROWS_AS(tape.backward(y, xt::xarray<double>{1, 1}), ShapeError);
+    tape.backward(y, xt::xarray<double>{1, 10, 100});
+    CHECK(x.grad() == xt::xarray<double>{2, 20, 200});
+}
+
+TEST_CASE("leaf gradients accumulate across sweeps, intermediate ones do not") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::xarray<double>{2});
+    auto y = exp(mul(x, 1.0));
+    tape.backward(y);
+    tape.backward(y);
+    CHECK(x.grad()(0) == doctest::Approx(2 * std::exp(2.0)));
+    tape.zero_grad();
+    CHECK_FALSE(x.has_grad());
+    CHECK(x.grad()(0) == 0);
+}
+
+TEST_CASE("nodes no gradient reached are skipped and constants get none") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::xarray<double>{1});
+    auto k = tape.constant(xt::xarray<double>{5});
+    auto unused = exp(x);
+    auto y = mul(x, k);
+    tape.backward(y);
+    CHECK_FALSE(unused.has_grad());
+    CHECK_FALSE(k.has_grad());
+    CHECK_FALSE(k.requires_grad());
+    CHECK(x.grad()(0) == 5);
+}
+
+TEST_CASE("a handle from before clear throws instead of reading freed memory") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::xarray<double>{1, 2});
+    tape.clear();
+    CHECK(tape.size() == 0);
+    CHECK_FALSE(x.valid());
+    CHECK_THROWS_AS(x.value(), TapeError);
+    CHECK_THROWS_AS(exp(x), TapeError);
+    auto y = tape.leaf(xt::xarray<double>{3});
+    CHECK(y.value()(0) == 3);
+    CHECK_THROWS_WITH_AS(x.grad(), doctest::Contains("stale"), TapeError);
+}
+
+TEST_CASE("mixing variables of two tapes throws") {
+    Tape<double> a, b;
+    auto x = a.leaf(xt::xarray<double>{1});
+    auto y = b.leaf(xt::xarray<double>{1});
+    CHECK_THROWS_WITH_AS(add(x, y), doctest::Contains("add"), TapeError);
+    CHECK_THROWS_AS(a.backward(y), TapeError);
+}
+
+TEST_CASE("the no-grad guard records values without gradients") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::xarray<double>{1});
+    Var<double> y;
+    {
+        NoGradGuard<double> guard(tape);
+        y = exp(x);
+    }
+    CHECK(y.value()(0) == doctest::Approx(std::exp(1.0)));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(tape.grad_enabled());
+    auto z = exp(x);
+    CHECK(z.requires_grad());
+}
+
+TEST_CASE("the current tape is per thread and a scope selects another") {
+    Tape<double> mine;
+    {
+        TapeScope<double> scope(mine);
+        auto x = leaf<double>(xt::xarray<double>{1});
+        CHECK(&x.tape() == &mine);
+    }
+    CHECK(&current_tape<double>() != &mine);
+    Tape<double>* other = nullptr;
+    std::thread([&] { other = &current_tape<double>(); }).join();
+    CHECK(other != &current_tape<double>());
+}
+
+TEST_CASE("two threads with their own tapes never interfere") {
+    auto work = [](double start, double* result) {
+        Tape<double> tape;
+        double total = 0;
+        for (int step = 0; step < 2000; ++step) {
+            auto x = tape.leaf(xt::xarray<double>{start, start + 1});
+            auto y = sum(square(x));
+            tape.backward(y);
+            total += x.grad()(1);  // 2 (start + 1)
+            tape.clear();
+        }
+        *result = total;
+    };
+    double r1 = 0, r2 = 0;
+    std::thread t1(work, 1.0, &r1), t2(work, 5.0, &r2);
+    t1.join();
+    t2.join();
+    CHECK(r1 == 2000 * 4.0);
+    CHECK(r2 == 2000 * 12.0);
+}
