@@ -1,0 +1,89 @@
+// The registry of losses: names, inputs, options and defaults, so that the
+// command-line tool and the tests iterate over every loss without a list of their own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xtape/shape.hpp"
+#include "xtape/tape.hpp"
+
+namespace xtape {
+
+/// How an option's text value is parsed.
+enum class OptionType { Bool, Int, Real, OptionalReal, String };
+
+/// One option of a loss, with Gluon's name and default.
+struct OptionSpec {
+    std::string name;
+    OptionType type;
+    /// Gluon's default, as text: "1", "None", "true", "NTC".
+    std::string default_value;
+    /// The allowed values of a String option (empty: any).
+    std::vector<std::string> choices;
+    /// The values the default gradient check tries (the default among them).
+    std::vector<std::string> grid;
+    std::string doc;
+};
+
+/// One input of a loss, with Gluon's argument name.
+struct InputSpec {
+    std::string name;
+    bool required;
+    /// False for indices and lengths (sparse labels, CTC labels and lengths).
+    bool differentiable;
+    std::string doc;
+};
+
+/// Option values by name, as text; a missing option takes its default.
+using OptionMap = std::map<std::string, std::string>;
+template <class T>
+using InputMap = std::map<std::string, Var<T>>;
+template <class T>
+using ArrayMap = std::map<std::string, xt::xarray<T>>;
+
+/// Everything the tools need to know about one loss.
+struct LossInfo {
+    std::string name;                  // Gluon's class name, e.g. "SoftmaxCrossEntropyLoss"
+    std::vector<std::string> aliases;  // e.g. "SoftmaxCELoss"
+    std::string summary;               // one line
+    std::vector<InputSpec> inputs;     // in Gluon's call order
+    std::vector<OptionSpec> options;
+    /// Pred shapes the default check uses (in the default layout).
+    std::vector<Shape> check_shapes;
+
+    /// Gluon-like repr of the loss built with these options. All three callables
+    /// throw ValueError for an unknown option name or a malformed value.
+    std::function<std::string(const OptionMap&)> repr;
+    /// Builds the loss with these options and applies it to the named inputs
+    /// (all on one tape); throws ValueError for a missing required input or an
+    /// unknown input name, and the loss's own errors for bad data.
+    std::function<Var<float>(const OptionMap&, const InputMap<float>&)> apply_float;
+    std::function<Var<double>(const OptionMap&, const InputMap<double>&)> apply_double;
+    /// Valid inputs for a pred of `pred_shape`, drawn from `seed` and away from
+    /// kinks: every input, optional ones included (the caller drops those it
+    /// does not want). Integer-valued inputs (sparse labels, lengths) hold whole numbers.
+    std::function<ArrayMap<double>(const OptionMap&, const Shape& pred_shape, std::uint64_t seed)> sample;
+
+    template <class T>
+    Var<T> apply(const OptionMap& options, const InputMap<T>& inputs) const {
+        if constexpr (std::is_same_v<T, float>) {
+            return apply_float(options, inputs);
+        } else {
+            return apply_double(options, inputs);
+        }
+    }
+};
+
+/// Every loss, in a stable order (Gluon's documentation order).
+const std::vector<LossInfo>& loss_registry();
+
+/// The loss with this class name or alias, matched case-insensitively; throws
+/// ValueError listing the known names otherwise.
+const LossInfo& find_loss(std::string_view name);
+
+}  // namespace xtape
