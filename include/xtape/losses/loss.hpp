@@ -1,0 +1,78 @@
+// The base of every Gluon loss: `weight`, `batch_axis`, and the steps all losses share.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "xtape/shape.hpp"
+#include "xtape/tape.hpp"
+
+namespace xtape {
+
+/// Rule 1 of the loss contract: `label` (any shape with as many elements as
+/// `pred`) reshaped, not broadcast, to `pred.shape()`. Returns `label` itself
+/// when the shapes already agree. Throws ShapeError naming `loss_name`,
+/// `arg_name` and both shapes when the element counts differ.
+template <class T>
+Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name);
+
+/// Sparse class labels (floats holding whole numbers) as indices in
+/// [0, num_classes - 1]. Throws ValueError naming `loss_name`, `arg_name`, the
+/// first offending value and its flat index when a label is not an integer
+/// (NaN included) or is out of range.
+template <class T>
+IndexArray class_indices(const xt::xarray<T>& label, std::size_t num_classes, const char* loss_name,
+                         const char* arg_name);
+
+/// A loss's `weight` as Gluon prints it: "None", or the number ("0.5").
+std::string weight_repr(const std::optional<double>& weight);
+
+/// What every Gluon loss holds: a scalar `weight` (None = absent) and the
+/// `batch_axis` (negative counts from the end), with the shared steps of the
+/// contract built from tape ops. Derived classes give their Gluon class name.
+template <class T>
+class Loss {
+public:
+    /// Gluon's class name, e.g. "L2Loss".
+    const char* name() const { return name_; }
+    const std::optional<double>& weight() const { return weight_; }
+    std::ptrdiff_t batch_axis() const { return batch_axis_; }
+
+    /// Rule 4: throws ShapeError naming the loss when `batch_axis` is out of
+    /// range for `input` (checked against the loss's main input).
+    void check_batch_axis(const Var<T>& input) const;
+
+    /// Rules 2 and 3: e * sample_weight (if given), then * weight (if given).
+    /// `sample_weight` must broadcast to e's shape exactly (NumPy rules); it is
+    /// never reshaped. Throws ShapeError naming the loss and both shapes otherwise.
+    Var<T> apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const;
+    /// As above with an explicit scalar factor in place of `weight` (L2's w/2).
+    Var<T> apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight,
+                           std::optional<double> factor) const;
+
+    /// mean_b: the mean of `e` over every axis except batch_axis, shape (N,).
+    /// A 1-D `e` is returned as is (each element is its own sample).
+    Var<T> batch_mean(const Var<T>& e) const;
+    /// sum_b: as batch_mean with a sum.
+    Var<T> batch_sum(const Var<T>& e) const;
+
+protected:
+    Loss(const char* name, std::optional<double> weight, std::ptrdiff_t batch_axis)
+        : name_(name), weight_(weight), batch_axis_(batch_axis) {}
+
+    /// "Name(batch_axis=0, w=None": the start of every repr; the derived class
+    /// appends its own options and the closing parenthesis.
+    std::string repr_head() const;
+
+private:
+    // The axes of an array of rank `rank` other than batch_axis.
+    Axes non_batch_axes(std::size_t rank) const;
+
+    const char* name_;
+    std::optional<double> weight_;
+    std::ptrdiff_t batch_axis_;
+};
+
+}  // namespace xtape

@@ -1,0 +1,104 @@
+// The base of every Gluon loss: label reshape, weighting and the batch reductions.
+#include "xtape/losses/loss.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "xtape/errors.hpp"
+#include "xtape/ops.hpp"
+
+namespace xtape {
+
+template <class T>
+Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name) {
+    if (label.shape() == pred.shape()) return label;
+    if (label.size() != pred.size()) {
+        throw ShapeError(fmt::format("{}: {} of shape {} has {} elements, pred of shape {} has {}", loss_name,
+                                     arg_name, to_string(label.shape()), label.size(), to_string(pred.shape()),
+                                     pred.size()));
+    }
+    return reshape(label, pred.shape());
+}
+
+template <class T>
+IndexArray class_indices(const xt::xarray<T>& label, std::size_t num_classes, const char* loss_name,
+                         const char* arg_name) {
+    IndexArray index = xt::empty<std::int64_t>(label.shape());
+    for (std::size_t i = 0; i < label.size(); ++i) {
+        const T v = label.flat(i);
+        // The negated test also rejects NaN.
+        if (!(v >= T(0) && v <= T(num_classes) - T(1) && std::floor(v) == v)) {
+            throw ValueError(fmt::format("{}: {} value {} at flat index {} is not a class index in [0, {}]",
+                                         loss_name, arg_name, v, i, num_classes - 1));
+        }
+        index.flat(i) = static_cast<std::int64_t>(v);
+    }
+    return index;
+}
+
+std::string weight_repr(const std::optional<double>& weight) {
+    return weight ? fmt::format("{}", *weight) : std::string("None");
+}
+
+template <class T>
+void Loss<T>::check_batch_axis(const Var<T>& input) const {
+    normalize_axis(batch_axis_, input.dimension(), name_);
+}
+
+template <class T>
+Var<T> Loss<T>::apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const {
+    return apply_weighting(e, sample_weight, weight_);
+}
+
+template <class T>
+Var<T> Loss<T>::apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight,
+                                std::optional<double> factor) const {
+    Var<T> out = e;
+    if (sample_weight) {
+        if (!broadcasts_to(sample_weight->shape(), e.shape())) {
+            throw ShapeError(fmt::format("{}: sample_weight of shape {} does not broadcast to the loss of shape {}",
+                                         name_, to_string(sample_weight->shape()), to_string(e.shape())));
+        }
+        out = mul(out, *sample_weight);
+    }
+    if (factor) out = mul(out, static_cast<T>(*factor));
+    return out;
+}
+
+template <class T>
+Axes Loss<T>::non_batch_axes(std::size_t rank) const {
+    const std::size_t batch = normalize_axis(batch_axis_, rank, name_);
+    Axes axes;
+    for (std::size_t i = 0; i < rank; ++i) {
+        if (i != batch) axes.push_back(static_cast<std::ptrdiff_t>(i));
+    }
+    return axes;
+}
+
+template <class T>
+Var<T> Loss<T>::batch_mean(const Var<T>& e) const {
+    if (e.dimension() == 1) return e;
+    return mean(e, non_batch_axes(e.dimension()));
+}
+
+template <class T>
+Var<T> Loss<T>::batch_sum(const Var<T>& e) const {
+    if (e.dimension() == 1) return e;
+    return sum(e, non_batch_axes(e.dimension()));
+}
+
+template <class T>
+std::string Loss<T>::repr_head() const {
+    return fmt::format("{}(batch_axis={}, w={}", name_, batch_axis_, weight_repr(weight_));
+}
+
+#define XTAPE_INSTANTIATE(T)                                                                             \
+    template Var<T> reshape_like(const Var<T>&, const Var<T>&, const char*, const char*);               \
+    template IndexArray class_indices(const xt::xarray<T>&, std::size_t, const char*, const char*);     \
+    template class Loss<T>;
+
+XTAPE_INSTANTIATE(float)
+XTAPE_INSTANTIATE(double)
+
+}  // namespace xtape
