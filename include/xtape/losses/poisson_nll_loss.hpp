@@ -1,0 +1,49 @@
+// PoissonNLLLoss: the negative log-likelihood of a Poisson target given a rate or log-rate.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "xtape/losses/loss.hpp"
+
+namespace xtape {
+
+/// Gluon's options of PoissonNLLLoss, with its defaults (epsilon is a call
+/// argument in Gluon, an option here).
+struct PoissonNLLLossOptions {
+    bool from_logits = true;
+    bool compute_full = false;
+    double epsilon = 1e-8;
+    std::optional<double> weight = std::nullopt;
+    std::ptrdiff_t batch_axis = 0;
+};
+
+/// PoissonNLLLoss, with x = pred and t = target reshaped like x:
+/// e = exp(x) - t*x (log-rate, from_logits) or x - t*log(x + epsilon) (rate);
+/// compute_full adds Stirling's t*log(t) - t + 0.5*log(2*pi*t) where t > 1 and
+/// 0 elsewhere (values and gradients stay finite at t = 0);
+/// out = mean(sw * w * e) over every element, shape (1,): batch_axis is only
+/// range-checked. Throws ShapeError for a target of another element count, a
+/// sample_weight that does not broadcast to pred's shape, or a batch_axis out of range.
+template <class T>
+class PoissonNLLLoss : public Loss<T> {
+public:
+    using Options = PoissonNLLLossOptions;
+    explicit PoissonNLLLoss(const PoissonNLLLossOptions& options = {});
+
+    Var<T> operator()(const Var<T>& pred, const Var<T>& target,
+                      std::optional<Var<T>> sample_weight = std::nullopt) const;
+    /// "PoissonNLLLoss(batch_axis=0, w=None, from_logits=true, compute_full=false, epsilon=1e-08)"
+    std::string repr() const;
+
+    bool from_logits() const { return from_logits_; }
+    bool compute_full() const { return compute_full_; }
+    double epsilon() const { return epsilon_; }
+
+private:
+    bool from_logits_;
+    bool compute_full_;
+    double epsilon_;
+};
+
+}  // namespace xtape

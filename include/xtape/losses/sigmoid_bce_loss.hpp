@@ -1,0 +1,47 @@
+// SigmoidBinaryCrossEntropyLoss (alias SigmoidBCELoss): binary cross-entropy on logits or probabilities.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "xtape/losses/loss.hpp"
+
+namespace xtape {
+
+/// Gluon's options of SigmoidBinaryCrossEntropyLoss, with its defaults.
+struct SigmoidBinaryCrossEntropyLossOptions {
+    bool from_sigmoid = false;
+    std::optional<double> weight = std::nullopt;
+    std::ptrdiff_t batch_axis = 0;
+};
+
+/// SigmoidBinaryCrossEntropyLoss, with x = pred, y = label reshaped like x and
+/// p = pos_weight (broadcast to x's shape):
+/// - logits:        e = softplus(x) - x*y, or with p: (1-y)*x + (1+(p-1)*y)*softplus(-x);
+/// - from_sigmoid:  e = -(p*y*log(x+1e-12) + (1-y)*log(1-x+1e-12)), p = 1 without pos_weight;
+/// then out = mean_b(sw * w * e). Gradients reach pred, label, sample_weight and
+/// pos_weight; softplus' derivative is sigmoid exactly (0.5 at x = 0).
+/// Throws ShapeError for a label of another element count, a sample_weight or
+/// pos_weight that does not broadcast to pred's shape, or a batch_axis out of range.
+template <class T>
+class SigmoidBinaryCrossEntropyLoss : public Loss<T> {
+public:
+    using Options = SigmoidBinaryCrossEntropyLossOptions;
+    explicit SigmoidBinaryCrossEntropyLoss(const SigmoidBinaryCrossEntropyLossOptions& options = {});
+
+    Var<T> operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight = std::nullopt,
+                      std::optional<Var<T>> pos_weight = std::nullopt) const;
+    /// "SigmoidBinaryCrossEntropyLoss(batch_axis=0, w=None, from_sigmoid=false)"
+    std::string repr() const;
+
+    bool from_sigmoid() const { return from_sigmoid_; }
+
+private:
+    bool from_sigmoid_;
+};
+
+/// Gluon's alias: the same class.
+template <class T>
+using SigmoidBCELoss = SigmoidBinaryCrossEntropyLoss<T>;
+
+}  // namespace xtape

@@ -1,0 +1,54 @@
+// SigmoidBinaryCrossEntropyLoss: binary cross-entropy on logits or probabilities.
+#include "xtape/losses/sigmoid_bce_loss.hpp"
+
+#include <fmt/format.h>
+
+#include "xtape/errors.hpp"
+#include "xtape/ops.hpp"
+
+namespace xtape {
+
+template <class T>
+SigmoidBinaryCrossEntropyLoss<T>::SigmoidBinaryCrossEntropyLoss(const SigmoidBinaryCrossEntropyLossOptions& options)
+    : Loss<T>("SigmoidBinaryCrossEntropyLoss", options.weight, options.batch_axis),
+      from_sigmoid_(options.from_sigmoid) {}
+
+template <class T>
+Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
+                                                    std::optional<Var<T>> sample_weight,
+                                                    std::optional<Var<T>> pos_weight) const {
+    this->check_batch_axis(pred);
+    const Var<T>& x = pred;
+    const Var<T> y = reshape_like(label, pred, this->name(), "label");
+    if (pos_weight && !broadcasts_to(pos_weight->shape(), x.shape())) {
+        throw ShapeError(fmt::format("{}: pos_weight of shape {} does not broadcast to pred of shape {}",
+                                     this->name(), to_string(pos_weight->shape()), to_string(x.shape())));
+    }
+    Var<T> e;
+    if (!from_sigmoid_) {
+        if (pos_weight) {
+            // (1-y)*x + (1+(p-1)*y)*softplus(-x): the positive term log(1+exp(-x)) scaled by p
+            const Var<T> scale = add(mul(add(*pos_weight, T(-1)), y), T(1));
+            e = add(mul(rsub(T(1), y), x), mul(scale, softplus(neg(x))));
+        } else {
+            e = sub(softplus(x), mul(x, y));
+        }
+    } else {
+        // The 1e-12 keeps log finite at probabilities of exactly 0 or 1, as Gluon does.
+        Var<T> positive = mul(y, log(add(x, T(1e-12))));
+        if (pos_weight) positive = mul(*pos_weight, positive);
+        const Var<T> negative = mul(rsub(T(1), y), log(add(rsub(T(1), x), T(1e-12))));
+        e = neg(add(positive, negative));
+    }
+    return this->batch_mean(this->apply_weighting(e, sample_weight));
+}
+
+template <class T>
+std::string SigmoidBinaryCrossEntropyLoss<T>::repr() const {
+    return fmt::format("{}, from_sigmoid={})", this->repr_head(), from_sigmoid_);
+}
+
+template class SigmoidBinaryCrossEntropyLoss<float>;
+template class SigmoidBinaryCrossEntropyLoss<double>;
+
+}  // namespace xtape
