@@ -27,7 +27,9 @@ public:
         leaves.reserve(inputs.size());
         for (const auto& in : inputs) leaves.push_back(tape.leaf(in.value));
         Var<double> y = f_(tape, leaves);
-        if (projection_.size() == 0) {
+        // (A default xarray is 0-d with one element, so its size cannot say "not drawn yet".)
+        if (!projection_drawn_) {
+            projection_drawn_ = true;
             std::mt19937_64 rng(seed_);
             std::uniform_real_distribution<double> u(0.5, 1.5);
             projection_ = xt::empty<double>(y.shape());
@@ -46,6 +48,7 @@ private:
     const GradcheckFunction& f_;
     std::uint64_t seed_;
     xt::xarray<double> projection_;
+    bool projection_drawn_ = false;
 };
 
 struct Tracker {

@@ -110,12 +110,27 @@ template <class T> Var<T> concat(const std::vector<Var<T>>& parts, std::ptrdiff_
 template <class T> Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis);
 /// Along `axis`, out[..., j, ...] = a[..., index[..., j, ...], ...] (NumPy's
 /// take_along_axis): `index` has a's rank and a's shape except along `axis`.
-/// Throws ValueError naming the offending index when one is out of range.
+/// The gradient is scattered back (added where an element is taken twice).
+/// Throws ShapeError on a wrong index shape, ValueError naming the offending
+/// index and its position when one is outside [0, size of axis).
 template <class T> Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis);
-/// One element per slice along `axis` (MXNet's pick): `index` has a's shape
-/// without `axis`; the result keeps `axis` with size 1 when keepdims.
+/// gather with indices held as whole numbers in a variable (no gradient flows
+/// into it); throws ValueError when one is not a whole number.
+template <class T> Var<T> gather(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis);
+/// One element per slice along `axis` (MXNet's pick):
+/// out[..., ...] = a[..., index[..., ...], ...]. `index` has a's shape without
+/// `axis`, or with `axis` of size 1; the result keeps `axis` with size 1 when
+/// keepdims. Throws ShapeError on a wrong index shape, ValueError naming the
+/// offending index and its position when one is outside [0, size of axis).
 template <class T>
 Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool keepdims = false);
+/// pick with indices held as whole numbers in a variable (a sparse label; no
+/// gradient flows into it); throws ValueError when one is not a whole number.
+template <class T>
+Var<T> pick(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis, bool keepdims = false);
+/// The whole numbers in `values` as indices. Throws ValueError naming `op`, the
+/// value and its position when one is not a whole number (or not finite).
+template <class T> IndexArray to_indices(const xt::xarray<T>& values, const char* op);
 
 // ---- neural network ------------------------------------------------------------
 

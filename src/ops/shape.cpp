@@ -1,0 +1,369 @@
+// Shape ops: reshape, transpose, swapaxes, broadcast_to, slice, concat, stack, gather, pick.
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xbroadcast.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xstrided_view.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include "xtape/detail/op_support.hpp"
+#include "xtape/ops.hpp"
+
+namespace xtape {
+
+using detail::tape_of;
+
+namespace {
+
+// "[1, 0]": the multi-index of flat position `flat` in a row-major array of `shape`.
+std::string position_of(std::size_t flat, const Shape& shape) {
+    std::vector<std::size_t> index(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        index[d] = flat % shape[d];
+        flat /= shape[d];
+    }
+    return fmt::format("[{}]", fmt::join(index, ", "));
+}
+
+// An array seen as (outer, n, inner) around `axis`: element (o, j, i) sits at
+// flat position (o * n + j) * inner + i. Pick and gather index through this.
+struct AxisLayout {
+    std::size_t outer = 1;
+    std::size_t n = 1;
+    std::size_t inner = 1;
+
+    AxisLayout(const Shape& shape, std::size_t axis) : n(shape[axis]) {
+        for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+        for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    }
+};
+
+// Throws ValueError unless every index lies in [0, n), naming the first offender.
+void check_indices_in_range(const IndexArray& index, std::size_t n, std::size_t axis, const Shape& shape,
+                            const char* op) {
+    for (std::size_t k = 0; k < index.size(); ++k) {
+        const std::int64_t i = index.flat(k);
+        if (i < 0 || static_cast<std::uint64_t>(i) >= n) {
+            throw ValueError(fmt::format("{}: index {} at {} is out of range [0, {}) for axis {} of a of shape {}",
+                                         op, i, position_of(k, index.shape()), n, axis, to_string(shape)));
+        }
+    }
+}
+
+// The slice vector selecting start:stop:step along `axis` and everything elsewhere.
+xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t stop,
+                                      std::size_t step) {
+    xt::xstrided_slice_vector sv(rank, xt::all());
+    sv[axis] = xt::range(start, stop, step);
+    return sv;
+}
+
+// The slice vector selecting position k of `axis` (dropping the axis).
+xt::xstrided_slice_vector index_along(std::size_t rank, std::size_t axis, std::size_t k) {
+    xt::xstrided_slice_vector sv(rank, xt::all());
+    sv[axis] = k;
+    return sv;
+}
+
+// Checks that every part is live and on the tape of the first; returns that tape.
+template <class T>
+Tape<T>& common_tape(const std::vector<Var<T>>& parts, const char* op) {
+    if (parts.empty()) throw ShapeError(fmt::format("{}: needs at least one array, got none", op));
+    Tape<T>& tape = tape_of(parts[0], op);
+    for (std::size_t k = 1; k < parts.size(); ++k) tape_of(parts[0], parts[k], op);
+    return tape;
+}
+
+}  // namespace
+
+template <class T>
+Var<T> reshape(const Var<T>& a, const Shape& shape) {
+    Tape<T>& tape = tape_of(a, "reshape");
+    if (element_count(shape) != a.size()) {
+        throw ShapeError(fmt::format("reshape: cannot reshape a of shape {} ({} elements) to shape {} ({} elements)",
+                                     to_string(a.shape()), a.size(), to_string(shape), element_count(shape)));
+    }
+    xt::xarray<T> out = a.value();
+    out.reshape(shape);
+    return tape.record("reshape", {a}, std::move(out), [](GradContext<T>& c) {
+        c.accumulate(0, xt::reshape_view(c.grad(), c.input(0).shape()));
+    });
+}
+
+template <class T>
+Var<T> transpose(const Var<T>& a, const Axes& perm) {
+    Tape<T>& tape = tape_of(a, "transpose");
+    const std::size_t rank = a.dimension();
+    std::vector<std::size_t> axes(rank);
+    if (perm.empty()) {
+        std::iota(axes.rbegin(), axes.rend(), std::size_t(0));
+    } else {
+        if (perm.size() != rank) {
+            throw ShapeError(fmt::format("transpose: permutation ({}) has {} axes, a of shape {} has {}",
+                                         fmt::join(perm, ", "), perm.size(), to_string(a.shape()), rank));
+        }
+        std::vector<bool> seen(rank, false);
+        for (std::size_t i = 0; i < rank; ++i) {
+            axes[i] = normalize_axis(perm[i], rank, "transpose");
+            if (seen[axes[i]]) {
+                throw ShapeError(fmt::format("transpose: ({}) is not a permutation of the axes of a of shape {}",
+                                             fmt::join(perm, ", "), to_string(a.shape())));
+            }
+            seen[axes[i]] = true;
+        }
+    }
+    // Output axis i is input axis axes[i]; the gradient goes back by the inverse.
+    std::vector<std::size_t> inverse(rank);
+    for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = i;
+    xt::xarray<T> out = xt::transpose(a.value(), axes);
+    return tape.record("transpose", {a}, std::move(out), [inverse = std::move(inverse)](GradContext<T>& c) {
+        c.accumulate(0, xt::transpose(c.grad(), inverse));
+    });
+}
+
+template <class T>
+Var<T> swapaxes(const Var<T>& a, std::ptrdiff_t axis1, std::ptrdiff_t axis2) {
+    Tape<T>& tape = tape_of(a, "swapaxes");
+    const std::size_t i = normalize_axis(axis1, a.dimension(), "swapaxes");
+    const std::size_t j = normalize_axis(axis2, a.dimension(), "swapaxes");
+    std::vector<std::size_t> perm(a.dimension());
+    std::iota(perm.begin(), perm.end(), std::size_t(0));
+    std::swap(perm[i], perm[j]);
+    xt::xarray<T> out = xt::transpose(a.value(), perm);
+    // Swapping is its own inverse.
+    return tape.record("swapaxes", {a}, std::move(out), [perm = std::move(perm)](GradContext<T>& c) {
+        c.accumulate(0, xt::transpose(c.grad(), perm));
+    });
+}
+
+template <class T>
+Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
+    Tape<T>& tape = tape_of(a, "broadcast_to");
+    if (!broadcasts_to(a.shape(), shape)) {
+        throw ShapeError(fmt::format("broadcast_to: a of shape {} does not broadcast to shape {}",
+                                     to_string(a.shape()), to_string(shape)));
+    }
+    xt::xarray<T> out = xt::broadcast(a.value(), shape);
+    return tape.record("broadcast_to", {a}, std::move(out), [](GradContext<T>& c) {
+        c.accumulate(0, c.grad());  // summed back to a's shape by accumulate
+    });
+}
+
+template <class T>
+Var<T> slice(const Var<T>& a, std::ptrdiff_t axis, std::size_t start, std::size_t stop, std::size_t step) {
+    Tape<T>& tape = tape_of(a, "slice");
+    const std::size_t ax = normalize_axis(axis, a.dimension(), "slice");
+    const std::size_t size = a.shape()[ax];
+    if (!(start <= stop && stop <= size) || step == 0) {
+        throw ShapeError(fmt::format("slice: range {}:{}:{} does not fit axis {} of size {} (a of shape {}); "
+                                     "need 0 <= start <= stop <= size and step >= 1",
+                                     start, stop, step, ax, size, to_string(a.shape())));
+    }
+    xt::xarray<T> out = xt::strided_view(a.value(), range_along(a.dimension(), ax, start, stop, step));
+    return tape.record("slice", {a}, std::move(out), [ax, start, stop, step](GradContext<T>& c) {
+        // The gradient lands on the selected elements; the others get 0.
+        const auto& x = c.input(0);
+        xt::xarray<T> dx = xt::zeros<T>(x.shape());
+        xt::strided_view(dx, range_along(x.dimension(), ax, start, stop, step)) = c.grad();
+        c.accumulate(0, std::move(dx));
+    });
+}
+
+template <class T>
+Var<T> concat(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
+    Tape<T>& tape = common_tape(parts, "concat");
+    const Shape& first = parts[0].shape();
+    const std::size_t ax = normalize_axis(axis, first.size(), "concat");
+    Shape out_shape = first;
+    out_shape[ax] = 0;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        const Shape& s = parts[k].shape();
+        bool fits = s.size() == first.size();
+        for (std::size_t d = 0; fits && d < s.size(); ++d) fits = d == ax || s[d] == first[d];
+        if (!fits) {
+            throw ShapeError(fmt::format("concat: part {} of shape {} does not match part 0 of shape {} "
+                                         "except along axis {}",
+                                         k, to_string(s), to_string(first), ax));
+        }
+        out_shape[ax] += s[ax];
+    }
+    xt::xarray<T> out = xt::empty<T>(out_shape);
+    std::size_t offset = 0;
+    for (const Var<T>& part : parts) {
+        const std::size_t n = part.shape()[ax];
+        xt::strided_view(out, range_along(out.dimension(), ax, offset, offset + n, 1)) = part.value();
+        offset += n;
+    }
+    const std::size_t count = parts.size();
+    return tape.record("concat", std::span<const Var<T>>(parts), std::move(out), [ax, count](GradContext<T>& c) {
+        // Each part gets its own stretch of the gradient along the axis.
+        const auto& g = c.grad();
+        std::size_t begin = 0;
+        for (std::size_t k = 0; k < count; ++k) {
+            const std::size_t n = c.input(k).shape()[ax];
+            if (c.needs_grad(k)) {
+                c.accumulate(k, xt::strided_view(g, range_along(g.dimension(), ax, begin, begin + n, 1)));
+            }
+            begin += n;
+        }
+    });
+}
+
+template <class T>
+Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
+    Tape<T>& tape = common_tape(parts, "stack");
+    const Shape& first = parts[0].shape();
+    const std::size_t ax = normalize_axis(axis, first.size() + 1, "stack");
+    for (std::size_t k = 1; k < parts.size(); ++k) {
+        if (parts[k].shape() != first) {
+            throw ShapeError(fmt::format("stack: part {} of shape {} differs from part 0 of shape {}", k,
+                                         to_string(parts[k].shape()), to_string(first)));
+        }
+    }
+    Shape out_shape = first;
+    out_shape.insert(out_shape.begin() + static_cast<std::ptrdiff_t>(ax), parts.size());
+    xt::xarray<T> out = xt::empty<T>(out_shape);
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        xt::strided_view(out, index_along(out.dimension(), ax, k)) = parts[k].value();
+    }
+    const std::size_t count = parts.size();
+    return tape.record("stack", std::span<const Var<T>>(parts), std::move(out), [ax, count](GradContext<T>& c) {
+        // Part k gets the slice at position k of the new axis.
+        const auto& g = c.grad();
+        for (std::size_t k = 0; k < count; ++k) {
+            if (c.needs_grad(k)) c.accumulate(k, xt::strided_view(g, index_along(g.dimension(), ax, k)));
+        }
+    });
+}
+
+template <class T>
+Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
+    Tape<T>& tape = tape_of(a, "gather");
+    const Shape& shape = a.shape();
+    const std::size_t ax = normalize_axis(axis, shape.size(), "gather");
+    bool fits = index.dimension() == shape.size();
+    for (std::size_t d = 0; fits && d < shape.size(); ++d) fits = d == ax || index.shape()[d] == shape[d];
+    if (!fits) {
+        throw ShapeError(fmt::format("gather: index of shape {} must have the shape of a {} except along axis {}",
+                                     to_string(index.shape()), to_string(shape), ax));
+    }
+    check_indices_in_range(index, shape[ax], ax, shape, "gather");
+    const AxisLayout from(shape, ax);
+    const AxisLayout to(index.shape(), ax);
+    // Visits every output element with the flat position of its source in a.
+    auto for_each = [from, to](const IndexArray& idx, auto&& visit) {
+        for (std::size_t o = 0; o < to.outer; ++o) {
+            for (std::size_t j = 0; j < to.n; ++j) {
+                for (std::size_t i = 0; i < to.inner; ++i) {
+                    const std::size_t dst = (o * to.n + j) * to.inner + i;
+                    const auto src = (o * from.n + static_cast<std::size_t>(idx.flat(dst))) * from.inner + i;
+                    visit(dst, src);
+                }
+            }
+        }
+    };
+    xt::xarray<T> out = xt::empty<T>(index.shape());
+    const auto& x = a.value();
+    for_each(index, [&](std::size_t dst, std::size_t src) { out.flat(dst) = x.flat(src); });
+    return tape.record("gather", {a}, std::move(out), [index, for_each](GradContext<T>& c) {
+        // Scatter-add: an element gathered twice gets both gradients.
+        const auto& g = c.grad();
+        xt::xarray<T> dx = xt::zeros<T>(c.input(0).shape());
+        for_each(index, [&](std::size_t dst, std::size_t src) { dx.flat(src) += g.flat(dst); });
+        c.accumulate(0, std::move(dx));
+    });
+}
+
+template <class T>
+Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool keepdims) {
+    Tape<T>& tape = tape_of(a, "pick");
+    const Shape& shape = a.shape();
+    const std::size_t ax = normalize_axis(axis, shape.size(), "pick");
+    Shape dropped = shape;
+    dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(ax));
+    Shape kept = shape;
+    kept[ax] = 1;
+    if (index.shape() != dropped && index.shape() != kept) {
+        throw ShapeError(fmt::format("pick: index of shape {} must have shape {} or {} (a of shape {} without "
+                                     "axis {}, or with it of size 1)",
+                                     to_string(index.shape()), to_string(dropped), to_string(kept),
+                                     to_string(shape), ax));
+    }
+    check_indices_in_range(index, shape[ax], ax, shape, "pick");
+    // Output element (o, i) is a's element (o, index(o, i), i); a size-1 axis
+    // does not change the flat order, so both index shapes read alike.
+    const AxisLayout layout(shape, ax);
+    xt::xarray<T> out = xt::empty<T>(keepdims ? kept : dropped);
+    const auto& x = a.value();
+    for (std::size_t o = 0; o < layout.outer; ++o) {
+        for (std::size_t i = 0; i < layout.inner; ++i) {
+            const std::size_t dst = o * layout.inner + i;
+            const auto j = static_cast<std::size_t>(index.flat(dst));
+            out.flat(dst) = x.flat((o * layout.n + j) * layout.inner + i);
+        }
+    }
+    return tape.record("pick", {a}, std::move(out), [index, layout](GradContext<T>& c) {
+        // Each picked element gets its output's gradient; the rest get 0.
+        const auto& g = c.grad();
+        xt::xarray<T> dx = xt::zeros<T>(c.input(0).shape());
+        for (std::size_t o = 0; o < layout.outer; ++o) {
+            for (std::size_t i = 0; i < layout.inner; ++i) {
+                const std::size_t dst = o * layout.inner + i;
+                const auto j = static_cast<std::size_t>(index.flat(dst));
+                dx.flat((o * layout.n + j) * layout.inner + i) = g.flat(dst);
+            }
+        }
+        c.accumulate(0, std::move(dx));
+    });
+}
+
+template <class T>
+IndexArray to_indices(const xt::xarray<T>& values, const char* op) {
+    IndexArray out = xt::empty<std::int64_t>(values.shape());
+    // 2^53: beyond it not every integer is representable, and the cast stays defined.
+    constexpr T limit = T(9007199254740992.0);
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        const T v = values.flat(k);
+        if (!(std::abs(v) < limit) || std::trunc(v) != v) {
+            throw ValueError(fmt::format("{}: index {} at {} is not a whole number", op, v,
+                                         position_of(k, values.shape())));
+        }
+        out.flat(k) = static_cast<std::int64_t>(v);
+    }
+    return out;
+}
+
+template <class T>
+Var<T> pick(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis, bool keepdims) {
+    tape_of(a, index, "pick");
+    return pick(a, to_indices(index.value(), "pick"), axis, keepdims);
+}
+
+template <class T>
+Var<T> gather(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis) {
+    tape_of(a, index, "gather");
+    return gather(a, to_indices(index.value(), "gather"), axis);
+}
+
+#define XTAPE_INSTANTIATE(T)                                                                    \
+    template Var<T> reshape(const Var<T>&, const Shape&);                                       \
+    template Var<T> transpose(const Var<T>&, const Axes&);                                      \
+    template Var<T> swapaxes(const Var<T>&, std::ptrdiff_t, std::ptrdiff_t);                     \
+    template Var<T> broadcast_to(const Var<T>&, const Shape&);                                  \
+    template Var<T> slice(const Var<T>&, std::ptrdiff_t, std::size_t, std::size_t, std::size_t); \
+    template Var<T> concat(const std::vector<Var<T>>&, std::ptrdiff_t);                         \
+    template Var<T> stack(const std::vector<Var<T>>&, std::ptrdiff_t);                          \
+    template Var<T> gather(const Var<T>&, const IndexArray&, std::ptrdiff_t);                   \
+    template Var<T> gather(const Var<T>&, const Var<T>&, std::ptrdiff_t);                       \
+    template Var<T> pick(const Var<T>&, const IndexArray&, std::ptrdiff_t, bool);               \
+    template Var<T> pick(const Var<T>&, const Var<T>&, std::ptrdiff_t, bool);                   \
+    template IndexArray to_indices(const xt::xarray<T>&, const char*);
+
+XTAPE_INSTANTIATE(float)
+XTAPE_INSTANTIATE(double)
+
+}  // namespace xtape
