@@ -3,6 +3,7 @@
 
 #include "xtape/errors.hpp"
 #include "xtape/gradcheck.hpp"
+#include "xtape/losses.hpp"
 #include "xtape/ops.hpp"
 #include "xtape/shape.hpp"
 #include "xtape/tape.hpp"

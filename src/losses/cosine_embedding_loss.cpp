@@ -1,11 +1,18 @@
 // CosineEmbeddingLoss: pull similar pairs to cosine 1, push dissimilar ones below a margin.
 #include "xtape/losses/cosine_embedding_loss.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
 #include <xtensor/xoperation.hpp>
 
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
+
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
 
 namespace xtape {
 
@@ -48,5 +55,51 @@ std::string CosineEmbeddingLoss<T>::repr() const {
 
 template class CosineEmbeddingLoss<float>;
 template class CosineEmbeddingLoss<double>;
+
+namespace detail {
+
+LossInfo cosine_embedding_loss_info() {
+    LossInfo info;
+    info.name = "CosineEmbeddingLoss";
+    info.summary = "label 1: 1 - cos(input1, input2); label -1: max(0, cos - margin); along the last axis";
+    info.inputs = {required_input("input1", "first vectors, reshaped like input2"),
+                   required_input("input2", "second vectors (the pred shape)"),
+                   required_input("label", "1 (similar) or -1 (dissimilar), input2's shape without the last axis",
+                                  false),
+                   {"sample_weight", false, true, "weights that broadcast to the shape of cos"}};
+    info.options = {{"margin", OptionType::Real, "0", {}, {"0", "0.5"}, "cosine below which dissimilar pairs cost nothing"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<CosineEmbeddingLoss>(
+        info,
+        [](const OptionReader& o) {
+            return CosineEmbeddingLossOptions{
+                .margin = o.get_real("margin"), .weight = o.weight(), .batch_axis = o.batch_axis()};
+        },
+        [](const auto& loss, const auto& in) {
+            return loss(in.required("input1"), in.required("input2"), in.required("label"),
+                        in.optional("sample_weight"));
+        });
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        xt::xarray<double> input1 = s.uniform(shape, -1, 1);
+        xt::xarray<double> input2 = s.uniform(shape, -1, 1);
+        const xt::xarray<double> cos = xt::sum(input1 * input2, {shape.size() - 1}) /
+                                       xt::sqrt(xt::sum(xt::square(input1), {shape.size() - 1}) *
+                                                xt::sum(xt::square(input2), {shape.size() - 1}));
+        xt::xarray<double> label = s.signs(cos.shape());
+        // A dissimilar pair at the kink cos = margin becomes a similar one (no kink there).
+        for (std::size_t i = 0; i < label.size(); ++i) {
+            if (std::abs(cos.flat(i) - o.get_real("margin")) < 0.05) label.flat(i) = 1;
+        }
+        return ArrayMap<double>{{"input1", std::move(input1)},
+                                {"input2", std::move(input2)},
+                                {"label", std::move(label)},
+                                {"sample_weight", s.uniform(cos.shape(), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

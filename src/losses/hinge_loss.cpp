@@ -1,9 +1,14 @@
 // HingeLoss and SquaredHingeLoss: max(0, margin - pred*label), plain or squared.
 #include "xtape/losses/hinge_loss.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xtape/ops.hpp"
+
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
 
 namespace xtape {
 
@@ -53,5 +58,50 @@ template class HingeLoss<float>;
 template class HingeLoss<double>;
 template class SquaredHingeLoss<float>;
 template class SquaredHingeLoss<double>;
+
+namespace detail {
+
+namespace {
+// HingeLoss and SquaredHingeLoss take the same inputs and options.
+template <template <class> class L>
+LossInfo hinge_info(const char* name, const char* summary) {
+    LossInfo info;
+    info.name = name;
+    info.summary = summary;
+    info.inputs = {required_input("pred", "scores"), required_input("label", "signs -1 or 1, reshaped like pred"),
+                   sample_weight_input()};
+    info.options = {{"margin", OptionType::Real, "1", {}, {"1", "2"}, "the margin pred*label must exceed"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<L>(
+        info,
+        [](const OptionReader& o) {
+            return HingeLossOptions{.margin = o.get_real("margin"), .weight = o.weight(), .batch_axis = o.batch_axis()};
+        },
+        call_pred_label);
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        const double margin = o.get_real("margin");
+        xt::xarray<double> label = s.signs(shape);
+        // Away from the kink at pred*label = margin.
+        xt::xarray<double> pred = s.uniform_where(
+            shape, -3, 3, [&](double x, std::size_t i) { return std::abs(margin - x * label.flat(i)) > 0.05; });
+        return ArrayMap<double>{{"pred", std::move(pred)},
+                                {"label", std::move(label)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+}  // namespace
+
+LossInfo hinge_loss_info() {
+    return hinge_info<HingeLoss>("HingeLoss", "max(0, margin - pred*label), averaged per sample");
+}
+
+LossInfo squared_hinge_loss_info() {
+    return hinge_info<SquaredHingeLoss>("SquaredHingeLoss", "max(0, margin - pred*label)^2, averaged per sample");
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -1,10 +1,15 @@
 // HuberLoss: quadratic near zero, linear beyond rho.
 #include "xtape/losses/huber_loss.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
+
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
 
 namespace xtape {
 
@@ -32,5 +37,39 @@ std::string HuberLoss<T>::repr() const {
 
 template class HuberLoss<float>;
 template class HuberLoss<double>;
+
+namespace detail {
+
+LossInfo huber_loss_info() {
+    LossInfo info;
+    info.name = "HuberLoss";
+    info.summary = "quadratic below rho, linear above: a > rho ? a - rho/2 : a^2/(2 rho), a = |label - pred|";
+    info.inputs = {required_input("pred", "predictions"), required_input("label", "targets, reshaped like pred"),
+                   sample_weight_input()};
+    info.options = {{"rho", OptionType::Real, "1", {}, {"1", "0.5"}, "where the loss turns linear (> 0)"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<HuberLoss>(
+        info,
+        [](const OptionReader& o) {
+            return HuberLossOptions{.rho = o.get_real("rho"), .weight = o.weight(), .batch_axis = o.batch_axis()};
+        },
+        call_pred_label);
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        const double rho = o.get_real("rho");
+        xt::xarray<double> pred = s.uniform(shape, -2, 2);
+        // |label - pred| on both pieces, away from rho where they meet.
+        const xt::xarray<double> gap = s.uniform_where(
+            shape, -3 * rho, 3 * rho, [rho](double d, std::size_t) { return std::abs(std::abs(d) - rho) > 0.05 * rho; });
+        xt::xarray<double> label = pred + gap;
+        return ArrayMap<double>{{"pred", std::move(pred)},
+                                {"label", std::move(label)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -5,6 +5,9 @@
 
 #include "xtape/ops.hpp"
 
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
+
 namespace xtape {
 
 template <class T>
@@ -31,5 +34,39 @@ std::string KLDivLoss<T>::repr() const {
 
 template class KLDivLoss<float>;
 template class KLDivLoss<double>;
+
+namespace detail {
+
+LossInfo kl_div_loss_info() {
+    LossInfo info;
+    info.name = "KLDivLoss";
+    info.summary = "KL divergence of label from pred, averaged: mean_b(label * (log(label) - log_softmax(pred)))";
+    info.inputs = {required_input("pred", "log-probabilities, or logits when from_logits=false"),
+                   required_input("label", "non-negative target distribution, reshaped like pred"),
+                   sample_weight_input()};
+    info.options = {{"from_logits", OptionType::Bool, "true", {}, {"true", "false"}, "pred holds log-probabilities"},
+                    {"axis", OptionType::Int, "-1", {}, {"-1", "1"}, "the class axis of log_softmax"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<KLDivLoss>(
+        info,
+        [](const OptionReader& o) {
+            return KLDivLossOptions{.from_logits = o.get_bool("from_logits"),
+                                    .axis = o.get_int("axis"),
+                                    .weight = o.weight(),
+                                    .batch_axis = o.batch_axis()};
+        },
+        call_pred_label);
+    set_sampler(info, [](const OptionReader&, const Shape& shape, Sampler& s) {
+        // Labels away from 0, where log(label + 1e-12) curves too sharply for finite differences.
+        return ArrayMap<double>{{"pred", s.uniform(shape, -2, 0)},
+                                {"label", s.uniform(shape, 0.05, 1)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -5,6 +5,9 @@
 
 #include "xtape/ops.hpp"
 
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
+
 namespace xtape {
 
 template <class T>
@@ -26,5 +29,28 @@ std::string L2Loss<T>::repr() const {
 
 template class L2Loss<float>;
 template class L2Loss<double>;
+
+namespace detail {
+
+LossInfo l2_loss_info() {
+    LossInfo info;
+    info.name = "L2Loss";
+    info.summary = "half the squared error: mean_b(sw * w/2 * (label - pred)^2)";
+    info.inputs = {required_input("pred", "predictions"), required_input("label", "targets, reshaped like pred"),
+                   sample_weight_input()};
+    info.options = {weight_option("1"), batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<L2Loss>(
+        info, [](const OptionReader& o) { return L2LossOptions{.weight = o.weight(), .batch_axis = o.batch_axis()}; },
+        call_pred_label);
+    set_sampler(info, [](const OptionReader&, const Shape& shape, Sampler& s) {
+        return ArrayMap<double>{{"pred", s.uniform(shape, -2, 2)},
+                                {"label", s.uniform(shape, -2, 2)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

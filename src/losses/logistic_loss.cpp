@@ -6,6 +6,9 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
+
 namespace xtape {
 
 template <class T>
@@ -34,5 +37,37 @@ std::string LogisticLoss<T>::repr() const {
 
 template class LogisticLoss<float>;
 template class LogisticLoss<double>;
+
+namespace detail {
+
+LossInfo logistic_loss_info() {
+    LossInfo info;
+    info.name = "LogisticLoss";
+    info.summary = "log(1 + exp(-pred*label)) for signed labels, binary cross-entropy of logits for 0/1 labels";
+    info.inputs = {required_input("pred", "logits"),
+                   required_input("label", "-1/1 (signed) or 0/1 (binary), reshaped like pred"),
+                   sample_weight_input()};
+    info.options = {weight_option("None"),
+                    batch_axis_option(),
+                    {"label_format", OptionType::String, "signed", {"signed", "binary"}, {"signed", "binary"},
+                     "how labels are written"}};
+    info.check_shapes = default_check_shapes();
+    set_callables<LogisticLoss>(
+        info,
+        [](const OptionReader& o) {
+            return LogisticLossOptions{
+                .weight = o.weight(), .batch_axis = o.batch_axis(), .label_format = o.get_string("label_format")};
+        },
+        call_pred_label);
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        xt::xarray<double> label = o.get_string("label_format") == "signed" ? s.signs(shape) : s.classes(shape, 2);
+        return ArrayMap<double>{{"pred", s.uniform(shape, -3, 3)},
+                                {"label", std::move(label)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -1,11 +1,15 @@
 // PoissonNLLLoss: the negative log-likelihood of a Poisson target given a rate or log-rate.
 #include "xtape/losses/poisson_nll_loss.hpp"
 
+#include <cmath>
 #include <numbers>
 
 #include <fmt/format.h>
 
 #include "xtape/ops.hpp"
+
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
 
 namespace xtape {
 
@@ -51,5 +55,46 @@ std::string PoissonNLLLoss<T>::repr() const {
 
 template class PoissonNLLLoss<float>;
 template class PoissonNLLLoss<double>;
+
+namespace detail {
+
+LossInfo poisson_nll_loss_info() {
+    LossInfo info;
+    info.name = "PoissonNLLLoss";
+    info.summary = "Poisson negative log-likelihood, exp(pred) - target*pred, averaged over every element";
+    info.inputs = {required_input("pred", "log-rates, or rates when from_logits=false"),
+                   required_input("target", "non-negative counts, reshaped like pred"), sample_weight_input()};
+    info.options = {{"from_logits", OptionType::Bool, "true", {}, {"true", "false"}, "pred holds log-rates"},
+                    {"compute_full", OptionType::Bool, "false", {}, {"false", "true"},
+                     "add Stirling's approximation of log(target!) where target > 1"},
+                    {"epsilon", OptionType::Real, "1e-8", {}, {"1e-8"}, "keeps log(rate) finite"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<PoissonNLLLoss>(
+        info,
+        [](const OptionReader& o) {
+            return PoissonNLLLossOptions{.from_logits = o.get_bool("from_logits"),
+                                         .compute_full = o.get_bool("compute_full"),
+                                         .epsilon = o.get_real("epsilon"),
+                                         .weight = o.weight(),
+                                         .batch_axis = o.batch_axis()};
+        },
+        [](const auto& loss, const auto& in) {
+            return loss(in.required("pred"), in.required("target"), in.optional("sample_weight"));
+        });
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        xt::xarray<double> pred = o.get_bool("from_logits") ? s.uniform(shape, -1, 1) : s.uniform(shape, 0.5, 2);
+        // Away from target = 1, where the Stirling term switches on.
+        xt::xarray<double> target =
+            s.uniform_where(shape, 0, 4, [](double t, std::size_t) { return std::abs(t - 1) > 0.05; });
+        return ArrayMap<double>{{"pred", std::move(pred)},
+                                {"target", std::move(target)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -6,6 +6,9 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
+
 namespace xtape {
 
 template <class T>
@@ -50,5 +53,42 @@ std::string SigmoidBinaryCrossEntropyLoss<T>::repr() const {
 
 template class SigmoidBinaryCrossEntropyLoss<float>;
 template class SigmoidBinaryCrossEntropyLoss<double>;
+
+namespace detail {
+
+LossInfo sigmoid_bce_loss_info() {
+    LossInfo info;
+    info.name = "SigmoidBinaryCrossEntropyLoss";
+    info.aliases = {"SigmoidBCELoss"};
+    info.summary = "binary cross-entropy of logits (or probabilities) against labels in [0, 1]";
+    info.inputs = {required_input("pred", "logits, or probabilities when from_sigmoid"),
+                   required_input("label", "targets in [0, 1], reshaped like pred"), sample_weight_input(),
+                   {"pos_weight", false, true, "weight of the positive term, broadcast to pred"}};
+    info.options = {{"from_sigmoid", OptionType::Bool, "false", {}, {"false", "true"}, "pred holds probabilities"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<SigmoidBinaryCrossEntropyLoss>(
+        info,
+        [](const OptionReader& o) {
+            return SigmoidBinaryCrossEntropyLossOptions{
+                .from_sigmoid = o.get_bool("from_sigmoid"), .weight = o.weight(), .batch_axis = o.batch_axis()};
+        },
+        [](const auto& loss, const auto& in) {
+            return loss(in.required("pred"), in.required("label"), in.optional("sample_weight"),
+                        in.optional("pos_weight"));
+        });
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        // Probabilities stay inside (0, 1), away from the 1e-12 guards.
+        xt::xarray<double> pred = o.get_bool("from_sigmoid") ? s.uniform(shape, 0.05, 0.95) : s.uniform(shape, -3, 3);
+        return ArrayMap<double>{{"pred", std::move(pred)},
+                                {"label", s.uniform(shape, 0, 1)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)},
+                                {"pos_weight", s.uniform(Shape{shape.back()}, 0.5, 2)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -6,6 +6,9 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
+
 namespace xtape {
 
 template <class T>
@@ -52,5 +55,59 @@ std::string SoftmaxCrossEntropyLoss<T>::repr() const {
 
 template class SoftmaxCrossEntropyLoss<float>;
 template class SoftmaxCrossEntropyLoss<double>;
+
+namespace detail {
+
+LossInfo softmax_cross_entropy_loss_info() {
+    LossInfo info;
+    info.name = "SoftmaxCrossEntropyLoss";
+    info.aliases = {"SoftmaxCELoss"};
+    info.summary = "cross-entropy of softmax(pred) against class indices or distributions";
+    info.inputs = {required_input("pred", "logits, or log-probabilities when from_logits"),
+                   {"label", true, false,
+                    "class indices (pred's shape without axis), or distributions like pred when "
+                    "sparse_label=false (then differentiable)"},
+                   sample_weight_input()};
+    info.options = {{"axis", OptionType::Int, "-1", {}, {"-1", "1"}, "the class axis"},
+                    {"sparse_label", OptionType::Bool, "true", {}, {"true", "false"}, "labels are class indices"},
+                    {"from_logits", OptionType::Bool, "false", {}, {"false", "true"}, "pred holds log-probabilities"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<SoftmaxCrossEntropyLoss>(
+        info,
+        [](const OptionReader& o) {
+            return SoftmaxCrossEntropyLossOptions{.axis = o.get_int("axis"),
+                                                  .sparse_label = o.get_bool("sparse_label"),
+                                                  .from_logits = o.get_bool("from_logits"),
+                                                  .weight = o.weight(),
+                                                  .batch_axis = o.batch_axis()};
+        },
+        call_pred_label);
+    info.differentiable_override = [name = info.name, options = info.options](const OptionMap& values,
+                                                                              const std::string& input) {
+        if (input == "label") return !OptionReader(name, options, values).get_bool("sparse_label");
+        return input == "pred" || input == "sample_weight";
+    };
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        const std::size_t axis = normalize_axis(o.get_int("axis"), shape.size(), "SoftmaxCrossEntropyLoss");
+        Shape loss_shape = shape;  // the elementwise loss keeps the class axis with size 1
+        loss_shape[axis] = 1;
+        xt::xarray<double> label;
+        if (o.get_bool("sparse_label")) {
+            Shape without = shape;
+            without.erase(without.begin() + static_cast<std::ptrdiff_t>(axis));
+            label = s.classes(without, shape[axis]);
+        } else {
+            label = s.uniform(shape, 0, 1);
+        }
+        return ArrayMap<double>{{"pred", s.uniform(shape, -2, 2)},
+                                {"label", std::move(label)},
+                                {"sample_weight", s.uniform(broadcast_weight_shape(loss_shape), 0.5, 1.5)}};
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -2,8 +2,13 @@
 #include "xtape/losses/triplet_loss.hpp"
 
 #include <fmt/format.h>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
 
 #include "xtape/ops.hpp"
+
+#include "loss_infos.hpp"
+#include "registry_support.hpp"
 
 namespace xtape {
 
@@ -29,5 +34,54 @@ std::string TripletLoss<T>::repr() const {
 
 template class TripletLoss<float>;
 template class TripletLoss<double>;
+
+namespace detail {
+
+LossInfo triplet_loss_info() {
+    LossInfo info;
+    info.name = "TripletLoss";
+    info.summary = "max(0, sum_b((positive - pred)^2 - (negative - pred)^2) + margin), per sample";
+    info.inputs = {required_input("pred", "anchors"), required_input("positive", "same-class examples, like pred"),
+                   required_input("negative", "other-class examples, like pred"),
+                   {"sample_weight", false, true, "per-sample weights that broadcast to (N,)"}};
+    info.options = {{"margin", OptionType::Real, "1", {}, {"1", "3"}, "the gap between the two distances"},
+                    weight_option("None"),
+                    batch_axis_option()};
+    info.check_shapes = default_check_shapes();
+    set_callables<TripletLoss>(
+        info,
+        [](const OptionReader& o) {
+            return TripletLossOptions{.margin = o.get_real("margin"), .weight = o.weight(), .batch_axis = o.batch_axis()};
+        },
+        [](const auto& loss, const auto& in) {
+            return loss(in.required("pred"), in.required("positive"), in.required("negative"),
+                        in.optional("sample_weight"));
+        });
+    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+        const double margin = o.get_real("margin");
+        const std::size_t batch = normalize_axis(o.batch_axis(), shape.size(), "TripletLoss");
+        Axes others;
+        for (std::size_t i = 0; i < shape.size(); ++i) {
+            if (i != batch) others.push_back(static_cast<std::ptrdiff_t>(i));
+        }
+        // Redraw until every sample is away from the kink at s + margin = 0.
+        for (;;) {
+            xt::xarray<double> pred = s.uniform(shape, -1, 1);
+            xt::xarray<double> positive = s.uniform(shape, -1, 1);
+            xt::xarray<double> negative = s.uniform(shape, -1, 1);
+            const xt::xarray<double> gap =
+                xt::sum(xt::square(positive - pred) - xt::square(negative - pred), others) + margin;
+            if (xt::all(xt::abs(gap) > 0.05)) {
+                return ArrayMap<double>{{"pred", std::move(pred)},
+                                        {"positive", std::move(positive)},
+                                        {"negative", std::move(negative)},
+                                        {"sample_weight", s.uniform(Shape{shape[batch]}, 0.5, 1.5)}};
+            }
+        }
+    });
+    return info;
+}
+
+}  // namespace detail
 
 }  // namespace xtape

@@ -68,6 +68,19 @@ struct LossInfo {
     /// kinks: every input, optional ones included (the caller drops those it
     /// does not want). Integer-valued inputs (sparse labels, lengths) hold whole numbers.
     std::function<ArrayMap<double>(const OptionMap&, const Shape& pred_shape, std::uint64_t seed)> sample;
+    /// Set only where an option decides whether an input gets a gradient
+    /// (SoftmaxCrossEntropyLoss's label: only when sparse_label is false);
+    /// otherwise the InputSpec's `differentiable` holds. Use is_differentiable().
+    std::function<bool(const OptionMap&, const std::string& input)> differentiable_override;
+
+    /// Whether `input` gets a gradient from the loss built with these options.
+    bool is_differentiable(const OptionMap& options, const std::string& input) const {
+        if (differentiable_override) return differentiable_override(options, input);
+        for (const auto& spec : inputs) {
+            if (spec.name == input) return spec.differentiable;
+        }
+        return false;
+    }
 
     template <class T>
     Var<T> apply(const OptionMap& options, const InputMap<T>& inputs) const {
