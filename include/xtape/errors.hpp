@@ -27,6 +27,12 @@ public:
     using Error::Error;
 };
 
+/// A .npy file that cannot be read or is malformed; the message names the file.
+class NpyError : public ValueError {
+public:
+    using ValueError::ValueError;
+};
+
 /// A `Var` used after its tape was cleared, or combined with a `Var` of another tape.
 class TapeError : public Error {
 public:
