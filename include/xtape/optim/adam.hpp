@@ -1,0 +1,49 @@
+// Adam: per-coordinate step sizes from running moments of the gradient.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "xtape/nn/parameter.hpp"
+
+namespace xtape {
+
+/// The hyper-parameters of Adam, with Kingma and Ba's defaults.
+struct AdamOptions {
+    double learning_rate = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double epsilon = 1e-8;
+    /// L2 penalty: adds weight_decay * w to each gradient (not AdamW's decoupled form).
+    double weight_decay = 0;
+};
+
+/// For each parameter w with gradient g, at step t = 1, 2, ... (Kingma and Ba, 2015):
+///   m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2
+///   w <- w - learning_rate * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)
+/// with m and v starting at 0 (the divisions undo that bias towards 0).
+template <class T>
+class Adam {
+public:
+    /// Throws ValueError when learning_rate <= 0, a beta is outside [0, 1),
+    /// epsilon <= 0 or weight_decay < 0.
+    Adam(std::vector<Parameter<T>> parameters, AdamOptions options = {});
+
+    /// One update from the gradients on `tape` (call after backward, before clear).
+    void step(const Tape<T>& tape = current_tape<T>());
+
+    double learning_rate() const { return options_.learning_rate; }
+    /// For schedules; throws ValueError when rate <= 0.
+    void set_learning_rate(double rate);
+    /// Updates made so far (t).
+    std::int64_t steps() const { return steps_; }
+
+private:
+    std::vector<Parameter<T>> parameters_;
+    std::vector<xt::xarray<T>> first_moment_;
+    std::vector<xt::xarray<T>> second_moment_;
+    AdamOptions options_;
+    std::int64_t steps_ = 0;
+};
+
+}  // namespace xtape

@@ -1,0 +1,40 @@
+// The activation functions a layer can apply after its affine map.
+#include "xtape/nn/activation.hpp"
+
+#include <fmt/format.h>
+
+#include "xtape/errors.hpp"
+#include "xtape/ops.hpp"
+
+namespace xtape {
+
+template <class T>
+Var<T> activate(const Var<T>& x, Activation activation) {
+    switch (activation) {
+        case Activation::Relu: return relu(x);
+        case Activation::Tanh: return tanh(x);
+        case Activation::Identity: break;
+    }
+    return x;
+}
+
+std::string_view to_string(Activation activation) {
+    switch (activation) {
+        case Activation::Relu: return "relu";
+        case Activation::Tanh: return "tanh";
+        case Activation::Identity: break;
+    }
+    return "identity";
+}
+
+Activation parse_activation(std::string_view name) {
+    for (Activation a : {Activation::Identity, Activation::Relu, Activation::Tanh}) {
+        if (name == to_string(a)) return a;
+    }
+    throw ValueError(fmt::format("parse_activation: unknown activation '{}' (known: identity, relu, tanh)", name));
+}
+
+template Var<float> activate(const Var<float>&, Activation);
+template Var<double> activate(const Var<double>&, Activation);
+
+}  // namespace xtape

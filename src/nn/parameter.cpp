@@ -1,0 +1,45 @@
+// Parameters: named arrays that live across training steps, outside the tape.
+#include "xtape/nn/parameter.hpp"
+
+#include <fmt/format.h>
+
+#include "xtape/errors.hpp"
+#include "xtape/shape.hpp"
+
+namespace xtape {
+
+template <class T>
+Parameter<T>::Parameter(std::string name, xt::xarray<T> value)
+    : state_(std::make_shared<State>(State{std::move(name), std::move(value), {}, nullptr, 0})) {
+    if (state_->name.empty()) throw ValueError("Parameter: argument name must not be empty");
+}
+
+template <class T>
+void Parameter<T>::assign(xt::xarray<T> value) {
+    if (value.shape() != state_->value.shape()) {
+        throw ShapeError(fmt::format("Parameter '{}': cannot assign a value of shape {} to shape {}", name(),
+                                     to_string(value.shape()), to_string(state_->value.shape())));
+    }
+    state_->value = std::move(value);
+}
+
+template <class T>
+Var<T> Parameter<T>::var(Tape<T>& tape) const {
+    if (!entered_on(tape)) {
+        state_->leaf = tape.leaf(state_->value);
+        state_->tape = &tape;
+        state_->epoch = tape.epoch();
+    }
+    return state_->leaf;
+}
+
+template <class T>
+xt::xarray<T> Parameter<T>::grad(const Tape<T>& tape) const {
+    if (!entered_on(tape)) return xt::zeros<T>(state_->value.shape());
+    return state_->leaf.grad();
+}
+
+template class Parameter<float>;
+template class Parameter<double>;
+
+}  // namespace xtape
