@@ -126,7 +126,7 @@ const std::string& OptionReader::get_string(const std::string& name) const {
 }
 
 OptionSpec weight_option(const std::string& default_value) {
-    return {"weight", OptionType::OptionalReal, default_value, {}, {"None", "0.5"},
+    return {"weight", OptionType::OptionalReal, default_value, {}, {default_value, "0.5"},
             "global scalar weight of the loss, or None"};
 }
 

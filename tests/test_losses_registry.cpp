@@ -1,0 +1,199 @@
+// Every registered loss: options from text, repr, lookup, and gradcheck x option grid x shapes, float vs double.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <xtensor/xmath.hpp>
+
+#include "xtape/xtape.hpp"
+
+using namespace xtape;
+
+namespace {
+
+// Every combination of the grid values of the loss's options.
+std::vector<OptionMap> option_grid(const LossInfo& info) {
+    std::vector<OptionMap> grid = {{}};
+    for (const auto& option : info.options) {
+        std::vector<OptionMap> next;
+        for (const auto& partial : grid) {
+            for (const auto& value : option.grid) {
+                OptionMap m = partial;
+                m[option.name] = value;
+                next.push_back(std::move(m));
+            }
+        }
+        grid = std::move(next);
+    }
+    return grid;
+}
+
+std::string describe(const LossInfo& info, const OptionMap& options, const Shape& shape, bool optionals) {
+    std::string text = fmt::format("{} shape {} {}", info.repr(options), to_string(shape),
+                                   optionals ? "with optional inputs" : "without optional inputs");
+    return text;
+}
+
+// The sampled inputs the check uses: all of them, or the required ones only.
+ArrayMap<double> chosen_inputs(const LossInfo& info, const ArrayMap<double>& sample, bool optionals) {
+    ArrayMap<double> out;
+    for (const auto& spec : info.inputs) {
+        if (spec.required || optionals) out.emplace(spec.name, sample.at(spec.name));
+    }
+    return out;
+}
+
+// The loss on a tape, with `leaves` in the order of the differentiable inputs and constants for the rest.
+template <class T>
+Var<T> apply_on(Tape<T>& tape, const LossInfo& info, const OptionMap& options, const ArrayMap<double>& inputs,
+                const std::vector<std::string>& differentiable, const std::vector<Var<T>>& leaves) {
+    InputMap<T> vars;
+    for (const auto& [name, value] : inputs) {
+        const auto it = std::find(differentiable.begin(), differentiable.end(), name);
+        if (it != differentiable.end()) {
+            vars.emplace(name, leaves[static_cast<std::size_t>(it - differentiable.begin())]);
+        } else {
+            vars.emplace(name, tape.constant(xt::xarray<T>(xt::cast<T>(value))));
+        }
+    }
+    return info.apply<T>(options, vars);
+}
+
+}  // namespace
+
+TEST_CASE("every registered loss: gradcheck over its option grid, two shapes, with and without optional inputs") {
+    std::size_t checks = 0;
+    for (const LossInfo& info : loss_registry()) {
+        if (info.name == "CTCLoss") continue;  // CTC has its own layouts and tests
+        for (const OptionMap& options : option_grid(info)) {
+            for (const Shape& shape : info.check_shapes) {
+                const ArrayMap<double> sample = info.sample(options, shape, 17 + checks);
+                for (bool optionals : {false, true}) {
+                    const ArrayMap<double> inputs = chosen_inputs(info, sample, optionals);
+                    std::vector<std::string> differentiable;
+                    std::vector<GradcheckInput> leaves;
+                    for (const auto& [name, value] : inputs) {
+                        if (info.is_differentiable(options, name)) {
+                            differentiable.push_back(name);
+                            leaves.push_back({name, value});
+                        }
+                    }
+                    const auto f = [&](Tape<double>& tape, const std::vector<Var<double>>& vars) {
+                        return apply_on(tape, info, options, inputs, differentiable, vars);
+                    };
+                    const GradcheckResult result = gradcheck(f, leaves);
+                    INFO(describe(info, options, shape, optionals), ": ", to_string(result));
+                    CHECK(result.passed);
+                    CHECK(result.checked > 0);
+                    ++checks;
+                }
+            }
+        }
+    }
+    MESSAGE(checks, " gradchecks");
+}
+
+TEST_CASE("every registered loss: float agrees with double to 1e-5 relative") {
+    for (const LossInfo& info : loss_registry()) {
+        if (info.name == "CTCLoss") continue;
+        for (const OptionMap& options : option_grid(info)) {
+            for (const Shape& shape : info.check_shapes) {
+                const ArrayMap<double> inputs = info.sample(options, shape, 5);
+                Tape<double> dtape;
+                Tape<float> ftape;
+                const auto d = apply_on<double>(dtape, info, options, inputs, {}, {}).value();
+                const auto f = apply_on<float>(ftape, info, options, inputs, {}, {}).value();
+                INFO(describe(info, options, shape, true));
+                REQUIRE(f.shape() == d.shape());
+                for (std::size_t i = 0; i < d.size(); ++i) {
+                    CHECK(static_cast<double>(f.flat(i)) == doctest::Approx(d.flat(i)).epsilon(1e-5));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the registry lists the twelve non-CTC losses in Gluon's order, with their aliases") {
+    std::vector<std::string> names;
+    for (const auto& info : loss_registry()) {
+        if (info.name != "CTCLoss") names.push_back(info.name);
+    }
+    const std::vector<std::string> expected = {
+        "L2Loss",     "L1Loss",           "SigmoidBinaryCrossEntropyLoss", "SoftmaxCrossEntropyLoss",
+        "KLDivLoss",  "HuberLoss",        "HingeLoss",                     "SquaredHingeLoss",
+        "LogisticLoss", "TripletLoss",    "PoissonNLLLoss",                "CosineEmbeddingLoss"};
+    CHECK(names == expected);
+    CHECK(find_loss("SoftmaxCELoss").name == "SoftmaxCrossEntropyLoss");
+    CHECK(find_loss("sigmoidbceloss").name == "SigmoidBinaryCrossEntropyLoss");
+    CHECK(find_loss("l2loss").name == "L2Loss");
+    CHECK_THROWS_WITH_AS(find_loss("L3Loss"), doctest::Contains("L2Loss"), ValueError);
+}
+
+TEST_CASE("every registry entry is consistent: defaults parse, grids hold the default, samples fit the inputs") {
+    for (const auto& info : loss_registry()) {
+        INFO(info.name);
+        CHECK_FALSE(info.summary.empty());
+        CHECK_FALSE(info.check_shapes.empty());
+        CHECK(info.repr({}).rfind(info.name + "(batch_axis=", 0) == 0);
+        for (const auto& option : info.options) {
+            INFO(option.name);
+            CHECK(std::find(option.grid.begin(), option.grid.end(), option.default_value) != option.grid.end());
+        }
+        if (info.name == "CTCLoss") continue;
+        const auto sample = info.sample({}, info.check_shapes.front(), 1);
+        for (const auto& input : info.inputs) CHECK(sample.count(input.name) == 1);
+        CHECK(sample.size() == info.inputs.size());
+    }
+}
+
+TEST_CASE("repr prints batch_axis, w and the loss's own options") {
+    CHECK(find_loss("SoftmaxCELoss").repr({}) ==
+          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=true, from_logits=false)");
+    CHECK(find_loss("L2Loss").repr({{"weight", "0.25"}, {"batch_axis", "-1"}}) == "L2Loss(batch_axis=-1, w=0.25)");
+    CHECK(find_loss("LogisticLoss").repr({{"label_format", "binary"}}) ==
+          "LogisticLoss(batch_axis=0, w=None, label_format=binary)");
+    CHECK(find_loss("PoissonNLLLoss").repr({{"compute_full", "1"}}) ==
+          "PoissonNLLLoss(batch_axis=0, w=None, from_logits=true, compute_full=true, epsilon=1e-08)");
+    CHECK(SoftmaxCrossEntropyLoss<float>({.axis = 1, .sparse_label = false}).repr() ==
+          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=1, sparse_label=false, from_logits=false)");
+    CHECK(HuberLoss<double>({.rho = 2, .weight = 0.5}).repr() == "HuberLoss(batch_axis=0, w=0.5, rho=2)");
+}
+
+TEST_CASE("options from text: unknown names and malformed values throw, naming the loss and the option") {
+    const LossInfo& ce = find_loss("SoftmaxCrossEntropyLoss");
+    CHECK_THROWS_WITH_AS(ce.repr({{"axes", "1"}}), doctest::Contains("SoftmaxCrossEntropyLoss: unknown option 'axes'"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(ce.repr({{"sparse_label", "yes"}}),
+                         doctest::Contains("SoftmaxCrossEntropyLoss: option sparse_label = 'yes'"), ValueError);
+    CHECK_THROWS_WITH_AS(ce.repr({{"axis", "1.5"}}), doctest::Contains("option axis"), ValueError);
+    CHECK_THROWS_WITH_AS(ce.repr({{"weight", "heavy"}}), doctest::Contains("option weight"), ValueError);
+    CHECK_THROWS_WITH_AS(find_loss("HuberLoss").repr({{"rho", "nan"}}), doctest::Contains("HuberLoss: option rho"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(find_loss("HuberLoss").repr({{"rho", "-1"}}), doctest::Contains("HuberLoss"), ValueError);
+    CHECK_THROWS_WITH_AS(find_loss("LogisticLoss").repr({{"label_format", "onehot"}}),
+                         doctest::Contains("LogisticLoss: option label_format = 'onehot' is not one of signed, binary"),
+                         ValueError);
+    // Accepted spellings.
+    CHECK(ce.repr({{"sparse_label", "False"}, {"from_logits", "1"}, {"weight", "none"}}) ==
+          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=false, from_logits=true)");
+    CHECK(find_loss("L1Loss").repr({{"weight", "2.5e-1"}}) == "L1Loss(batch_axis=0, w=0.25)");
+}
+
+TEST_CASE("apply through the registry: inputs by name, missing and unknown ones throw") {
+    const LossInfo& l1 = find_loss("L1Loss");
+    Tape<double> tape;
+    const auto pred = tape.leaf(xt::xarray<double>{{1, 2}});
+    const auto label = tape.leaf(xt::xarray<double>{{2, 4}});
+    CHECK(l1.apply<double>({}, {{"pred", pred}, {"label", label}}).value()(0) == doctest::Approx(1.5));
+    CHECK_THROWS_WITH_AS(l1.apply<double>({}, {{"pred", pred}}), doctest::Contains("L1Loss: missing input 'label'"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(l1.apply<double>({}, {{"pred", pred}, {"label", label}, {"weights", label}}),
+                         doctest::Contains("L1Loss: unknown input 'weights'"), ValueError);
+    Tape<float> ftape;
+    const auto fpred = ftape.leaf(xt::xarray<float>{{1, 2}});
+    CHECK(find_loss("HingeLoss").apply<float>({{"margin", "3"}}, {{"pred", fpred}, {"label", fpred}}).value()(0) ==
+          doctest::Approx(((3 - 1) + 0) / 2.0));
+}
