@@ -197,3 +197,22 @@ TEST_CASE("apply through the registry: inputs by name, missing and unknown ones 
     CHECK(find_loss("HingeLoss").apply<float>({{"margin", "3"}}, {{"pred", fpred}, {"label", fpred}}).value()(0) ==
           doctest::Approx(((3 - 1) + 0) / 2.0));
 }
+
+TEST_CASE("every registered loss accepts NaN in a differentiable input without an error or a crash") {
+    for (const LossInfo& info : loss_registry()) {
+        if (info.name == "CTCLoss") continue;
+        const ArrayMap<double> sample = info.sample({}, info.check_shapes.front(), 3);
+        for (const auto& spec : info.inputs) {
+            if (!info.is_differentiable({}, spec.name)) continue;
+            INFO(info.name, " with NaN in ", spec.name);
+            ArrayMap<double> inputs = sample;
+            inputs.at(spec.name).flat(0) = std::nan("");
+            Tape<double> tape;
+            InputMap<double> vars;
+            for (const auto& [name, value] : inputs) vars.emplace(name, tape.leaf(value));
+            Var<double> out;
+            CHECK_NOTHROW(out = info.apply<double>({}, vars));
+            CHECK_NOTHROW(tape.backward(sum(out)));
+        }
+    }
+}
