@@ -2,6 +2,7 @@
 #pragma once
 
 #include "xtape/losses/cosine_embedding_loss.hpp"
+#include "xtape/losses/ctc_loss.hpp"
 #include "xtape/losses/hinge_loss.hpp"
 #include "xtape/losses/huber_loss.hpp"
 #include "xtape/losses/kl_div_loss.hpp"

@@ -27,6 +27,7 @@ const std::vector<LossInfo>& loss_registry() {
         detail::sigmoid_bce_loss_info(),
         detail::softmax_cross_entropy_loss_info(),
         detail::kl_div_loss_info(),
+        detail::ctc_loss_info(),
         detail::huber_loss_info(),
         detail::hinge_loss_info(),
         detail::squared_hinge_loss_info(),

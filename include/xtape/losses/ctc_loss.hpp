@@ -1,0 +1,68 @@
+// CTCLoss: the connectionist temporal classification loss, alignment-free, per sample.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "xtape/losses/ctc_alignment.hpp"
+#include "xtape/losses/loss.hpp"
+
+namespace xtape {
+
+/// How CTCLoss computes -log p: the fused alpha-beta op (ctc_nll, the default,
+/// measured faster at every size tried) or the recursion composed from tape
+/// primitives (ctc_nll_composed, the reference). Both give the same value and gradient.
+enum class CtcImplementation { Fused, Composed };
+
+/// Gluon's options of CTCLoss, with its defaults, and the implementation (not a Gluon option).
+struct CTCLossOptions {
+    std::string layout = "NTC";
+    std::string label_layout = "NT";
+    std::optional<double> weight = std::nullopt;
+    CtcImplementation implementation = CtcImplementation::Fused;
+};
+
+/// CTCLoss: out_n = w * sw_n * (-log p(label_n | softmax(pred_n))), shape (N,),
+/// summing over every CTC alignment (stay, advance, or skip the blank between two
+/// different labels) in log space. The blank is channel C-1.
+///
+/// - pred: activations (N,T,C) for layout "NTC", (T,N,C) for "TNC"; log_softmax
+///   over C is applied here.
+/// - label: (N,L) for label_layout "NT", (L,N) for "TN", classes in [0, C-2], L <= T.
+///   Without label_lengths a row ends at its first -1; with them the first
+///   label_lengths[n] entries are used and the rest is ignored.
+/// - pred_lengths (N,): sample n uses frames 0..pred_lengths[n]-1; later frames
+///   get gradient exactly 0 and may hold anything, even NaN.
+/// - An empty label gives -sum_t log p_blank(t). An infeasible sample (L_n plus
+///   its adjacent repeats > its frames) gives loss 0 and gradient 0, as MXNet's
+///   CPU code and torch's zero_infinity=True do.
+/// - sample_weight must broadcast to (N,); it and the weight scale the per-sample loss.
+///
+/// Labels and lengths are not differentiable. Throws ValueError naming CTCLoss for
+/// an unknown layout (at construction), a label outside [0, C-2] or not a whole
+/// number, lengths that are not whole numbers in [0,T] / [0,L]; ShapeError for
+/// L > T and mismatched shapes.
+template <class T>
+class CTCLoss : public Loss<T> {
+public:
+    using Options = CTCLossOptions;
+    explicit CTCLoss(const CTCLossOptions& options = {});
+
+    Var<T> operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> pred_lengths = std::nullopt,
+                      std::optional<Var<T>> label_lengths = std::nullopt,
+                      std::optional<Var<T>> sample_weight = std::nullopt) const;
+    /// "CTCLoss(batch_axis=0, w=None, layout=NTC, label_layout=NT)"; batch_axis is
+    /// the label layout's N, as in Gluon.
+    std::string repr() const;
+
+    CtcLayout layout() const { return layout_; }
+    CtcLabelLayout label_layout() const { return label_layout_; }
+    CtcImplementation implementation() const { return implementation_; }
+
+private:
+    CtcLayout layout_;
+    CtcLabelLayout label_layout_;
+    CtcImplementation implementation_;
+};
+
+}  // namespace xtape

@@ -1,0 +1,35 @@
+// CTC's negative log-likelihood of the labels, two ways: a fused alpha-beta op and a composition of primitives.
+#pragma once
+
+#include <memory>
+
+#include "xtape/losses/ctc_alignment.hpp"
+#include "xtape/tape.hpp"
+
+namespace xtape {
+
+/// Per sample n, -log p(l_n | x_n) = -log sum over the alignments π of l_n of
+/// prod_t softmax(x_t)[π_t], for activations x of shape (N,T,C) or (T,N,C) as
+/// `alignment.layout` says, over the first T_n frames. Shape (N,). Samples that
+/// are infeasible, or have no frames, give 0 and gradient 0.
+///
+/// One node (the classic warp-ctc scheme, in log space): the forward runs the
+/// alpha recursion; the backward recomputes alpha, runs beta and sends
+///   d/dx_{t,c} = g_n (softmax(x_t)_c - sum_{s: l'_s = c} alpha_t(s) beta_t(s) / p)
+/// to the activations, and exactly 0 past T_n, so NaN there never leaks. The
+/// backward recomputes rather than keeps alpha alive on the tape. O(T N (C + S)).
+/// Throws ShapeError when the activations' shape does not match the alignment.
+template <class T>
+Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> alignment);
+
+/// The same value composed on the tape from primitives, the reference for
+/// ctc_nll: log_softmax over C once, one gather of the extended labels for every
+/// frame, then per frame a gather of the stay/advance/skip predecessors, -inf
+/// masks for the moves that are not allowed, a logsumexp and the frame's
+/// emission; `where` keeps finished samples, frames past T_n are replaced by 0
+/// before anything reads them. About seven nodes per frame, each vectorised over
+/// batch and states. Throws ShapeError when the shapes do not match.
+template <class T>
+Var<T> ctc_nll_composed(const Var<T>& activations, const CtcAlignment& alignment);
+
+}  // namespace xtape
