@@ -1,0 +1,37 @@
+// Turning the text of the command line into losses, options, shapes and input files.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xtape/losses/registry.hpp"
+
+namespace xtape::tool {
+
+/// Splits "NAME=VALUE" at the first '='. Throws UsageError naming `flag` when
+/// there is no '=' or the name is empty.
+std::pair<std::string, std::string> split_assignment(const std::string& text, const char* flag);
+
+/// The loss with this class name or alias (any case); UsageError listing the
+/// known names otherwise.
+const LossInfo& loss_named(const std::string& name);
+
+/// The options given as NAME=VALUE, validated by the loss itself (names, types,
+/// choices, ranges): UsageError with the loss's message otherwise. A later
+/// assignment of the same name wins.
+OptionMap parse_options(const LossInfo& loss, const std::vector<std::string>& assignments);
+
+/// The loss's error message, prefixed with "LOSS: " unless it already names the loss.
+std::string naming_loss(const LossInfo& loss, const std::string& message);
+
+/// "4,10" -> (4, 10). Every size at least 1 and at most max_elements elements
+/// in all; UsageError otherwise.
+Shape parse_shape(const std::string& text);
+
+/// The largest pred --shape accepts: a full gradient check costs two loss
+/// evaluations per element, so anything near this is already slow.
+inline constexpr std::size_t max_elements = 1 << 20;
+inline constexpr std::size_t max_rank = 16;
+
+}  // namespace xtape::tool

@@ -1,0 +1,111 @@
+// One configuration of the gradient check, and the grid of them for a loss.
+#include "configuration.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace xtape::tool {
+
+namespace {
+
+bool has_input(const LossInfo& loss, const std::string& name) {
+    return std::any_of(loss.inputs.begin(), loss.inputs.end(), [&](const InputSpec& s) { return s.name == name; });
+}
+
+// The inputs in the loss's order: the required ones and those in `extra`.
+std::vector<std::string> inputs_with(const LossInfo& loss, const std::vector<std::string>& extra) {
+    std::vector<std::string> names;
+    for (const auto& spec : loss.inputs) {
+        if (spec.required || std::find(extra.begin(), extra.end(), spec.name) != extra.end()) {
+            names.push_back(spec.name);
+        }
+    }
+    return names;
+}
+
+std::vector<std::string> optional_inputs(const LossInfo& loss) {
+    std::vector<std::string> names;
+    for (const auto& spec : loss.inputs) {
+        if (!spec.required) names.push_back(spec.name);
+    }
+    return names;
+}
+
+// Whether batch_axis = `text` names an axis of a pred of rank `rank`.
+bool axis_fits(const std::string& text, std::size_t rank) {
+    long axis = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), axis);
+    if (error != std::errc() || end != text.data() + text.size()) return true;  // the loss will say
+    const long r = static_cast<long>(rank);
+    return axis >= -r && axis < r;
+}
+
+bool same(const Configuration& a, const Configuration& b) {
+    return a.options == b.options && a.pred_shape == b.pred_shape && a.inputs == b.inputs && a.seed == b.seed;
+}
+
+}  // namespace
+
+std::string describe(const Configuration& c) {
+    std::string text = fmt::format("{} seed={}", to_string(c.pred_shape), c.seed);
+    for (const auto& [name, value] : c.options) text += fmt::format(" {}={}", name, value);
+    return text;
+}
+
+std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRequest& request) {
+    const std::vector<Shape> shapes = request.shape ? std::vector<Shape>{*request.shape} : loss.check_shapes;
+    const std::vector<std::uint64_t> seeds =
+        request.seed ? std::vector<std::uint64_t>{*request.seed} : std::vector<std::uint64_t>{0, 1};
+    const OptionMap& fixed = request.fixed_options;
+    const bool weighted = has_input(loss, "sample_weight");
+    const std::vector<std::string> with_weight = inputs_with(loss, weighted ? std::vector<std::string>{"sample_weight"}
+                                                                            : std::vector<std::string>{});
+
+    std::vector<Configuration> grid;
+    const auto add = [&](Configuration c) {
+        // A variant whose options fail the loss's own parsing would be a bug in
+        // the registry's grid: keep it, so that the check reports it.
+        if (std::none_of(grid.begin(), grid.end(), [&](const Configuration& g) { return same(g, c); })) {
+            grid.push_back(std::move(c));
+        }
+    };
+
+    for (const Shape& shape : shapes) {
+        for (std::uint64_t seed : seeds) add({fixed, shape, inputs_with(loss, {}), seed});
+        add({fixed, shape, with_weight, seeds.front()});
+        OptionMap weighting = fixed;
+        for (const auto& spec : loss.options) {
+            if (spec.name != "weight" || fixed.count("weight")) continue;
+            for (const auto& value : spec.grid) {
+                if (value != spec.default_value) {
+                    weighting["weight"] = value;
+                    break;
+                }
+            }
+        }
+        add({weighting, shape, inputs_with(loss, optional_inputs(loss)), seeds.front()});
+    }
+    for (const auto& name : optional_inputs(loss)) {
+        if (name != "sample_weight") add({fixed, shapes.front(), inputs_with(loss, {name}), seeds.front()});
+    }
+    for (const auto& spec : loss.options) {
+        if (fixed.count(spec.name)) continue;
+        for (const auto& value : spec.grid) {
+            if (value == spec.default_value) continue;
+            OptionMap options = fixed;
+            options[spec.name] = value;
+            if (spec.name == "batch_axis") {
+                for (const Shape& shape : shapes) {
+                    if (axis_fits(value, shape.size())) add({options, shape, with_weight, seeds.front()});
+                }
+            } else {
+                add({options, shapes.front(), with_weight, seeds.front()});
+            }
+        }
+    }
+    return grid;
+}
+
+}  // namespace xtape::tool
