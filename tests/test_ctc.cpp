@@ -14,6 +14,7 @@
 #include "xtape/gradcheck.hpp"
 #include "xtape/losses/ctc_loss.hpp"
 #include "xtape/losses/ctc_nll.hpp"
+#include "xtape/losses/registry.hpp"
 #include "xtape/ops.hpp"
 
 using namespace xtape;
@@ -420,5 +421,60 @@ TEST_CASE("every bad input of the spec is an error naming CTCLoss") {
         CHECK(fails(pred, {good, std::nullopt, std::nullopt, xt::xarray<double>{1, 2, 3}}, ShapeError{""})
                   .find("sample_weight of shape (3,)") != std::string::npos);
         fails(xt::zeros<double>({2, 4, 0}), {xt::zeros<double>({2, 0})}, ShapeError{""});
+    }
+}
+
+TEST_CASE("CTCLoss through the registry: samples are valid, gradcheck and float vs double over its option grid") {
+    const LossInfo& info = find_loss("ctcloss");
+    CHECK(info.name == "CTCLoss");
+    CHECK(info.repr({{"layout", "TNC"}, {"label_layout", "TN"}}) ==
+          "CTCLoss(batch_axis=1, w=None, layout=TNC, label_layout=TN)");
+    std::vector<OptionMap> grid = {{}};
+    for (const auto& option : info.options) {
+        std::vector<OptionMap> next;
+        for (const auto& partial : grid) {
+            for (const auto& value : option.grid) {
+                OptionMap m = partial;
+                m[option.name] = value;
+                next.push_back(std::move(m));
+            }
+        }
+        grid = std::move(next);
+    }
+    std::uint64_t seed = 3;
+    for (const OptionMap& options : grid) {
+        for (const Shape& shape : info.check_shapes) {
+            const ArrayMap<double> sample = info.sample(options, shape, ++seed);
+            for (const bool optionals : {false, true}) {
+                INFO(info.repr(options), " pred ", to_string(shape), optionals ? " with" : " without", " optionals");
+                // pred and sample_weight are the leaves; labels and lengths are constants.
+                const auto apply = [&]<class T>(Tape<T>& tape, const Var<T>& pred, std::optional<Var<T>> weight) {
+                    InputMap<T> in{{"pred", pred}};
+                    for (const auto& [name, value] : sample) {
+                        const bool optional_input = name != "pred" && name != "label";
+                        if (name == "pred" || name == "sample_weight" || (optional_input && !optionals)) continue;
+                        in.emplace(name, tape.constant(xt::xarray<T>(xt::cast<T>(value))));
+                    }
+                    if (weight) in.emplace("sample_weight", *weight);
+                    return info.apply<T>(options, in);
+                };
+                const GradcheckFunction f = [&](Tape<double>& tape, const std::vector<Var<double>>& in) {
+                    return apply(tape, in[0], optionals ? std::optional<Var<double>>(in[1]) : std::nullopt);
+                };
+                std::vector<GradcheckInput> leaves = {{"pred", sample.at("pred")}};
+                if (optionals) leaves.push_back({"sample_weight", sample.at("sample_weight")});
+                const GradcheckResult r = gradcheck(f, leaves);
+                CHECK_MESSAGE(r.passed, to_string(r));
+                // Sampled labels are feasible, so every sample has a positive loss.
+                Tape<double> dtape;
+                Tape<float> ftape;
+                const xt::xarray<double> d =
+                    apply(dtape, dtape.leaf(sample.at("pred")), std::optional<Var<double>>()).value();
+                const xt::xarray<float> fl =
+                    apply(ftape, ftape.leaf(xt::cast<float>(sample.at("pred"))), std::optional<Var<float>>()).value();
+                CHECK(xt::all(d > 0.0));
+                CHECK(xt::allclose(xt::cast<double>(fl), d, 1e-5, 0.0));
+            }
+        }
     }
 }

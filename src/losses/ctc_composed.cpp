@@ -1,5 +1,7 @@
 // The CTC forward recursion composed on the tape from primitives, so that its gradient comes from the tape.
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -73,12 +75,40 @@ IndexArray emission_index(const CtcAlignment& a) {
     return index;
 }
 
-// Frame t of the emissions, as a per-sample array. A gather rather than a slice:
-// xtensor 0.24 mis-assigns strided views with size-1 axes, which slice's backward uses.
+// Frames [begin, end) of `block` along the time axis. A gather rather than a
+// slice: xtensor 0.24 mis-assigns strided views with size-1 axes, which slice's
+// backward uses.
 template <class T>
-Var<T> frame_of(const Var<T>& emit, std::size_t t, const FrameShapes& shapes, std::size_t states) {
-    const IndexArray index(shapes.per_sample(states), static_cast<std::int64_t>(t));
-    return xtape::gather(emit, index, static_cast<std::ptrdiff_t>(shapes.time_axis()));
+Var<T> take_frames(const Var<T>& block, std::size_t begin, std::size_t end, std::size_t time_axis) {
+    Shape shape = block.shape();
+    shape[time_axis] = end - begin;
+    std::size_t outer = 1;
+    for (std::size_t d = 0; d < time_axis; ++d) outer *= shape[d];
+    std::size_t inner = 1;
+    for (std::size_t d = time_axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    IndexArray index = IndexArray::from_shape(shape);
+    for (std::size_t o = 0; o < outer; ++o) {
+        for (std::size_t t = 0; t < end - begin; ++t) {
+            std::fill_n(&index.flat((o * (end - begin) + t) * inner), inner, static_cast<std::int64_t>(begin + t));
+        }
+    }
+    return xtape::gather(block, index, static_cast<std::ptrdiff_t>(time_axis));
+}
+
+// Splits `block` into its frames, frames[first + t] = frame t, by halving along
+// the time axis. A node's backward writes a gradient the size of its input, so
+// taking each frame from the whole array would cost O(T^2 N S); halving costs
+// O(T log T N S) in 2T - 1 gathers.
+template <class T>
+void split_frames(const Var<T>& block, std::size_t first, std::size_t time_axis, std::vector<Var<T>>& frames) {
+    const std::size_t length = block.shape()[time_axis];
+    if (length == 1) {
+        frames[first] = block;
+        return;
+    }
+    const std::size_t half = length / 2;
+    split_frames(take_frames(block, 0, half, time_axis), first, time_axis, frames);
+    split_frames(take_frames(block, half, length, time_axis), first + half, time_axis, frames);
 }
 
 // True at the frames each sample uses: (N, T, 1) or (T, N, 1).
@@ -117,21 +147,22 @@ Var<T> ctc_nll_composed(const Var<T>& activations, const CtcAlignment& a) {
     // Frames past T_n may hold anything, NaN included: replace them before
     // log_softmax reads them, so that their gradient is an exact 0, not 0 * NaN.
     Var<T> x = a.has_short_samples() ? xtape::where(frame_mask(a), activations, zero) : activations;
-    const Var<T> emit = xtape::gather(log_softmax(x, -1), emission_index(a), 2);
+    std::vector<Var<T>> emit(a.frames);
+    split_frames(xtape::gather(log_softmax(x, -1), emission_index(a), 2), 0, time_axis, emit);
 
     // A path starts in the first blank or the first label.
     xt::xarray<T> start = xt::xarray<T>::from_shape(shapes.per_sample(S));
     for (std::size_t n = 0; n < a.batch; ++n) {
         for (std::size_t s = 0; s < S; ++s) start.flat(n * S + s) = s < 2 ? T(0) : neg_inf<T>;
     }
-    Var<T> alpha = add(frame_of(emit, 0, shapes, S), tape.constant(std::move(start)));
+    Var<T> alpha = add(emit[0], tape.constant(std::move(start)));
 
     // alpha_t(s) = logsumexp(alpha_{t-1}(s), alpha_{t-1}(s-1), alpha_{t-1}(s-2) if skipping is allowed) + emit_t(s)
     Moves<T> moves = moves_of<T>(a, shapes);
     const Var<T> penalty = tape.constant(std::move(moves.penalty));
     for (std::size_t t = 1; t < a.frames; ++t) {
         const Var<T> candidates = reshape(add(xtape::gather(alpha, moves.from, 2), penalty), shapes.per_sample(3, S));
-        const Var<T> next = add(logsumexp(candidates, {2}), frame_of(emit, t, shapes, S));
+        const Var<T> next = add(logsumexp(candidates, {2}), emit[t]);
         Mask running = Mask::from_shape(shapes.per_sample(1));
         bool some_finished = false;
         for (std::size_t n = 0; n < a.batch; ++n) {
