@@ -7,6 +7,7 @@
 // All ops are defined in src/ops/ for T = float and double.
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include "xtape/tape.hpp"
@@ -28,19 +29,20 @@ template <class T> Var<T> maximum(const Var<T>& a, const Var<T>& b);
 /// min(a, b); at a tie the gradient goes to a.
 template <class T> Var<T> minimum(const Var<T>& a, const Var<T>& b);
 
-// Scalar forms: one node, the scalar is not a variable.
-template <class T> Var<T> add(const Var<T>& a, T s);
-template <class T> Var<T> mul(const Var<T>& a, T s);
+// Scalar forms: one node, the scalar is not a variable. The scalar takes no
+// part in deducing T, so `maximum(x, 0.0)` works for a float x as well.
+template <class T> Var<T> add(const Var<T>& a, std::type_identity_t<T> s);
+template <class T> Var<T> mul(const Var<T>& a, std::type_identity_t<T> s);
 /// s - a
-template <class T> Var<T> rsub(T s, const Var<T>& a);
+template <class T> Var<T> rsub(std::type_identity_t<T> s, const Var<T>& a);
 /// a / s
-template <class T> Var<T> div(const Var<T>& a, T s);
+template <class T> Var<T> div(const Var<T>& a, std::type_identity_t<T> s);
 /// s / a
-template <class T> Var<T> rdiv(T s, const Var<T>& a);
+template <class T> Var<T> rdiv(std::type_identity_t<T> s, const Var<T>& a);
 /// max(a, s); at a tie the gradient goes to a.
-template <class T> Var<T> maximum(const Var<T>& a, T s);
+template <class T> Var<T> maximum(const Var<T>& a, std::type_identity_t<T> s);
 /// min(a, s); at a tie the gradient goes to a.
-template <class T> Var<T> minimum(const Var<T>& a, T s);
+template <class T> Var<T> minimum(const Var<T>& a, std::type_identity_t<T> s);
 
 // ---- elementwise, unary -----------------------------------------------------
 
@@ -57,7 +59,7 @@ template <class T> Var<T> sqrt(const Var<T>& a);
 /// a^2
 template <class T> Var<T> square(const Var<T>& a);
 /// a^p for a scalar p; d/da = p a^(p-1)
-template <class T> Var<T> pow(const Var<T>& a, T p);
+template <class T> Var<T> pow(const Var<T>& a, std::type_identity_t<T> p);
 /// |a|; the derivative at 0 is 0.
 template <class T> Var<T> abs(const Var<T>& a);
 /// max(a, 0); the derivative at 0 is 0.
@@ -71,7 +73,7 @@ template <class T> Var<T> tanh(const Var<T>& a);
 template <class T> Var<T> softplus(const Var<T>& a);
 /// min(max(a, lo), hi); the gradient is 1 where lo <= a <= hi, else 0.
 /// Throws ValueError when lo > hi.
-template <class T> Var<T> clip(const Var<T>& a, T lo, T hi);
+template <class T> Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi);
 
 /// mask ? a : b, broadcasting mask, a and b together. The mask has no gradient.
 template <class T> Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b);

@@ -84,35 +84,35 @@ Var<T> minimum(const Var<T>& a, const Var<T>& b) {
 // ---- scalar forms ---------------------------------------------------------------
 
 template <class T>
-Var<T> add(const Var<T>& a, T s) {
+Var<T> add(const Var<T>& a, std::type_identity_t<T> s) {
     return tape_of(a, "add").record("add_scalar", {a}, a.value() + s, [](GradContext<T>& c) {
         c.accumulate(0, c.grad());  // d(a+s)/da = 1
     });
 }
 
 template <class T>
-Var<T> mul(const Var<T>& a, T s) {
+Var<T> mul(const Var<T>& a, std::type_identity_t<T> s) {
     return tape_of(a, "mul").record("mul_scalar", {a}, a.value() * s, [s](GradContext<T>& c) {
         c.accumulate(0, c.grad() * s);  // d(as)/da = s
     });
 }
 
 template <class T>
-Var<T> div(const Var<T>& a, T s) {
+Var<T> div(const Var<T>& a, std::type_identity_t<T> s) {
     return tape_of(a, "div").record("div_scalar", {a}, a.value() / s, [s](GradContext<T>& c) {
         c.accumulate(0, c.grad() / s);  // d(a/s)/da = 1/s
     });
 }
 
 template <class T>
-Var<T> rsub(T s, const Var<T>& a) {
+Var<T> rsub(std::type_identity_t<T> s, const Var<T>& a) {
     return tape_of(a, "rsub").record("rsub_scalar", {a}, s - a.value(), [](GradContext<T>& c) {
         c.accumulate(0, -c.grad());  // d(s-a)/da = -1
     });
 }
 
 template <class T>
-Var<T> rdiv(T s, const Var<T>& a) {
+Var<T> rdiv(std::type_identity_t<T> s, const Var<T>& a) {
     return tape_of(a, "rdiv").record("rdiv_scalar", {a}, s / a.value(), [](GradContext<T>& c) {
         // d(s/a)/da = -s/a^2 = -(s/a)/a
         c.accumulate(0, -c.grad() * c.value() / c.input(0));
@@ -120,7 +120,7 @@ Var<T> rdiv(T s, const Var<T>& a) {
 }
 
 template <class T>
-Var<T> maximum(const Var<T>& a, T s) {
+Var<T> maximum(const Var<T>& a, std::type_identity_t<T> s) {
     return tape_of(a, "maximum").record("maximum_scalar", {a}, xt::maximum(a.value(), s),
                                         [s](GradContext<T>& c) {
                                             // a wins ties
@@ -129,7 +129,7 @@ Var<T> maximum(const Var<T>& a, T s) {
 }
 
 template <class T>
-Var<T> minimum(const Var<T>& a, T s) {
+Var<T> minimum(const Var<T>& a, std::type_identity_t<T> s) {
     return tape_of(a, "minimum").record("minimum_scalar", {a}, xt::minimum(a.value(), s),
                                         [s](GradContext<T>& c) {
                                             // a wins ties

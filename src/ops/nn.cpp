@@ -1,7 +1,9 @@
 // Neural-network ops: log_softmax and softmax (fused and stable), matmul.
+#include <climits>
 #include <cmath>
 
 #include <fmt/format.h>
+#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
@@ -80,9 +82,83 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
     });
 }
 
+namespace {
+
+// C[i] = op(A[i]) op(B[i]) for `batch` row-major matrices stored back to back,
+// where op transposes when asked: op(A) is m x k, op(B) is k x n, C is m x n.
+// BLAS transposes on the fly, so no transposed copy is made.
+template <class T>
+void gemm_batched(std::size_t batch, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                  const T* a, const T* b, T* c) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        std::fill(c, c + batch * m * n, T(0));  // an empty sum; BLAS would reject lda = 0
+        return;
+    }
+    using cxxblas::Transpose;
+    const auto index = [](std::size_t v) { return static_cast<xt::blas_index_t>(v); };
+    const auto op_a = trans_a ? Transpose::Trans : Transpose::NoTrans;
+    const auto op_b = trans_b ? Transpose::Trans : Transpose::NoTrans;
+    const std::size_t lda = trans_a ? m : k;
+    const std::size_t ldb = trans_b ? k : n;
+    for (std::size_t i = 0; i < batch; ++i) {
+        cxxblas::gemm<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor, op_a, op_b, index(m), index(n), index(k),
+                                        T(1), a + i * m * k, index(lda), b + i * k * n, index(ldb), T(0),
+                                        c + i * m * n, index(n));
+    }
+}
+
+}  // namespace
+
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& tape = tape_of(a, b, "matmul");
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    const std::size_t rank = sa.size();
+    if (rank < 2 || sb.size() != rank || !std::equal(sa.begin(), sa.end() - 2, sb.begin()) ||
+        sa[rank - 1] != sb[rank - 2]) {
+        throw ShapeError(fmt::format("matmul: a of shape {} and b of shape {} do not multiply; need (m, k) x "
+                                     "(k, n), or (..., m, k) x (..., k, n) with equal batch shapes",
+                                     to_string(sa), to_string(sb)));
+    }
+    const std::size_t m = sa[rank - 2], k = sa[rank - 1], n = sb[rank - 1];
+    for (std::size_t extent : {m, k, n}) {
+        if (extent > static_cast<std::size_t>(INT_MAX)) {
+            throw ShapeError(fmt::format("matmul: a of shape {} or b of shape {} exceeds BLAS's int sizes",
+                                         to_string(sa), to_string(sb)));
+        }
+    }
+    std::size_t batch = 1;
+    for (std::size_t d = 0; d + 2 < rank; ++d) batch *= sa[d];
+    Shape out_shape = sa;
+    out_shape[rank - 1] = n;
+    xt::xarray<T> out;
+    if (rank == 2 && m * k * n != 0) {
+        out = xt::linalg::dot(a.value(), b.value());
+    } else {
+        out = xt::empty<T>(out_shape);
+        gemm_batched(batch, false, false, m, n, k, a.value().data(), b.value().data(), out.data());
+    }
+    return tape.record("matmul", {a, b}, std::move(out), [batch, m, k, n](GradContext<T>& c) {
+        const auto& g = c.grad();
+        if (c.needs_grad(0)) {  // dA = G B^T
+            xt::xarray<T> da = xt::empty<T>(c.input(0).shape());
+            gemm_batched(batch, false, true, m, k, n, g.data(), c.input(1).data(), da.data());
+            c.accumulate(0, std::move(da));
+        }
+        if (c.needs_grad(1)) {  // dB = A^T G
+            xt::xarray<T> db = xt::empty<T>(c.input(1).shape());
+            gemm_batched(batch, true, false, k, n, m, c.input(0).data(), g.data(), db.data());
+            c.accumulate(1, std::move(db));
+        }
+    });
+}
+
 #define XTAPE_INSTANTIATE(T)                                   \
     template Var<T> log_softmax(const Var<T>&, std::ptrdiff_t); \
-    template Var<T> softmax(const Var<T>&, std::ptrdiff_t);
+    template Var<T> softmax(const Var<T>&, std::ptrdiff_t);     \
+    template Var<T> matmul(const Var<T>&, const Var<T>&);
 
 XTAPE_INSTANTIATE(float)
 XTAPE_INSTANTIATE(double)

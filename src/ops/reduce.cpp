@@ -114,12 +114,21 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     s.reshape(r.kept);
     xt::xarray<T> out = xt::log(s) + m;
     out.reshape(r.out);
-    return tape_of(a, "logsumexp").record("logsumexp", {a}, std::move(out), [kept = r.kept](GradContext<T>& c) {
-        // d lse/da_i = softmax(a)_i = exp(a_i - lse); 0 where lse is -inf
+    return tape_of(a, "logsumexp").record("logsumexp", {a}, std::move(out), [r](GradContext<T>& c) {
+        // d lse/da_i = softmax(a)_i = exp(a_i - m) / sum(exp(a - m)), recomputed
+        // from the shift m rather than as exp(a_i - lse): lse is rounded at its
+        // own magnitude (0.001 in float at 1e4), a - m is exact near the max.
         const auto& x = c.input(0);
-        auto lse = xt::reshape_view(c.value(), kept);
-        auto g = xt::reshape_view(c.grad(), kept);
-        c.accumulate(0, xt::where(xt::isinf(lse) && lse < T(0), T(0), xt::exp(x - lse)) * g);
+        xt::xarray<T> m = xt::amax(x, r.axes);
+        m.reshape(r.kept);
+        m = xt::where(xt::isfinite(m), m, T(0));
+        xt::xarray<T> e = xt::exp(x - m);
+        xt::xarray<T> s = xt::sum(e, r.axes);
+        s.reshape(r.kept);
+        // g / s per slice; 0 for an all -inf slice (s = 0, where e is 0 too).
+        xt::xarray<T> scale = xt::where(s > T(0), xt::reshape_view(c.grad(), r.kept) / s, T(0));
+        e *= scale;
+        c.accumulate(0, std::move(e));
     });
 }
 

@@ -55,7 +55,7 @@ Var<T> square(const Var<T>& a) {
 }
 
 template <class T>
-Var<T> pow(const Var<T>& a, T p) {
+Var<T> pow(const Var<T>& a, std::type_identity_t<T> p) {
     return tape_of(a, "pow").record("pow", {a}, xt::pow(a.value(), p), [p](GradContext<T>& c) {
         c.accumulate(0, c.grad() * (p * xt::pow(c.input(0), p - T(1))));  // d a^p/da = p a^(p-1)
     });
@@ -120,7 +120,7 @@ Var<T> softplus(const Var<T>& a) {
 }
 
 template <class T>
-Var<T> clip(const Var<T>& a, T lo, T hi) {
+Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
     if (!(lo <= hi)) throw ValueError(fmt::format("clip: lo = {} is greater than hi = {}", lo, hi));
     return tape_of(a, "clip").record("clip", {a}, xt::clip(a.value(), lo, hi), [lo, hi](GradContext<T>& c) {
         // 1 inside [lo, hi] (bounds included), 0 where the value was clipped
@@ -134,10 +134,15 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     Tape<T>& tape = tape_of(a, b, "where");
     const Shape ab = broadcast_shapes(a.shape(), b.shape(), "where", "a", "b");
     broadcast_shapes(ab, mask.shape(), "where", "a and b", "mask");
-    return tape.record("where", {a, b}, xt::where(mask, a.value(), b.value()), [mask](GradContext<T>& c) {
+    // xtensor 0.24 with xsimd 8 selects wrongly when xt::where reads a stored
+    // bool array (float and double alike), so the mask is turned into T once
+    // and compared: a comparison of T values gives xsimd a proper mask of T.
+    xt::xarray<T> selector = xt::cast<T>(mask);
+    xt::xarray<T> out = xt::where(xt::not_equal(selector, T(0)), a.value(), b.value());
+    return tape.record("where", {a, b}, std::move(out), [selector = std::move(selector)](GradContext<T>& c) {
         // The gradient flows to a where the mask holds, to b elsewhere.
-        if (c.needs_grad(0)) c.accumulate(0, xt::where(mask, c.grad(), T(0)));
-        if (c.needs_grad(1)) c.accumulate(1, xt::where(mask, T(0), c.grad()));
+        if (c.needs_grad(0)) c.accumulate(0, xt::where(xt::not_equal(selector, T(0)), c.grad(), T(0)));
+        if (c.needs_grad(1)) c.accumulate(1, xt::where(xt::not_equal(selector, T(0)), T(0), c.grad()));
     });
 }
 
