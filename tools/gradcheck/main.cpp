@@ -15,7 +15,7 @@ namespace {
 // Options that several subcommands share.
 void add_loss_options(CLI::App* app, std::vector<std::string>& options) {
     app->add_option("--opt", options, "a loss option as NAME=VALUE, with Gluon's names (e.g. sparse_label=false)")
-        ->expected(1)
+        ->allow_extra_args(false)
         ->type_name("NAME=VALUE");
 }
 
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     add_loss_options(eval_app, eval.options);
     add_dtype(eval_app, eval.dtype);
     eval_app->add_option("--in", eval.inputs, "an input as NAME=FILE.npy (float32/64, int32/64)")
-        ->expected(1)
+        ->allow_extra_args(false)
         ->type_name("NAME=FILE")
         ->required();
     eval_app->add_option("--out", eval.out, "directory for loss.npy and grad_NAME.npy")->required();

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Runs xtape-gradcheck as a user would and checks exit statuses, messages and files.
+
+usage: run_cli_tests.py CASE XTAPE_GRADCHECK XTAPE_EVAL_REFERENCE
+CASE is one of the functions in CASES below. Exits 0 when the case passes.
+"""
+import json
+import os
+import re
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+
+TOOL = None
+REFERENCE = None
+failures = []
+
+
+def expect(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args):
+    result = subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=110)
+    return result.returncode, result.stdout, result.stderr
+
+
+def npy_bytes(header, data):
+    """A version 1.0 .npy file with this header dictionary text and these data bytes."""
+    text = header
+    while (10 + len(text) + 1) % 64:
+        text += " "
+    text += "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode() + data
+
+
+def write(path, content):
+    with open(path, "wb") as f:
+        f.write(content)
+    return path
+
+
+def float64_file(path, shape, values):
+    shape_text = "(" + "".join(f"{d}, " for d in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}"
+    return write(path, npy_bytes(header, struct.pack(f"<{len(values)}d", *values)))
+
+
+def loss_names():
+    status, out, _ = run("list")
+    return re.findall(r"^(\w+)(?: \(alias [^)]*\))?: ", out, re.M)
+
+
+def default_check():
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    status, out, err = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"default check: {seconds:.1f} s of CPU time")
+    lines = out.strip().splitlines()
+    expect(status == 0, f"the default check exits 0, not {status}; failures:\n" +
+           "\n".join(l for l in lines if "FAILED" in l))
+    expect(re.fullmatch(r"[1-9]\d* passed, 0 failed", lines[-1]) is not None, f"last line: {lines[-1]!r}")
+    header = lines[0].split()
+    expect(header[:3] == ["loss", "configuration", "inputs"] and header[-1] == "status", f"table header: {lines[0]!r}")
+    rows = lines[1:-1]
+    expect(int(lines[-1].split()[0]) == len(rows), "one row per check")
+    for name in loss_names():
+        expect(any(r.startswith(name + " ") for r in rows), f"{name} is checked")
+    expect(err == "", f"nothing on stderr when it is not a terminal: {err!r}")
+    expect(seconds < 30, f"the default check takes {seconds:.1f} s of CPU time, over 30 s")
+
+
+def json_output():
+    status, out, _ = run("--json")
+    document = json.loads(out)
+    checks = document["checks"]
+    expect(status == 0, "--json exits 0")
+    expect(document["failed"] == 0 and document["passed"] == len(checks) > 0, "counts match the checks")
+    for c in checks:
+        expect(c["status"] == "passed" and c["gradient"]["checked"] > 0 and c["float_vs_double"]["passed"],
+               f"check passed: {c['loss']} {c['configuration']}")
+        expect(c["gradient"]["max_abs_error"] <= 1e-5 + 1e-3, f"error within tolerance: {c}")
+    expect({c["loss"] for c in checks} == set(loss_names()), "every loss is in the document")
+    # The JSON document holds exactly the checks that the table shows.
+    status, table, _ = run("L2Loss", "SoftmaxCELoss")
+    status, out, _ = run("check", "l2loss", "softmaxceloss", "--json")
+    rows = table.strip().splitlines()[1:-1]
+    document = json.loads(out)
+    expect([(c["loss"], c["configuration"]) for c in document["checks"]] ==
+           [tuple(re.split(r"\s{2,}", r)[:2]) for r in rows], "the JSON and the table list the same checks")
+
+
+def eval_matches_in_process():
+    cases = [
+        ("L2Loss", "3,4", []),
+        ("SoftmaxCELoss", "2,3,4", []),
+        ("SoftmaxCELoss", "3,4", ["sparse_label=false", "weight=0.5"]),
+        ("SigmoidBCELoss", "3,4", []),
+        ("CosineEmbeddingLoss", "3,4", ["margin=0.2"]),
+        ("HuberLoss", "2,3,4", ["rho=0.5", "batch_axis=1"]),
+    ]
+    for loss, shape, options in cases:
+        for dtype in ("float64", "float32"):
+            with tempfile.TemporaryDirectory() as d:
+                subprocess.run([REFERENCE, loss, dtype, shape, "7", d, *options], check=True)
+                inputs = sorted(f for f in os.listdir(d) if f.startswith("in_"))
+                args = ["eval", loss, "--dtype", dtype, "--out", os.path.join(d, "actual")]
+                for o in options:
+                    args += ["--opt", o]
+                for f in inputs:
+                    args += ["--in", f"{f[3:-4]}={os.path.join(d, f)}"]
+                status, _, err = run(*args)
+                expect(status == 0, f"eval {loss} {dtype} exits 0: {err}")
+                expected = sorted(os.listdir(os.path.join(d, "expected")))
+                actual = sorted(os.listdir(os.path.join(d, "actual"))) if status == 0 else []
+                expect(expected == actual, f"eval {loss} writes {expected}, not {actual}")
+                for f in set(expected) & set(actual):
+                    with open(os.path.join(d, "expected", f), "rb") as a, open(os.path.join(d, "actual", f), "rb") as b:
+                        expect(a.read() == b.read(), f"eval {loss} {dtype} {options}: {f} is bit for bit the in-process result")
+
+
+def error_paths():
+    with tempfile.TemporaryDirectory() as d:
+        pred = float64_file(os.path.join(d, "pred.npy"), (3, 4), [0.1 * i for i in range(12)])
+        label = float64_file(os.path.join(d, "label.npy"), (3, 4), [0.2 * i for i in range(12)])
+        short_label = float64_file(os.path.join(d, "short.npy"), (5,), [1.0] * 5)
+        classes = float64_file(os.path.join(d, "classes.npy"), (3,), [0.0, 99.0, 1.0])
+        out = os.path.join(d, "out")
+        usage = [
+            ["frobnicate"],
+            ["check", "--bogus"],
+            ["check", "NoSuchLoss"],
+            ["check", "L2Loss", "--opt", "weight=abc"],
+            ["check", "L2Loss", "--opt", "nonsense=1"],
+            ["check", "L2Loss", "--opt", "noequals"],
+            ["check", "SoftmaxCELoss", "--opt", "sparse_label=maybe"],
+            ["eval", "HuberLoss", "--opt", "rho=-1", "--in", f"pred={pred}", "--in", f"label={label}", "--out", out],
+            ["check", "--shape", "4,x"],
+            ["check", "--shape", "0,3"],
+            ["check", "--seed", "abc"],
+            ["check", "--dtype", "float16"],
+            ["check", "--eps", "-1"],
+            ["eval", "L2Loss", "--out", out],
+            ["eval", "L2Loss", "--in", f"bogus={pred}", "--out", out],
+            ["eval", "L2Loss", "--in", pred, "--out", out],
+            ["eval", "--in", f"pred={pred}", "--out", out],
+            ["graph", "L2Loss"],
+            ["graph", "NoSuchLoss", "--out", os.path.join(d, "g.dot")],
+            ["list", "extra"],
+        ]
+        for args in usage:
+            status, stdout, err = run(*args)
+            expect(status == 2, f"{args} exits 2, not {status}")
+            expect("Usage" in err or "usage" in err, f"{args} prints usage help on stderr: {err!r}")
+        expect("frobnicate" in run("frobnicate")[2], "the unknown word is named")
+        expect("NoSuchLoss" in run("check", "NoSuchLoss")[2], "the unknown loss is named")
+        expect("nonsense" in run("check", "L2Loss", "--opt", "nonsense=1")[2], "the unknown option is named")
+        expect("HuberLoss" in run("check", "HuberLoss", "--opt", "rho=-1")[2], "an option value the loss refuses")
+
+        data = [
+            (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}", "--out", out], "L2Loss"),
+            (["eval", "L2Loss", "--in", f"pred={pred}", "--out", out], "label"),
+            (["eval", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={classes}", "--out", out], "99"),
+            (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={os.path.join(d, 'missing.npy')}",
+              "--out", out], "missing.npy"),
+            (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={d}", "--out", out], d),
+            (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={label}", "--out", pred], "pred.npy"),
+        ]
+        for args, named in data:
+            status, stdout, err = run(*args)
+            expect(status == 3, f"{args} exits 3, not {status}: {err!r}")
+            expect(err.count("\n") == 1 and named in err, f"{args}: one line naming {named!r}: {err!r}")
+
+
+def corrupt_npy():
+    with tempfile.TemporaryDirectory() as d:
+        pred = float64_file(os.path.join(d, "pred.npy"), (3, 4), [0.1 * i for i in range(12)])
+        with open(pred, "rb") as f:
+            valid = f.read()
+        corrupt = {
+            "empty": b"",
+            "truncated": valid[:-5],
+            "truncated-header": valid[:30],
+            "wrong-magic": b"\x93NUMPZ" + valid[6:],
+            "text": b"1,2,3\n4,5,6\n",
+            "absurd-shape": npy_bytes("{'descr': '<f8', 'fortran_order': False, "
+                                      "'shape': (4611686018427387904, 4611686018427387904), }", b"\0" * 96),
+            "huge-dimension": npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (10**30,), }", b""),
+            "absurd-header-length": b"\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'",
+            "big-endian": npy_bytes("{'descr': '>f8', 'fortran_order': False, 'shape': (3, 4), }", b"\0" * 96),
+            "fortran": npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (3, 4), }", b"\0" * 96),
+            "unknown-dtype": npy_bytes("{'descr': '<c16', 'fortran_order': False, 'shape': (3, 4), }", b"\0" * 192),
+            "garbage-header": npy_bytes("\x00\x01\x02 not a dict", b"\0" * 96),
+        }
+        for what, content in corrupt.items():
+            bad = write(os.path.join(d, f"{what}.npy"), content)
+            status, _, err = run("eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={bad}",
+                                 "--out", os.path.join(d, "out"))
+            expect(status == 3, f"{what}: exits 3, not {status}: {err!r}")
+            expect(err.count("\n") == 1 and f"{what}.npy" in err, f"{what}: one line naming the file: {err!r}")
+
+
+def list_and_graph():
+    status, out, _ = run("list")
+    names = loss_names()
+    expect(status == 0 and len(names) >= 12, f"list shows every loss: {names}")
+    expect("sample_weight" in out and "batch_axis=0" in out, "list shows inputs and option defaults")
+    with tempfile.TemporaryDirectory() as d:
+        dot = os.path.join(d, "softmax.dot")
+        status, _, err = run("graph", "SoftmaxCELoss", "--shape", "2,5", "--out", dot)
+        expect(status == 0, f"graph exits 0: {err}")
+        text = open(dot).read() if status == 0 else ""
+        expect(text.startswith("digraph") and text.rstrip().endswith("}"), "a DOT digraph")
+        expect('label="leaf\\n(2, 5)"' in text, "pred is a leaf of shape (2, 5)")
+        expect(" -> " in text, "with edges")
+        status, _, _ = run("graph", "SoftmaxCELoss", "--opt", "axis=7", "--out", dot)
+        expect(status in (2, 3), "an axis out of range is refused")
+
+
+CASES = {
+    "default-check": default_check,
+    "json": json_output,
+    "eval": eval_matches_in_process,
+    "errors": error_paths,
+    "corrupt-npy": corrupt_npy,
+    "list-graph": list_and_graph,
+}
+
+if __name__ == "__main__":
+    case, TOOL, REFERENCE = sys.argv[1], sys.argv[2], sys.argv[3]
+    CASES[case]()
+    print(f"{case}: {len(failures)} failure(s)")
+    sys.exit(1 if failures else 0)
