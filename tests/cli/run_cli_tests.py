@@ -73,6 +73,12 @@ def default_check():
         expect(any(r.startswith(name + " ") for r in rows), f"{name} is checked")
     expect(err == "", f"nothing on stderr when it is not a terminal: {err!r}")
     expect(seconds < 30, f"the default check takes {seconds:.1f} s of CPU time, over 30 s")
+    # With no tolerance at all, rounding alone fails every check: the check can fail, and says so.
+    status, out, _ = run("check", "L1Loss", "--atol", "0", "--rtol", "0")
+    lines = out.strip().splitlines()
+    expect(status == 1, f"failed checks exit 1, not {status}")
+    expect(re.fullmatch(r"0 passed, [1-9]\d* failed", lines[-1]) is not None, f"last line: {lines[-1]!r}")
+    expect(all("FAILED: gradient of" in l for l in lines[1:-1]), "every row says which gradient failed")
 
 
 def json_output():
