@@ -1,0 +1,75 @@
+// The bench's smoke test: runs `xtape-bench --quick --json` and checks that the
+// JSON parses and has a row for every case of every loss of the registry.
+#include <cstdio>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "xtape/losses/registry.hpp"
+
+namespace {
+
+std::string run_command(const std::string& command) {
+    std::FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+    std::string out;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    if (pclose(pipe) != 0) throw std::runtime_error(command + " failed");
+    return out;
+}
+
+/// Every problem found in the report, one per line; empty when it is complete.
+std::string problems(const nlohmann::json& report) {
+    std::string out;
+    if (!report.at("threads").is_number_integer()) out += "threads is not an integer\n";
+    if (!(report.at("tape_overhead_ns").is_number() && report.at("tape_overhead_ns").get<double>() > 0)) {
+        out += "tape_overhead_ns is not a positive number\n";
+    }
+    const bool with_torch = !report.at("torch").is_null();
+    std::set<std::string> seen;
+    for (const auto& row : report.at("rows")) {
+        const auto name = row.at("case").get<std::string>();
+        seen.insert(name);
+        if (row.at("dtype") != "float32") out += name + ": dtype is not float32\n";
+        if (!(row.at("xtape_us").is_number() && row.at("xtape_us").get<double>() > 0)) {
+            out += name + ": xtape_us is not a positive number\n";
+        }
+        for (const char* field : {"torch_us", "ratio"}) {
+            if (row.at(field).is_number() != with_torch) out += fmt::format("{}: {} does not match the peer\n", name, field);
+        }
+        const bool large = name.ends_with("/large") && !name.starts_with("CTCLoss");
+        if (row.at("bound_us").is_number() != large) out += name + ": bound_us is set for exactly the large cases\n";
+    }
+    for (const auto& loss : xtape::loss_registry()) {
+        for (const char* size : {"small", "large"}) {
+            const std::string name = fmt::format("{}/{}", loss.name, size);
+            if (!seen.contains(name)) out += "missing case " + name + "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::cerr << "usage: check-bench-json <path to xtape-bench>\n";
+        return 2;
+    }
+    try {
+        const std::string json = run_command(fmt::format("'{}' --quick --json", argv[1]));
+        const std::string found = problems(nlohmann::json::parse(json));
+        if (!found.empty()) {
+            std::cerr << found << "in:\n" << json;
+            return 1;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "check-bench-json: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,36 @@
+// The timing harness: warm-up, repeated runs, the median.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace xtape::bench {
+
+/// One timed operation. `prepare` runs before every repetition and is not timed
+/// (fresh inputs on a cleared tape, a reset gradient); `run` is what is timed.
+struct TimedStep {
+    std::function<void()> prepare;
+    std::function<void()> run;
+};
+
+/// How long to measure. Warm-up stops when both of its limits are reached; the
+/// measurement stops when both minimums are reached, or at max_reps.
+struct TimingPolicy {
+    std::size_t warmup_reps = 3;
+    double warmup_seconds = 0.1;
+    std::size_t min_reps = 9;
+    double min_seconds = 0.5;
+    std::size_t max_reps = 5000;
+};
+
+/// The median over the repetitions of the time of `step.run`, in seconds, each
+/// repetition timed on its own with a steady clock. The warm-up fills caches and
+/// the allocator's free lists and runs every lazy initialisation first. The
+/// median rather than the mean, because other processes on the machine only
+/// ever add time, in bursts.
+double median_seconds(const TimedStep& step, const TimingPolicy& policy);
+
+/// Keeps the compiler from discarding the computation that produced `p`.
+inline void keep(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
+
+}  // namespace xtape::bench

@@ -1,0 +1,97 @@
+// xtape-bench: times every loss's forward + backward in xtape, and in libtorch when built with the peer.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "bandwidth.hpp"
+#include "cases.hpp"
+#include "report.hpp"
+#include "tape_overhead.hpp"
+#include "threads.hpp"
+#include "torch_peer.hpp"
+#include "traffic.hpp"
+#include "xtape_cases.hpp"
+
+namespace {
+
+using namespace xtape::bench;
+
+struct Arguments {
+    int threads = 1;
+    bool json = false;
+    bool quick = false;
+    bool no_torch = false;
+    std::size_t reps = 0;
+    std::string filter;
+};
+
+TimingPolicy timing_policy(const Arguments& args) {
+    if (args.reps > 0) return {1, 0.0, args.reps, 0.0, args.reps};
+    if (args.quick) return {1, 0.0, 2, 0.0, 2};
+    return {};
+}
+
+Row measure(const CaseSpec& spec, const TimingPolicy& policy, double bandwidth, bool with_torch) {
+    const InputArrays inputs = spec.draw();
+    Row row;
+    row.name = spec.name;
+    row.shape = spec.shape;
+    row.xtape_us = median_seconds(xtape_step(spec, inputs), policy) * 1e6;
+    if (with_torch) {
+        if (const auto step = torch_step(spec, inputs)) row.torch_us = median_seconds(*step, policy) * 1e6;
+    }
+    if (spec.has_bound) {
+        row.bound_us = static_cast<double>(minimum_traffic_bytes(spec, inputs)) / bandwidth * 1e6;
+    }
+    return row;
+}
+
+int run(const Arguments& args) {
+    set_threads(args.threads);
+    const TimingPolicy policy = timing_policy(args);
+    Report report;
+    report.threads = args.threads;
+    report.quick = args.quick;
+    report.torch_version = args.no_torch ? std::nullopt : torch_peer_version();
+
+    const std::size_t mib = 1 << 20;
+    const double bandwidth = copy_bandwidth(policy, (args.quick ? 32 : 256) * mib);
+    report.bandwidth_gb_s = bandwidth / 1e9;
+
+    std::vector<std::string> unsupported;
+    const auto cases = make_cases(args.quick ? Sizes::quick() : Sizes::full(), unsupported);
+    for (const auto& name : unsupported) fmt::print(stderr, "xtape-bench: no inputs known for {}; skipped\n", name);
+    for (const CaseSpec& spec : cases) {
+        if (spec.name.find(args.filter) == std::string::npos) continue;
+        fmt::print(stderr, "{}\n", spec.name);
+        report.rows.push_back(measure(spec, policy, bandwidth, report.torch_version.has_value()));
+    }
+    report.tape_overhead_ns = tape_overhead_ns(policy);
+
+    std::cout << (args.json ? to_json(report) : to_table(report)) << std::flush;
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Times forward + backward of every xtape loss (float32), against libtorch when built with it."};
+    Arguments args;
+    app.add_option("--threads", args.threads, "threads of xtape's BLAS/OpenMP and of torch")
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--json", args.json, "print JSON instead of the table");
+    app.add_flag("--quick", args.quick, "reduced sizes and two repetitions: a smoke test, not a measurement");
+    app.add_flag("--no-torch", args.no_torch, "time xtape alone");
+    app.add_option("--reps", args.reps, "exactly this many timed repetitions after one warm-up (for profiling)");
+    app.add_option("--filter", args.filter, "only the cases whose name contains this text");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return run(args);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "xtape-bench: {}\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,40 @@
+// The benchmark's results, printed as a table or as JSON.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xtape::bench {
+
+/// One case's medians, in microseconds.
+struct Row {
+    std::string name;   // "L2Loss/large"
+    std::string shape;  // "4096x1024"
+    std::string dtype = "float32";
+    double xtape_us = 0;
+    std::optional<double> torch_us;  // without the peer: none
+    std::optional<double> bound_us;  // minimum traffic / copy bandwidth, large cases only
+
+    /// xtape / torch: below 1, xtape is faster.
+    std::optional<double> ratio() const;
+};
+
+struct Report {
+    int threads = 1;
+    bool quick = false;
+    std::optional<std::string> torch_version;  // none without the peer
+    double bandwidth_gb_s = 0;                 // 1e9 bytes per second
+    double tape_overhead_ns = 0;
+    std::vector<Row> rows;
+};
+
+/// An aligned text table, with the machine's numbers above it.
+std::string to_table(const Report& report);
+
+/// {"threads", "quick", "torch", "bandwidth_gb_s", "rows": [{"case", "shape",
+/// "dtype", "xtape_us", "torch_us", "ratio", "bound_us"}], "tape_overhead_ns"},
+/// a missing number as null.
+std::string to_json(const Report& report);
+
+}  // namespace xtape::bench

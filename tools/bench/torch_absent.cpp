@@ -1,0 +1,12 @@
+// The libtorch peer when the build has none: every case is xtape's alone.
+#include "torch_peer.hpp"
+
+namespace xtape::bench {
+
+std::optional<std::string> torch_peer_version() { return std::nullopt; }
+
+void set_torch_threads(int) {}
+
+std::optional<TimedStep> torch_step(const CaseSpec&, const InputArrays&) { return std::nullopt; }
+
+}  // namespace xtape::bench

@@ -1,0 +1,128 @@
+// The libtorch peer: each loss written in torch as the spec defines it, forward and backward.
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <torch/torch.h>
+
+#include "torch_peer.hpp"
+
+namespace xtape::bench {
+
+namespace {
+
+using Tensors = std::map<std::string, torch::Tensor>;
+
+/// A loss in torch: which inputs are indices (int64 in torch), and the loss
+/// per sample with the loss's default options.
+struct Formulation {
+    std::set<std::string> index_inputs;
+    std::function<torch::Tensor(const Tensors&)> apply;
+};
+
+/// Gluon's mean_b: the mean over every axis but the batch axis 0.
+torch::Tensor per_sample_mean(const torch::Tensor& e) { return e.reshape({e.size(0), -1}).mean(1); }
+
+const auto none = at::Reduction::None;
+
+torch::Tensor ctc(const Tensors& in) {
+    const auto& pred = in.at("pred");  // (N, T, C), layout NTC
+    const auto& label = in.at("label");  // (N, L)
+    const std::int64_t batch = pred.size(0), frames = pred.size(1), channels = pred.size(2);
+    const std::vector<std::int64_t> pred_lengths(static_cast<std::size_t>(batch), frames);
+    const std::vector<std::int64_t> label_lengths(static_cast<std::size_t>(batch), label.size(1));
+    // torch wants log-probabilities (T, N, C); the blank is xtape's, channel C-1.
+    return torch::ctc_loss(torch::log_softmax(pred.transpose(0, 1), 2), label, pred_lengths, label_lengths,
+                           channels - 1, none, /*zero_infinity=*/true);
+}
+
+const std::map<std::string, Formulation>& formulations() {
+    static const std::map<std::string, Formulation> table = {
+        // (y - x)^2 * w/2 with w = 1.
+        {"L2Loss", {{}, [](const Tensors& in) {
+             return per_sample_mean(0.5 * torch::mse_loss(in.at("pred"), in.at("label"), none));
+         }}},
+        {"L1Loss", {{}, [](const Tensors& in) {
+             return per_sample_mean(torch::l1_loss(in.at("pred"), in.at("label"), none));
+         }}},
+        {"SigmoidBinaryCrossEntropyLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(
+                 torch::binary_cross_entropy_with_logits(in.at("pred"), in.at("label"), {}, {}, none));
+         }}},
+        // -log_softmax picked at the label, kept as (N, 1), then mean_b.
+        {"SoftmaxCrossEntropyLoss", {{"label"}, [](const Tensors& in) {
+             return per_sample_mean(-torch::log_softmax(in.at("pred"), 1).gather(1, in.at("label").unsqueeze(1)));
+         }}},
+        // from_logits: label * (log(label) - pred).
+        {"KLDivLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(torch::kl_div(in.at("pred"), in.at("label"), none));
+         }}},
+        // rho = 1: torch's SmoothL1Loss(beta = rho).
+        {"HuberLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(torch::smooth_l1_loss(in.at("pred"), in.at("label"), none, 1.0));
+         }}},
+        {"HingeLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(torch::relu(1 - in.at("pred") * in.at("label")));
+         }}},
+        {"SquaredHingeLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(torch::relu(1 - in.at("pred") * in.at("label")).square());
+         }}},
+        // Signed labels mapped to 0/1, then the logistic cross-entropy.
+        {"LogisticLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(torch::binary_cross_entropy_with_logits(
+                 in.at("pred"), (in.at("label") + 1) / 2, {}, {}, none));
+         }}},
+        // Squared distances, no sqrt (torch's triplet_margin_loss takes norms).
+        {"TripletLoss", {{}, [](const Tensors& in) {
+             const auto& x = in.at("pred");
+             const auto gap = (in.at("positive") - x).square() - (in.at("negative") - x).square();
+             return torch::relu(gap.reshape({x.size(0), -1}).sum(1) + 1);
+         }}},
+        // Log-rate, no Stirling term; the mean over all elements, shape (1,).
+        {"PoissonNLLLoss", {{}, [](const Tensors& in) {
+             return torch::poisson_nll_loss(in.at("pred"), in.at("target"), true, false, 1e-8, at::Reduction::Mean)
+                 .reshape({1});
+         }}},
+        {"CosineEmbeddingLoss", {{}, [](const Tensors& in) {
+             return torch::cosine_embedding_loss(in.at("input1"), in.at("input2"), in.at("label"), 0.0, none);
+         }}},
+        {"CTCLoss", {{"label"}, ctc}},
+    };
+    return table;
+}
+
+torch::Tensor to_tensor(const xt::xarray<float>& array, bool index) {
+    const std::vector<std::int64_t> shape(array.shape().begin(), array.shape().end());
+    // from_blob does not copy; clone() gives the tensor its own memory.
+    auto tensor = torch::from_blob(const_cast<float*>(array.data()), shape, torch::kFloat32).clone();
+    return index ? tensor.to(torch::kInt64) : tensor;
+}
+
+}  // namespace
+
+std::optional<std::string> torch_peer_version() { return TORCH_VERSION; }
+
+void set_torch_threads(int threads) { at::set_num_threads(threads); }
+
+std::optional<TimedStep> torch_step(const CaseSpec& spec, const InputArrays& inputs) {
+    const auto found = formulations().find(spec.loss->name);
+    if (found == formulations().end()) return std::nullopt;
+    const Formulation& formulation = found->second;
+    auto tensors = std::make_shared<Tensors>();
+    for (const auto& [name, array] : inputs) {
+        (*tensors)[name] = to_tensor(array, formulation.index_inputs.count(name) > 0);
+    }
+    torch::Tensor differentiated = tensors->at(spec.grad_input);
+    differentiated.requires_grad_(true);
+    TimedStep step;
+    // The gradient starts undefined each step, as after optimizer.zero_grad(set_to_none=true).
+    step.prepare = [differentiated]() mutable { differentiated.mutable_grad().reset(); };
+    step.run = [tensors, differentiated, &formulation] {
+        formulation.apply(*tensors).sum().backward();
+        keep(differentiated.grad().data_ptr());
+    };
+    return step;
+}
+
+}  // namespace xtape::bench
