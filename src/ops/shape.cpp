@@ -7,8 +7,8 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xstrided_view.hpp>
-#include <xtensor/xtensor.hpp>
 
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
@@ -53,6 +53,10 @@ void check_indices_in_range(const IndexArray& index, std::size_t n, std::size_t 
         }
     }
 }
+
+// Writes into a strided view go through xt::noalias: xtensor 0.24's operator=
+// on a strided view of an xarray builds its temporary with a wrong type and
+// corrupts memory.
 
 // The slice vector selecting start:stop:step along `axis` and everything elsewhere.
 xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t stop,
@@ -168,7 +172,7 @@ Var<T> slice(const Var<T>& a, std::ptrdiff_t axis, std::size_t start, std::size_
         // The gradient lands on the selected elements; the others get 0.
         const auto& x = c.input(0);
         xt::xarray<T> dx = xt::zeros<T>(x.shape());
-        xt::strided_view(dx, range_along(x.dimension(), ax, start, stop, step)) = c.grad();
+        xt::noalias(xt::strided_view(dx, range_along(x.dimension(), ax, start, stop, step))) = c.grad();
         c.accumulate(0, std::move(dx));
     });
 }
@@ -195,7 +199,7 @@ Var<T> concat(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
     std::size_t offset = 0;
     for (const Var<T>& part : parts) {
         const std::size_t n = part.shape()[ax];
-        xt::strided_view(out, range_along(out.dimension(), ax, offset, offset + n, 1)) = part.value();
+        xt::noalias(xt::strided_view(out, range_along(out.dimension(), ax, offset, offset + n, 1))) = part.value();
         offset += n;
     }
     const std::size_t count = parts.size();
@@ -228,7 +232,7 @@ Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
     out_shape.insert(out_shape.begin() + static_cast<std::ptrdiff_t>(ax), parts.size());
     xt::xarray<T> out = xt::empty<T>(out_shape);
     for (std::size_t k = 0; k < parts.size(); ++k) {
-        xt::strided_view(out, index_along(out.dimension(), ax, k)) = parts[k].value();
+        xt::noalias(xt::strided_view(out, index_along(out.dimension(), ax, k))) = parts[k].value();
     }
     const std::size_t count = parts.size();
     return tape.record("stack", std::span<const Var<T>>(parts), std::move(out), [ax, count](GradContext<T>& c) {
@@ -324,12 +328,16 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
 template <class T>
 IndexArray to_indices(const xt::xarray<T>& values, const char* op) {
     IndexArray out = xt::empty<std::int64_t>(values.shape());
-    // 2^53: beyond it not every integer is representable, and the cast stays defined.
+    // 2^53: no index is that large, and below it the cast to int64 is defined.
     constexpr T limit = T(9007199254740992.0);
     for (std::size_t k = 0; k < values.size(); ++k) {
         const T v = values.flat(k);
-        if (!(std::abs(v) < limit) || std::trunc(v) != v) {
+        if (!std::isfinite(v) || std::trunc(v) != v) {
             throw ValueError(fmt::format("{}: index {} at {} is not a whole number", op, v,
+                                         position_of(k, values.shape())));
+        }
+        if (!(std::abs(v) < limit)) {
+            throw ValueError(fmt::format("{}: index {} at {} is too large to be an index", op, v,
                                          position_of(k, values.shape())));
         }
         out.flat(k) = static_cast<std::int64_t>(v);

@@ -1,0 +1,187 @@
+// NN ops: log_softmax and softmax (against xtensor, stable at 1e4), matmul
+// (against xtensor-blas, batched), gradients, float against double, errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
+#include <xtensor/xview.hpp>
+
+#include "support/op_checks.hpp"
+#include "support/random_arrays.hpp"
+
+using namespace xtape;
+using namespace xtape::test;
+
+namespace {
+
+struct AxisCase {
+    Shape shape;
+    std::ptrdiff_t axis;
+    std::size_t normalized;
+};
+
+// Rows of a matrix, the middle axis of a 3-D array, a vector and a 1-element array.
+const std::vector<AxisCase> axis_cases = {{{3, 4}, -1, 1}, {{2, 3, 4}, 1, 1}, {{5}, 0, 0}, {{1}, 0, 0}};
+
+// log(sum(exp(x))) along `axis`, kept: the textbook formula (fine for moderate x).
+template <class T>
+xt::xarray<T> naive_logsumexp(const xt::xarray<T>& x, std::size_t axis) {
+    xt::xarray<T> total = xt::sum(xt::exp(x), {axis}, xt::keep_dims);
+    return xt::log(total);
+}
+
+// Checks a softmax-like op(Var, axis) against `reference(x, axis)` on every
+// axis case, then its gradient and float against double, also when its output
+// is broadcast against another input.
+template <class Op, class Reference>
+void check_along_axis(Op op, Reference reference) {
+    std::uint64_t seed = 1;
+    for (const auto& [shape, axis, normalized] : axis_cases) {
+        CAPTURE(to_string(shape));
+        const auto x = random_array(shape, seed++, -3, 3);
+        auto forward = [&]<class T>(Tape<T>& tape) {
+            const xt::xarray<T> xt_ = as<T>(x);
+            check_close<T>(op(tape.leaf(xt_), axis).value(), reference(xt_, normalized), 10 * forward_rtol<T>,
+                           10 * forward_rtol<T>);
+        };
+        Tape<float> tf;
+        Tape<double> td;
+        forward(tf);
+        forward(td);
+        check_op([&](auto&, const auto& v) { return op(v[0], axis); }, {x});
+    }
+    check_op([&](auto&, const auto& v) { return op(v[0], 0) * v[1]; }, {random_array({3, 2}, 50), random_array({2}, 51)});
+}
+
+}  // namespace
+
+TEST_CASE("log_softmax matches x - log(sum(exp(x))) along the axis") {
+    check_along_axis([](auto a, std::ptrdiff_t axis) { return log_softmax(a, axis); },
+                     [](const auto& x, std::size_t axis) -> std::decay_t<decltype(x)> {
+                         return x - naive_logsumexp(x, axis);
+                     });
+}
+
+TEST_CASE("softmax matches exp(x) / sum(exp(x)) along the axis") {
+    check_along_axis([](auto a, std::ptrdiff_t axis) { return softmax(a, axis); },
+                     [](const auto& x, std::size_t axis) -> std::decay_t<decltype(x)> {
+                         // The sum materialised first: xtensor 0.24 broadcasts a lazy
+                         // keep_dims reducer wrongly inside an expression.
+                         const std::decay_t<decltype(x)> total = xt::sum(xt::exp(x), {axis}, xt::keep_dims);
+                         return xt::exp(x) / total;
+                     });
+}
+
+TEST_CASE_TEMPLATE("log_softmax and softmax are stable and exact at 1e4", T, float, double) {
+    Tape<T> tape;
+    auto x = tape.leaf(xt::xarray<T>{{T(1e4), 0, T(-1e4)}, {T(1e4), T(1e4), T(-1e4)}});
+    auto lp = log_softmax(x, 1);
+    CHECK(lp.value()(0, 0) == 0);
+    CHECK(lp.value()(0, 1) == T(-1e4));
+    CHECK(lp.value()(0, 2) == T(-2e4));
+    CHECK(lp.value()(1, 0) == doctest::Approx(-std::log(2.0)));
+    // Gradient of lp[0, 1] + lp[1, 2]: one-hot minus softmax, per row.
+    tape.backward(lp, xt::xarray<T>{{0, 1, 0}, {0, 0, 1}});
+    check_close<T>(x.grad(), xt::xarray<T>{{-1, 1, 0}, {T(-0.5), T(-0.5), 1}}, forward_rtol<T>);
+
+    tape.zero_grad();
+    auto p = softmax(x, -1);
+    check_close<T>(p.value(), xt::xarray<T>{{1, 0, 0}, {T(0.5), T(0.5), 0}}, forward_rtol<T>);
+    tape.backward(p, xt::xarray<T>{{1, 0, 0}, {1, 0, 0}});
+    check_close<T>(x.grad(), xt::xarray<T>{{0, 0, 0}, {T(0.25), T(-0.25), 0}}, forward_rtol<T>);
+}
+
+TEST_CASE("log_softmax and softmax agree in float and double on saturated logits") {
+    const xt::xarray<double> x{{1e4, 1, -1e4, 0.5}, {-3e3, -3e3 + 1, 2, 0}};
+    check_float_agrees([](auto&, const auto& v) { return log_softmax(v[0], -1); }, {x});
+    check_float_agrees([](auto&, const auto& v) { return softmax(v[0], -1); }, {x});
+}
+
+TEST_CASE_TEMPLATE("softmax of a -inf logit is 0 with a finite gradient", T, float, double) {
+    const T inf = std::numeric_limits<T>::infinity();
+    Tape<T> tape;
+    auto x = tape.leaf(xt::xarray<T>{0, -inf, 0});
+    auto p = softmax(x);
+    CHECK(p.value() == xt::xarray<T>{T(0.5), 0, T(0.5)});
+    tape.backward(p, xt::xarray<T>{1, 0, 0});
+    check_close<T>(x.grad(), xt::xarray<T>{T(0.25), 0, T(-0.25)}, forward_rtol<T>);
+}
+
+TEST_CASE("log_softmax and softmax name the op and the axis that is out of range") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::zeros<double>({2, 3}));
+    CHECK_THROWS_WITH_AS(log_softmax(x, 2), "log_softmax: axis 2 is out of range for an array of rank 2", ShapeError);
+    CHECK_THROWS_WITH_AS(softmax(x, -3), "softmax: axis -3 is out of range for an array of rank 2", ShapeError);
+    auto s = tape.leaf(xt::zeros<double>(Shape{}));
+    CHECK_THROWS_WITH_AS(log_softmax(s), doctest::Contains("rank 0"), ShapeError);
+}
+
+// ---- matmul ---------------------------------------------------------------------------
+
+TEST_CASE("matmul of matrices matches xtensor-blas") {
+    for (const auto& [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{2, 3}, {3, 4}}, {{1, 1}, {1, 1}}, {{4, 1}, {1, 3}}}) {
+        CAPTURE(to_string(sa));
+        CAPTURE(to_string(sb));
+        const auto a = random_array(sa, 60), b = random_array(sb, 61);
+        auto forward = [&]<class T>(Tape<T>& tape) {
+            const xt::xarray<T> at = as<T>(a), bt = as<T>(b);
+            check_close<T>(matmul(tape.leaf(at), tape.leaf(bt)).value(), xt::linalg::dot(at, bt), forward_rtol<T>);
+        };
+        Tape<float> tf;
+        Tape<double> td;
+        forward(tf);
+        forward(td);
+        check_op([](auto&, const auto& v) { return matmul(v[0], v[1]); }, {a, b});
+    }
+    // Its output broadcast against a bias, as in a dense layer.
+    check_op([](auto&, const auto& v) { return matmul(v[0], v[1]) + v[2]; },
+             {random_array({3, 2}, 62), random_array({2, 4}, 63), random_array({4}, 64)});
+}
+
+TEST_CASE("batched matmul multiplies matrix by matrix along the batch axes") {
+    const auto a = random_array({2, 3, 2, 4}, 65), b = random_array({2, 3, 4, 5}, 66);
+    xt::xarray<double> want = xt::empty<double>(Shape{2, 3, 2, 5});
+    for (std::size_t i = 0; i < 2; ++i) {
+        for (std::size_t j = 0; j < 3; ++j) {
+            xt::xarray<double> ai = xt::view(a, i, j), bi = xt::view(b, i, j);
+            xt::xarray<double> product = xt::linalg::dot(ai, bi);
+            for (std::size_t r = 0; r < 2; ++r) {
+                for (std::size_t c = 0; c < 5; ++c) want(i, j, r, c) = product(r, c);
+            }
+        }
+    }
+    Tape<double> tape;
+    check_close<double>(matmul(tape.leaf(a), tape.leaf(b)).value(), want, 1e-14);
+    check_op([](auto&, const auto& v) { return matmul(v[0], v[1]); }, {a, b});
+    check_op([](auto&, const auto& v) { return matmul(v[0], v[1]); }, {random_array({1, 1, 1}, 67), random_array({1, 1, 1}, 68)});
+}
+
+TEST_CASE_TEMPLATE("matmul with an empty inner axis gives zeros", T, float, double) {
+    Tape<T> tape;
+    auto a = tape.leaf(xt::zeros<T>({3, 0}));
+    auto b = tape.leaf(xt::zeros<T>({0, 2}));
+    auto y = matmul(a, b);
+    CHECK(y.value() == xt::zeros<T>({3, 2}));
+    tape.backward(sum(y));
+    CHECK(a.grad().shape() == Shape{3, 0});
+    CHECK(matmul(tape.leaf(xt::zeros<T>({2, 2, 0})), tape.leaf(xt::zeros<T>({2, 0, 1}))).value() ==
+          xt::zeros<T>({2, 2, 1}));
+}
+
+TEST_CASE("matmul names the op and both shapes when they do not multiply") {
+    Tape<double> tape;
+    auto leaf = [&](Shape s) { return tape.leaf(xt::zeros<double>(s)); };
+    CHECK_THROWS_WITH_AS(matmul(leaf({2, 3}), leaf({4, 2})),
+                         "matmul: a of shape (2, 3) and b of shape (4, 2) do not multiply; need (m, k) x (k, n), or "
+                         "(..., m, k) x (..., k, n) with equal batch shapes",
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(matmul(leaf({3}), leaf({3, 1})), doctest::Contains("matmul: a of shape (3,) and b of shape (3, 1)"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(matmul(leaf({2, 3, 4}), leaf({3, 4, 5})), doctest::Contains("(2, 3, 4) and b of shape (3, 4, 5)"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(matmul(leaf({2, 3, 4}), leaf({4, 5})), doctest::Contains("matmul"), ShapeError);
+}
