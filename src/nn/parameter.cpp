@@ -1,6 +1,9 @@
 // Parameters: named arrays that live across training steps, outside the tape.
 #include "xtape/nn/parameter.hpp"
 
+#include <cstring>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
@@ -21,6 +24,19 @@ void Parameter<T>::assign(xt::xarray<T> value) {
                                      to_string(value.shape()), to_string(state_->value.shape())));
     }
     state_->value = std::move(value);
+}
+
+template <class T>
+bool Parameter<T>::entered_on(const Tape<T>& tape) const {
+    const State& s = *state_;
+    if (s.tape != &tape || s.epoch != tape.epoch() || s.leaf.index() >= tape.size()) return false;
+    // A new tape at a dead one's address starts at the same epoch, so the node
+    // must also be a leaf holding this value (compared bitwise: NaN matches
+    // itself). The comparison costs what making a new leaf would cost.
+    const std::uint32_t index = s.leaf.index();
+    const xt::xarray<T>& stored = tape.value_of(index);
+    return std::string_view(tape.op_of(index)) == "leaf" && stored.shape() == s.value.shape() &&
+           (s.value.size() == 0 || std::memcmp(stored.data(), s.value.data(), s.value.size() * sizeof(T)) == 0);
 }
 
 template <class T>

@@ -19,8 +19,9 @@ namespace xtape {
 /// Parameter is a handle, like a Gluon Parameter: copies share one value, so a
 /// layer, its model and an optimizer can each hold the same parameter.
 ///
-/// Use with one tape at a time, and clear it between steps: the leaf of the
-/// current step is recognised by the tape's address and epoch.
+/// The leaf of the current step is recognised by the tape's address and epoch
+/// and by holding the parameter's value: a tape destroyed and another made at
+/// the same address (tapes on the stack in a loop) is not mistaken for it.
 template <class T>
 class Parameter {
 public:
@@ -55,11 +56,9 @@ private:
         const Tape<T>* tape = nullptr;
         std::uint32_t epoch = 0;
     };
-    // Looks only at the given tape (never dereferences a remembered one, which
-    // may be gone).
-    bool entered_on(const Tape<T>& tape) const {
-        return state_->tape == &tape && state_->epoch == tape.epoch() && state_->leaf.index() < tape.size();
-    }
+    // Whether this step's leaf lives on `tape`. Looks only at the given tape,
+    // never at a remembered one, which may be gone.
+    bool entered_on(const Tape<T>& tape) const;
 
     std::shared_ptr<State> state_;
 };
