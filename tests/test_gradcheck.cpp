@@ -1,0 +1,127 @@
+// gradcheck itself: it passes correct gradients in full and fast mode, and it
+// catches a deliberately wrong one, reporting the input, the index and both values.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "support/op_checks.hpp"
+#include "support/random_arrays.hpp"
+
+using namespace xtape;
+using namespace xtape::test;
+
+namespace {
+
+// x * y elementwise, recorded as a custom op whose backward is right except
+// that the gradient of y at flat index `wrong_index` is off by `error`.
+Var<double> mul_with_wrong_gradient(Tape<double>& tape, const Var<double>& x, const Var<double>& y,
+                                    std::size_t wrong_index, double error) {
+    return tape.record("broken_mul", {x, y}, x.value() * y.value(), [wrong_index, error](GradContext<double>& c) {
+        c.accumulate(0, c.grad() * c.input(1));
+        xt::xarray<double> dy = c.grad() * c.input(0);
+        dy.flat(wrong_index) += error;
+        c.accumulate(1, std::move(dy));
+    });
+}
+
+// A correct function of two inputs with broadcasting: log_softmax(x * y) along rows.
+Var<double> correct(Tape<double>&, const std::vector<Var<double>>& v) {
+    return log_softmax(v[0] * v[1], -1);
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck passes a correct gradient in full mode, comparing every element") {
+    const std::vector<GradcheckInput> inputs{{"x", random_array({3, 4}, 1)}, {"y", random_array({4}, 2)}};
+    const GradcheckResult r = gradcheck(correct, inputs);
+    INFO(to_string(r));
+    CHECK(r.passed);
+    CHECK(r.checked == 16);
+    CHECK(r.max_abs_error < 1e-7);
+    CHECK(r.problem.empty());
+}
+
+TEST_CASE("gradcheck passes a correct gradient in fast mode, one comparison per direction") {
+    const std::vector<GradcheckInput> inputs{{"x", random_array({3, 4}, 1)}, {"y", random_array({4}, 2)}};
+    GradcheckOptions options;
+    options.fast = true;
+    options.directions = 3;
+    const GradcheckResult r = gradcheck(correct, inputs, options);
+    INFO(to_string(r));
+    CHECK(r.passed);
+    CHECK(r.checked == 3);
+}
+
+TEST_CASE("gradcheck catches a wrong gradient and names the input, the index and both values") {
+    const auto x = random_array({2, 3}, 3), y = random_array({2, 3}, 4);
+    auto broken = [](Tape<double>& tape, const std::vector<Var<double>>& v) {
+        return mul_with_wrong_gradient(tape, v[0], v[1], 4, 0.5);
+    };
+    const GradcheckResult r = gradcheck(broken, {{"x", x}, {"y", y}});
+    CHECK_FALSE(r.passed);
+    CHECK(r.worst_input == "y");
+    CHECK(r.worst_index == 4);
+    // The numeric value is x[4] times the projection weight v[4] in [0.5, 1.5];
+    // the analytic one is off by the 0.5 added to it.
+    CHECK(r.worst_numeric / x.flat(4) >= 0.5);
+    CHECK(r.worst_numeric / x.flat(4) <= 1.5);
+    CHECK(r.worst_analytic - r.worst_numeric == doctest::Approx(0.5).epsilon(1e-6));
+    // Printable, with everything a reader needs.
+    const std::string text = fmt::format("{}", r);
+    CHECK(text == to_string(r));
+    CHECK(text.find("FAILED") != std::string::npos);
+    CHECK(text.find("y[4]") != std::string::npos);
+    CHECK(text.find(fmt::format("analytic {:.17g}", r.worst_analytic)) != std::string::npos);
+    CHECK(text.find(fmt::format("numeric {:.17g}", r.worst_numeric)) != std::string::npos);
+}
+
+TEST_CASE("gradcheck catches a small relative error, just above its tolerance") {
+    // An error of 1% of the true derivative (|x| >= 0.5, so >= 5e-3 absolute)
+    // is far above atol + rtol |numeric| <= 1e-5 + 1e-3 * 1.5.
+    const auto x = random_away_from({4}, 5, 0, 0.5), y = random_array({4}, 6);
+    auto broken = [&](Tape<double>& tape, const std::vector<Var<double>>& v) {
+        return mul_with_wrong_gradient(tape, v[0], v[1], 0, 0.01 * x.flat(0));
+    };
+    const GradcheckResult r = gradcheck(broken, {{"x", x}, {"y", y}});
+    CHECK_FALSE(r.passed);
+    CHECK(r.worst_input == "y");
+    CHECK(r.worst_index == 0);
+}
+
+TEST_CASE("gradcheck in fast mode catches a wrong gradient too") {
+    const auto x = random_array({2, 3}, 7), y = random_array({2, 3}, 8);
+    auto broken = [](Tape<double>& tape, const std::vector<Var<double>>& v) {
+        return mul_with_wrong_gradient(tape, v[0], v[1], 2, 0.5);
+    };
+    GradcheckOptions options;
+    options.fast = true;
+    const GradcheckResult r = gradcheck(broken, {{"x", x}, {"y", y}}, options);
+    CHECK_FALSE(r.passed);
+    CHECK(r.worst_input.rfind("direction ", 0) == 0);
+    CHECK(std::abs(r.worst_analytic - r.worst_numeric) > 1e-5);
+}
+
+TEST_CASE("gradcheck checks every output element of a non-scalar output") {
+    // The gradients of two output elements are swapped: their sum stays right,
+    // so a check through sum(y) would miss it; the random projection does not.
+    auto broken = [](Tape<double>& tape, const std::vector<Var<double>>& v) {
+        return tape.record("swap_gradients", {v[0]}, v[0].value(), [](GradContext<double>& c) {
+            xt::xarray<double> g = c.grad();
+            std::swap(g.flat(0), g.flat(1));  // the sum of the gradient stays right
+            c.accumulate(0, std::move(g));
+        });
+    };
+    const GradcheckResult r = gradcheck(broken, {{"x", random_array({6}, 9)}});
+    CHECK_FALSE(r.passed);
+    CHECK(r.worst_index <= 1);
+}
+
+TEST_CASE("gradcheck reports a non-finite output as a problem instead of comparing") {
+    auto infinite = [](Tape<double>&, const std::vector<Var<double>>& v) { return log(v[0]); };
+    const GradcheckResult r = gradcheck(infinite, {{"x", xt::xarray<double>{1, 0}}});
+    CHECK_FALSE(r.passed);
+    CHECK(r.problem.find("not finite") != std::string::npos);
+    CHECK(to_string(r).find("failed: the output is not finite") == 0);
+}
