@@ -58,6 +58,7 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
     const std::vector<Shape> shapes = request.shape ? std::vector<Shape>{*request.shape} : loss.check_shapes;
     const std::vector<std::uint64_t> seeds =
         request.seed ? std::vector<std::uint64_t>{*request.seed} : std::vector<std::uint64_t>{0, 1};
+    if (shapes.empty()) return {};
     const OptionMap& fixed = request.fixed_options;
     const bool weighted = has_input(loss, "sample_weight");
     const std::vector<std::string> with_weight = inputs_with(loss, weighted ? std::vector<std::string>{"sample_weight"}

@@ -14,6 +14,9 @@ namespace xtape::tool {
 int run_graph(const GraphCommand& command) {
     const LossInfo& loss = loss_named(command.loss);
     const OptionMap options = parse_options(loss, command.options);
+    if (command.shape.empty() && loss.check_shapes.empty()) {
+        throw UsageError(fmt::format("{} has no check shapes: give --shape", loss.name));
+    }
     const Shape shape = command.shape.empty() ? loss.check_shapes.front() : parse_shape(command.shape);
     std::string dot;
     try {

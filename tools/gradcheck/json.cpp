@@ -62,7 +62,8 @@ void print_json(std::ostream& out, const std::vector<CheckRecord>& records, cons
         {"passed", passed},
         {"failed", static_cast<std::ptrdiff_t>(records.size()) - passed},
     };
-    out << document.dump(2) << '\n';
+    // Messages are ASCII, but an invalid byte must not abort the report: replace it.
+    out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace xtape::tool

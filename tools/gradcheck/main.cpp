@@ -19,8 +19,8 @@ void add_loss_options(CLI::App* app, std::vector<std::string>& options) {
         ->type_name("NAME=VALUE");
 }
 
-void add_dtype(CLI::App* app, std::string& dtype) {
-    app->add_option("--dtype", dtype, "float64 or float32")->check(CLI::IsMember({"float64", "float32"}));
+void add_dtype(CLI::App* app, std::string& dtype, const char* description) {
+    app->add_option("--dtype", dtype, description)->check(CLI::IsMember({"float64", "float32"}));
 }
 
 // One line: messages of the losses are single lines already, but be sure.
@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     check_app->add_option("--shape", check.shape, "pred shape, e.g. 4,10 (default: the loss's check shapes)");
     std::uint64_t seed = 0;
     CLI::Option* seed_option = check_app->add_option("--seed", seed, "sampling seed (default: 0 and 1)");
-    add_dtype(check_app, check.dtype);
+    add_dtype(check_app, check.dtype,
+              "float64 (the default), or float32 to take the analytic gradients from the float loss");
     check_app->add_option("--eps", check.gradcheck.eps, "central difference step")->check(CLI::PositiveNumber);
     check_app->add_option("--atol", check.gradcheck.atol, "absolute tolerance")->check(CLI::NonNegativeNumber);
     check_app->add_option("--rtol", check.gradcheck.rtol, "relative tolerance")->check(CLI::NonNegativeNumber);
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     CLI::App* eval_app = app.add_subcommand("eval", "evaluate a loss and its gradients on .npy inputs");
     eval_app->add_option("loss", eval.loss, "loss name or alias")->required();
     add_loss_options(eval_app, eval.options);
-    add_dtype(eval_app, eval.dtype);
+    add_dtype(eval_app, eval.dtype, "float64 (the default) or float32: the precision of the evaluation and the files");
     eval_app->add_option("--in", eval.inputs, "an input as NAME=FILE.npy (float32/64, int32/64)")
         ->allow_extra_args(false)
         ->type_name("NAME=FILE")

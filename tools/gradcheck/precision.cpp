@@ -1,7 +1,9 @@
 // Whether the float version of a loss agrees with the double one.
 #include "precision.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
@@ -18,7 +20,7 @@ void compare(const std::string& name, const xt::xarray<float>& single, const xt:
         result.passed = false;
         result.worst = fmt::format("{}: float shape {} but double shape {}", name, to_string(single.shape()),
                                    to_string(reference.shape()));
-        result.max_rel_error = INFINITY;
+        result.max_rel_error = std::numeric_limits<double>::infinity();
         return;
     }
     double scale = 1;
@@ -29,7 +31,7 @@ void compare(const std::string& name, const xt::xarray<float>& single, const xt:
         const double error = std::abs(f - d) / (std::abs(d) + float_floor * scale);
         // NaN compares false everywhere: count it as the worst disagreement.
         const bool agrees = error <= float_rtol;
-        const double reported = std::isnan(error) ? INFINITY : error;
+        const double reported = std::isnan(error) ? std::numeric_limits<double>::infinity() : error;
         if (reported > result.max_rel_error || (!agrees && result.passed)) {
             result.max_rel_error = std::max(result.max_rel_error, reported);
             result.worst = fmt::format("{}[{}]: float {:.9g}, double {:.17g}", name, i, f, d);
