@@ -13,6 +13,12 @@ struct TimedStep {
     std::function<void()> run;
 };
 
+/// What a repetition's time is: elapsed time, or the CPU time of the calling
+/// thread (user + system, page faults included), which time-sharing with other
+/// processes does not inflate; it is meaningful only when the work runs on the
+/// calling thread alone (one thread).
+enum class ClockKind { Wall, ThreadCpu };
+
 /// How long to measure. Warm-up stops when both of its limits are reached; the
 /// measurement stops when both minimums are reached, or at max_reps.
 struct TimingPolicy {
@@ -21,10 +27,11 @@ struct TimingPolicy {
     std::size_t min_reps = 9;
     double min_seconds = 0.5;
     std::size_t max_reps = 5000;
+    ClockKind clock = ClockKind::Wall;
 };
 
 /// The median over the repetitions of the time of `step.run`, in seconds, each
-/// repetition timed on its own with a steady clock. The warm-up fills caches and
+/// repetition timed on its own with the policy's clock. The warm-up fills caches and
 /// the allocator's free lists and runs every lazy initialisation first. The
 /// median rather than the mean, because other processes on the machine only
 /// ever add time, in bursts.

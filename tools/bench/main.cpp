@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <map>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -26,12 +27,15 @@ struct Arguments {
     bool no_torch = false;
     std::size_t reps = 0;
     std::string filter;
+    ClockKind clock = ClockKind::Wall;
 };
 
 TimingPolicy timing_policy(const Arguments& args) {
-    if (args.reps > 0) return {1, 0.0, args.reps, 0.0, args.reps};
-    if (args.quick) return {1, 0.0, 2, 0.0, 2};
-    return {};
+    TimingPolicy policy;
+    if (args.reps > 0) policy = {1, 0.0, args.reps, 0.0, args.reps};
+    if (args.quick) policy = {1, 0.0, 2, 0.0, 2};
+    policy.clock = args.clock;
+    return policy;
 }
 
 Row measure(const CaseSpec& spec, const TimingPolicy& policy, double bandwidth, bool with_torch) {
@@ -55,6 +59,7 @@ int run(const Arguments& args) {
     Report report;
     report.threads = args.threads;
     report.quick = args.quick;
+    report.clock = args.clock == ClockKind::Wall ? "wall" : "cpu";
     report.torch_version = args.no_torch ? std::nullopt : torch_peer_version();
 
     const std::size_t mib = 1 << 20;
@@ -87,7 +92,16 @@ int main(int argc, char** argv) {
     app.add_flag("--no-torch", args.no_torch, "time xtape alone");
     app.add_option("--reps", args.reps, "exactly this many timed repetitions after one warm-up (for profiling)");
     app.add_option("--filter", args.filter, "only the cases whose name contains this text");
+    app.add_option("--clock", args.clock,
+                   "wall: elapsed time; cpu: the thread's CPU time, unaffected by other processes "
+                   "(one thread only)")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, ClockKind>{{"wall", ClockKind::Wall},
+                                                                            {"cpu", ClockKind::ThreadCpu}}));
     CLI11_PARSE(app, argc, argv);
+    if (args.clock == ClockKind::ThreadCpu && args.threads != 1) {
+        fmt::print(stderr, "xtape-bench: --clock cpu measures one thread; it needs --threads 1\n");
+        return 2;
+    }
     try {
         return run(args);
     } catch (const std::exception& e) {

@@ -24,8 +24,8 @@ nlohmann::json number_or_null(const std::optional<double>& value) {
 }  // namespace
 
 std::string to_table(const Report& report) {
-    std::string out = fmt::format("threads {}{}, copy bandwidth {:.1f} GB/s, torch {}\n", report.threads,
-                                  report.quick ? " (quick: reduced sizes, few repetitions)" : "",
+    std::string out = fmt::format("threads {}{}, {} clock, copy bandwidth {:.1f} GB/s, torch {}\n", report.threads,
+                                  report.quick ? " (quick: reduced sizes, few repetitions)" : "", report.clock,
                                   report.bandwidth_gb_s, report.torch_version.value_or("absent"));
     out += fmt::format("tape overhead: {:.0f} ns per recorded op (record + backward)\n\n", report.tape_overhead_ns);
     out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>8}\n", "case", "shape", "xtape us", "torch us",
@@ -54,6 +54,7 @@ std::string to_json(const Report& report) {
     const nlohmann::json json = {
         {"threads", report.threads},
         {"quick", report.quick},
+        {"clock", report.clock},
         {"torch", report.torch_version ? nlohmann::json(*report.torch_version) : nlohmann::json(nullptr)},
         {"bandwidth_gb_s", report.bandwidth_gb_s},
         {"rows", std::move(rows)},
