@@ -30,7 +30,10 @@ struct CheckRecord {
     bool passed() const { return problem.empty(); }
 };
 
-/// Samples the configuration's inputs and runs the three checks. Never throws
+/// Samples the configuration's inputs and runs the three checks: the loss
+/// value is finite; xtape::gradcheck agrees (it differentiates sum(v * output)
+/// for a random positive v, which checks the gradient of sum(output) and every
+/// row of the Jacobian at once); float agrees with double. Never throws
 /// for the loss's errors: they become the record's problem.
 CheckRecord check_configuration(const LossInfo& loss, const Configuration& configuration,
                                 const CheckSettings& settings);

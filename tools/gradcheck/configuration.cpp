@@ -65,9 +65,9 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
                                                                             : std::vector<std::string>{});
 
     std::vector<Configuration> grid;
+    // Variants are not filtered by whether the loss accepts them: a grid value
+    // the loss rejects is a bug of the registry, and the check reports it.
     const auto add = [&](Configuration c) {
-        // A variant whose options fail the loss's own parsing would be a bug in
-        // the registry's grid: keep it, so that the check reports it.
         if (std::none_of(grid.begin(), grid.end(), [&](const Configuration& g) { return same(g, c); })) {
             grid.push_back(std::move(c));
         }
