@@ -344,6 +344,22 @@ TEST_CASE("2000 frames stay finite in float and double, and agree") {
     CHECK(xt::allclose(doubles[0].grad, doubles[1].grad, 1e-8, 1e-10));
 }
 
+TEST_CASE_TEMPLATE("saturated activations give a finite loss and gradient; NaN in a used frame propagates", T, float, double) {
+    xt::xarray<T> pred = T(1e4) * xt::sign(random_activations<T>({2, 5, 4}, 41));
+    const CtcArgs args{{{0, 1, 1}, {2, -1, -1}}};
+    for (const CtcImplementation impl : implementations) {
+        CAPTURE(std::string(name_of(impl)));
+        const CtcRun<T> run = run_ctc<T>(pred, args, options_of(impl));
+        CHECK(xt::all(xt::isfinite(run.loss)));
+        CHECK(xt::all(xt::isfinite(run.grad)));
+        xt::xarray<T> poisoned = pred;
+        poisoned(1, 2, 0) = std::numeric_limits<T>::quiet_NaN();
+        const CtcRun<T> nan = run_ctc<T>(poisoned, args, options_of(impl));
+        CHECK(std::isfinite(nan.loss(0)));
+        CHECK(std::isnan(nan.loss(1)));
+    }
+}
+
 TEST_CASE("sample_weight and weight scale each sample's loss") {
     const xt::xarray<double> x = random_activations<double>({2, 4, 3}, 37);
     const CtcArgs plain{{{0, 1}, {1, -1}}};

@@ -23,12 +23,14 @@ template <class T>
 Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> alignment);
 
 /// The same value composed on the tape from primitives, the reference for
-/// ctc_nll: log_softmax over C once, one gather of the extended labels for every
-/// frame, then per frame a gather of the stay/advance/skip predecessors, -inf
-/// masks for the moves that are not allowed, a logsumexp and the frame's
-/// emission; `where` keeps finished samples, frames past T_n are replaced by 0
-/// before anything reads them. About seven nodes per frame, each vectorised over
-/// batch and states. Throws ShapeError when the shapes do not match.
+/// ctc_nll: frames past T_n replaced by 0 (`where`) before anything reads them,
+/// log_softmax over C once, one gather of the extended labels for all frames,
+/// split into frames by halving (2T - 1 gathers); then per frame a gather of the
+/// stay/advance/skip predecessors, -inf penalties for the moves not allowed, a
+/// logsumexp, the frame's emission, and `where` to hold finished samples. About
+/// six nodes per frame, each vectorised over batch and states; O(T N C + T log T N S),
+/// the log from the split (a node's gradient is dense over its input).
+/// Throws ShapeError when the shapes do not match.
 template <class T>
 Var<T> ctc_nll_composed(const Var<T>& activations, const CtcAlignment& alignment);
 
