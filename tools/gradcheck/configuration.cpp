@@ -67,15 +67,19 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
     std::vector<Configuration> grid;
     // Variants are not filtered by whether the loss accepts them: a grid value
     // the loss rejects is a bug of the registry, and the check reports it.
+    // Every configuration runs once per seed.
     const auto add = [&](Configuration c) {
-        if (std::none_of(grid.begin(), grid.end(), [&](const Configuration& g) { return same(g, c); })) {
-            grid.push_back(std::move(c));
+        for (std::uint64_t seed : seeds) {
+            c.seed = seed;
+            if (std::none_of(grid.begin(), grid.end(), [&](const Configuration& g) { return same(g, c); })) {
+                grid.push_back(c);
+            }
         }
     };
 
     for (const Shape& shape : shapes) {
-        for (std::uint64_t seed : seeds) add({fixed, shape, inputs_with(loss, {}), seed});
-        add({fixed, shape, with_weight, seeds.front()});
+        add({fixed, shape, inputs_with(loss, {}), 0});
+        add({fixed, shape, with_weight, 0});
         OptionMap weighting = fixed;
         for (const auto& spec : loss.options) {
             if (spec.name != "weight" || fixed.count("weight")) continue;
@@ -86,10 +90,10 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
                 }
             }
         }
-        add({weighting, shape, inputs_with(loss, optional_inputs(loss)), seeds.front()});
+        add({weighting, shape, inputs_with(loss, optional_inputs(loss)), 0});
     }
     for (const auto& name : optional_inputs(loss)) {
-        if (name != "sample_weight") add({fixed, shapes.front(), inputs_with(loss, {name}), seeds.front()});
+        if (name != "sample_weight") add({fixed, shapes.front(), inputs_with(loss, {name}), 0});
     }
     for (const auto& spec : loss.options) {
         if (fixed.count(spec.name)) continue;
@@ -99,10 +103,10 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
             options[spec.name] = value;
             if (spec.name == "batch_axis") {
                 for (const Shape& shape : shapes) {
-                    if (axis_fits(value, shape.size())) add({options, shape, with_weight, seeds.front()});
+                    if (axis_fits(value, shape.size())) add({options, shape, with_weight, 0});
                 }
             } else {
-                add({options, shapes.front(), with_weight, seeds.front()});
+                add({options, shapes.front(), with_weight, 0});
             }
         }
     }

@@ -30,9 +30,9 @@ struct GridRequest {
     std::optional<std::uint64_t> seed;
 };
 
-/// The configurations the check runs for `loss`, without duplicates:
-/// - every check shape (or the requested one) with the required inputs, for
-///   seeds 0 and 1 (or the requested seed);
+/// The configurations the check runs for `loss`, without duplicates, each for
+/// seeds 0 and 1 (or the requested seed):
+/// - every check shape (or the requested one) with the required inputs;
 /// - every shape with sample_weight, and with every input and a non-default
 ///   weight (the two weightings together);
 /// - every other optional input on its own (pos_weight, lengths);
