@@ -1,0 +1,44 @@
+// Example: a multilayer perceptron classifying 8x8 handwritten digits with SoftmaxCrossEntropyLoss.
+#include "common/example.hpp"
+
+using namespace xtape;
+
+int main(int argc, char** argv) {
+    CLI::App app{"Trains an MLP (64-128-10, relu) on the digits with softmax cross-entropy and Adam"};
+    example::Options options;
+    example::add_common_options(app, options);
+    int epochs = 40;
+    app.add_option("--epochs", epochs, "Passes over the training set")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    if (options.quick) epochs = 3;
+
+    const example::Digits digits = example::load_digits(options);
+    auto split = train_test_split(digits.images, digits.labels, 0.2, options.seed);
+    if (options.quick) split = example::shrink_training(std::move(split), 400);
+    const std::size_t n = split.train_x.shape()[0];
+
+    Rng rng(options.seed);
+    const MLP<float> mlp({64, 128, 10}, Activation::Relu, rng);
+    Adam<float> adam(mlp.parameters(), {.learning_rate = 2e-3});
+    const SoftmaxCrossEntropyLoss<float> loss_fn;  // sparse labels, logits in
+
+    example::Progress progress("test_accuracy");
+    Tape<float> tape;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+        double total = 0;
+        const auto batches = shuffled_batches(n, 32, rng);
+        for (const auto& batch : batches) {
+            const Var<float> logits = mlp(tape.constant(take_rows(split.train_x, batch)));
+            const Var<float> loss = mean(loss_fn(logits, tape.constant(take_rows(split.train_y, batch))));
+            total += loss.value().flat(0);
+            tape.backward(loss);
+            adam.step(tape);
+            tape.clear();  // the parameters keep their values; the next step records anew
+        }
+        const double accuracy =
+            example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
+        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), accuracy);
+    }
+    const double accuracy = example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
+    return progress.finish("accuracy", accuracy);
+}

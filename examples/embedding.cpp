@@ -1,0 +1,125 @@
+// Example: an embedding of the digits learnt with TripletLoss or CosineEmbeddingLoss, read by 1-nearest-neighbour.
+#include <limits>
+
+#include "common/example.hpp"
+
+using namespace xtape;
+
+namespace {
+// The row indices of each class 0..9.
+std::vector<std::vector<std::size_t>> rows_by_class(const xt::xarray<float>& labels) {
+    std::vector<std::vector<std::size_t>> rows(10);
+    for (std::size_t i = 0; i < labels.size(); ++i) rows[static_cast<std::size_t>(labels(i))].push_back(i);
+    return rows;
+}
+
+// A random row of class c, or of any class but c.
+std::size_t same_class(const std::vector<std::vector<std::size_t>>& rows, std::size_t c, Rng& rng) {
+    return rows[c][uniform_index(rng, rows[c].size())];
+}
+std::size_t other_class(const std::vector<std::vector<std::size_t>>& rows, std::size_t c, Rng& rng) {
+    const std::size_t other = (c + 1 + uniform_index(rng, rows.size() - 1)) % rows.size();
+    return same_class(rows, other, rng);
+}
+
+// The label of the closest training embedding for each test embedding, by
+// squared Euclidean distance or, for a cosine embedding, by the largest cosine.
+double nearest_neighbour_accuracy(const xt::xarray<float>& train, const xt::xarray<float>& train_labels,
+                                  const xt::xarray<float>& test, const xt::xarray<float>& test_labels, bool cosine) {
+    const std::size_t dims = train.shape()[1];
+    auto norm = [&](const xt::xarray<float>& e, std::size_t i) {
+        double s = 0;
+        for (std::size_t k = 0; k < dims; ++k) s += double(e(i, k)) * e(i, k);
+        return std::sqrt(s) + 1e-12;
+    };
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < test.shape()[0]; ++i) {
+        double best = std::numeric_limits<double>::infinity();
+        std::size_t nearest = 0;
+        for (std::size_t j = 0; j < train.shape()[0]; ++j) {
+            double score = 0;
+            for (std::size_t k = 0; k < dims; ++k) {
+                score += cosine ? -double(test(i, k)) * train(j, k) : std::pow(double(test(i, k)) - train(j, k), 2);
+            }
+            if (cosine) score /= norm(test, i) * norm(train, j);
+            if (score < best) {
+                best = score;
+                nearest = j;
+            }
+        }
+        right += train_labels(nearest) == test_labels(i) ? 1 : 0;
+    }
+    return static_cast<double>(right) / static_cast<double>(test.shape()[0]);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Learns a 32-dimensional embedding of the digits (MLP 64-128-32) from triplets or from pairs, "
+                 "and classifies held-out digits by their nearest training neighbour in it"};
+    example::Options options;
+    example::add_common_options(app, options);
+    std::string loss_name = "triplet";
+    int epochs = 25;
+    app.add_option("--loss", loss_name, "The loss")->check(CLI::IsMember({"triplet", "cosine"}))->capture_default_str();
+    app.add_option("--epochs", epochs, "Passes over the training set (one anchor per digit)")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    if (options.quick) epochs = 3;
+    const bool cosine = loss_name == "cosine";
+
+    const example::Digits digits = example::load_digits(options);
+    auto split = train_test_split(digits.images, digits.labels, 0.2, options.seed);
+    if (options.quick) split = example::shrink_training(std::move(split), 400);
+    const std::size_t n = split.train_x.shape()[0];
+    const auto classes = rows_by_class(split.train_y);
+
+    Rng rng(options.seed);
+    const MLP<float> embed({64, 128, 32}, Activation::Relu, rng, "embedding");
+    Adam<float> adam(embed.parameters(), {.learning_rate = 1e-3});
+    const TripletLoss<float> triplet;          // max(0, |a-p|^2 - |a-n|^2 + 1)
+    const CosineEmbeddingLoss<float> pairs;    // 1 - cos for a pair of one class, max(0, cos) otherwise
+
+    auto test_accuracy = [&] {
+        return nearest_neighbour_accuracy(example::predict(embed, split.train_x), split.train_y,
+                                          example::predict(embed, split.test_x), split.test_y, cosine);
+    };
+    example::Progress progress("test_1nn_accuracy");
+    Tape<float> tape;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+        double total = 0;
+        const auto batches = shuffled_batches(n, 64, rng);
+        for (const auto& anchors : batches) {
+            const std::size_t b = anchors.size();
+            // The same network embeds every part: its parameters enter the tape
+            // once per step, so each gets the gradient of all its uses.
+            auto embed_rows = [&](const std::vector<std::size_t>& rows) {
+                return embed(tape.constant(take_rows(split.train_x, rows)));
+            };
+            std::vector<std::size_t> partners(b);
+            Var<float> loss;
+            if (!cosine) {
+                std::vector<std::size_t> negatives(b);
+                for (std::size_t i = 0; i < b; ++i) {
+                    const auto c = std::size_t(split.train_y(anchors[i]));
+                    partners[i] = same_class(classes, c, rng);
+                    negatives[i] = other_class(classes, c, rng);
+                }
+                loss = mean(triplet(embed_rows(anchors), embed_rows(partners), embed_rows(negatives)));
+            } else {
+                // Alternate pairs of one class (label 1) and of two classes (label -1).
+                xt::xarray<float> same(Shape{b});
+                for (std::size_t i = 0; i < b; ++i) {
+                    const auto c = std::size_t(split.train_y(anchors[i]));
+                    same(i) = i % 2 == 0 ? 1.0f : -1.0f;
+                    partners[i] = i % 2 == 0 ? same_class(classes, c, rng) : other_class(classes, c, rng);
+                }
+                loss = mean(pairs(embed_rows(anchors), embed_rows(partners), tape.constant(same)));
+            }
+            total += loss.value().flat(0);
+            tape.backward(loss);
+            adam.step(tape);
+            tape.clear();
+        }
+        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), test_accuracy());
+    }
+    return progress.finish("accuracy", test_accuracy());
+}

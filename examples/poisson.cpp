@@ -1,0 +1,93 @@
+// Example: Poisson regression recovers the coefficients of a known log-linear model with PoissonNLLLoss.
+#include <cmath>
+#include <numbers>
+
+#include <fmt/ranges.h>
+
+#include "common/example.hpp"
+
+using namespace xtape;
+
+namespace {
+// A Poisson(rate) draw by Knuth's multiplication method (fine for the small
+// rates here; its cost grows with the rate).
+float poisson_draw(double rate, Rng& rng) {
+    const double limit = std::exp(-rate);
+    double product = uniform01(rng);
+    int count = 0;
+    while (product > limit) {
+        product *= uniform01(rng);
+        ++count;
+    }
+    return static_cast<float>(count);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Draws counts y ~ Poisson(exp(x . w + b)) for known w and b, fits a linear log-rate with "
+                 "PoissonNLLLoss and Adam, and compares the fitted coefficients with the truth"};
+    example::Options options;
+    example::add_common_options(app, options);
+    int epochs = 30;
+    std::size_t samples = 30000;
+    app.add_option("--epochs", epochs, "Passes over the data")->capture_default_str();
+    app.add_option("--samples", samples, "Number of synthetic samples")->check(CLI::Range(100, 10000000))
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    if (options.quick) {
+        epochs = 3;
+        samples = 2000;
+    }
+
+    // The true model: four features uniform in [-1, 1], rate exp(x . w + b).
+    const std::vector<double> true_weights = {0.8, -0.6, 0.5, -0.4};
+    const double true_bias = 1.0;
+    const std::size_t d = true_weights.size();
+    Rng rng(options.seed);
+    xt::xarray<float> x(Shape{samples, d});
+    xt::xarray<float> counts(Shape{samples});
+    for (std::size_t i = 0; i < samples; ++i) {
+        double log_rate = true_bias;
+        for (std::size_t j = 0; j < d; ++j) {
+            x(i, j) = static_cast<float>(2 * uniform01(rng) - 1);
+            log_rate += true_weights[j] * x(i, j);
+        }
+        counts(i) = poisson_draw(std::exp(log_rate), rng);
+    }
+
+    const Dense<float> model(d, 1, Activation::Identity, rng, "log_rate");
+    const double base_rate = 0.05;
+    Adam<float> adam(model.parameters(), {.learning_rate = base_rate});
+    const PoissonNLLLoss<float> poisson_nll;  // from_logits: the prediction is the log-rate
+
+    // The largest relative error over the weights and the bias.
+    auto coefficient_error = [&] {
+        double worst = std::abs(model.bias().value()(0) - true_bias) / std::abs(true_bias);
+        for (std::size_t j = 0; j < d; ++j) {
+            worst = std::max(worst, std::abs(model.weight().value()(j, 0) - true_weights[j]) / std::abs(true_weights[j]));
+        }
+        return worst;
+    };
+
+    example::Progress progress("coef_max_rel_error");
+    Tape<float> tape;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+        adam.set_learning_rate(base_rate * (0.01 + 0.99 * 0.5 * (1 + std::cos(std::numbers::pi * (epoch - 1) / epochs))));
+        double total = 0;
+        const auto batches = shuffled_batches(samples, 256, rng);
+        for (const auto& batch : batches) {
+            const Var<float> log_rate = model(tape.constant(take_rows(x, batch)));
+            const Var<float> loss = mean(poisson_nll(log_rate, tape.constant(take_rows(counts, batch))));
+            total += loss.value().flat(0);
+            tape.backward(loss);
+            adam.step(tape);
+            tape.clear();
+        }
+        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), coefficient_error());
+    }
+    fmt::print("true:   w = [{:.3f}], b = {:.3f}\n", fmt::join(true_weights, ", "), true_bias);
+    const xt::xarray<float>& fitted = model.weight().value();
+    fmt::print("fitted: w = [{:.3f}], b = {:.3f}\n", fmt::join(fitted.begin(), fitted.end(), ", "),
+               model.bias().value()(0));
+    return progress.finish("coef_max_rel_error", coefficient_error());
+}
