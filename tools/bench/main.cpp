@@ -30,10 +30,12 @@ struct Arguments {
     ClockKind clock = ClockKind::Wall;
 };
 
-TimingPolicy timing_policy(const Arguments& args) {
+/// The policy of the probes (bandwidth, tape overhead), and with `for_cases`
+/// of the cases, which --reps fixes.
+TimingPolicy timing_policy(const Arguments& args, bool for_cases) {
     TimingPolicy policy;
-    if (args.reps > 0) policy = {1, 0.0, args.reps, 0.0, args.reps};
     if (args.quick) policy = {1, 0.0, 2, 0.0, 2};
+    if (for_cases && args.reps > 0) policy = {1, 0.0, args.reps, 0.0, args.reps};
     policy.clock = args.clock;
     return policy;
 }
@@ -55,7 +57,8 @@ Row measure(const CaseSpec& spec, const TimingPolicy& policy, double bandwidth, 
 
 int run(const Arguments& args) {
     set_threads(args.threads);
-    const TimingPolicy policy = timing_policy(args);
+    const TimingPolicy probe_policy = timing_policy(args, false);
+    const TimingPolicy case_policy = timing_policy(args, true);
     Report report;
     report.threads = args.threads;
     report.quick = args.quick;
@@ -63,7 +66,7 @@ int run(const Arguments& args) {
     report.torch_version = args.no_torch ? std::nullopt : torch_peer_version();
 
     const std::size_t mib = 1 << 20;
-    const double bandwidth = copy_bandwidth(policy, (args.quick ? 32 : 256) * mib);
+    const double bandwidth = copy_bandwidth(probe_policy, (args.quick ? 32 : 256) * mib);
     report.bandwidth_gb_s = bandwidth / 1e9;
 
     std::vector<std::string> unsupported;
@@ -72,9 +75,9 @@ int run(const Arguments& args) {
     for (const CaseSpec& spec : cases) {
         if (spec.name.find(args.filter) == std::string::npos) continue;
         fmt::print(stderr, "{}\n", spec.name);
-        report.rows.push_back(measure(spec, policy, bandwidth, report.torch_version.has_value()));
+        report.rows.push_back(measure(spec, case_policy, bandwidth, report.torch_version.has_value()));
     }
-    report.tape_overhead_ns = tape_overhead_ns(policy);
+    report.tape_overhead_ns = tape_overhead_ns(probe_policy);
 
     std::cout << (args.json ? to_json(report) : to_table(report)) << std::flush;
     return 0;
@@ -90,7 +93,7 @@ int main(int argc, char** argv) {
     app.add_flag("--json", args.json, "print JSON instead of the table");
     app.add_flag("--quick", args.quick, "reduced sizes and two repetitions: a smoke test, not a measurement");
     app.add_flag("--no-torch", args.no_torch, "time xtape alone");
-    app.add_option("--reps", args.reps, "exactly this many timed repetitions after one warm-up (for profiling)");
+    app.add_option("--reps", args.reps, "exactly this many timed repetitions of each case after one warm-up (for profiling)");
     app.add_option("--filter", args.filter, "only the cases whose name contains this text");
     app.add_option("--clock", args.clock,
                    "wall: elapsed time; cpu: the thread's CPU time, unaffected by other processes "
