@@ -75,30 +75,10 @@ IndexArray emission_index(const CtcAlignment& a) {
     return index;
 }
 
-// Frames [begin, end) of `block` along the time axis. A gather rather than a
-// slice: xtensor 0.24 mis-assigns strided views with size-1 axes, which slice's
-// backward uses.
-template <class T>
-Var<T> take_frames(const Var<T>& block, std::size_t begin, std::size_t end, std::size_t time_axis) {
-    Shape shape = block.shape();
-    shape[time_axis] = end - begin;
-    std::size_t outer = 1;
-    for (std::size_t d = 0; d < time_axis; ++d) outer *= shape[d];
-    std::size_t inner = 1;
-    for (std::size_t d = time_axis + 1; d < shape.size(); ++d) inner *= shape[d];
-    IndexArray index = IndexArray::from_shape(shape);
-    for (std::size_t o = 0; o < outer; ++o) {
-        for (std::size_t t = 0; t < end - begin; ++t) {
-            std::fill_n(&index.flat((o * (end - begin) + t) * inner), inner, static_cast<std::int64_t>(begin + t));
-        }
-    }
-    return xtape::gather(block, index, static_cast<std::ptrdiff_t>(time_axis));
-}
-
 // Splits `block` into its frames, frames[first + t] = frame t, by halving along
 // the time axis. A node's backward writes a gradient the size of its input, so
 // taking each frame from the whole array would cost O(T^2 N S); halving costs
-// O(T log T N S) in 2T - 1 gathers.
+// O(T log T N S) in 2T - 2 slices.
 template <class T>
 void split_frames(const Var<T>& block, std::size_t first, std::size_t time_axis, std::vector<Var<T>>& frames) {
     const std::size_t length = block.shape()[time_axis];
@@ -107,8 +87,8 @@ void split_frames(const Var<T>& block, std::size_t first, std::size_t time_axis,
         return;
     }
     const std::size_t half = length / 2;
-    split_frames(take_frames(block, 0, half, time_axis), first, time_axis, frames);
-    split_frames(take_frames(block, half, length, time_axis), first + half, time_axis, frames);
+    split_frames(slice(block, static_cast<std::ptrdiff_t>(time_axis), 0, half), first, time_axis, frames);
+    split_frames(slice(block, static_cast<std::ptrdiff_t>(time_axis), half, length), first + half, time_axis, frames);
 }
 
 // True at the frames each sample uses: (N, T, 1) or (T, N, 1).

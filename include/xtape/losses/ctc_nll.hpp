@@ -25,7 +25,7 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
 /// The same value composed on the tape from primitives, the reference for
 /// ctc_nll: frames past T_n replaced by 0 (`where`) before anything reads them,
 /// log_softmax over C once, one gather of the extended labels for all frames,
-/// split into frames by halving (2T - 1 gathers); then per frame a gather of the
+/// split into frames by halving (2T - 2 slices); then per frame a gather of the
 /// stay/advance/skip predecessors, -inf penalties for the moves not allowed, a
 /// logsumexp, the frame's emission, and `where` to hold finished samples. About
 /// six nodes per frame, each vectorised over batch and states; O(T N C + T log T N S),
