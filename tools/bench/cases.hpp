@@ -10,6 +10,8 @@
 
 #include "xtape/losses/registry.hpp"
 
+#include "harness.hpp"
+
 namespace xtape::bench {
 
 /// Every input of one loss call by its Gluon name, float32 as benchmarked.
@@ -42,6 +44,19 @@ struct CaseSpec {
     std::string grad_input;  // the input differentiated: "pred" ("input1" for CosineEmbeddingLoss)
     /// Draws the inputs (a large case's are drawn only when it runs).
     std::function<InputArrays()> draw;
+};
+
+/// What one peer computed on a case, to check that xtape and torch compute the
+/// same loss: the sum of the output and the sum of |gradient|.
+struct Checksums {
+    double output_sum;
+    double gradient_abs_sum;
+};
+
+/// One peer's side of a case: the timed step, and one untimed evaluation.
+struct PeerStep {
+    TimedStep step;
+    std::function<Checksums()> checksums;
 };
 
 /// A small and a large case for every loss of the registry (for CTC, its two

@@ -1,5 +1,6 @@
 // The bench's smoke test: runs `xtape-bench --quick --json` and checks that the
-// JSON parses and has a row for every case of every loss of the registry.
+// JSON parses, has a row for every case of every loss of the registry, and that
+// xtape and torch (when built) computed the same losses and gradients.
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -38,7 +39,11 @@ std::string problems(const nlohmann::json& report) {
         if (!(row.at("xtape_us").is_number() && row.at("xtape_us").get<double>() > 0)) {
             out += name + ": xtape_us is not a positive number\n";
         }
-        for (const char* field : {"torch_us", "ratio"}) {
+        // The peers must compute the same loss: float32 rounding apart, the same sums.
+        if (row.at("disagreement").is_number() && !(row.at("disagreement").get<double>() <= 1e-3)) {
+            out += fmt::format("{}: xtape and torch disagree by {}\n", name, row.at("disagreement").dump());
+        }
+        for (const char* field : {"torch_us", "ratio", "disagreement"}) {
             if (row.at(field).is_number() != with_torch) out += fmt::format("{}: {} does not match the peer\n", name, field);
         }
         const bool large = name.ends_with("/large") && !name.starts_with("CTCLoss");

@@ -1,4 +1,6 @@
 // xtape-bench: times every loss's forward + backward in xtape, and in libtorch when built with the peer.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -40,14 +42,28 @@ TimingPolicy timing_policy(const Arguments& args, bool for_cases) {
     return policy;
 }
 
+double relative_difference(double a, double b) {
+    const double scale = std::max(std::abs(a), std::abs(b));
+    return scale == 0 ? 0 : std::abs(a - b) / scale;
+}
+
+double disagreement(const Checksums& a, const Checksums& b) {
+    return std::max(relative_difference(a.output_sum, b.output_sum),
+                    relative_difference(a.gradient_abs_sum, b.gradient_abs_sum));
+}
+
 Row measure(const CaseSpec& spec, const TimingPolicy& policy, double bandwidth, bool with_torch) {
     const InputArrays inputs = spec.draw();
     Row row;
     row.name = spec.name;
     row.shape = spec.shape;
-    row.xtape_us = median_seconds(xtape_step(spec, inputs), policy) * 1e6;
+    const PeerStep xtape = xtape_step(spec, inputs);
+    row.xtape_us = median_seconds(xtape.step, policy) * 1e6;
     if (with_torch) {
-        if (const auto step = torch_step(spec, inputs)) row.torch_us = median_seconds(*step, policy) * 1e6;
+        if (const auto torch = torch_step(spec, inputs)) {
+            row.torch_us = median_seconds(torch->step, policy) * 1e6;
+            row.disagreement = disagreement(xtape.checksums(), torch->checksums());
+        }
     }
     if (spec.has_bound) {
         row.bound_us = static_cast<double>(minimum_traffic_bytes(spec, inputs)) / bandwidth * 1e6;

@@ -28,14 +28,15 @@ std::string to_table(const Report& report) {
                                   report.quick ? " (quick: reduced sizes, few repetitions)" : "", report.clock,
                                   report.bandwidth_gb_s, report.torch_version.value_or("absent"));
     out += fmt::format("tape overhead: {:.0f} ns per recorded op (record + backward)\n\n", report.tape_overhead_ns);
-    out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>8}\n", "case", "shape", "xtape us", "torch us",
-                       "ratio", "bound us", "x/bound");
+    out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>8} {:>8}\n", "case", "shape", "xtape us",
+                       "torch us", "ratio", "bound us", "x/bound", "differ");
     for (const Row& row : report.rows) {
         const std::optional<double> over_bound =
             row.bound_us ? std::optional<double>(row.xtape_us / *row.bound_us) : std::nullopt;
-        out += fmt::format("{:<38} {:<20} {:>11.1f} {:>11} {:>7} {:>10} {:>8}\n", row.name, row.shape, row.xtape_us,
-                           number_or_dash(row.torch_us, "{:.1f}"), number_or_dash(row.ratio(), "{:.2f}"),
-                           number_or_dash(row.bound_us, "{:.1f}"), number_or_dash(over_bound, "{:.1f}"));
+        out += fmt::format("{:<38} {:<20} {:>11.1f} {:>11} {:>7} {:>10} {:>8} {:>8}\n", row.name, row.shape,
+                           row.xtape_us, number_or_dash(row.torch_us, "{:.1f}"), number_or_dash(row.ratio(), "{:.2f}"),
+                           number_or_dash(row.bound_us, "{:.1f}"), number_or_dash(over_bound, "{:.1f}"),
+                           number_or_dash(row.disagreement, "{:.0e}"));
     }
     return out;
 }
@@ -49,7 +50,8 @@ std::string to_json(const Report& report) {
                         {"xtape_us", row.xtape_us},
                         {"torch_us", number_or_null(row.torch_us)},
                         {"ratio", number_or_null(row.ratio())},
-                        {"bound_us", number_or_null(row.bound_us)}});
+                        {"bound_us", number_or_null(row.bound_us)},
+                        {"disagreement", number_or_null(row.disagreement)}});
     }
     const nlohmann::json json = {
         {"threads", report.threads},

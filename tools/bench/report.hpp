@@ -15,6 +15,9 @@ struct Row {
     double xtape_us = 0;
     std::optional<double> torch_us;  // without the peer: none
     std::optional<double> bound_us;  // minimum traffic / copy bandwidth, large cases only
+    /// The larger relative difference between xtape's and torch's output sum
+    /// and sum of |gradient| (float32 rounding: ~1e-6..1e-4); none without the peer.
+    std::optional<double> disagreement;
 
     /// xtape / torch: below 1, xtape is faster.
     std::optional<double> ratio() const;
@@ -34,7 +37,7 @@ struct Report {
 std::string to_table(const Report& report);
 
 /// {"threads", "quick", "clock", "torch", "bandwidth_gb_s", "rows": [{"case", "shape",
-/// "dtype", "xtape_us", "torch_us", "ratio", "bound_us"}], "tape_overhead_ns"},
+/// "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "disagreement"}], "tape_overhead_ns"},
 /// a missing number as null.
 std::string to_json(const Report& report);
 

@@ -7,6 +7,6 @@ std::optional<std::string> torch_peer_version() { return std::nullopt; }
 
 void set_torch_threads(int) {}
 
-std::optional<TimedStep> torch_step(const CaseSpec&, const InputArrays&) { return std::nullopt; }
+std::optional<PeerStep> torch_step(const CaseSpec&, const InputArrays&) { return std::nullopt; }
 
 }  // namespace xtape::bench

@@ -105,7 +105,7 @@ std::optional<std::string> torch_peer_version() { return TORCH_VERSION; }
 
 void set_torch_threads(int threads) { at::set_num_threads(threads); }
 
-std::optional<TimedStep> torch_step(const CaseSpec& spec, const InputArrays& inputs) {
+std::optional<PeerStep> torch_step(const CaseSpec& spec, const InputArrays& inputs) {
     const auto found = formulations().find(spec.loss->name);
     if (found == formulations().end()) return std::nullopt;
     const Formulation& formulation = found->second;
@@ -122,7 +122,13 @@ std::optional<TimedStep> torch_step(const CaseSpec& spec, const InputArrays& inp
         formulation.apply(*tensors).sum().backward();
         keep(differentiated.grad().data_ptr());
     };
-    return step;
+    const auto checksums = [tensors, differentiated, &formulation]() mutable {
+        differentiated.mutable_grad().reset();
+        const torch::Tensor total = formulation.apply(*tensors).sum();
+        total.backward();
+        return Checksums{total.item<double>(), differentiated.grad().abs().to(torch::kFloat64).sum().item<double>()};
+    };
+    return PeerStep{std::move(step), checksums};
 }
 
 }  // namespace xtape::bench

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "cases.hpp"
-#include "harness.hpp"
 
 namespace xtape::bench {
 
@@ -19,6 +18,6 @@ void set_torch_threads(int threads);
 /// that matches the spec (gluon-losses.md), the sum of its output, backward to
 /// the differentiated input. Nullopt without the peer, or for a loss it has no
 /// formulation for.
-std::optional<TimedStep> torch_step(const CaseSpec& spec, const InputArrays& inputs);
+std::optional<PeerStep> torch_step(const CaseSpec& spec, const InputArrays& inputs);
 
 }  // namespace xtape::bench

@@ -1,13 +1,14 @@
 // xtape's side of a case: the loss from the registry, forward and backward on one tape.
 #include "xtape_cases.hpp"
 
+#include <cmath>
 #include <memory>
 
 #include "xtape/ops.hpp"
 
 namespace xtape::bench {
 
-TimedStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
+PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
     // Shared by the two closures; the tape keeps its node storage across steps.
     struct State {
         Tape<float> tape;
@@ -31,7 +32,18 @@ TimedStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
         keep(state->tape.grad_of(state->differentiated.index()).data());
         state->tape.clear();
     };
-    return step;
+    const auto checksums = [state, &loss, prepare = step.prepare] {
+        prepare();
+        const Var<float> total = sum(loss.apply_float({}, state->vars));
+        state->tape.backward(total);
+        const auto& grad = state->tape.grad_of(state->differentiated.index());
+        double abs_sum = 0;  // in double, as torch's pairwise sum is about as accurate
+        for (const float g : grad) abs_sum += std::abs(g);
+        const Checksums result{total.value().flat(0), abs_sum};
+        state->tape.clear();
+        return result;
+    };
+    return {std::move(step), checksums};
 }
 
 }  // namespace xtape::bench

@@ -2,7 +2,6 @@
 #pragma once
 
 #include "cases.hpp"
-#include "harness.hpp"
 
 namespace xtape::bench {
 
@@ -12,6 +11,6 @@ namespace xtape::bench {
 /// untimed preparation records the differentiated input as a leaf and the others
 /// as constants, copies of `inputs`, as a network's output and a batch's labels
 /// would already be on the tape.
-TimedStep xtape_step(const CaseSpec& spec, const InputArrays& inputs);
+PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs);
 
 }  // namespace xtape::bench
