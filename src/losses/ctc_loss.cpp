@@ -38,6 +38,11 @@ Var<T> CTCLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::opti
         read_ctc_inputs(pred.shape(), layout_, label.value(), label_layout_,
                         pred_lengths ? &pred_lengths->value() : nullptr,
                         label_lengths ? &label_lengths->value() : nullptr));
+    // A bad sample_weight must throw before anything is recorded on the tape.
+    if (sample_weight && !broadcasts_to(sample_weight->shape(), Shape{alignment->batch})) {
+        throw ShapeError(fmt::format("CTCLoss: sample_weight of shape {} does not broadcast to the loss of shape {}",
+                                     to_string(sample_weight->shape()), to_string(Shape{alignment->batch})));
+    }
     const Var<T> nll = implementation_ == CtcImplementation::Fused ? ctc_nll(pred, alignment)
                                                                    : ctc_nll_composed(pred, *alignment);
     return this->apply_weighting(nll, sample_weight);
