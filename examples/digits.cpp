@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     example::Progress progress("test_accuracy");
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
+        adam.set_learning_rate(example::cosine_rate(2e-3, epoch, epochs));
         double total = 0;
         const auto batches = shuffled_batches(n, 32, rng);
         for (const auto& batch : batches) {

@@ -4,7 +4,7 @@
 using namespace xtape;
 
 int main(int argc, char** argv) {
-    CLI::App app{"Trains a teacher MLP (64-128-10) with softmax cross-entropy, then a student (64-24-10) only on the "
+    CLI::App app{"Trains a teacher MLP (64-128-10) with softmax cross-entropy, then a student (64-32-10) only on the "
                  "teacher's outputs softened by a temperature, with KLDivLoss"};
     example::Options options;
     example::add_common_options(app, options);
@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
         const SoftmaxCrossEntropyLoss<float> cross_entropy;
         example::Progress progress("test_accuracy", "teacher epoch");
         for (int epoch = 1; epoch <= teacher_epochs; ++epoch) {
+            adam.set_learning_rate(example::cosine_rate(2e-3, epoch, teacher_epochs));
             double total = 0;
             const auto batches = shuffled_batches(n, 32, rng);
             for (const auto& batch : batches) {
@@ -63,11 +64,12 @@ int main(int argc, char** argv) {
     }
 
     // The student never sees a label: it matches log_softmax(logits / T) to the soft targets.
-    const MLP<float> student({64, 24, 10}, Activation::Relu, rng, "student");
+    const MLP<float> student({64, 32, 10}, Activation::Relu, rng, "student");
     Adam<float> adam(student.parameters(), {.learning_rate = 3e-3});
     const KLDivLoss<float> kl_divergence;  // from_logits: the prediction is a log-distribution
     example::Progress progress("test_accuracy");
     for (int epoch = 1; epoch <= epochs; ++epoch) {
+        adam.set_learning_rate(example::cosine_rate(3e-3, epoch, epochs));
         double total = 0;
         const auto batches = shuffled_batches(n, 32, rng);
         for (const auto& batch : batches) {

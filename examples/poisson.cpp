@@ -1,6 +1,5 @@
 // Example: Poisson regression recovers the coefficients of a known log-linear model with PoissonNLLLoss.
 #include <cmath>
-#include <numbers>
 
 #include <fmt/ranges.h>
 
@@ -72,7 +71,7 @@ int main(int argc, char** argv) {
     example::Progress progress("coef_max_rel_error");
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
-        adam.set_learning_rate(base_rate * (0.01 + 0.99 * 0.5 * (1 + std::cos(std::numbers::pi * (epoch - 1) / epochs))));
+        adam.set_learning_rate(example::cosine_rate(base_rate, epoch, epochs));
         double total = 0;
         const auto batches = shuffled_batches(samples, 256, rng);
         for (const auto& batch : batches) {

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <numbers>
 
 #include "common/example.hpp"
 
@@ -125,8 +124,7 @@ int main(int argc, char** argv) {
     example::Progress progress("test_r2");
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
-        // Cosine decay of the step size, so that minibatch noise dies out at the end.
-        adam.set_learning_rate(base_rate * (0.01 + 0.99 * 0.5 * (1 + std::cos(std::numbers::pi * (epoch - 1) / epochs))));
+        adam.set_learning_rate(example::cosine_rate(base_rate, epoch, epochs));
         double total = 0;
         const auto batches = shuffled_batches(n, 32, rng);
         for (const auto& batch : batches) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <filesystem>
+#include <numbers>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,13 @@ private:
     std::chrono::steady_clock::time_point start_;
     std::vector<double> losses_;
 };
+
+/// A cosine schedule: the step size of `epoch` (1-based) falls from `base` to
+/// base / 100 along half a cosine, so that minibatch noise dies out by the end.
+inline double cosine_rate(double base, int epoch, int epochs) {
+    const double progress = static_cast<double>(epoch - 1) / epochs;
+    return base * (0.01 + 0.99 * 0.5 * (1 + std::cos(std::numbers::pi * progress)));
+}
 
 /// The model's output for `x` computed without recording gradients.
 template <class Model>
