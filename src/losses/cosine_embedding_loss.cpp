@@ -28,6 +28,22 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
                                      to_string(input2.shape())));
     }
     this->check_batch_axis(input2);
+    // The label and sample_weight fit cos, input2's shape without its last axis:
+    // checked before anything is recorded.
+    const Shape cos_shape(input2.shape().begin(), input2.shape().end() - 1);
+    if (label.size() != element_count(cos_shape)) {
+        throw ShapeError(fmt::format("{}: label of shape {} has {} elements, cos of shape {} has {}", this->name(),
+                                     to_string(label.shape()), label.size(), to_string(cos_shape),
+                                     element_count(cos_shape)));
+    }
+    for (std::size_t i = 0; i < label.size(); ++i) {
+        const T v = label.value().flat(i);
+        if (v != T(1) && v != T(-1)) {
+            throw ValueError(
+                fmt::format("{}: label value {} at flat index {} is neither 1 nor -1", this->name(), v, i));
+        }
+    }
+    this->check_sample_weight(sample_weight, cos_shape);
     const Var<T> a = reshape_like(input1, input2, this->name(), "input1");
     const Var<T>& b = input2;
     // max(|a||b|, 1e-12) as sqrt(max(|a|^2 |b|^2, 1e-24)): the same value, but
@@ -36,13 +52,6 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
     const Var<T> cos = div(sum(mul(a, b), {-1}), sqrt(maximum(norms_squared, T(1e-24))));
 
     const Var<T> y = reshape_like(label, cos, this->name(), "label");
-    for (std::size_t i = 0; i < y.size(); ++i) {
-        const T v = y.value().flat(i);
-        if (v != T(1) && v != T(-1)) {
-            throw ValueError(
-                fmt::format("{}: label value {} at flat index {} is neither 1 nor -1", this->name(), v, i));
-        }
-    }
     const Mask similar = xt::equal(y.value(), T(1));
     const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-margin_))));
     return this->batch_mean(this->apply_weighting(e, sample_weight));

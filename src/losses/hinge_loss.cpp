@@ -28,6 +28,7 @@ HingeLoss<T>::HingeLoss(const HingeLossOptions& options)
 template <class T>
 Var<T> HingeLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T> e = hinge(pred, label, margin_, this->name());
     return this->batch_mean(this->apply_weighting(e, sample_weight));
 }
@@ -45,6 +46,7 @@ template <class T>
 Var<T> SquaredHingeLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                        std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T> e = square(hinge(pred, label, margin_, this->name()));
     return this->batch_mean(this->apply_weighting(e, sample_weight));
 }

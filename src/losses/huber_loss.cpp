@@ -22,6 +22,7 @@ HuberLoss<T>::HuberLoss(const HuberLossOptions& options)
 template <class T>
 Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T> y = reshape_like(label, pred, this->name(), "label");
     const T rho = static_cast<T>(rho_);
     const Var<T> a = abs(sub(y, pred));

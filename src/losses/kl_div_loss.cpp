@@ -19,9 +19,10 @@ KLDivLoss<T>::KLDivLoss(const KLDivLossOptions& options)
 template <class T>
 Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     normalize_axis(axis_, pred.dimension(), this->name());
-    const Var<T> lp = from_logits_ ? pred : log_softmax(pred, axis_);
     const Var<T> y = reshape_like(label, pred, this->name(), "label");
+    const Var<T> lp = from_logits_ ? pred : log_softmax(pred, axis_);
     // The 1e-12 keeps log(y) finite at y = 0, where y*log(y) is then 0.
     const Var<T> e = mul(y, sub(log(add(y, T(1e-12))), lp));
     return this->batch_mean(this->apply_weighting(e, sample_weight));

@@ -16,6 +16,7 @@ L1Loss<T>::L1Loss(const L1LossOptions& options) : Loss<T>("L1Loss", options.weig
 template <class T>
 Var<T> L1Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T> y = reshape_like(label, pred, this->name(), "label");
     const Var<T> e = abs(sub(y, pred));
     return this->batch_mean(this->apply_weighting(e, sample_weight));

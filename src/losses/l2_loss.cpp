@@ -16,6 +16,7 @@ L2Loss<T>::L2Loss(const L2LossOptions& options) : Loss<T>("L2Loss", options.weig
 template <class T>
 Var<T> L2Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T> y = reshape_like(label, pred, this->name(), "label");
     const Var<T> e = square(sub(y, pred));
     // Gluon scales by weight/2; None is taken as 1 so the 1/2 always applies.

@@ -24,6 +24,7 @@ template <class T>
 Var<T> LogisticLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                    std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     Var<T> y = reshape_like(label, pred, this->name(), "label");
     if (label_format_ == "signed") y = mul(add(y, T(1)), T(0.5));  // -1/1 -> 0/1
     const Var<T> e = sub(softplus(pred), mul(pred, y));

@@ -47,6 +47,14 @@ void Loss<T>::check_batch_axis(const Var<T>& input) const {
 }
 
 template <class T>
+void Loss<T>::check_sample_weight(const std::optional<Var<T>>& sample_weight, const Shape& loss_shape) const {
+    if (sample_weight && !broadcasts_to(sample_weight->shape(), loss_shape)) {
+        throw ShapeError(fmt::format("{}: sample_weight of shape {} does not broadcast to the loss of shape {}",
+                                     name_, to_string(sample_weight->shape()), to_string(loss_shape)));
+    }
+}
+
+template <class T>
 Var<T> Loss<T>::apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const {
     return apply_weighting(e, sample_weight, weight_);
 }
@@ -56,10 +64,7 @@ Var<T> Loss<T>::apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sa
                                 std::optional<double> factor) const {
     Var<T> out = e;
     if (sample_weight) {
-        if (!broadcasts_to(sample_weight->shape(), e.shape())) {
-            throw ShapeError(fmt::format("{}: sample_weight of shape {} does not broadcast to the loss of shape {}",
-                                         name_, to_string(sample_weight->shape()), to_string(e.shape())));
-        }
+        check_sample_weight(sample_weight, e.shape());
         out = mul(out, *sample_weight);
     }
     if (factor) out = mul(out, static_cast<T>(*factor));

@@ -39,6 +39,7 @@ template <class T>
 Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
                                      std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T> t = reshape_like(target, pred, this->name(), "target");
     Var<T> e = from_logits_ ? sub(exp(pred), mul(t, pred))
                             : sub(pred, mul(t, log(add(pred, static_cast<T>(epsilon_)))));

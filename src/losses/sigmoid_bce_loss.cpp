@@ -21,12 +21,13 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
                                                     std::optional<Var<T>> sample_weight,
                                                     std::optional<Var<T>> pos_weight) const {
     this->check_batch_axis(pred);
+    this->check_sample_weight(sample_weight, pred.shape());
     const Var<T>& x = pred;
-    const Var<T> y = reshape_like(label, pred, this->name(), "label");
     if (pos_weight && !broadcasts_to(pos_weight->shape(), x.shape())) {
         throw ShapeError(fmt::format("{}: pos_weight of shape {} does not broadcast to pred of shape {}",
                                      this->name(), to_string(pos_weight->shape()), to_string(x.shape())));
     }
+    const Var<T> y = reshape_like(label, pred, this->name(), "label");
     Var<T> e;
     if (!from_sigmoid_) {
         if (pos_weight) {

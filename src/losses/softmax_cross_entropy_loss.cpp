@@ -23,22 +23,27 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
                                               std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     const std::size_t axis = normalize_axis(axis_, pred.dimension(), this->name());
-    const Var<T> lp = from_logits_ ? pred : log_softmax(pred, axis_);
-    Var<T> e;
+    // The loss has pred's shape with `axis` of size 1 (the label has it without
+    // `axis`, or the same): every check comes before anything is recorded.
+    Shape without = pred.shape();
+    without.erase(without.begin() + static_cast<std::ptrdiff_t>(axis));
+    Shape kept = pred.shape();
+    kept[axis] = 1;
+    this->check_sample_weight(sample_weight, kept);
+    IndexArray index;
     if (sparse_label_) {
-        // The label has pred's shape without `axis`, or with `axis` of size 1.
-        Shape without = pred.shape();
-        without.erase(without.begin() + static_cast<std::ptrdiff_t>(axis));
-        Shape kept = pred.shape();
-        kept[axis] = 1;
         if (label.shape() != without && label.shape() != kept) {
             throw ShapeError(fmt::format("{}: sparse label of shape {} does not fit pred of shape {} "
                                          "(expected {} or {})",
                                          this->name(), to_string(label.shape()), to_string(pred.shape()),
                                          to_string(without), to_string(kept)));
         }
-        IndexArray index = class_indices(label.value(), pred.shape()[axis], this->name(), "label");
+        index = class_indices(label.value(), pred.shape()[axis], this->name(), "label");
         index.reshape(without);
+    }
+    const Var<T> lp = from_logits_ ? pred : log_softmax(pred, axis_);
+    Var<T> e;
+    if (sparse_label_) {
         e = neg(pick(lp, index, axis_, true));
     } else {
         const Var<T> y = reshape_like(label, pred, this->name(), "label");

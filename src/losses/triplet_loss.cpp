@@ -20,6 +20,9 @@ template <class T>
 Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, const Var<T>& negative,
                                   std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
+    // The loss is per sample: (N,), or pred itself when it is 1-D.
+    const std::size_t batch = normalize_axis(this->batch_axis(), pred.dimension(), this->name());
+    this->check_sample_weight(sample_weight, pred.dimension() == 1 ? pred.shape() : Shape{pred.shape()[batch]});
     const Var<T> p = reshape_like(positive, pred, this->name(), "positive");
     const Var<T> n = reshape_like(negative, pred, this->name(), "negative");
     const Var<T> s = this->batch_sum(sub(square(sub(p, pred)), square(sub(n, pred))));

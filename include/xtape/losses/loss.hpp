@@ -43,6 +43,11 @@ public:
     /// Rule 4: throws ShapeError naming the loss when `batch_axis` is out of
     /// range for `input` (checked against the loss's main input).
     void check_batch_axis(const Var<T>& input) const;
+    /// Rule 2's shape check alone, made before the loss records anything so that
+    /// a bad sample_weight leaves the tape unchanged: throws ShapeError naming the
+    /// loss and both shapes unless `sample_weight` broadcasts to `loss_shape`
+    /// (the shape of the loss before the batch reduction).
+    void check_sample_weight(const std::optional<Var<T>>& sample_weight, const Shape& loss_shape) const;
 
     /// Rules 2 and 3: e * sample_weight (if given), then * weight (if given).
     /// `sample_weight` must broadcast to e's shape exactly (NumPy rules); it is
