@@ -2,6 +2,7 @@
 #include "xtape/detail/sum_to.hpp"
 
 #include <fmt/format.h>
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xreducer.hpp>
 
 #include "xtape/errors.hpp"
@@ -16,6 +17,8 @@ xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op
                                      to_string(from), to_string(target)));
     }
     if (from == target) return g;
+    // xtensor's reducers walk an empty array's null data pointer; the sum is 0.
+    if (g.size() == 0) return xt::zeros<T>(target);
     if (element_count(target) == 1) {
         // The common scalar case (a weight, a margin tensor): one pass.
         xt::xarray<T> out(target);

@@ -128,6 +128,19 @@ TEST_CASE("scalar forms match xtensor and differentiate") {
                 0.25);
 }
 
+TEST_CASE("broadcasting against an empty array sends zero gradients back") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::xarray<double>{1, 2, 3});
+    auto empty = tape.leaf(xt::zeros<double>({0, 3}));
+    auto y = x * empty;
+    CHECK(y.shape() == Shape{0, 3});
+    tape.backward(y, xt::zeros<double>({0, 3}));
+    CHECK(x.grad() == xt::xarray<double>{0, 0, 0});
+    CHECK(empty.grad().shape() == Shape{0, 3});
+    // A reduction of an empty array is an empty sum.
+    CHECK(sum(y).value()() == 0);
+}
+
 TEST_CASE("binary ops name the op and both shapes when they do not broadcast") {
     Tape<double> tape;
     auto a = tape.leaf(xt::zeros<double>({2, 3}));

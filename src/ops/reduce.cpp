@@ -46,11 +46,20 @@ auto expand(const xt::xarray<T>& g, const Shape& kept, const Shape& in) {
     return xt::broadcast(xt::reshape_view(g, kept), in);
 }
 
+// An empty input: xtensor's reducers walk its null data pointer (undefined
+// behaviour), and there is nothing to differentiate. Its value is zeros: an
+// empty sum (a sum over an axis of size 0), or an output as empty as the input.
+template <class T>
+Var<T> reduce_empty(const Var<T>& a, const Reduction& r, const char* op) {
+    return tape_of(a, op).record(op, {a}, xt::zeros<T>(r.out), nullptr);
+}
+
 }  // namespace
 
 template <class T>
 Var<T> sum(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "sum", false);
+    if (a.size() == 0) return reduce_empty(a, r, "sum");
     xt::xarray<T> out = xt::sum(a.value(), r.axes);
     out.reshape(r.out);
     return tape_of(a, "sum").record("sum", {a}, std::move(out), [kept = r.kept](GradContext<T>& c) {
@@ -61,6 +70,7 @@ Var<T> sum(const Var<T>& a, const Axes& axes, bool keepdims) {
 template <class T>
 Var<T> mean(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "mean", true);
+    if (a.size() == 0) return reduce_empty(a, r, "mean");
     std::size_t count = 1;
     for (std::size_t axis : r.axes) count *= a.shape()[axis];
     const T n = static_cast<T>(count);
@@ -75,6 +85,7 @@ Var<T> mean(const Var<T>& a, const Axes& axes, bool keepdims) {
 template <class T>
 Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "max", true);
+    if (a.size() == 0) return reduce_empty(a, r, "max");
     xt::xarray<T> out = xt::amax(a.value(), r.axes);
     out.reshape(r.out);
     return tape_of(a, "max").record("max", {a}, std::move(out), [r](GradContext<T>& c) {
@@ -106,6 +117,7 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
 template <class T>
 Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "logsumexp", true);
+    if (a.size() == 0) return reduce_empty(a, r, "logsumexp");
     xt::xarray<T> m = xt::amax(a.value(), r.axes);
     m.reshape(r.kept);
     // A slice of all -inf has max -inf; shift by 0 there so that exp gives 0, not NaN.
