@@ -110,20 +110,20 @@ TEST_CASE_TEMPLATE("bad input: reductions with negative, huge or repeated axes, 
             check_rejected(tape, name, [&] { op(a, axes, false); });
         }
     }
-    // A reduction over an axis of length 0: the mean and max are undefined.
+    // A reduction over an axis of length 0: the mean, max and logsumexp are undefined.
     const Var<T> empty = tape.leaf(xt::xarray<T>::from_shape({0, 3}));
     check_rejected(tape, "mean", [&] { mean(empty, {0}); });
     check_rejected(tape, "max", [&] { max(empty, {0}); });
-    // The sum of nothing is 0, and logsumexp of nothing is -inf.
+    check_rejected(tape, "logsumexp", [&] { logsumexp(empty, {0}); });
+    // The sum of nothing is 0.
     CHECK(sum(empty, {0}).value() == xt::xarray<T>(xt::zeros<T>({3})));
-    const Var<T> lse = logsumexp(empty, {0});
-    CHECK(lse.shape() == Shape{3});
-    for (T v : lse.value()) CHECK(v == -std::numeric_limits<T>::infinity());
 }
 
 TEST_CASE_TEMPLATE("bad input: shape ops with wrong shapes, axes, permutations and ranges", T, float, double) {
     Tape<T> tape;
     const Var<T> a = tape.leaf(ramp<T>({2, 3}));
+    const Var<T> wider = tape.leaf(ramp<T>({2, 4}));
+    const Var<T> transposed = tape.leaf(ramp<T>({3, 2}));
     check_rejected(tape, "reshape", [&] { reshape(a, Shape{4, 2}); });
     check_rejected(tape, "reshape", [&] { reshape(a, Shape{}); });
     check_rejected(tape, "transpose", [&] { transpose(a, Axes{0}); });
@@ -142,10 +142,10 @@ TEST_CASE_TEMPLATE("bad input: shape ops with wrong shapes, axes, permutations a
     check_rejected(tape, "slice", [&] { slice(a, most_negative_axis, 0, 1); });
     check_rejected(tape, "slice", [&] { slice(a, 0, 0, std::numeric_limits<std::size_t>::max()); });
     check_rejected(tape, "concat", [&] { concat<T>({}, 0); });
-    check_rejected(tape, "concat", [&] { concat<T>({a, tape.leaf(ramp<T>({2, 4}))}, 0); });
+    check_rejected(tape, "concat", [&] { concat<T>({a, wider}, 0); });
     check_rejected(tape, "concat", [&] { concat<T>({a, a}, huge_axis); });
     check_rejected(tape, "stack", [&] { stack<T>({}, 0); });
-    check_rejected(tape, "stack", [&] { stack<T>({a, tape.leaf(ramp<T>({3, 2}))}, 0); });
+    check_rejected(tape, "stack", [&] { stack<T>({a, transposed}, 0); });
     check_rejected(tape, "stack", [&] { stack<T>({a, a}, 3); });
     check_rejected(tape, "stack", [&] { stack<T>({a, a}, most_negative_axis); });
 }
@@ -177,9 +177,12 @@ TEST_CASE_TEMPLATE("bad input: softmax, log_softmax and matmul", T, float, doubl
         check_rejected(tape, "log_softmax", [&] { log_softmax(a, axis); });
         check_rejected(tape, "softmax", [&] { softmax(a, axis); });
     }
+    const Var<T> vector = tape.leaf(ramp<T>({3}));
+    const Var<T> batch_of_2 = tape.leaf(ramp<T>({2, 2, 3}));
+    const Var<T> batch_of_3 = tape.leaf(ramp<T>({3, 3, 2}));
     check_rejected(tape, "matmul", [&] { matmul(a, a); });
-    check_rejected(tape, "matmul", [&] { matmul(a, tape.leaf(ramp<T>({3}))); });
-    check_rejected(tape, "matmul", [&] { matmul(tape.leaf(ramp<T>({2, 2, 3})), tape.leaf(ramp<T>({3, 3, 2}))); });
+    check_rejected(tape, "matmul", [&] { matmul(a, vector); });
+    check_rejected(tape, "matmul", [&] { matmul(batch_of_2, batch_of_3); });
 }
 
 TEST_CASE_TEMPLATE("bad input: backward from a non-scalar root or with a seed of another shape", T, float, double) {

@@ -43,7 +43,14 @@ std::string weight_repr(const std::optional<double>& weight) {
 
 template <class T>
 void Loss<T>::check_batch_axis(const Var<T>& input) const {
-    normalize_axis(batch_axis_, input.dimension(), name_);
+    const std::size_t batch = normalize_axis(batch_axis_, input.dimension(), name_);
+    // Checked here, before the loss records anything, rather than by batch_mean at the end.
+    for (std::size_t axis = 0; axis < input.dimension(); ++axis) {
+        if (axis != batch && input.shape()[axis] == 0) {
+            throw ShapeError(fmt::format("{}: input of shape {} has an empty axis {} besides the batch axis {}",
+                                         name_, to_string(input.shape()), axis, batch));
+        }
+    }
 }
 
 template <class T>

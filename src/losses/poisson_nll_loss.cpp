@@ -40,6 +40,11 @@ Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
                                      std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
+    // The mean over every element: checked here, before anything is recorded.
+    if (pred.size() == 0) {
+        throw ShapeError(fmt::format("{}: pred of shape {} has no elements to average", this->name(),
+                                     to_string(pred.shape())));
+    }
     const Var<T> t = reshape_like(target, pred, this->name(), "target");
     Var<T> e = from_logits_ ? sub(exp(pred), mul(t, pred))
                             : sub(pred, mul(t, log(add(pred, static_cast<T>(epsilon_)))));

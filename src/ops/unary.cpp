@@ -72,7 +72,12 @@ Var<T> abs(const Var<T>& a) {
 
 template <class T>
 Var<T> relu(const Var<T>& a) {
-    return tape_of(a, "relu").record("relu", {a}, xt::maximum(a.value(), T(0)), [](GradContext<T>& c) {
+    // Not xt::maximum, which turns NaN into 0: a NaN input stays NaN.
+    xt::xarray<T> out = a.value();
+    for (T& v : out) {
+        if (v < T(0)) v = T(0);
+    }
+    return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
         // d max(a,0)/da = 1 for a > 0, and 0 at the kink a = 0
         c.accumulate(0, xt::where(c.input(0) > T(0), c.grad(), T(0)));
     });

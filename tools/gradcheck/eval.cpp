@@ -20,7 +20,7 @@ std::map<std::string, std::string> input_files(const LossInfo& loss, const std::
     for (const auto& text : assignments) {
         auto [name, file] = split_assignment(text, "--in");
         const bool known = std::any_of(loss.inputs.begin(), loss.inputs.end(),
-                                       [&](const InputSpec& s) { return s.name == name; });
+                                       [&name = name](const InputSpec& s) { return s.name == name; });
         if (!known) {
             std::string names;
             for (const auto& s : loss.inputs) names += (names.empty() ? "" : ", ") + s.name;

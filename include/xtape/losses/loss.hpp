@@ -41,7 +41,8 @@ public:
     std::ptrdiff_t batch_axis() const { return batch_axis_; }
 
     /// Rule 4: throws ShapeError naming the loss when `batch_axis` is out of
-    /// range for `input` (checked against the loss's main input).
+    /// range for `input` (checked against the loss's main input), or when
+    /// another axis of `input` is empty (nothing to average per sample).
     void check_batch_axis(const Var<T>& input) const;
     /// Rule 2's shape check alone, made before the loss records anything so that
     /// a bad sample_weight leaves the tape unchanged: throws ShapeError naming the
