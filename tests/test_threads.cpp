@@ -15,7 +15,7 @@ using namespace xtape;
 namespace {
 
 constexpr int thread_count = 8;
-constexpr int rounds = 4;
+constexpr int rounds = 16;
 
 // One loss evaluation: the loss's output and the gradient of every differentiable input.
 template <class T>
