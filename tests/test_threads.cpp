@@ -17,11 +17,9 @@ namespace {
 constexpr int thread_count = 8;
 constexpr int rounds = 16;
 
-// One loss evaluation: the loss's output and the gradient of every differentiable input.
+// One loss evaluation: the loss's output, then the gradient of every differentiable input.
 template <class T>
-struct Result {
-    std::vector<xt::xarray<T>> arrays;
-};
+using Result = std::vector<xt::xarray<T>>;
 
 // Every loss of the registry with its default options on its sampled inputs,
 // forward and backward on `tape` (cleared first).
@@ -40,10 +38,9 @@ std::vector<Result<T>> evaluate_every_loss(Tape<T>& tape, const std::vector<Arra
         }
         const Var<T> out = info.apply<T>({}, inputs);
         tape.backward(sum(out));
-        Result<T> result;
-        result.arrays.push_back(out.value());
+        Result<T> result{out.value()};
         for (const auto& [name, var] : inputs) {
-            if (var.requires_grad()) result.arrays.push_back(var.grad());
+            if (var.requires_grad()) result.push_back(var.grad());
         }
         results.push_back(std::move(result));
     }
@@ -55,10 +52,10 @@ template <class T>
 bool bitwise_equal(const std::vector<Result<T>>& a, const std::vector<Result<T>>& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t k = 0; k < a.size(); ++k) {
-        if (a[k].arrays.size() != b[k].arrays.size()) return false;
-        for (std::size_t i = 0; i < a[k].arrays.size(); ++i) {
-            const auto& x = a[k].arrays[i];
-            const auto& y = b[k].arrays[i];
+        if (a[k].size() != b[k].size()) return false;
+        for (std::size_t i = 0; i < a[k].size(); ++i) {
+            const auto& x = a[k][i];
+            const auto& y = b[k][i];
             if (x.shape() != y.shape() || std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) != 0) return false;
         }
     }
