@@ -14,7 +14,9 @@ namespace xtape {
 
 /// One differentiable input of the function under test.
 struct GradcheckInput {
+    /// Shown in the result for the worst element, e.g. "pred".
     std::string name;
+    /// The point at which the gradient is checked.
     xt::xarray<double> value;
 };
 
@@ -27,12 +29,16 @@ struct GradcheckInput {
 /// values the checks use, while a wrong derivative (a missing factor, a sign,
 /// a dropped broadcast term) is off by O(|f'|), far above it.
 struct GradcheckOptions {
+    /// Step h of the central difference (f(x+h) - f(x-h)) / 2h.
     double eps = 1e-6;
+    /// Absolute tolerance.
     double atol = 1e-5;
+    /// Relative tolerance, times |numeric|.
     double rtol = 1e-3;
     /// Fast mode: instead of one difference per input element, compare
     /// v^T J u for `directions` random directions u (one backward each).
     bool fast = false;
+    /// Number of random directions in fast mode.
     int directions = 4;
     /// Seed of the random projection v of a non-scalar output, and of u.
     std::uint64_t seed = 0;
@@ -42,13 +48,21 @@ struct GradcheckOptions {
 /// values and the errors. In fast mode `input` is "direction k" and the index
 /// is the direction.
 struct GradcheckResult {
+    /// True when every compared element (or direction) is within tolerance and no problem occurred.
     bool passed = true;
-    std::size_t checked = 0;  // elements (full mode) or directions (fast mode) compared
+    /// Elements (full mode) or directions (fast mode) compared.
+    std::size_t checked = 0;
+    /// Largest |analytic - numeric|.
     double max_abs_error = 0;
+    /// Largest |analytic - numeric| / |numeric| (0 where numeric is 0).
     double max_rel_error = 0;
+    /// Name of the input holding the worst element.
     std::string worst_input;
+    /// Flat index of the worst element in that input.
     std::size_t worst_index = 0;
+    /// The tape's gradient at the worst element.
     double worst_analytic = 0;
+    /// The central difference at the worst element.
     double worst_numeric = 0;
     /// Why a check could not run (e.g. a non-finite output), else empty.
     std::string problem;
@@ -68,9 +82,12 @@ std::string to_string(const GradcheckResult& result);
 
 }  // namespace xtape
 
+/// \cond
+// fmt support for GradcheckResult, kept out of the API reference (doxygen knows no fmt).
 template <>
 struct fmt::formatter<xtape::GradcheckResult> : fmt::formatter<std::string> {
     auto format(const xtape::GradcheckResult& r, format_context& ctx) const {
         return fmt::formatter<std::string>::format(xtape::to_string(r), ctx);
     }
 };
+/// \endcond

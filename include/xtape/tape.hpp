@@ -39,14 +39,22 @@ public:
     /// True when gradients flow into this variable (a leaf that asked for them, or
     /// a node with such an input).
     bool requires_grad() const;
+    /// The value's shape; throws TapeError for a stale or default-constructed handle.
     const Shape& shape() const { return value().shape(); }
+    /// The value's number of elements; throws as shape() does.
     std::size_t size() const { return value().size(); }
+    /// The value's rank; throws as shape() does.
     std::size_t dimension() const { return value().dimension(); }
     /// Name of the op that made this variable ("leaf" and "constant" for inputs).
     const char* op() const;
 
+    /// The tape that recorded this variable; throws TapeError for a
+    /// default-constructed handle.
     Tape<T>& tape() const;
+    /// Position of the node on its tape.
     std::uint32_t index() const { return index_; }
+    /// True when the handle has a tape, that tape was not cleared since, and
+    /// the node exists (never throws).
     bool valid() const;
 
 private:
@@ -89,6 +97,7 @@ public:
     /// dropped and the node is a constant.
     Var<T> record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
                   BackwardFn<T> backward);
+    /// As above, for a braced list of inputs: `record("mul", {a, b}, value, backward)`.
     Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, xt::xarray<T> value,
                   BackwardFn<T> backward) {
         return record(op, std::span<const Var<T>>(inputs.begin(), inputs.size()), std::move(value),
@@ -115,20 +124,27 @@ public:
 
     /// Whether new nodes record their backward function (see NoGradGuard).
     bool grad_enabled() const { return grad_enabled_; }
+    /// Turns recording of backward functions on or off (NoGradGuard does it scoped).
     void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
 
     /// Throws TapeError unless `v` is a live handle of this tape.
     void check(const Var<T>& v, const char* op = "tape") const;
 
     // Read access for ops, gradcheck and graph export.
+    /// The value of node `index` (unchecked: `index` < size()).
     const xt::xarray<T>& value_of(std::uint32_t index) const { return nodes_[index].value; }
+    /// The op name of node `index` (unchecked).
     const char* op_of(std::uint32_t index) const { return nodes_[index].op; }
+    /// The input indices of node `index` (unchecked).
     std::span<const std::uint32_t> inputs_of(std::uint32_t index) const {
         const auto& in = nodes_[index].inputs;
         return {in.data(), in.size()};
     }
+    /// Whether gradients flow into node `index` (unchecked).
     bool requires_grad_of(std::uint32_t index) const { return nodes_[index].requires_grad; }
+    /// Whether a backward sweep reached node `index` (unchecked).
     bool has_grad_of(std::uint32_t index) const { return nodes_[index].has_grad; }
+    /// The gradient stored at node `index`, valid only when has_grad_of(index) (unchecked).
     const xt::xarray<T>& grad_of(std::uint32_t index) const { return nodes_[index].grad; }
 
 private:
@@ -232,6 +248,7 @@ Tape<T>& current_tape();
 template <class T>
 class TapeScope {
 public:
+    /// Makes `tape` this thread's current tape; the destructor restores the previous one.
     explicit TapeScope(Tape<T>& tape);
     ~TapeScope();
     TapeScope(const TapeScope&) = delete;
@@ -246,6 +263,7 @@ private:
 template <class T>
 class NoGradGuard {
 public:
+    /// Disables recording on `tape`; the destructor restores its previous setting.
     explicit NoGradGuard(Tape<T>& tape = current_tape<T>());
     ~NoGradGuard();
     NoGradGuard(const NoGradGuard&) = delete;

@@ -11,9 +11,13 @@ namespace xtape {
 /// of `train_y`.
 template <class T>
 struct TrainTestSplit {
+    /// Features of the training rows.
     xt::xarray<T> train_x;
+    /// Targets of the training rows.
     xt::xarray<T> train_y;
+    /// Features of the test rows.
     xt::xarray<T> test_x;
+    /// Targets of the test rows.
     xt::xarray<T> test_y;
 };
 

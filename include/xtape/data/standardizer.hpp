@@ -19,7 +19,9 @@ public:
     /// throws ShapeError otherwise.
     xt::xarray<T> transform(const xt::xarray<T>& x) const;
 
+    /// The fitted per-column mean, shape (columns,).
     const xt::xarray<T>& mean() const { return mean_; }
+    /// The fitted per-column standard deviation (1 for a constant column), shape (columns,).
     const xt::xarray<T>& scale() const { return scale_; }
 
 private:

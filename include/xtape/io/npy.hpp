@@ -27,7 +27,9 @@ constexpr NpyDtype npy_dtype_of() {
 /// An array read from a .npy file, converted to T, with the dtype the file stored.
 template <class T>
 struct NpyArray {
+    /// The elements, converted to T, in the stored shape.
     xt::xarray<T> array;
+    /// The dtype the file stored.
     NpyDtype dtype;
 };
 

@@ -10,8 +10,11 @@ namespace xtape {
 
 /// Gluon's options of CosineEmbeddingLoss, with its defaults.
 struct CosineEmbeddingLossOptions {
+    /// The margin m in max(0, cos - m) for dissimilar pairs (label -1).
     double margin = 0;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -27,14 +30,19 @@ struct CosineEmbeddingLossOptions {
 template <class T>
 class CosineEmbeddingLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = CosineEmbeddingLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit CosineEmbeddingLoss(const CosineEmbeddingLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& input1, const Var<T>& input2, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "CosineEmbeddingLoss(batch_axis=0, w=None, margin=0)"
     std::string repr() const;
 
+    /// The `margin` option.
     double margin() const { return margin_; }
 
 private:

@@ -36,6 +36,7 @@ struct CtcAlignment {
     std::size_t frames = 0;   ///< T, the frames of the activations
     std::size_t classes = 0;  ///< C; the blank is channel C-1
     std::size_t states = 1;   ///< S = 2 max_n L_n + 1, the width of every row below
+    /// The axes of the activations.
     CtcLayout layout = CtcLayout::NTC;
     std::vector<std::size_t> frame_counts;   ///< T_n: sample n uses frames 0..T_n-1
     std::vector<std::size_t> label_lengths;  ///< L_n
@@ -45,6 +46,7 @@ struct CtcAlignment {
     /// infeasible sample has probability 0; CTCLoss gives it loss 0, gradient 0.
     std::vector<std::uint8_t> feasible;
 
+    /// The blank class, C-1.
     std::int64_t blank() const { return static_cast<std::int64_t>(classes) - 1; }
     /// S_n = 2 L_n + 1, the real states of sample n.
     std::size_t states_of(std::size_t n) const { return 2 * label_lengths[n] + 1; }

@@ -16,9 +16,13 @@ enum class CtcImplementation { Fused, Composed };
 
 /// Gluon's options of CTCLoss, with its defaults, and the implementation (not a Gluon option).
 struct CTCLossOptions {
+    /// The axes of pred: "NTC" or "TNC".
     std::string layout = "NTC";
+    /// The axes of label: "NT" or "TN"; its N is the batch axis.
     std::string label_layout = "NT";
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// Which computation of -log p to use; both give the same results.
     CtcImplementation implementation = CtcImplementation::Fused;
 };
 
@@ -45,9 +49,14 @@ struct CTCLossOptions {
 template <class T>
 class CTCLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = CTCLossOptions;
+    /// Builds the loss from Gluon's options.
+    /// Throws ValueError naming CTCLoss for a layout or label_layout it does not know.
     explicit CTCLoss(const CTCLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the inputs, the
+    /// formula and what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> pred_lengths = std::nullopt,
                       std::optional<Var<T>> label_lengths = std::nullopt,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
@@ -55,8 +64,11 @@ public:
     /// the label layout's N, as in Gluon.
     std::string repr() const;
 
+    /// The `layout` option, parsed.
     CtcLayout layout() const { return layout_; }
+    /// The `label_layout` option, parsed.
     CtcLabelLayout label_layout() const { return label_layout_; }
+    /// The `implementation` option.
     CtcImplementation implementation() const { return implementation_; }
 
 private:

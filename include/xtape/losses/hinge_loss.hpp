@@ -10,8 +10,11 @@ namespace xtape {
 
 /// Gluon's options of HingeLoss and SquaredHingeLoss, with their defaults.
 struct HingeLossOptions {
+    /// The margin m in max(0, m - pred*label).
     double margin = 1;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -22,14 +25,19 @@ struct HingeLossOptions {
 template <class T>
 class HingeLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = HingeLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit HingeLoss(const HingeLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "HingeLoss(batch_axis=0, w=None, margin=1)"
     std::string repr() const;
 
+    /// The `margin` option.
     double margin() const { return margin_; }
 
 private:
@@ -40,14 +48,19 @@ private:
 template <class T>
 class SquaredHingeLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = HingeLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit SquaredHingeLoss(const HingeLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "SquaredHingeLoss(batch_axis=0, w=None, margin=1)"
     std::string repr() const;
 
+    /// The `margin` option.
     double margin() const { return margin_; }
 
 private:

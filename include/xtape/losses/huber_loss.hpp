@@ -10,8 +10,11 @@ namespace xtape {
 
 /// Gluon's options of HuberLoss, with its defaults.
 struct HuberLossOptions {
+    /// Where the loss turns from quadratic to linear; must be > 0.
     double rho = 1;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -24,14 +27,20 @@ struct HuberLossOptions {
 template <class T>
 class HuberLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = HuberLossOptions;
+    /// Builds the loss from Gluon's options.
+    /// Throws ValueError naming HuberLoss when rho <= 0 or is NaN.
     explicit HuberLoss(const HuberLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "HuberLoss(batch_axis=0, w=None, rho=1)"
     std::string repr() const;
 
+    /// The `rho` option.
     double rho() const { return rho_; }
 
 private:

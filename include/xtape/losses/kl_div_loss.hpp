@@ -10,9 +10,13 @@ namespace xtape {
 
 /// Gluon's options of KLDivLoss, with its defaults.
 struct KLDivLossOptions {
+    /// True: pred already holds log-probabilities; false: log_softmax is applied along `axis`.
     bool from_logits = true;
+    /// The class axis of the log_softmax (negative counts from the end).
     std::ptrdiff_t axis = -1;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -25,15 +29,21 @@ struct KLDivLossOptions {
 template <class T>
 class KLDivLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = KLDivLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit KLDivLoss(const KLDivLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "KLDivLoss(batch_axis=0, w=None, from_logits=true, axis=-1)"
     std::string repr() const;
 
+    /// The `from_logits` option.
     bool from_logits() const { return from_logits_; }
+    /// The `axis` option, as given.
     std::ptrdiff_t axis() const { return axis_; }
 
 private:

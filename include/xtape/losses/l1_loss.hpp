@@ -10,7 +10,9 @@ namespace xtape {
 
 /// Gluon's options of L1Loss, with its defaults.
 struct L1LossOptions {
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -21,9 +23,13 @@ struct L1LossOptions {
 template <class T>
 class L1Loss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = L1LossOptions;
+    /// Builds the loss from Gluon's options.
     explicit L1Loss(const L1LossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "L1Loss(batch_axis=0, w=None)"

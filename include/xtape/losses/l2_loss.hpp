@@ -10,7 +10,9 @@ namespace xtape {
 
 /// Gluon's options of L2Loss, with its defaults.
 struct L2LossOptions {
+    /// Gluon's `weight`, default 1; the loss scales by weight/2, None counting as 1.
     std::optional<double> weight = 1.0;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -21,9 +23,13 @@ struct L2LossOptions {
 template <class T>
 class L2Loss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = L2LossOptions;
+    /// Builds the loss from Gluon's options.
     explicit L2Loss(const L2LossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "L2Loss(batch_axis=0, w=1)"

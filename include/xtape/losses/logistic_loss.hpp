@@ -10,7 +10,9 @@ namespace xtape {
 
 /// Gluon's options of LogisticLoss, with its defaults.
 struct LogisticLossOptions {
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
     /// "signed" (labels -1/1) or "binary" (labels 0/1).
     std::string label_format = "signed";
@@ -25,14 +27,21 @@ struct LogisticLossOptions {
 template <class T>
 class LogisticLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = LogisticLossOptions;
+    /// Builds the loss from Gluon's options.
+    /// Throws ValueError naming LogisticLoss for a label_format other than
+    /// "signed" or "binary".
     explicit LogisticLoss(const LogisticLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "LogisticLoss(batch_axis=0, w=None, label_format=signed)"
     std::string repr() const;
 
+    /// The `label_format` option: "signed" or "binary".
     const std::string& label_format() const { return label_format_; }
 
 private:

@@ -37,7 +37,9 @@ class Loss {
 public:
     /// Gluon's class name, e.g. "L2Loss".
     const char* name() const { return name_; }
+    /// The scalar `weight`; empty for Gluon's None.
     const std::optional<double>& weight() const { return weight_; }
+    /// The axis of the samples, as given (negative counts from the end).
     std::ptrdiff_t batch_axis() const { return batch_axis_; }
 
     /// Rule 4: throws ShapeError naming the loss when `batch_axis` is out of
@@ -65,6 +67,8 @@ public:
     Var<T> batch_sum(const Var<T>& e) const;
 
 protected:
+    /// For derived classes: `name` is Gluon's class name (a string literal);
+    /// `weight` and `batch_axis` are stored unchecked (batch_axis is checked per call).
     Loss(const char* name, std::optional<double> weight, std::ptrdiff_t batch_axis)
         : name_(name), weight_(weight), batch_axis_(batch_axis) {}
 

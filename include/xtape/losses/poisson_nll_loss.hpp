@@ -11,10 +11,15 @@ namespace xtape {
 /// Gluon's options of PoissonNLLLoss, with its defaults (epsilon is a call
 /// argument in Gluon, an option here).
 struct PoissonNLLLossOptions {
+    /// True: pred is the log-rate; false: pred is the rate itself.
     bool from_logits = true;
+    /// Adds Stirling's approximation of log(target!) where target > 1.
     bool compute_full = false;
+    /// Added to the rate inside the log when from_logits is false.
     double epsilon = 1e-8;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -28,16 +33,23 @@ struct PoissonNLLLossOptions {
 template <class T>
 class PoissonNLLLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = PoissonNLLLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit PoissonNLLLoss(const PoissonNLLLossOptions& options = {});
 
+    /// The loss averaged over every element, shape (1,), recorded on pred's tape;
+    /// the formula and what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& target,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "PoissonNLLLoss(batch_axis=0, w=None, from_logits=true, compute_full=false, epsilon=1e-08)"
     std::string repr() const;
 
+    /// The `from_logits` option.
     bool from_logits() const { return from_logits_; }
+    /// The `compute_full` option.
     bool compute_full() const { return compute_full_; }
+    /// The `epsilon` option.
     double epsilon() const { return epsilon_; }
 
 private:

@@ -19,7 +19,9 @@ enum class OptionType { Bool, Int, Real, OptionalReal, String };
 
 /// One option of a loss, with Gluon's name and default.
 struct OptionSpec {
+    /// Gluon's name of the option, e.g. "margin".
     std::string name;
+    /// How its text value is parsed.
     OptionType type;
     /// Gluon's default, as text: "1", "None", "true", "NTC".
     std::string default_value;
@@ -27,32 +29,38 @@ struct OptionSpec {
     std::vector<std::string> choices;
     /// The values the default gradient check tries (the default among them).
     std::vector<std::string> grid;
+    /// What the option does, one line.
     std::string doc;
 };
 
 /// One input of a loss, with Gluon's argument name.
 struct InputSpec {
+    /// Gluon's argument name, e.g. "pred".
     std::string name;
+    /// False for inputs the call may omit (sample_weight, lengths, ...).
     bool required;
     /// False for indices and lengths (sparse labels, CTC labels and lengths).
     bool differentiable;
+    /// What the input holds, one line.
     std::string doc;
 };
 
 /// Option values by name, as text; a missing option takes its default.
 using OptionMap = std::map<std::string, std::string>;
 template <class T>
+/// Input variables by Gluon's argument name, all on one tape.
 using InputMap = std::map<std::string, Var<T>>;
 template <class T>
+/// Input arrays by Gluon's argument name.
 using ArrayMap = std::map<std::string, xt::xarray<T>>;
 
 /// Everything the tools need to know about one loss.
 struct LossInfo {
-    std::string name;                  // Gluon's class name, e.g. "SoftmaxCrossEntropyLoss"
-    std::vector<std::string> aliases;  // e.g. "SoftmaxCELoss"
-    std::string summary;               // one line
-    std::vector<InputSpec> inputs;     // in Gluon's call order
-    std::vector<OptionSpec> options;
+    std::string name;                  ///< Gluon's class name, e.g. "SoftmaxCrossEntropyLoss"
+    std::vector<std::string> aliases;  ///< Other names, e.g. "SoftmaxCELoss"
+    std::string summary;               ///< What it computes, one line.
+    std::vector<InputSpec> inputs;     ///< Its inputs, in Gluon's call order
+    std::vector<OptionSpec> options;   ///< Its options, with defaults.
     /// Pred shapes the default check uses (in the default layout).
     std::vector<Shape> check_shapes;
 
@@ -63,6 +71,7 @@ struct LossInfo {
     /// (all on one tape); throws ValueError for a missing required input or an
     /// unknown input name, and the loss's own errors for bad data.
     std::function<Var<float>(const OptionMap&, const InputMap<float>&)> apply_float;
+    /// As apply_float, in double.
     std::function<Var<double>(const OptionMap&, const InputMap<double>&)> apply_double;
     /// Valid inputs for a pred of `pred_shape`, drawn from `seed` and away from
     /// kinks: every input, optional ones included (the caller drops those it
@@ -83,6 +92,7 @@ struct LossInfo {
     }
 
     template <class T>
+    /// apply_float or apply_double, chosen by T; throws as they do.
     Var<T> apply(const OptionMap& options, const InputMap<T>& inputs) const {
         if constexpr (std::is_same_v<T, float>) {
             return apply_float(options, inputs);

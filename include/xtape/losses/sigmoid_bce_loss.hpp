@@ -10,8 +10,11 @@ namespace xtape {
 
 /// Gluon's options of SigmoidBinaryCrossEntropyLoss, with its defaults.
 struct SigmoidBinaryCrossEntropyLossOptions {
+    /// True: pred holds probabilities in [0, 1]; false: pred holds logits.
     bool from_sigmoid = false;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -26,14 +29,19 @@ struct SigmoidBinaryCrossEntropyLossOptions {
 template <class T>
 class SigmoidBinaryCrossEntropyLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = SigmoidBinaryCrossEntropyLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit SigmoidBinaryCrossEntropyLoss(const SigmoidBinaryCrossEntropyLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; `pos_weight`
+    /// scales the positive term. The formula and what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight = std::nullopt,
                       std::optional<Var<T>> pos_weight = std::nullopt) const;
     /// "SigmoidBinaryCrossEntropyLoss(batch_axis=0, w=None, from_sigmoid=false)"
     std::string repr() const;
 
+    /// The `from_sigmoid` option.
     bool from_sigmoid() const { return from_sigmoid_; }
 
 private:

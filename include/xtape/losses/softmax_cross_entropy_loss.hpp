@@ -10,10 +10,15 @@ namespace xtape {
 
 /// Gluon's options of SoftmaxCrossEntropyLoss, with its defaults.
 struct SoftmaxCrossEntropyLossOptions {
+    /// The class axis (negative counts from the end).
     std::ptrdiff_t axis = -1;
+    /// True: label holds class indices; false: label holds a distribution like pred.
     bool sparse_label = true;
+    /// True: pred already holds log-probabilities; false: log_softmax is applied along `axis`.
     bool from_logits = false;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -30,16 +35,23 @@ struct SoftmaxCrossEntropyLossOptions {
 template <class T>
 class SoftmaxCrossEntropyLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = SoftmaxCrossEntropyLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit SoftmaxCrossEntropyLoss(const SoftmaxCrossEntropyLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& label,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=true, from_logits=false)"
     std::string repr() const;
 
+    /// The `axis` option, as given.
     std::ptrdiff_t axis() const { return axis_; }
+    /// The `sparse_label` option.
     bool sparse_label() const { return sparse_label_; }
+    /// The `from_logits` option.
     bool from_logits() const { return from_logits_; }
 
 private:

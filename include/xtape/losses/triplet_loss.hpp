@@ -10,8 +10,11 @@ namespace xtape {
 
 /// Gluon's options of TripletLoss, with its defaults.
 struct TripletLossOptions {
+    /// The margin m in max(0, s + m).
     double margin = 1;
+    /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
+    /// The axis of the samples (negative counts from the end).
     std::ptrdiff_t batch_axis = 0;
 };
 
@@ -24,14 +27,19 @@ struct TripletLossOptions {
 template <class T>
 class TripletLoss : public Loss<T> {
 public:
+    /// The options struct the constructor takes (used by the loss registry).
     using Options = TripletLossOptions;
+    /// Builds the loss from Gluon's options.
     explicit TripletLoss(const TripletLossOptions& options = {});
 
+    /// The per-sample loss, shape (N,), recorded on pred's tape; the formula and
+    /// what it throws are in the class description.
     Var<T> operator()(const Var<T>& pred, const Var<T>& positive, const Var<T>& negative,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "TripletLoss(batch_axis=0, w=None, margin=1)"
     std::string repr() const;
 
+    /// The `margin` option.
     double margin() const { return margin_; }
 
 private:

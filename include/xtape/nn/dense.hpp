@@ -24,10 +24,15 @@ public:
     /// The layer on x's tape; throws ShapeError when x is not (N, in_features).
     Var<T> operator()(const Var<T>& x) const;
 
+    /// Number of input features, the rows of W.
     std::size_t in_features() const { return weight_.shape()[0]; }
+    /// Number of outputs, the columns of W.
     std::size_t out_features() const { return weight_.shape()[1]; }
+    /// The activation applied after x W + b.
     Activation activation() const { return activation_; }
+    /// W, shape (in, out).
     const Parameter<T>& weight() const { return weight_; }
+    /// b, shape (out,).
     const Parameter<T>& bias() const { return bias_; }
     /// {weight, bias}: handles sharing the layer's values.
     std::vector<Parameter<T>> parameters() const { return {weight_, bias_}; }

@@ -22,6 +22,7 @@ public:
     /// The network on x's tape; throws ShapeError when x is not (N, in).
     Var<T> operator()(const Var<T>& x) const;
 
+    /// The Dense layers, input side first.
     const std::vector<Dense<T>>& layers() const { return layers_; }
     /// Every layer's weight and bias, in order.
     std::vector<Parameter<T>> parameters() const;

@@ -28,8 +28,11 @@ public:
     /// Throws ValueError when `name` is empty.
     Parameter(std::string name, xt::xarray<T> value);
 
+    /// The name given at construction.
     const std::string& name() const { return state_->name; }
+    /// The value's shape.
     const Shape& shape() const { return state_->value.shape(); }
+    /// The current value (shared by every copy of this handle).
     const xt::xarray<T>& value() const { return state_->value; }
     /// The value, for updates; a new value must keep the shape (see `assign`).
     xt::xarray<T>& value() { return state_->value; }

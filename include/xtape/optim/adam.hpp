@@ -10,9 +10,13 @@ namespace xtape {
 
 /// The hyper-parameters of Adam, with Kingma and Ba's defaults.
 struct AdamOptions {
+    /// Step size; must be > 0.
     double learning_rate = 1e-3;
+    /// Decay of the first moment m; in [0, 1).
     double beta1 = 0.9;
+    /// Decay of the second moment v; in [0, 1).
     double beta2 = 0.999;
+    /// Added to sqrt(v-hat) so the step stays finite; must be > 0.
     double epsilon = 1e-8;
     /// L2 penalty: adds weight_decay * w to each gradient (not AdamW's decoupled form).
     double weight_decay = 0;
@@ -32,6 +36,7 @@ public:
     /// One update from the gradients on `tape` (call after backward, before clear).
     void step(const Tape<T>& tape = current_tape<T>());
 
+    /// The current step size.
     double learning_rate() const { return options_.learning_rate; }
     /// For schedules; throws ValueError when rate <= 0.
     void set_learning_rate(double rate);

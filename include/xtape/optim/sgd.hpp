@@ -9,6 +9,7 @@ namespace xtape {
 
 /// The hyper-parameters of SGD.
 struct SGDOptions {
+    /// Step size; must be > 0.
     double learning_rate = 0.01;
     /// 0 gives plain SGD.
     double momentum = 0;
@@ -29,6 +30,7 @@ public:
     /// One update from the gradients on `tape` (call after backward, before clear).
     void step(const Tape<T>& tape = current_tape<T>());
 
+    /// The current step size.
     double learning_rate() const { return options_.learning_rate; }
     /// For schedules; throws ValueError when rate <= 0.
     void set_learning_rate(double rate);
