@@ -60,7 +60,7 @@ public:
     InputReader(const std::string& loss, const std::vector<InputSpec>& specs, const InputMap<T>& inputs)
         : loss_(loss), inputs_(inputs) {
         for (const auto& [name, var] : inputs) {
-            const bool known = std::any_of(specs.begin(), specs.end(), [&](const InputSpec& s) { return s.name == name; });
+            const bool known = std::any_of(specs.begin(), specs.end(), [&name = name](const InputSpec& s) { return s.name == name; });
             if (!known) throw ValueError(fmt::format("{}: unknown input '{}'", loss, name));
         }
     }
