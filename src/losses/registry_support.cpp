@@ -50,7 +50,7 @@ const char* type_name(OptionType type) {
 OptionReader::OptionReader(const std::string& loss, const std::vector<OptionSpec>& specs, const OptionMap& values)
     : loss_(loss) {
     for (const auto& [name, text] : values) {
-        const bool known = std::any_of(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.name == name; });
+        const bool known = std::any_of(specs.begin(), specs.end(), [&name = name](const OptionSpec& s) { return s.name == name; });
         if (!known) {
             std::string names;
             for (const auto& s : specs) names += (names.empty() ? "" : ", ") + s.name;
