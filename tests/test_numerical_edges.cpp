@@ -33,9 +33,9 @@ void check_finite_at_scale(const LossInfo& info, const OptionMap& options, T sca
     const Var<T> out = info.apply<T>(options, inputs);
     tape.backward(sum(out));
     CHECK(all_finite(out.value()));
-    for (const auto& [name, var] : inputs) {
-        CAPTURE(name);
-        if (var.requires_grad()) CHECK(all_finite(var.grad()));
+    for (const auto& input : inputs) {
+        CAPTURE(input.first);
+        if (input.second.requires_grad()) CHECK(all_finite(input.second.grad()));
     }
 }
 
