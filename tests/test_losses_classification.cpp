@@ -5,24 +5,12 @@
 
 #include <xtensor/xmath.hpp>
 
+#include "support/array_helpers.hpp"
 #include "xtape/xtape.hpp"
 
 using namespace xtape;
-
-namespace {
-// An (n, 1) column; a literal {{a}, {b}} is ambiguous among xt::xarray's constructors.
-template <class T>
-xt::xarray<T> column(std::initializer_list<T> values) {
-    xt::xarray<T> out = xt::empty<T>(Shape{values.size(), 1});
-    std::copy(values.begin(), values.end(), out.begin());
-    return out;
-}
-
-template <class T>
-bool all_finite(const xt::xarray<T>& a) {
-    return xt::all(xt::isfinite(a));
-}
-}  // namespace
+using xtape::test::all_finite;
+using xtape::test::column;
 
 TEST_CASE_TEMPLATE("SigmoidBCELoss on logits: the spec's elementwise numbers", T, float, double) {
     Tape<T> tape;

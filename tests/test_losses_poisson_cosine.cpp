@@ -6,23 +6,14 @@
 
 #include <xtensor/xmath.hpp>
 
+#include "support/array_helpers.hpp"
 #include "xtape/xtape.hpp"
 
 using namespace xtape;
+using xtape::test::all_finite;
+using xtape::test::column;
 
 namespace {
-// An (n, 1) column; a literal {{a}, {b}} is ambiguous among xt::xarray's constructors.
-template <class T>
-xt::xarray<T> column(std::initializer_list<T> values) {
-    xt::xarray<T> out = xt::empty<T>(Shape{values.size(), 1});
-    std::copy(values.begin(), values.end(), out.begin());
-    return out;
-}
-
-template <class T>
-bool all_finite(const xt::xarray<T>& a) {
-    return xt::all(xt::isfinite(a));
-}
 
 // The loss of a single element, so the mean over every element is that element's e.
 template <class T>

@@ -7,16 +7,13 @@
 
 #include <xtensor/xmath.hpp>
 
+#include "support/array_helpers.hpp"
 #include "xtape/xtape.hpp"
 
 using namespace xtape;
+using xtape::test::all_finite;
 
 namespace {
-
-template <class T>
-bool all_finite(const xt::xarray<T>& a) {
-    return xt::all(xt::isfinite(a));
-}
 
 // The loss on the registry's sample, its first input rescaled so that its
 // largest magnitude is `scale`; checks the output and every gradient finite.
