@@ -1,6 +1,7 @@
 // The umbrella header: the tape, the primitive ops and gradient checking.
 #pragma once
 
+#include "xtape/chunked.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/gradcheck.hpp"
 #include "xtape/losses.hpp"

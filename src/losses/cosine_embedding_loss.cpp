@@ -11,6 +11,7 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -44,17 +45,22 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
         }
     }
     this->check_sample_weight(sample_weight, cos_shape);
-    const Var<T> a = reshape_like(input1, input2, this->name(), "input1");
-    const Var<T>& b = input2;
-    // max(|a||b|, 1e-12) as sqrt(max(|a|^2 |b|^2, 1e-24)): the same value, but
-    // sqrt never sees 0, so zero vectors get a finite (not 0*inf) gradient.
-    const Var<T> norms_squared = mul(sum(square(a), {-1}), sum(square(b), {-1}));
-    const Var<T> cos = div(sum(mul(a, b), {-1}), sqrt(maximum(norms_squared, T(1e-24))));
-
-    const Var<T> y = reshape_like(label, cos, this->name(), "label");
-    const Mask similar = xt::equal(y.value(), T(1));
-    const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-margin_))));
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    detail::GraphInputs<T> in;
+    in.add_rows(reshape_like(input1, input2, this->name(), "input1"));
+    in.add_rows(input2);
+    in.add_rows(label.shape() == cos_shape ? label : reshape(label, cos_shape));
+    const auto sw = in.add_weight(sample_weight, cos_shape);
+    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        const Var<T>& a = v[0];
+        const Var<T>& b = v[1];
+        // max(|a||b|, 1e-12) as sqrt(max(|a|^2 |b|^2, 1e-24)): the same value, but
+        // sqrt never sees 0, so zero vectors get a finite (not 0*inf) gradient.
+        const Var<T> norms_squared = mul(sum(square(a), {-1}), sum(square(b), {-1}));
+        const Var<T> cos = div(sum(mul(a, b), {-1}), sqrt(maximum(norms_squared, T(1e-24))));
+        const Mask similar = xt::equal(v[2].value(), T(1));
+        const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-self.margin_))));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    });
 }
 
 template <class T>

@@ -7,17 +7,29 @@
 
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
 namespace xtape {
 
 namespace {
-// max(0, margin - pred*label), with the label reshaped like pred.
-template <class T>
-Var<T> hinge(const Var<T>& pred, const Var<T>& label, double margin, const char* loss) {
-    const Var<T> y = reshape_like(label, pred, loss, "label");
-    return relu(rsub(static_cast<T>(margin), mul(pred, y)));
+// Both losses: mean_b(sw * w * h) with h = max(0, margin - pred*label), squared
+// for SquaredHingeLoss; the label is reshaped like pred.
+template <class T, class HingeLike>
+Var<T> hinge_loss(const HingeLike& loss, double margin, bool squared, const Var<T>& pred, const Var<T>& label,
+                  const std::optional<Var<T>>& sample_weight) {
+    loss.check_batch_axis(pred);
+    loss.check_sample_weight(sample_weight, pred.shape());
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(label, pred, loss.name(), "label"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    return loss.evaluate(in.vars(), in.splits(), [loss, margin, squared, sw](std::span<const Var<T>> v) {
+        Var<T> e = relu(rsub(static_cast<T>(margin), mul(v[0], v[1])));
+        if (squared) e = square(e);
+        return loss.batch_mean(loss.apply_weighting(e, detail::input_at(v, sw)));
+    });
 }
 }  // namespace
 
@@ -27,10 +39,7 @@ HingeLoss<T>::HingeLoss(const HingeLossOptions& options)
 
 template <class T>
 Var<T> HingeLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
-    this->check_batch_axis(pred);
-    this->check_sample_weight(sample_weight, pred.shape());
-    const Var<T> e = hinge(pred, label, margin_, this->name());
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    return hinge_loss(*this, margin_, false, pred, label, sample_weight);
 }
 
 template <class T>
@@ -45,10 +54,7 @@ SquaredHingeLoss<T>::SquaredHingeLoss(const HingeLossOptions& options)
 template <class T>
 Var<T> SquaredHingeLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                        std::optional<Var<T>> sample_weight) const {
-    this->check_batch_axis(pred);
-    this->check_sample_weight(sample_weight, pred.shape());
-    const Var<T> e = square(hinge(pred, label, margin_, this->name()));
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    return hinge_loss(*this, margin_, true, pred, label, sample_weight);
 }
 
 template <class T>

@@ -8,6 +8,7 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -23,12 +24,17 @@ template <class T>
 Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const Var<T> y = reshape_like(label, pred, this->name(), "label");
-    const T rho = static_cast<T>(rho_);
-    const Var<T> a = abs(sub(y, pred));
-    const Mask linear = a.value() > rho;
-    const Var<T> e = xtape::where(linear, add(a, -rho / 2), mul(square(a), T(1) / (2 * rho)));
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(label, pred, this->name(), "label"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        const T rho = static_cast<T>(self.rho_);
+        const Var<T> a = abs(sub(v[1], v[0]));
+        const Mask linear = a.value() > rho;
+        const Var<T> e = xtape::where(linear, add(a, -rho / 2), mul(square(a), T(1) / (2 * rho)));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    });
 }
 
 template <class T>

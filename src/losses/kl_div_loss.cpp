@@ -5,6 +5,7 @@
 
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -20,12 +21,20 @@ template <class T>
 Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    normalize_axis(axis_, pred.dimension(), this->name());
-    const Var<T> y = reshape_like(label, pred, this->name(), "label");
-    const Var<T> lp = from_logits_ ? pred : log_softmax(pred, axis_);
-    // The 1e-12 keeps log(y) finite at y = 0, where y*log(y) is then 0.
-    const Var<T> e = mul(y, sub(log(add(y, T(1e-12))), lp));
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    const std::size_t axis = normalize_axis(axis_, pred.dimension(), this->name());
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(label, pred, this->name(), "label"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    const auto graph = [self = *this, sw](std::span<const Var<T>> v) {
+        const Var<T>& y = v[1];
+        const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
+        // The 1e-12 keeps log(y) finite at y = 0, where y*log(y) is then 0.
+        const Var<T> e = mul(y, sub(log(add(y, T(1e-12))), lp));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    };
+    // A softmax along the batch axis mixes the samples.
+    return this->evaluate(in.vars(), in.splits(), graph, from_logits_ || axis != 0);
 }
 
 template <class T>

@@ -5,6 +5,7 @@
 
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -17,9 +18,14 @@ template <class T>
 Var<T> L1Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const Var<T> y = reshape_like(label, pred, this->name(), "label");
-    const Var<T> e = abs(sub(y, pred));
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(label, pred, this->name(), "label"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        const Var<T> e = abs(sub(v[1], v[0]));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    });
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -25,10 +26,17 @@ Var<T> LogisticLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                    std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    Var<T> y = reshape_like(label, pred, this->name(), "label");
-    if (label_format_ == "signed") y = mul(add(y, T(1)), T(0.5));  // -1/1 -> 0/1
-    const Var<T> e = sub(softplus(pred), mul(pred, y));
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(label, pred, this->name(), "label"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        const Var<T>& x = v[0];
+        Var<T> y = v[1];
+        if (self.label_format_ == "signed") y = mul(add(y, T(1)), T(0.5));  // -1/1 -> 0/1
+        const Var<T> e = sub(softplus(x), mul(x, y));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    });
 }
 
 template <class T>

@@ -1,6 +1,7 @@
 // The base of every Gluon loss: label reshape, weighting and the batch reductions.
 #include "xtape/losses/loss.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -98,6 +99,25 @@ template <class T>
 Var<T> Loss<T>::batch_sum(const Var<T>& e) const {
     if (e.dimension() == 1) return e;
     return sum(e, non_batch_axes(e.dimension()));
+}
+
+template <class T>
+Var<T> Loss<T>::evaluate(std::span<const Var<T>> inputs, std::span<const Split> splits, const SampleFn<T>& graph,
+                         bool chunkable) const {
+    const Var<T>& main = inputs[0];
+    const std::size_t budget = loss_chunk_elements();
+    const bool by_rows = chunkable && budget > 0 && main.dimension() > 0 &&
+                         normalize_axis(batch_axis_, main.dimension(), name_) == 0 && main.size() > 0;
+    if (!by_rows) return graph(inputs);
+    const std::size_t row_elements = main.size() / main.shape()[0];
+    return chunked(graph, inputs, splits, std::max<std::size_t>(1, budget / row_elements));
+}
+
+template <class T>
+Split Loss<T>::split_of(const Var<T>& input, const Shape& loss_shape) {
+    const bool per_sample = input.dimension() == loss_shape.size() && !loss_shape.empty() &&
+                            input.shape()[0] == loss_shape[0] && loss_shape[0] != 1;
+    return per_sample ? Split::rows : Split::whole;
 }
 
 template <class T>

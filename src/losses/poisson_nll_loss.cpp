@@ -8,6 +8,7 @@
 
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -45,12 +46,21 @@ Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
         throw ShapeError(fmt::format("{}: pred of shape {} has no elements to average", this->name(),
                                      to_string(pred.shape())));
     }
-    const Var<T> t = reshape_like(target, pred, this->name(), "target");
-    Var<T> e = from_logits_ ? sub(exp(pred), mul(t, pred))
-                            : sub(pred, mul(t, log(add(pred, static_cast<T>(epsilon_)))));
-    if (compute_full_) e = add(e, stirling_term(t));
-    // The mean over every element, shape (1,), as the seed does.
-    return reshape(mean(this->apply_weighting(e, sample_weight)), Shape{1});
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(target, pred, this->name(), "target"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    // The per-sample sums, then their total over the count: the mean over every element.
+    const Var<T> sums = this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        const Var<T>& x = v[0];
+        const Var<T>& t = v[1];
+        Var<T> e = self.from_logits_ ? sub(exp(x), mul(t, x))
+                                     : sub(x, mul(t, log(add(x, static_cast<T>(self.epsilon_)))));
+        if (self.compute_full_) e = add(e, stirling_term(t));
+        return self.batch_sum(self.apply_weighting(e, detail::input_at(v, sw)));
+    });
+    // Shape (1,), as the seed does.
+    return reshape(div(sum(sums), static_cast<T>(pred.size())), Shape{1});
 }
 
 template <class T>

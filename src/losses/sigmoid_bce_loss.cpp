@@ -6,6 +6,7 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -27,24 +28,33 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
         throw ShapeError(fmt::format("{}: pos_weight of shape {} does not broadcast to pred of shape {}",
                                      this->name(), to_string(pos_weight->shape()), to_string(x.shape())));
     }
-    const Var<T> y = reshape_like(label, pred, this->name(), "label");
-    Var<T> e;
-    if (!from_sigmoid_) {
-        if (pos_weight) {
-            // (1-y)*x + (1+(p-1)*y)*softplus(-x): the positive term log(1+exp(-x)) scaled by p
-            const Var<T> scale = add(mul(add(*pos_weight, T(-1)), y), T(1));
-            e = add(mul(rsub(T(1), y), x), mul(scale, softplus(neg(x))));
+    detail::GraphInputs<T> in;
+    in.add_rows(x);
+    in.add_rows(reshape_like(label, pred, this->name(), "label"));
+    const auto sw = in.add_weight(sample_weight, pred.shape());
+    const auto pw = in.add_weight(pos_weight, pred.shape());
+    return this->evaluate(in.vars(), in.splits(), [self = *this, sw, pw](std::span<const Var<T>> v) {
+        const Var<T>& x = v[0];
+        const Var<T>& y = v[1];
+        const std::optional<Var<T>> pos_weight = detail::input_at(v, pw);
+        Var<T> e;
+        if (!self.from_sigmoid_) {
+            if (pos_weight) {
+                // (1-y)*x + (1+(p-1)*y)*softplus(-x): the positive term log(1+exp(-x)) scaled by p
+                const Var<T> scale = add(mul(add(*pos_weight, T(-1)), y), T(1));
+                e = add(mul(rsub(T(1), y), x), mul(scale, softplus(neg(x))));
+            } else {
+                e = sub(softplus(x), mul(x, y));
+            }
         } else {
-            e = sub(softplus(x), mul(x, y));
+            // The 1e-12 keeps log finite at probabilities of exactly 0 or 1, as Gluon does.
+            Var<T> positive = mul(y, log(add(x, T(1e-12))));
+            if (pos_weight) positive = mul(*pos_weight, positive);
+            const Var<T> negative = mul(rsub(T(1), y), log(add(rsub(T(1), x), T(1e-12))));
+            e = neg(add(positive, negative));
         }
-    } else {
-        // The 1e-12 keeps log finite at probabilities of exactly 0 or 1, as Gluon does.
-        Var<T> positive = mul(y, log(add(x, T(1e-12))));
-        if (pos_weight) positive = mul(*pos_weight, positive);
-        const Var<T> negative = mul(rsub(T(1), y), log(add(rsub(T(1), x), T(1e-12))));
-        e = neg(add(positive, negative));
-    }
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    });
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -30,7 +31,8 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
     Shape kept = pred.shape();
     kept[axis] = 1;
     this->check_sample_weight(sample_weight, kept);
-    IndexArray index;
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
     if (sparse_label_) {
         if (label.shape() != without && label.shape() != kept) {
             throw ShapeError(fmt::format("{}: sparse label of shape {} does not fit pred of shape {} "
@@ -38,18 +40,28 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
                                          this->name(), to_string(label.shape()), to_string(pred.shape()),
                                          to_string(without), to_string(kept)));
         }
-        index = class_indices(label.value(), pred.shape()[axis], this->name(), "label");
-        index.reshape(without);
-    }
-    const Var<T> lp = from_logits_ ? pred : log_softmax(pred, axis_);
-    Var<T> e;
-    if (sparse_label_) {
-        e = neg(pick(lp, index, axis_, true));
+        class_indices(label.value(), pred.shape()[axis], this->name(), "label");  // rejects bad labels now
+        in.add_rows(label);
     } else {
-        const Var<T> y = reshape_like(label, pred, this->name(), "label");
-        e = neg(sum(mul(lp, y), {axis_}, true));
+        in.add_rows(reshape_like(label, pred, this->name(), "label"));
     }
-    return this->batch_mean(this->apply_weighting(e, sample_weight));
+    const auto sw = in.add_weight(sample_weight, kept);
+    const auto graph = [self = *this, axis, sw](std::span<const Var<T>> v) {
+        const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
+        Var<T> e;
+        if (self.sparse_label_) {
+            Shape without = v[0].shape();
+            without.erase(without.begin() + static_cast<std::ptrdiff_t>(axis));
+            IndexArray index = class_indices(v[1].value(), v[0].shape()[axis], self.name(), "label");
+            index.reshape(without);
+            e = neg(pick(lp, index, self.axis_, true));
+        } else {
+            e = neg(sum(mul(lp, v[1]), {self.axis_}, true));
+        }
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+    };
+    // The softmax and the pick run along `axis`: chunks of samples must not cut it.
+    return this->evaluate(in.vars(), in.splits(), graph, axis != 0);
 }
 
 template <class T>

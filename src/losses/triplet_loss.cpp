@@ -7,6 +7,7 @@
 
 #include "xtape/ops.hpp"
 
+#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -22,12 +23,18 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     this->check_batch_axis(pred);
     // The loss is per sample: (N,), or pred itself when it is 1-D.
     const std::size_t batch = normalize_axis(this->batch_axis(), pred.dimension(), this->name());
-    this->check_sample_weight(sample_weight, pred.dimension() == 1 ? pred.shape() : Shape{pred.shape()[batch]});
-    const Var<T> p = reshape_like(positive, pred, this->name(), "positive");
-    const Var<T> n = reshape_like(negative, pred, this->name(), "negative");
-    const Var<T> s = this->batch_sum(sub(square(sub(p, pred)), square(sub(n, pred))));
-    // Per sample already: weighting comes after the reduction, with no mean.
-    return this->apply_weighting(relu(add(s, static_cast<T>(margin_))), sample_weight);
+    const Shape loss_shape = pred.dimension() == 1 ? pred.shape() : Shape{pred.shape()[batch]};
+    this->check_sample_weight(sample_weight, loss_shape);
+    detail::GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(positive, pred, this->name(), "positive"));
+    in.add_rows(reshape_like(negative, pred, this->name(), "negative"));
+    const auto sw = in.add_weight(sample_weight, loss_shape);
+    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        const Var<T> s = self.batch_sum(sub(square(sub(v[1], v[0])), square(sub(v[2], v[0]))));
+        // Per sample already: weighting comes after the reduction, with no mean.
+        return self.apply_weighting(relu(add(s, static_cast<T>(self.margin_))), detail::input_at(v, sw));
+    });
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "xtape/chunked.hpp"
 #include "xtape/shape.hpp"
 #include "xtape/tape.hpp"
 
@@ -65,6 +66,20 @@ public:
     Var<T> batch_mean(const Var<T>& e) const;
     /// sum_b: as batch_mean with a sum.
     Var<T> batch_sum(const Var<T>& e) const;
+
+    /// Records `graph(inputs)`, the loss's composition of primitives. When
+    /// batch_axis is 0, `chunkable` (the samples are independent: no op of the
+    /// graph mixes rows) and the batch holds more samples than one chunk of
+    /// loss_chunk_elements() elements of inputs[0], the graph runs a chunk of
+    /// samples at a time through chunked(), recorded as one node whose backward
+    /// recomputes it: the same values and gradients, in a few passes over memory.
+    /// `splits` says for each input whether it is cut by samples (see split_of).
+    Var<T> evaluate(std::span<const Var<T>> inputs, std::span<const Split> splits, const SampleFn<T>& graph,
+                    bool chunkable = true) const;
+    /// How evaluate() hands `input` (a weight broadcast against a loss of shape
+    /// `loss_shape`) to the chunks: Split::rows when it has one entry per sample
+    /// along axis 0, Split::whole when it broadcasts along that axis.
+    static Split split_of(const Var<T>& input, const Shape& loss_shape);
 
 protected:
     /// For derived classes: `name` is Gluon's class name (a string literal);

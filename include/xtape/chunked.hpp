@@ -1,0 +1,60 @@
+// Evaluating a per-sample function a chunk of samples at a time, keeping none of its intermediates.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <span>
+
+#include "xtape/tape.hpp"
+
+namespace xtape {
+
+/// How `chunked` hands an input to the function: cut along axis 0 like the
+/// samples, or whole to every chunk (a weight that broadcasts over the batch).
+enum class Split { rows, whole };
+
+/// A function of the inputs that treats the rows (axis 0) of its `Split::rows`
+/// inputs as independent samples: row i of its output depends on row i of those
+/// inputs and on the whole inputs only.
+template <class T>
+using SampleFn = std::function<Var<T>(std::span<const Var<T>> inputs)>;
+
+/// y = f(inputs), computed `rows` samples at a time and recorded as one node
+/// "chunked" (gradient checkpointing over the batch). The forward pass runs f
+/// on each chunk without recording gradients and keeps only y; the backward
+/// pass runs f again on each chunk, with gradients, and sends the gradients of
+/// every input on. Each chunk's intermediates live on a scratch tape whose
+/// buffers stay in cache and are reused by the next chunk, so a large batch
+/// costs a few passes over main memory instead of one per primitive.
+///
+/// When the batch has at most `rows` samples, f is simply called on the inputs
+/// (its graph is recorded as usual). f is kept by the node (copy what it
+/// captures) and must record on the tape of its inputs (or the current tape).
+/// Throws ShapeError naming "chunked" when `splits` does not match `inputs`, when
+/// no input is split by rows, when the split inputs disagree on the number of
+/// samples, or when f's output does not have one row per sample; throws
+/// ValueError when `rows` is 0.
+template <class T>
+Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<const Split> splits,
+               std::size_t rows);
+
+/// The number of elements per input chunk that the Gluon losses aim for when
+/// they evaluate a large batch in chunks (see Loss::evaluate); 0 turns chunking
+/// off. A per-thread setting; the default, 16384, keeps a loss's
+/// intermediates within a core's L2 cache.
+std::size_t loss_chunk_elements();
+
+/// Sets loss_chunk_elements() for this thread until the scope ends (0: never chunk).
+class LossChunkingScope {
+public:
+    /// Sets this thread's chunk size; the destructor restores the previous one.
+    explicit LossChunkingScope(std::size_t elements);
+    ~LossChunkingScope();
+    LossChunkingScope(const LossChunkingScope&) = delete;
+    LossChunkingScope& operator=(const LossChunkingScope&) = delete;
+
+private:
+    std::size_t previous_;
+};
+
+}  // namespace xtape
