@@ -5,6 +5,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "kernels/reduction.hpp"
 #include "xtape/errors.hpp"
 
 namespace xtape::detail {
@@ -19,18 +20,17 @@ xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op
     if (from == target) return g;
     // xtensor's reducers walk an empty array's null data pointer; the sum is 0.
     if (g.size() == 0) return xt::zeros<T>(target);
-    if (element_count(target) == 1) {
-        // The common scalar case (a weight, a margin tensor): one pass.
-        xt::xarray<T> out(target);
-        T total = 0;
-        for (T v : g) total += v;
-        out.flat(0) = total;
-        return out;
-    }
     const std::size_t offset = from.size() - target.size();
     std::vector<std::size_t> axes;
     for (std::size_t i = 0; i < from.size(); ++i) {
         if (i < offset || (target[i - offset] == 1 && from[i] != 1)) axes.push_back(i);
+    }
+    // Leading axes, a size-1 axis, a scalar: one contiguous block, summed by the
+    // kernel straight into the target's layout (the kept axes keep their order).
+    if (const auto block = kernels::block_reduction(from, axes)) {
+        xt::xarray<T> reduced = xt::empty<T>(target);
+        kernels::sum_block(g.data(), *block, reduced.data());
+        return reduced;
     }
     xt::xarray<T> reduced = xt::sum(g, axes);
     reduced.reshape(target);

@@ -1,13 +1,15 @@
 // Reductions over a set of axes: sum, mean, max, logsumexp.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
-#include <xtensor/xsort.hpp>
 
+#include "../kernels/reduction.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -23,6 +25,9 @@ struct Reduction {
     std::vector<std::size_t> axes;
     Shape kept;
     Shape out;
+    // The (outer, reduced, inner) form when the reduced axes are one block:
+    // the fast kernels' case; otherwise xtensor's reducers do the work.
+    std::optional<kernels::BlockReduction> block;
 
     Reduction(const Shape& in, const Axes& requested, bool keepdims, const char* op, bool needs_elements)
         : axes(normalize_axes(requested, in.size(), op)), kept(in) {
@@ -37,6 +42,7 @@ struct Reduction {
             const bool reduced = std::find(axes.begin(), axes.end(), i) != axes.end();
             if (!reduced || keepdims) out.push_back(kept[i]);
         }
+        block = kernels::block_reduction(in, axes);
     }
 };
 
@@ -44,6 +50,68 @@ struct Reduction {
 template <class T>
 auto expand(const xt::xarray<T>& g, const Shape& kept, const Shape& in) {
     return xt::broadcast(xt::reshape_view(g, kept), in);
+}
+
+// The sum of each slice, of shape r.kept.
+template <class T>
+xt::xarray<T> slice_sum(const xt::xarray<T>& x, const Reduction& r) {
+    xt::xarray<T> s = xt::empty<T>(r.kept);
+    if (r.block) {
+        kernels::sum_block(x.data(), *r.block, s.data());
+        return s;
+    }
+    s = xt::sum(x, r.axes);
+    s.reshape(r.kept);
+    return s;
+}
+
+// The largest element of each slice, NaN for a slice holding a NaN and -inf for
+// a slice of -inf (xt::amax starts from the lowest finite value and keeps a NaN
+// only when it comes last).
+template <class T>
+xt::xarray<T> slice_max(const xt::xarray<T>& x, const Reduction& r) {
+    xt::xarray<T> m = xt::empty<T>(r.kept);
+    if (r.block) {
+        kernels::max_block(x.data(), *r.block, m.data());
+        return m;
+    }
+    auto nan_max = [](T acc, T v) { return (v > acc || v != v) ? v : acc; };
+    m = xt::reduce(xt::make_xreducer_functor(nan_max, xt::const_value<T>(-std::numeric_limits<T>::infinity())),
+                   x, r.axes);
+    m.reshape(r.kept);
+    return m;
+}
+
+// The shift of logsumexp: each slice's max, or 0 where it is not finite (a
+// slice of -inf then gives exp = 0, not NaN).
+template <class T>
+xt::xarray<T> logsumexp_shift(const xt::xarray<T>& x, const Reduction& r) {
+    xt::xarray<T> m = slice_max(x, r);
+    for (T& v : m) v = std::isfinite(v) ? v : T(0);
+    return m;
+}
+
+// sum_r exp(x - shift) for each slice, of shape r.kept.
+template <class T>
+xt::xarray<T> sum_exp(const xt::xarray<T>& x, const xt::xarray<T>& shift, const Reduction& r) {
+    xt::xarray<T> s = xt::empty<T>(r.kept);
+    if (r.block) {
+        kernels::sum_exp_block(x.data(), *r.block, shift.data(), s.data());
+        return s;
+    }
+    s = xt::sum(xt::exp(x - shift), r.axes);
+    s.reshape(r.kept);
+    return s;
+}
+
+// g (of the output's shape) broadcast back over the input's shape, divided by
+// `divisor`: the gradient of sum (divisor 1) and of mean (divisor n).
+template <class T>
+xt::xarray<T> broadcast_back(const xt::xarray<T>& g, const Reduction& r, const Shape& in, T divisor) {
+    if (!r.block) return expand(g, r.kept, in) / divisor;
+    xt::xarray<T> dx = xt::empty<T>(in);
+    kernels::broadcast_block(g.data(), *r.block, divisor, dx.data());
+    return dx;
 }
 
 // An empty input: xtensor's reducers walk its null data pointer (undefined
@@ -60,10 +128,11 @@ template <class T>
 Var<T> sum(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "sum", false);
     if (a.size() == 0) return reduce_empty(a, r, "sum");
-    xt::xarray<T> out = xt::sum(a.value(), r.axes);
+    xt::xarray<T> out = slice_sum(a.value(), r);
     out.reshape(r.out);
-    return tape_of(a, "sum").record("sum", {a}, std::move(out), [kept = r.kept](GradContext<T>& c) {
-        c.accumulate(0, expand(c.grad(), kept, c.input(0).shape()));  // d sum/da_i = 1
+    return tape_of(a, "sum").record("sum", {a}, std::move(out), [r](GradContext<T>& c) {
+        if (!c.needs_grad(0)) return;
+        c.accumulate(0, broadcast_back(c.grad(), r, c.input(0).shape(), T(1)));  // d sum/da_i = 1
     });
 }
 
@@ -74,11 +143,12 @@ Var<T> mean(const Var<T>& a, const Axes& axes, bool keepdims) {
     std::size_t count = 1;
     for (std::size_t axis : r.axes) count *= a.shape()[axis];
     const T n = static_cast<T>(count);
-    xt::xarray<T> out = xt::sum(a.value(), r.axes);
+    xt::xarray<T> out = slice_sum(a.value(), r);
     out /= n;
     out.reshape(r.out);
-    return tape_of(a, "mean").record("mean", {a}, std::move(out), [kept = r.kept, n](GradContext<T>& c) {
-        c.accumulate(0, expand(c.grad(), kept, c.input(0).shape()) / n);  // d mean/da_i = 1/n
+    return tape_of(a, "mean").record("mean", {a}, std::move(out), [r, n](GradContext<T>& c) {
+        if (!c.needs_grad(0)) return;
+        c.accumulate(0, broadcast_back(c.grad(), r, c.input(0).shape(), n));  // d mean/da_i = 1/n
     });
 }
 
@@ -86,14 +156,21 @@ template <class T>
 Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "max", true);
     if (a.size() == 0) return reduce_empty(a, r, "max");
-    xt::xarray<T> out = xt::amax(a.value(), r.axes);
+    xt::xarray<T> out = slice_max(a.value(), r);
     out.reshape(r.out);
     return tape_of(a, "max").record("max", {a}, std::move(out), [r](GradContext<T>& c) {
-        // The gradient goes to the first maximal element of each reduced slice.
+        if (!c.needs_grad(0)) return;
         const auto& x = c.input(0);
+        xt::xarray<T> dx = xt::empty<T>(x.shape());
+        if (r.block) {
+            kernels::first_max_gradient_block(x.data(), *r.block, c.value().data(), c.grad().data(), dx.data());
+            c.accumulate(0, std::move(dx));
+            return;
+        }
+        // The gradient goes to the first maximal element of each reduced slice.
         xt::xarray<T> m = xt::reshape_view(c.value(), r.kept);
         xt::xarray<T> g = xt::reshape_view(c.grad(), r.kept);
-        xt::xarray<T> dx = xt::zeros<T>(x.shape());
+        dx.fill(T(0));
         xt::xarray<bool> taken = xt::zeros<bool>(r.kept);
         // Walk the input in row-major order, so "first" is the lowest flat index.
         const std::size_t rank = x.dimension();
@@ -118,27 +195,30 @@ template <class T>
 Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "logsumexp", true);
     if (a.size() == 0) return reduce_empty(a, r, "logsumexp");
-    xt::xarray<T> m = xt::amax(a.value(), r.axes);
-    m.reshape(r.kept);
-    // A slice of all -inf has max -inf; shift by 0 there so that exp gives 0, not NaN.
-    m = xt::where(xt::isfinite(m), m, T(0));
-    xt::xarray<T> s = xt::sum(xt::exp(a.value() - m), r.axes);
-    s.reshape(r.kept);
-    xt::xarray<T> out = xt::log(s) + m;
+    const xt::xarray<T> m = logsumexp_shift(a.value(), r);
+    xt::xarray<T> out = sum_exp(a.value(), m, r);
+    for (std::size_t i = 0; i < out.size(); ++i) out.flat(i) = std::log(out.flat(i)) + m.flat(i);
     out.reshape(r.out);
     return tape_of(a, "logsumexp").record("logsumexp", {a}, std::move(out), [r](GradContext<T>& c) {
+        if (!c.needs_grad(0)) return;
         // d lse/da_i = softmax(a)_i = exp(a_i - m) / sum(exp(a - m)), recomputed
         // from the shift m rather than as exp(a_i - lse): lse is rounded at its
         // own magnitude (0.001 in float at 1e4), a - m is exact near the max.
         const auto& x = c.input(0);
-        xt::xarray<T> m = xt::amax(x, r.axes);
-        m.reshape(r.kept);
-        m = xt::where(xt::isfinite(m), m, T(0));
+        const xt::xarray<T> m = logsumexp_shift(x, r);
+        // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too).
+        xt::xarray<T> scale = sum_exp(x, m, r);
+        for (std::size_t i = 0; i < scale.size(); ++i) {
+            const T s = scale.flat(i);
+            scale.flat(i) = s > T(0) ? c.grad().flat(i) / s : T(0);
+        }
+        if (r.block) {
+            xt::xarray<T> dx = xt::empty<T>(x.shape());
+            kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
+            c.accumulate(0, std::move(dx));
+            return;
+        }
         xt::xarray<T> e = xt::exp(x - m);
-        xt::xarray<T> s = xt::sum(e, r.axes);
-        s.reshape(r.kept);
-        // g / s per slice; 0 for an all -inf slice (s = 0, where e is 0 too).
-        xt::xarray<T> scale = xt::where(s > T(0), xt::reshape_view(c.grad(), r.kept) / s, T(0));
         e *= scale;
         c.accumulate(0, std::move(e));
     });

@@ -1,0 +1,228 @@
+// Reductions over one contiguous block of axes: SIMD loops over rows and over columns.
+#include "reduction.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "simd_loop.hpp"
+
+namespace xtape::kernels {
+
+namespace {
+
+// Elements of a row summed lane-wise before the partial sums are added pairwise:
+// a lane adds at most row_block / width terms in sequence.
+constexpr std::size_t row_block = 2048;
+// Columns accumulated together when adding rows: the running sums stay in L1.
+constexpr std::size_t column_chunk = 512;
+// Rows added in sequence into running column sums before the sums of such groups
+// are added pairwise, for the same reason as row_block.
+constexpr std::size_t row_group = 64;
+
+// The larger of acc and v, NaN as soon as either is NaN (std::max would drop it).
+template <class T>
+T nan_max(T acc, T v) {
+    return (v > acc || v != v) ? v : acc;
+}
+
+template <class T>
+Batch<T> nan_max(Batch<T> acc, Batch<T> v) {
+    return xsimd::select((v > acc) | (v != v), v, acc);
+}
+
+// The sum of term(x[i]) for i < n <= row_block, with four lane-wise accumulators
+// (one would wait on the latency of each add).
+template <class T, class Term>
+T block_sum(const T* x, std::size_t n, Term term) {
+    constexpr std::size_t width = Batch<T>::size;
+    Batch<T> a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+    std::size_t i = 0;
+    for (; i + 4 * width <= n; i += 4 * width) {
+        a0 += term(Batch<T>::load_unaligned(x + i));
+        a1 += term(Batch<T>::load_unaligned(x + i + width));
+        a2 += term(Batch<T>::load_unaligned(x + i + 2 * width));
+        a3 += term(Batch<T>::load_unaligned(x + i + 3 * width));
+    }
+    for (; i + width <= n; i += width) a0 += term(Batch<T>::load_unaligned(x + i));
+    T total = xsimd::hadd((a0 + a1) + (a2 + a3));
+    if (i < n) total += map_sum<T>(n - i, term, x + i);  // the tail, zero-padded and masked
+    return total;
+}
+
+// The sum of term(x[i]) for i < n: blocks of row_block added pairwise, so the
+// rounding error grows with log(n / row_block) rather than with n.
+template <class T, class Term>
+T pairwise_sum(const T* x, std::size_t n, Term term) {
+    if (n <= row_block) return block_sum(x, n, term);
+    const std::size_t half = (n + row_block - 1) / row_block / 2 * row_block;
+    return pairwise_sum(x, half, term) + pairwise_sum(x + half, n - half, term);
+}
+
+// acc[j] = sum_r term(x[r * stride + j]) for r < rows, j < w <= column_chunk,
+// where term(v) is v, or exp(v - shift[j]) when Shifted: rows are added into
+// running column sums vectorised along the row, in groups of row_group whose
+// sums are added pairwise (as pairwise_sum does with blocks).
+template <bool Shifted, class T>
+void column_sums(const T* x, std::size_t rows, std::size_t stride, std::size_t w, const T* shift, T* acc) {
+    if (rows <= row_group) {
+        std::fill_n(acc, w, T(0));
+        for (std::size_t r = 0; r < rows; ++r) {
+            if constexpr (Shifted) {
+                map(w, acc, [](auto a, auto v, auto s) { return a + xsimd::exp(v - s); }, acc, x + r * stride,
+                    shift);
+            } else {
+                map(w, acc, [](auto a, auto v) { return a + v; }, acc, x + r * stride);
+            }
+        }
+        return;
+    }
+    const std::size_t half = (rows + row_group - 1) / row_group / 2 * row_group;
+    alignas(64) T rest[column_chunk];
+    column_sums<Shifted>(x, half, stride, w, shift, acc);
+    column_sums<Shifted>(x + half * stride, rows - half, stride, w, shift, rest);
+    map(w, acc, [](auto a, auto b) { return a + b; }, acc, rest);
+}
+
+// column_sums over every (o, chunk of columns): the inner > 1 case of sum_block
+// and sum_exp_block.
+template <bool Shifted, class T>
+void add_rows(const T* x, const BlockReduction& b, const T* shift, T* out) {
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        for (std::size_t c0 = 0; c0 < b.inner; c0 += column_chunk) {
+            const std::size_t w = std::min(column_chunk, b.inner - c0);
+            const T* s = Shifted ? shift + o * b.inner + c0 : nullptr;
+            column_sums<Shifted>(x + o * b.reduced * b.inner + c0, b.reduced, b.inner, w, s, out + o * b.inner + c0);
+        }
+    }
+}
+
+// The largest of x[i] for i < n (as nan_max folds), -inf for n == 0.
+template <class T>
+T row_max(const T* x, std::size_t n) {
+    constexpr std::size_t width = Batch<T>::size;
+    constexpr T lowest = -std::numeric_limits<T>::infinity();
+    Batch<T> acc(lowest);
+    std::size_t i = 0;
+    for (; i + width <= n; i += width) acc = nan_max(acc, Batch<T>::load_unaligned(x + i));
+    alignas(64) T lanes[width];
+    acc.store_aligned(lanes);
+    T m = lowest;
+    for (T lane : lanes) m = nan_max(m, lane);
+    for (; i < n; ++i) m = nan_max(m, x[i]);
+    return m;
+}
+
+}  // namespace
+
+std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vector<std::size_t>& axes) {
+    enum class Part { before, inside, after } part = Part::before;
+    BlockReduction b{1, 1, 1};
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+        if (shape[d] == 1) continue;  // fits in any part
+        const bool reduced = std::binary_search(axes.begin(), axes.end(), d);
+        if (reduced && part == Part::after) return std::nullopt;
+        if (reduced) part = Part::inside;
+        if (!reduced && part == Part::inside) part = Part::after;
+        (part == Part::before ? b.outer : part == Part::inside ? b.reduced : b.inner) *= shape[d];
+    }
+    return b;
+}
+
+template <class T>
+void sum_block(const T* x, const BlockReduction& b, T* out) {
+    if (b.inner > 1) return add_rows<false>(x, b, static_cast<const T*>(nullptr), out);
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        out[o] = pairwise_sum(x + o * b.reduced, b.reduced, [](auto v) { return v; });
+    }
+}
+
+template <class T>
+void max_block(const T* x, const BlockReduction& b, T* out) {
+    if (b.inner == 1) {
+        for (std::size_t o = 0; o < b.outer; ++o) out[o] = row_max(x + o * b.reduced, b.reduced);
+        return;
+    }
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        T* m = out + o * b.inner;
+        std::fill_n(m, b.inner, -std::numeric_limits<T>::infinity());
+        for (std::size_t r = 0; r < b.reduced; ++r) {
+            map(b.inner, m, [](auto acc, auto v) { return nan_max(acc, v); }, m,
+                x + (o * b.reduced + r) * b.inner);
+        }
+    }
+}
+
+template <class T>
+void sum_exp_block(const T* x, const BlockReduction& b, const T* shift, T* out) {
+    if (b.inner > 1) return add_rows<true>(x, b, shift, out);
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        const Batch<T> s(shift[o]);
+        out[o] = pairwise_sum(x + o * b.reduced, b.reduced, [s](auto v) { return xsimd::exp(v - s); });
+    }
+}
+
+template <class T>
+void broadcast_block(const T* g, const BlockReduction& b, T divisor, T* out) {
+    if (b.reduced == 0) return;  // nothing to write
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        T* slice = out + o * b.reduced * b.inner;
+        if (b.inner == 1) {
+            std::fill_n(slice, b.reduced, g[o] / divisor);
+            continue;
+        }
+        // The first row once, then copies of it.
+        const Batch<T> d(divisor);
+        map(b.inner, slice, [d](auto v) { return v / d; }, g + o * b.inner);
+        for (std::size_t r = 1; r < b.reduced; ++r) std::copy_n(slice, b.inner, slice + r * b.inner);
+    }
+}
+
+template <class T>
+void scaled_exp_block(const T* x, const BlockReduction& b, const T* shift, const T* scale, T* out) {
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        if (b.inner == 1) {
+            const Batch<T> s(shift[o]), k(scale[o]);
+            map(b.reduced, out + o * b.reduced, [s, k](auto v) { return xsimd::exp(v - s) * k; },
+                x + o * b.reduced);
+            continue;
+        }
+        for (std::size_t r = 0; r < b.reduced; ++r) {
+            const std::size_t row = (o * b.reduced + r) * b.inner;
+            map(b.inner, out + row, [](auto v, auto s, auto k) { return xsimd::exp(v - s) * k; }, x + row,
+                shift + o * b.inner, scale + o * b.inner);
+        }
+    }
+}
+
+template <class T>
+void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, const T* g, T* out) {
+    std::fill_n(out, b.outer * b.reduced * b.inner, T(0));
+    std::vector<char> open(b.inner);  // slots of this o still waiting for their maximum
+    for (std::size_t o = 0; o < b.outer; ++o) {
+        std::fill(open.begin(), open.end(), char(1));
+        std::size_t remaining = b.inner;
+        for (std::size_t r = 0; r < b.reduced && remaining > 0; ++r) {
+            const std::size_t row = (o * b.reduced + r) * b.inner;
+            for (std::size_t i = 0; i < b.inner; ++i) {
+                if (open[i] && x[row + i] == m[o * b.inner + i]) {
+                    out[row + i] = g[o * b.inner + i];
+                    open[i] = 0;
+                    --remaining;
+                }
+            }
+        }
+    }
+}
+
+#define XTAPE_INSTANTIATE(T)                                                                                  \
+    template void sum_block(const T*, const BlockReduction&, T*);                                             \
+    template void max_block(const T*, const BlockReduction&, T*);                                             \
+    template void sum_exp_block(const T*, const BlockReduction&, const T*, T*);                               \
+    template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \
+    template void scaled_exp_block(const T*, const BlockReduction&, const T*, const T*, T*);                  \
+    template void first_max_gradient_block(const T*, const BlockReduction&, const T*, const T*, T*);
+
+XTAPE_INSTANTIATE(float)
+XTAPE_INSTANTIATE(double)
+
+}  // namespace xtape::kernels

@@ -1,0 +1,55 @@
+// Reductions over one contiguous block of axes, seen as an (outer, reduced, inner) array.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "xtape/shape.hpp"
+
+namespace xtape::kernels {
+
+/// A row-major array reduced over one contiguous block of axes, after merging
+/// neighbouring axes of the same kind (size-1 axes belong to either): element
+/// (o, r, i) sits at x[(o * reduced + r) * inner + i], and output slot (o, i)
+/// at out[o * inner + i]. inner == 1 reduces contiguous rows; outer == 1 adds
+/// rows of length inner together.
+struct BlockReduction {
+    std::size_t outer;
+    std::size_t reduced;
+    std::size_t inner;
+};
+
+/// The block form of reducing an array of `shape` over the sorted `axes`, or
+/// nullopt when the reduced axes of size > 1 are not adjacent.
+std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vector<std::size_t>& axes);
+
+/// out[o, i] = sum_r x[o, r, i]. Rows are summed lane-wise in SIMD blocks whose
+/// sums are added pairwise, columns in blocks of rows, so that rounding grows
+/// with the block size and the logarithm of the length, not with the length.
+template <class T>
+void sum_block(const T* x, const BlockReduction& b, T* out);
+
+/// out[o, i] = max_r x[o, r, i]; NaN when the slice holds a NaN, -inf for a
+/// slice of -inf.
+template <class T>
+void max_block(const T* x, const BlockReduction& b, T* out);
+
+/// out[o, i] = sum_r exp(x[o, r, i] - shift[o, i]), summed as in sum_block.
+template <class T>
+void sum_exp_block(const T* x, const BlockReduction& b, const T* shift, T* out);
+
+/// out[o, r, i] = g[o, i] / divisor: a reduced gradient broadcast back over the input.
+template <class T>
+void broadcast_block(const T* g, const BlockReduction& b, T divisor, T* out);
+
+/// out[o, r, i] = exp(x[o, r, i] - shift[o, i]) * scale[o, i].
+template <class T>
+void scaled_exp_block(const T* x, const BlockReduction& b, const T* shift, const T* scale, T* out);
+
+/// out = 0 except out[o, r, i] = g[o, i] at the first r (lowest) where
+/// x[o, r, i] == m[o, i]: the gradient of max.
+template <class T>
+void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, const T* g, T* out);
+
+}  // namespace xtape::kernels
