@@ -1,18 +1,23 @@
-// The fused CTC op: alpha and beta recursions in log space, one tape node (warp-ctc's scheme).
+// The fused CTC op: alpha and beta recursions in one tape node, scaled in the probability domain, log space as the fallback.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "xtape/detail/op_support.hpp"
 #include "xtape/losses/ctc_nll.hpp"
 
+#include "../kernels/simd_loop.hpp"
+
 namespace xtape {
 
 namespace {
 
 // The recursions run in double for both T: float inputs then agree with double ones.
+// The log-space Lattice below is the exact fallback for samples whose scaled recursion underflows.
 constexpr double neg_inf = -std::numeric_limits<double>::infinity();
 
 // log(exp(a) + exp(b)), exact when either is -inf.
@@ -137,6 +142,162 @@ private:
     std::vector<double> beta_;
 };
 
+// Sample n's part of the extended labels: its S_n states and where a skip is allowed.
+struct SampleStates {
+    std::size_t frames;
+    std::size_t states;
+    const std::int64_t* labels;
+    const std::uint8_t* can_skip;
+};
+
+SampleStates states_of(const CtcAlignment& a, std::size_t n) {
+    return {a.frame_counts[n], a.states_of(n), &a.extended[n * a.states], &a.can_skip[n * a.states]};
+}
+
+// A value of the scaled recursions under this, from a positive predecessor, may have
+// been rounded to a subnormal or to 0 (an underflow): that sample then runs in log space.
+// (A scaled row sums to at most 3, so its rescaling cannot push a checked value below DBL_MIN.)
+constexpr double smallest_checked = 4 * std::numeric_limits<double>::min();
+// The backward's occupancy products may underflow; with Z_t at least this, those
+// weigh under 2^-120 of Z_t. A smaller Z_t (alpha and beta barely overlap) goes to log space.
+constexpr double smallest_overlap = 0x1p-900;
+
+// probs = softmax(x_t) in double; returns log sum_c exp(x_{t,c}).
+template <class T>
+double softmax_frame(const T* row, std::size_t classes, double* probs) {
+    double m = row[0];
+    for (std::size_t c = 1; c < classes; ++c) m = std::max(m, static_cast<double>(row[c]));
+    for (std::size_t c = 0; c < classes; ++c) probs[c] = static_cast<double>(row[c]) - m;
+    kernels::map(classes, probs, [](const auto& v) { return xsimd::exp(v); }, probs);
+    double sum = 0;
+    for (std::size_t c = 0; c < classes; ++c) sum += probs[c];
+    const double inverse = 1 / sum;
+    for (std::size_t c = 0; c < classes; ++c) probs[c] *= inverse;
+    return m + std::log(sum);
+}
+
+// probs = exp(x_t - log_normaliser): the softmax again, from the forward's normaliser.
+template <class T>
+void softmax_frame(const T* row, std::size_t classes, double log_normaliser, double* probs) {
+    for (std::size_t c = 0; c < classes; ++c) probs[c] = static_cast<double>(row[c]) - log_normaliser;
+    kernels::map(classes, probs, [](const auto& v) { return xsimd::exp(v); }, probs);
+}
+
+// Multiplies row[0..n) by 1 / its sum; returns the sum (0 or NaN are left for the caller).
+double rescale(double* row, std::size_t n) {
+    double sum = 0;
+    for (std::size_t s = 0; s < n; ++s) sum += row[s];
+    const double inverse = 1 / sum;
+    for (std::size_t s = 0; s < n; ++s) row[s] *= inverse;
+    return sum;
+}
+
+// The alpha recursion in the probability domain with each frame rescaled to sum 1
+// (Graves' scaling): no log or exp per state. Writes the T_n scaled rows of S_n
+// alphas and the frames' log normalisers; returns log p(l | x), or nothing when a
+// value underflowed or a frame is not finite (then the caller uses log space).
+template <class T>
+std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates& st, double* alpha,
+                                   double* log_normaliser, double* probs) {
+    const std::size_t S = st.states;
+    double log_p = 0;
+    bool underflow = false;
+    for (std::size_t t = 0; t < st.frames; ++t) {
+        log_normaliser[t] = softmax_frame(x.frame(t), x.classes, probs);
+        double* now = alpha + t * S;
+        if (t == 0) {
+            std::fill(now, now + S, 0.0);
+            now[0] = probs[st.labels[0]];
+            if (S > 1) now[1] = probs[st.labels[1]];
+            underflow = now[0] < smallest_checked || (S > 1 && now[1] < smallest_checked);
+        } else {
+            const double* before = now - S;
+            for (std::size_t s = 0; s < S; ++s) {
+                double into = before[s];
+                if (s >= 1) into += before[s - 1];
+                if (s >= 2 && st.can_skip[s]) into += before[s - 2];
+                now[s] = into * probs[st.labels[s]];
+                underflow |= into > 0 && now[s] < smallest_checked;
+            }
+        }
+        const double total = rescale(now, S);
+        if (underflow || !(total > 0) || !std::isfinite(total)) return std::nullopt;
+        log_p += std::log(total);
+    }
+    const double* last = alpha + (st.frames - 1) * S;
+    const double end = last[S - 1] + (S > 1 ? last[S - 2] : 0.0);
+    if (!(end > 0)) return std::nullopt;
+    return log_p + std::log(end);
+}
+
+// The beta recursion, scaled the same way, and the gradient frame by frame from the
+// last: the posterior occupancy of state s at t is alpha_t(s) beta_t(s) / Z_t with
+// Z_t = sum_s alpha_t(s) beta_t(s), so the scales of both recursions cancel. Writes
+// g (softmax(x_t) - occupancy of each class) into `grad` laid out as the activations;
+// returns false when a value underflowed (then the caller uses log space).
+template <class T>
+bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const double* alpha,
+                     const double* log_normaliser, T* grad, double g, std::vector<double>& work) {
+    const std::size_t S = st.states;
+    const std::size_t C = x.classes;
+    work.assign(2 * C + 3 * S + 2, 0.0);
+    double* probs = work.data();
+    double* occupancy = probs + C;
+    double* beta = occupancy + C;
+    double* weight = beta + S;
+    double* next = weight + S;  // beta_{t+1}(s) y_{t+1}(l'_s), rescaled, then two zeros
+    beta[S - 1] = 1;
+    if (S > 1) beta[S - 2] = 1;
+    for (std::size_t t = st.frames; t-- > 0;) {
+        const T* row = x.frame(t);
+        softmax_frame(row, C, log_normaliser[t], probs);
+        if (t + 1 < st.frames) {
+            for (std::size_t s = 0; s < S; ++s) {
+                beta[s] = next[s] + next[s + 1] + (s + 2 < S && st.can_skip[s + 2] ? next[s + 2] : 0.0);
+            }
+        }
+        const double* a = alpha + t * S;
+        double z = 0;
+        for (std::size_t s = 0; s < S; ++s) {
+            weight[s] = a[s] * beta[s];
+            z += weight[s];
+        }
+        if (!(z >= smallest_overlap) || !std::isfinite(z)) return false;
+        // softmax - occupancy in double (they nearly cancel), then scaled by g.
+        const double inverse_z = 1 / z;
+        std::fill(occupancy, occupancy + C, 0.0);
+        for (std::size_t s = 0; s < S; ++s) occupancy[st.labels[s]] += weight[s] * inverse_z;
+        T* out = grad + (row - x.base);
+        for (std::size_t c = 0; c < C; ++c) out[c] = static_cast<T>(g * (probs[c] - occupancy[c]));
+        if (t == 0) break;
+        bool underflow = false;
+        for (std::size_t s = 0; s < S; ++s) {
+            next[s] = beta[s] * probs[st.labels[s]];
+            underflow |= beta[s] > 0 && next[s] < smallest_checked;
+        }
+        const double total = rescale(next, S);
+        if (underflow || !(total > 0)) return false;
+    }
+    return true;
+}
+
+// What the forward keeps for the backward: per sample, whether the scaled
+// recursion held (else the backward reruns it in log space), its T_n x S_n scaled
+// alphas and the T_n log normalisers of its frames.
+struct ScaledForward {
+    std::vector<std::uint8_t> held;
+    std::vector<std::size_t> alpha_offset;
+    std::vector<std::size_t> frame_offset;
+    std::vector<double> alpha;
+    std::vector<double> log_normaliser;
+};
+
+// Zeroes the frames of sample n from `from` on (its unused frames, or all of them).
+template <class T>
+void zero_frames(const SampleFrames<T>& x, T* grad_base, std::size_t from, std::size_t frames) {
+    for (std::size_t t = from; t < frames; ++t) std::fill_n(grad_base + t * x.stride, x.classes, T(0));
+}
+
 void check_matches(const Shape& shape, const CtcAlignment& a) {
     const bool time_major = a.layout == CtcLayout::TNC;
     const Shape expected = time_major ? Shape{a.frames, a.batch, a.classes} : Shape{a.batch, a.frames, a.classes};
@@ -155,18 +316,49 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
     const CtcAlignment& a = *alignment;
     check_matches(activations.shape(), a);
     const T* x = activations.value().data();
+    auto kept = std::make_shared<ScaledForward>();
+    kept->held.assign(a.batch, 0);
+    kept->alpha_offset.assign(a.batch, 0);
+    kept->frame_offset.assign(a.batch, 0);
+    std::size_t alphas = 0;
+    std::size_t frames = 0;
+    for (std::size_t n = 0; n < a.batch; ++n) {
+        kept->alpha_offset[n] = alphas;
+        kept->frame_offset[n] = frames;
+        if (!a.contributes(n)) continue;
+        alphas += a.frame_counts[n] * a.states_of(n);
+        frames += a.frame_counts[n];
+    }
+    kept->alpha.resize(alphas);
+    kept->log_normaliser.resize(frames);
+    std::vector<double> probs(a.classes);
     xt::xarray<T> nll = xt::zeros<T>({a.batch});
     for (std::size_t n = 0; n < a.batch; ++n) {
-        if (a.contributes(n)) nll(n) = static_cast<T>(-Lattice<T>(frames_of(x, a, n), a, n).log_likelihood());
+        if (!a.contributes(n)) continue;
+        const SampleFrames<T> sample = frames_of(x, a, n);
+        const std::optional<double> log_p =
+            scaled_alpha(sample, states_of(a, n), kept->alpha.data() + kept->alpha_offset[n],
+                         kept->log_normaliser.data() + kept->frame_offset[n], probs.data());
+        kept->held[n] = log_p.has_value();
+        nll(n) = static_cast<T>(log_p ? -*log_p : -Lattice<T>(sample, a, n).log_likelihood());
     }
-    return tape.record("ctc_nll", {activations}, std::move(nll), [alignment](GradContext<T>& c) {
+    return tape.record("ctc_nll", {activations}, std::move(nll), [alignment, kept](GradContext<T>& c) {
         const CtcAlignment& a = *alignment;
         const T* x = c.input(0).data();
-        xt::xarray<T> grad = xt::zeros<T>(c.input(0).shape());  // 0 past T_n and for samples giving 0
+        xt::xarray<T> grad = xt::empty<T>(c.input(0).shape());
+        std::vector<double> work;
         for (std::size_t n = 0; n < a.batch; ++n) {
-            if (!a.contributes(n)) continue;
-            const SampleFrames<T> frames = frames_of(x, a, n);
-            Lattice<T>(frames, a, n).gradient(frames, grad.data() + (frames.base - x), c.grad()(n));
+            const SampleFrames<T> sample = frames_of(x, a, n);
+            T* out = grad.data() + (sample.base - x);
+            // 0 past T_n and for samples giving 0, so NaN there never leaks.
+            const std::size_t used = a.contributes(n) ? a.frame_counts[n] : 0;
+            zero_frames(sample, out, used, a.frames);
+            if (used == 0) continue;
+            const double g = c.grad()(n);
+            const bool done = kept->held[n] &&
+                              scaled_gradient(sample, states_of(a, n), kept->alpha.data() + kept->alpha_offset[n],
+                                              kept->log_normaliser.data() + kept->frame_offset[n], out, g, work);
+            if (!done) Lattice<T>(sample, a, n).gradient(sample, out, g);
         }
         c.accumulate(0, std::move(grad));
     });

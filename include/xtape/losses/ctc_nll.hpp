@@ -13,11 +13,14 @@ namespace xtape {
 /// `alignment.layout` says, over the first T_n frames. Shape (N,). Samples that
 /// are infeasible, or have no frames, give 0 and gradient 0.
 ///
-/// One node (the classic warp-ctc scheme, in log space): the forward runs the
-/// alpha recursion; the backward recomputes alpha, runs beta and sends
+/// One node: the forward runs the alpha recursion and keeps it (T_n x S_n doubles
+/// per sample) for the backward, which runs beta and sends
 ///   d/dx_{t,c} = g_n (softmax(x_t)_c - sum_{s: l'_s = c} alpha_t(s) beta_t(s) / p)
-/// to the activations, and exactly 0 past T_n, so NaN there never leaks. The
-/// backward recomputes rather than keeps alpha alive on the tape. O(T N (C + S)).
+/// to the activations, and exactly 0 past T_n, so NaN there never leaks. Both
+/// recursions run in double in the probability domain, each frame rescaled to sum 1
+/// (Graves' scaling); a sample where a value would underflow (saturated or very
+/// long inputs) runs in log space instead, so the result is exact to rounding
+/// either way. O(T N (C + S)).
 /// Throws ShapeError when the activations' shape does not match the alignment.
 template <class T>
 Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> alignment);
