@@ -1,6 +1,8 @@
-// Neural-network ops: log_softmax and softmax (fused and stable), matmul.
+// Neural-network ops: log_softmax and softmax (fused and stable, SIMD over contiguous rows), matmul.
+#include <algorithm>
 #include <climits>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 #include <xtensor-blas/xlinalg.hpp>
@@ -8,6 +10,7 @@
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
 
+#include "../kernels/simd_loop.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -42,24 +45,112 @@ xt::xarray<T> sum_along(E&& g, const Shape& shape, std::size_t axis) {
     return s;
 }
 
+// An array seen as rows around `axis`: `outer` blocks of `n` along the axis,
+// each with `inner` elements between consecutive positions along it. When
+// inner == 1 every slice along the axis is a contiguous row of length n.
+struct AxisRows {
+    std::size_t outer = 1;
+    std::size_t n = 1;
+    std::size_t inner = 1;
+
+    AxisRows(const Shape& shape, std::size_t axis) : n(shape[axis]) {
+        for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+        for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    }
+    // The fused row kernels below apply: contiguous rows, and something in them.
+    bool contiguous_rows() const { return inner == 1 && outer * n != 0; }
+};
+
+// The max of a row, taken as 0 when it is not finite: the shift of the stable
+// softmax, as shifted_by_max makes it (an all -inf row does not give -inf - -inf).
+template <class T>
+T row_shift(const T* x, std::size_t n) {
+    using B = kernels::Batch<T>;
+    constexpr std::size_t width = B::size;
+    T m = -std::numeric_limits<T>::infinity();
+    std::size_t i = 0;
+    if (n >= width) {
+        B best = B::load_unaligned(x);
+        for (i = width; i + width <= n; i += width) best = xsimd::max(best, B::load_unaligned(x + i));
+        alignas(64) T lanes[width];
+        best.store_aligned(lanes);
+        for (T v : lanes) m = std::max(m, v);
+    }
+    for (; i < n; ++i) m = std::max(m, x[i]);
+    return std::isfinite(m) ? m : T(0);
+}
+
+// Forward of log_softmax over contiguous rows: out = (x - m) - log(sum(exp(x - m))).
+template <class T>
+void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
+    using B = kernels::Batch<T>;
+    for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
+        const B m(row_shift(x, n));
+        const B log_total(std::log(kernels::map_sum<T>(n, [m](B v) { return xsimd::exp(v - m); }, x)));
+        kernels::map(n, out, [m, log_total](B v) { return (v - m) - log_total; }, x);
+    }
+}
+
+// Backward of log_softmax over contiguous rows: dx = g - exp(out) * sum(g).
+template <class T>
+void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n) {
+    using B = kernels::Batch<T>;
+    for (std::size_t r = 0; r < rows; ++r, g += n, out += n, dx += n) {
+        const B total(kernels::map_sum<T>(n, [](B v) { return v; }, g));
+        kernels::map(n, dx, [total](B gv, B o) { return gv - xsimd::exp(o) * total; }, g, out);
+    }
+}
+
+// Forward of softmax over contiguous rows: y = exp(x - m) / sum(exp(x - m)).
+template <class T>
+void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
+    using B = kernels::Batch<T>;
+    for (std::size_t r = 0; r < rows; ++r, x += n, y += n) {
+        const B m(row_shift(x, n));
+        kernels::map(n, y, [m](B v) { return xsimd::exp(v - m); }, x);
+        const B total(kernels::map_sum<T>(n, [](B v) { return v; }, y));
+        kernels::map(n, y, [total](B v) { return v / total; }, y);
+    }
+}
+
+// Backward of softmax over contiguous rows: dx = y * (g - sum(g * y)).
+template <class T>
+void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n) {
+    using B = kernels::Batch<T>;
+    for (std::size_t r = 0; r < rows; ++r, g += n, y += n, dx += n) {
+        const B total(kernels::map_sum<T>(n, [](B gv, B yv) { return gv * yv; }, g, y));
+        kernels::map(n, dx, [total](B gv, B yv) { return yv * (gv - total); }, g, y);
+    }
+}
+
 }  // namespace
 
 template <class T>
 Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
     Tape<T>& tape = tape_of(a, "log_softmax");
     const std::size_t ax = normalize_axis(axis, a.dimension(), "log_softmax");
+    const AxisRows rows(a.shape(), ax);
     xt::xarray<T> out;
     if (a.size() == 0) {
         out = a.value();
+    } else if (rows.contiguous_rows()) {
+        out = xt::empty<T>(a.shape());
+        log_softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     } else {
         // log_softmax(a) = z - log(sum(exp(z))) with z = a - max(a): exp(z) <= 1.
         out = shifted_by_max(a.value(), ax);
         out -= xt::log(sum_along<T>(xt::exp(out), out.shape(), ax));
     }
-    return tape.record("log_softmax", {a}, std::move(out), [ax](GradContext<T>& c) {
+    return tape.record("log_softmax", {a}, std::move(out), [ax, rows](GradContext<T>& c) {
         // d/da: g - softmax(a) * sum(g, axis), with softmax(a) = exp(log_softmax(a))
         const auto& g = c.grad();
-        c.accumulate(0, g - xt::exp(c.value()) * sum_along<T>(g, g.shape(), ax));
+        if (rows.contiguous_rows()) {
+            xt::xarray<T> dx = xt::empty<T>(g.shape());
+            log_softmax_grad_rows(g.data(), c.value().data(), dx.data(), rows.outer, rows.n);
+            c.accumulate(0, std::move(dx));
+        } else {
+            c.accumulate(0, g - xt::exp(c.value()) * sum_along<T>(g, g.shape(), ax));
+        }
     });
 }
 
@@ -67,18 +158,28 @@ template <class T>
 Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
     Tape<T>& tape = tape_of(a, "softmax");
     const std::size_t ax = normalize_axis(axis, a.dimension(), "softmax");
+    const AxisRows rows(a.shape(), ax);
     xt::xarray<T> out;
     if (a.size() == 0) {
         out = a.value();
+    } else if (rows.contiguous_rows()) {
+        out = xt::empty<T>(a.shape());
+        softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     } else {
         out = xt::exp(shifted_by_max(a.value(), ax));
         out /= sum_along<T>(out, out.shape(), ax);
     }
-    return tape.record("softmax", {a}, std::move(out), [ax](GradContext<T>& c) {
+    return tape.record("softmax", {a}, std::move(out), [ax, rows](GradContext<T>& c) {
         // d/da: y * (g - sum(g * y, axis)) with y = softmax(a)
         const auto& g = c.grad();
         const auto& y = c.value();
-        c.accumulate(0, y * (g - sum_along<T>(g * y, g.shape(), ax)));
+        if (rows.contiguous_rows()) {
+            xt::xarray<T> dx = xt::empty<T>(g.shape());
+            softmax_grad_rows(g.data(), y.data(), dx.data(), rows.outer, rows.n);
+            c.accumulate(0, std::move(dx));
+        } else {
+            c.accumulate(0, y * (g - sum_along<T>(g * y, g.shape(), ax)));
+        }
     });
 }
 

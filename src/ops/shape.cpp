@@ -94,7 +94,11 @@ Var<T> reshape(const Var<T>& a, const Shape& shape) {
     xt::xarray<T> out = a.value();
     out.reshape(shape);
     return tape.record("reshape", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, xt::reshape_view(c.grad(), c.input(0).shape()));
+        // One plain copy, reshaped in place and handed over (a reshape_view would
+        // be assigned element by element through a stepper).
+        xt::xarray<T> dx = c.grad();
+        dx.reshape(c.input(0).shape());
+        c.accumulate(0, std::move(dx));
     });
 }
 
