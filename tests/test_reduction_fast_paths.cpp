@@ -45,8 +45,9 @@ Shape kept_shape(const Shape& in, const std::vector<std::size_t>& axes) {
 }
 
 // Runs op on x (converted to T) over c.axes with keepdims, backpropagates a
-// random projection p of the output, and checks the value against want(x) and
-// x's gradient against want_grad(x, p, kept), both computed by xtensor in double.
+// random projection p of the output, and checks the value against want(x, axes)
+// and x's gradient against want_grad(x, p, value), both computed by xtensor in
+// double (p and value with the reduced axes kept as size 1).
 template <class T, class Op, class Want, class WantGrad>
 void check_against_xtensor(const AxesCase& c, const xt::xarray<double>& x, Op op, Want want, WantGrad want_grad,
                            double rtol) {
@@ -173,8 +174,9 @@ TEST_CASE_TEMPLATE("max and logsumexp of -inf and NaN slices agree on both paths
 }
 
 TEST_CASE("float sums of a million elements keep their rounding error small") {
-    // Accumulated one by one, float would lose about 1e-4 here; lane-wise blocks
-    // (rows) and groups of rows (columns) added pairwise stay near float's resolution.
+    // Accumulated one by one, float would be off by 2e-3 (the total) and 1e-4 (a
+    // column) here; lane-wise blocks (rows) and groups of rows (columns) added
+    // pairwise stay near float's resolution.
     const std::size_t n = std::size_t(1) << 20, columns = 8;
     xt::xarray<float> x = xt::empty<float>({n / columns, columns});
     xt::xarray<double> exact = xt::zeros<double>({columns});

@@ -24,9 +24,10 @@ struct BlockReduction {
 /// nullopt when the reduced axes of size > 1 are not adjacent.
 std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vector<std::size_t>& axes);
 
-/// out[o, i] = sum_r x[o, r, i]. Rows are summed lane-wise in SIMD blocks whose
-/// sums are added pairwise, columns in blocks of rows, so that rounding grows
-/// with the block size and the logarithm of the length, not with the length.
+/// out[o, i] = sum_r x[o, r, i]. A row is summed lane-wise in SIMD blocks of
+/// 2048 elements whose sums are added pairwise; columns are summed in groups of
+/// 64 rows whose sums are added pairwise. Rounding grows with the block size and
+/// the logarithm of the length, not with the length.
 template <class T>
 void sum_block(const T* x, const BlockReduction& b, T* out);
 
