@@ -1,13 +1,19 @@
 // Elementwise binary ops with NumPy broadcasting, and their scalar forms.
+//
+// Operands of one shape (the common case) and the scalar forms go through one
+// SIMD pass per value and per gradient; broadcasting operands go through xtensor.
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "../kernels/elementwise.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
 namespace xtape {
 
 using detail::tape_of;
+using kernels::mapped;
+using kernels::same_shape;
 
 namespace {
 // Checks that a and b broadcast (the error names the op and both shapes) and
@@ -18,12 +24,23 @@ Tape<T>& binary_tape(const Var<T>& a, const Var<T>& b, const char* op) {
     broadcast_shapes(a.shape(), b.shape(), op);
     return tape;
 }
+
+// -g: the gradient of a subtracted operand, of the output's shape whatever the
+// operands' shapes (accumulate sums it down).
+template <class T>
+xt::xarray<T> negated(const xt::xarray<T>& g) {
+    return mapped<T>([](kernels::Batch<T> x) { return -x; }, g);
+}
 }  // namespace
 
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "add");
-    return tape.record("add", {a, b}, a.value() + b.value(), [](GradContext<T>& c) {
+    xt::xarray<T> out = same_shape(a.value(), b.value())
+                            ? mapped<T>([](B x, B y) { return x + y; }, a.value(), b.value())
+                            : xt::xarray<T>(a.value() + b.value());
+    return tape.record("add", {a, b}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, c.grad());  // d(a+b)/da = 1
         c.accumulate(1, c.grad());  // d(a+b)/db = 1
     });
@@ -31,110 +48,175 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
 
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "sub");
-    return tape.record("sub", {a, b}, a.value() - b.value(), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad());   // d(a-b)/da = 1
-        c.accumulate(1, -c.grad());  // d(a-b)/db = -1
+    xt::xarray<T> out = same_shape(a.value(), b.value())
+                            ? mapped<T>([](B x, B y) { return x - y; }, a.value(), b.value())
+                            : xt::xarray<T>(a.value() - b.value());
+    return tape.record("sub", {a, b}, std::move(out), [](GradContext<T>& c) {
+        c.accumulate(0, c.grad());                                // d(a-b)/da = 1
+        if (c.needs_grad(1)) c.accumulate(1, negated(c.grad()));  // d(a-b)/db = -1
     });
 }
 
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "mul");
-    return tape.record("mul", {a, b}, a.value() * b.value(), [](GradContext<T>& c) {
-        if (c.needs_grad(0)) c.accumulate(0, c.grad() * c.input(1));  // d(ab)/da = b
-        if (c.needs_grad(1)) c.accumulate(1, c.grad() * c.input(0));  // d(ab)/db = a
+    auto times = [](B x, B y) { return x * y; };
+    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(times, a.value(), b.value())
+                                                         : xt::xarray<T>(a.value() * b.value());
+    return tape.record("mul", {a, b}, std::move(out), [times](GradContext<T>& c) {
+        const auto& g = c.grad();
+        // d(ab)/da = b, d(ab)/db = a
+        if (same_shape(g, c.input(0), c.input(1))) {
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(times, g, c.input(1)));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(times, g, c.input(0)));
+        } else {
+            if (c.needs_grad(0)) c.accumulate(0, g * c.input(1));
+            if (c.needs_grad(1)) c.accumulate(1, g * c.input(0));
+        }
     });
 }
 
 template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "div");
-    return tape.record("div", {a, b}, a.value() / b.value(), [](GradContext<T>& c) {
-        if (c.needs_grad(0)) c.accumulate(0, c.grad() / c.input(1));  // d(a/b)/da = 1/b
-        // d(a/b)/db = -a/b^2 = -(a/b)/b
-        if (c.needs_grad(1)) c.accumulate(1, -c.grad() * c.value() / c.input(1));
+    auto over = [](B x, B y) { return x / y; };
+    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(over, a.value(), b.value())
+                                                         : xt::xarray<T>(a.value() / b.value());
+    return tape.record("div", {a, b}, std::move(out), [over](GradContext<T>& c) {
+        const auto& g = c.grad();
+        // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
+        if (same_shape(g, c.input(0), c.input(1))) {
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(over, g, c.input(1)));
+            if (c.needs_grad(1)) {
+                c.accumulate(1, mapped<T>([](B dy, B y, B q) { return -dy * q / y; }, g, c.input(1), c.value()));
+            }
+        } else {
+            if (c.needs_grad(0)) c.accumulate(0, g / c.input(1));
+            if (c.needs_grad(1)) c.accumulate(1, -g * c.value() / c.input(1));
+        }
     });
 }
 
+// maximum and minimum pick as xt::maximum and xt::minimum do (b when a is NaN
+// or at a tie of values, which only matters for the sign of a zero); the
+// gradient goes to a where a >= b (resp. a <= b), so a wins ties.
+
 template <class T>
 Var<T> maximum(const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "maximum");
-    return tape.record("maximum", {a, b}, xt::maximum(a.value(), b.value()), [](GradContext<T>& c) {
-        // The gradient goes to a where a >= b (a wins ties), to b elsewhere.
+    xt::xarray<T> out = same_shape(a.value(), b.value())
+                            ? mapped<T>([](B x, B y) { return xsimd::select(x > y, x, y); }, a.value(), b.value())
+                            : xt::xarray<T>(xt::maximum(a.value(), b.value()));
+    return tape.record("maximum", {a, b}, std::move(out), [](GradContext<T>& c) {
+        const auto& g = c.grad();
         const auto& a = c.input(0);
         const auto& b = c.input(1);
-        if (c.needs_grad(0)) c.accumulate(0, xt::where(a >= b, c.grad(), T(0)));
-        if (c.needs_grad(1)) c.accumulate(1, xt::where(a >= b, T(0), c.grad()));
+        if (same_shape(g, a, b)) {
+            const B zero(T(0));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x >= y, dy, zero); }, g, a, b));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x >= y, zero, dy); }, g, a, b));
+        } else {
+            if (c.needs_grad(0)) c.accumulate(0, xt::where(a >= b, g, T(0)));
+            if (c.needs_grad(1)) c.accumulate(1, xt::where(a >= b, T(0), g));
+        }
     });
 }
 
 template <class T>
 Var<T> minimum(const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "minimum");
-    return tape.record("minimum", {a, b}, xt::minimum(a.value(), b.value()), [](GradContext<T>& c) {
-        // The gradient goes to a where a <= b (a wins ties), to b elsewhere.
+    xt::xarray<T> out = same_shape(a.value(), b.value())
+                            ? mapped<T>([](B x, B y) { return xsimd::select(x < y, x, y); }, a.value(), b.value())
+                            : xt::xarray<T>(xt::minimum(a.value(), b.value()));
+    return tape.record("minimum", {a, b}, std::move(out), [](GradContext<T>& c) {
+        const auto& g = c.grad();
         const auto& a = c.input(0);
         const auto& b = c.input(1);
-        if (c.needs_grad(0)) c.accumulate(0, xt::where(a <= b, c.grad(), T(0)));
-        if (c.needs_grad(1)) c.accumulate(1, xt::where(a <= b, T(0), c.grad()));
+        if (same_shape(g, a, b)) {
+            const B zero(T(0));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x <= y, dy, zero); }, g, a, b));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x <= y, zero, dy); }, g, a, b));
+        } else {
+            if (c.needs_grad(0)) c.accumulate(0, xt::where(a <= b, g, T(0)));
+            if (c.needs_grad(1)) c.accumulate(1, xt::where(a <= b, T(0), g));
+        }
     });
 }
 
-// ---- scalar forms ---------------------------------------------------------------
+// ---- scalar forms: always one SIMD pass -------------------------------------------
 
 template <class T>
 Var<T> add(const Var<T>& a, std::type_identity_t<T> s) {
-    return tape_of(a, "add").record("add_scalar", {a}, a.value() + s, [](GradContext<T>& c) {
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([s](B x) { return x + s; }, a.value());
+    return tape_of(a, "add").record("add_scalar", {a}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, c.grad());  // d(a+s)/da = 1
     });
 }
 
 template <class T>
 Var<T> mul(const Var<T>& a, std::type_identity_t<T> s) {
-    return tape_of(a, "mul").record("mul_scalar", {a}, a.value() * s, [s](GradContext<T>& c) {
-        c.accumulate(0, c.grad() * s);  // d(as)/da = s
+    using B = kernels::Batch<T>;
+    auto times_s = [s](B x) { return x * s; };
+    return tape_of(a, "mul").record("mul_scalar", {a}, mapped<T>(times_s, a.value()), [times_s](GradContext<T>& c) {
+        c.accumulate(0, mapped<T>(times_s, c.grad()));  // d(as)/da = s
     });
 }
 
 template <class T>
 Var<T> div(const Var<T>& a, std::type_identity_t<T> s) {
-    return tape_of(a, "div").record("div_scalar", {a}, a.value() / s, [s](GradContext<T>& c) {
-        c.accumulate(0, c.grad() / s);  // d(a/s)/da = 1/s
+    using B = kernels::Batch<T>;
+    auto over_s = [s](B x) { return x / s; };
+    return tape_of(a, "div").record("div_scalar", {a}, mapped<T>(over_s, a.value()), [over_s](GradContext<T>& c) {
+        c.accumulate(0, mapped<T>(over_s, c.grad()));  // d(a/s)/da = 1/s
     });
 }
 
 template <class T>
 Var<T> rsub(std::type_identity_t<T> s, const Var<T>& a) {
-    return tape_of(a, "rsub").record("rsub_scalar", {a}, s - a.value(), [](GradContext<T>& c) {
-        c.accumulate(0, -c.grad());  // d(s-a)/da = -1
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([s](B x) { return s - x; }, a.value());
+    return tape_of(a, "rsub").record("rsub_scalar", {a}, std::move(out), [](GradContext<T>& c) {
+        c.accumulate(0, negated(c.grad()));  // d(s-a)/da = -1
     });
 }
 
 template <class T>
 Var<T> rdiv(std::type_identity_t<T> s, const Var<T>& a) {
-    return tape_of(a, "rdiv").record("rdiv_scalar", {a}, s / a.value(), [](GradContext<T>& c) {
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([s](B x) { return s / x; }, a.value());
+    return tape_of(a, "rdiv").record("rdiv_scalar", {a}, std::move(out), [](GradContext<T>& c) {
         // d(s/a)/da = -s/a^2 = -(s/a)/a
-        c.accumulate(0, -c.grad() * c.value() / c.input(0));
+        c.accumulate(0, mapped<T>([](B dy, B q, B x) { return -dy * q / x; }, c.grad(), c.value(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> maximum(const Var<T>& a, std::type_identity_t<T> s) {
-    return tape_of(a, "maximum").record("maximum_scalar", {a}, xt::maximum(a.value(), s),
-                                        [s](GradContext<T>& c) {
-                                            // a wins ties
-                                            c.accumulate(0, xt::where(c.input(0) >= s, c.grad(), T(0)));
-                                        });
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([bound = B(s)](B x) { return xsimd::select(x > bound, x, bound); }, a.value());
+    return tape_of(a, "maximum").record("maximum_scalar", {a}, std::move(out), [s](GradContext<T>& c) {
+        // a wins ties
+        c.accumulate(0, mapped<T>([bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x >= bound, dy, zero); },
+                                  c.grad(), c.input(0)));
+    });
 }
 
 template <class T>
 Var<T> minimum(const Var<T>& a, std::type_identity_t<T> s) {
-    return tape_of(a, "minimum").record("minimum_scalar", {a}, xt::minimum(a.value(), s),
-                                        [s](GradContext<T>& c) {
-                                            // a wins ties
-                                            c.accumulate(0, xt::where(c.input(0) <= s, c.grad(), T(0)));
-                                        });
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([bound = B(s)](B x) { return xsimd::select(x < bound, x, bound); }, a.value());
+    return tape_of(a, "minimum").record("minimum_scalar", {a}, std::move(out), [s](GradContext<T>& c) {
+        // a wins ties
+        c.accumulate(0, mapped<T>([bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x <= bound, dy, zero); },
+                                  c.grad(), c.input(0)));
+    });
 }
 
 #define XTAPE_INSTANTIATE(T)                                        \

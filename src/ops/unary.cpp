@@ -1,141 +1,203 @@
-// Elementwise unary ops: each forward beside its derivative.
+// Elementwise unary ops: each forward beside its derivative, each one SIMD pass.
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "../kernels/elementwise.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
 namespace xtape {
 
 using detail::tape_of;
+using kernels::mapped;
 
 template <class T>
 Var<T> neg(const Var<T>& a) {
-    return tape_of(a, "neg").record("neg", {a}, -a.value(), [](GradContext<T>& c) {
-        c.accumulate(0, -c.grad());  // d(-a)/da = -1
+    using B = kernels::Batch<T>;
+    auto negate = [](B x) { return -x; };
+    return tape_of(a, "neg").record("neg", {a}, mapped<T>(negate, a.value()), [negate](GradContext<T>& c) {
+        c.accumulate(0, mapped<T>(negate, c.grad()));  // d(-a)/da = -1
     });
 }
 
+namespace {
+// exp(x) up to the true overflow point. xsimd's exp gives inf as soon as x/ln 2
+// rounds to the first exponent past T's range (x > 88.38 in float, 709.44 in
+// double), short of where exp(x) really overflows (88.72, 709.78); that top
+// band is computed as exp(x - 1) e, with x - 1 exact there.
+template <class T>
+kernels::Batch<T> exp_to_overflow(kernels::Batch<T> x) {
+    using B = kernels::Batch<T>;
+    const auto top = x > B(std::is_same_v<T, float> ? T(88) : T(709));
+    const B y = xsimd::exp(xsimd::select(top, x - T(1), x));
+    return xsimd::select(top, y * T(2.718281828459045), y);
+}
+}  // namespace
+
 template <class T>
 Var<T> exp(const Var<T>& a) {
-    return tape_of(a, "exp").record("exp", {a}, xt::exp(a.value()), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() * c.value());  // d exp(a)/da = exp(a)
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return exp_to_overflow<T>(x); }, a.value());
+    return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
+        // d exp(a)/da = exp(a)
+        c.accumulate(0, mapped<T>([](B dy, B y) { return dy * y; }, c.grad(), c.value()));
     });
 }
 
 template <class T>
 Var<T> log(const Var<T>& a) {
-    return tape_of(a, "log").record("log", {a}, xt::log(a.value()), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() / c.input(0));  // d log(a)/da = 1/a
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::log(x); }, a.value());
+    return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
+        // d log(a)/da = 1/a
+        c.accumulate(0, mapped<T>([](B dy, B x) { return dy / x; }, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> log1p(const Var<T>& a) {
-    return tape_of(a, "log1p").record("log1p", {a}, xt::log1p(a.value()), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() / (c.input(0) + T(1)));  // d log(1+a)/da = 1/(1+a)
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::log1p(x); }, a.value());
+    return tape_of(a, "log1p").record("log1p", {a}, std::move(out), [](GradContext<T>& c) {
+        // d log(1+a)/da = 1/(1+a)
+        c.accumulate(0, mapped<T>([](B dy, B x) { return dy / (x + T(1)); }, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> sqrt(const Var<T>& a) {
-    return tape_of(a, "sqrt").record("sqrt", {a}, xt::sqrt(a.value()), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() / (T(2) * c.value()));  // d sqrt(a)/da = 1/(2 sqrt(a))
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::sqrt(x); }, a.value());
+    return tape_of(a, "sqrt").record("sqrt", {a}, std::move(out), [](GradContext<T>& c) {
+        // d sqrt(a)/da = 1/(2 sqrt(a))
+        c.accumulate(0, mapped<T>([](B dy, B y) { return dy / (T(2) * y); }, c.grad(), c.value()));
     });
 }
 
 template <class T>
 Var<T> square(const Var<T>& a) {
-    return tape_of(a, "square").record("square", {a}, a.value() * a.value(), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() * (T(2) * c.input(0)));  // d a^2/da = 2a
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return x * x; }, a.value());
+    return tape_of(a, "square").record("square", {a}, std::move(out), [](GradContext<T>& c) {
+        // d a^2/da = 2a
+        c.accumulate(0, mapped<T>([](B dy, B x) { return dy * (T(2) * x); }, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> pow(const Var<T>& a, std::type_identity_t<T> p) {
-    return tape_of(a, "pow").record("pow", {a}, xt::pow(a.value(), p), [p](GradContext<T>& c) {
-        c.accumulate(0, c.grad() * (p * xt::pow(c.input(0), p - T(1))));  // d a^p/da = p a^(p-1)
-    });
-}
-
-template <class T>
-Var<T> abs(const Var<T>& a) {
-    return tape_of(a, "abs").record("abs", {a}, xt::abs(a.value()), [](GradContext<T>& c) {
-        // d|a|/da = sign(a), and 0 at the kink a = 0
-        const auto& x = c.input(0);
-        c.accumulate(0, xt::where(x > T(0), c.grad(), xt::where(x < T(0), -c.grad(), T(0))));
-    });
-}
-
-template <class T>
-Var<T> relu(const Var<T>& a) {
-    // Not xt::maximum, which turns NaN into 0: a NaN input stays NaN.
-    xt::xarray<T> out = a.value();
-    for (T& v : out) {
-        if (v < T(0)) v = T(0);
-    }
-    return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
-        // d max(a,0)/da = 1 for a > 0, and 0 at the kink a = 0
-        c.accumulate(0, xt::where(c.input(0) > T(0), c.grad(), T(0)));
-    });
-}
-
-namespace {
-// 1/(1+exp(-x)) without overflow: exp of a non-positive number only.
-template <class T>
-T stable_sigmoid(T x) {
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-}
-}  // namespace
-
-template <class T>
-Var<T> sigmoid(const Var<T>& a) {
+    // One scalar pass of std::pow: xsimd's pow is exp(p log|a|), less accurate
+    // for large results and wrong at a = 0 (0^0 = 0, 0^-1 = 0).
     xt::xarray<T> out = xt::empty<T>(a.shape());
-    std::transform(a.value().begin(), a.value().end(), out.begin(), stable_sigmoid<T>);
-    return tape_of(a, "sigmoid").record("sigmoid", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() * c.value() * (T(1) - c.value()));  // s' = s (1 - s)
-    });
-}
-
-template <class T>
-Var<T> tanh(const Var<T>& a) {
-    return tape_of(a, "tanh").record("tanh", {a}, xt::tanh(a.value()), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad() * (T(1) - c.value() * c.value()));  // tanh' = 1 - tanh^2
-    });
-}
-
-template <class T>
-Var<T> softplus(const Var<T>& a) {
-    xt::xarray<T> out = xt::empty<T>(a.shape());
-    // max(x,0) + log1p(exp(-|x|)): exp never overflows, log1p keeps the small tail.
-    std::transform(a.value().begin(), a.value().end(), out.begin(),
-                   [](T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); });
-    return tape_of(a, "softplus").record("softplus", {a}, std::move(out), [](GradContext<T>& c) {
-        // d softplus(a)/da = sigmoid(a), exactly 0.5 at 0
+    std::transform(a.value().begin(), a.value().end(), out.begin(), [p](T x) { return std::pow(x, p); });
+    return tape_of(a, "pow").record("pow", {a}, std::move(out), [p](GradContext<T>& c) {
+        // d a^p/da = p a^(p-1)
         xt::xarray<T> g = xt::empty<T>(c.input(0).shape());
-        std::transform(c.input(0).begin(), c.input(0).end(), c.grad().begin(), g.begin(),
-                       [](T x, T dy) { return dy * stable_sigmoid(x); });
+        std::transform(c.grad().begin(), c.grad().end(), c.input(0).begin(), g.begin(),
+                       [p](T dy, T x) { return dy * (p * std::pow(x, p - T(1))); });
         c.accumulate(0, std::move(g));
     });
 }
 
 template <class T>
+Var<T> abs(const Var<T>& a) {
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::abs(x); }, a.value());
+    return tape_of(a, "abs").record("abs", {a}, std::move(out), [](GradContext<T>& c) {
+        // d|a|/da = sign(a), and 0 at the kink a = 0 (and for NaN)
+        const B zero(T(0));
+        c.accumulate(0, mapped<T>(
+                            [zero](B dy, B x) {
+                                return xsimd::select(x > zero, dy, xsimd::select(x < zero, -dy, zero));
+                            },
+                            c.grad(), c.input(0)));
+    });
+}
+
+template <class T>
+Var<T> relu(const Var<T>& a) {
+    using B = kernels::Batch<T>;
+    // Not max(a, 0), which may turn NaN into 0: a NaN input stays NaN.
+    const B zero(T(0));
+    xt::xarray<T> out = mapped<T>([zero](B x) { return xsimd::select(x < zero, zero, x); }, a.value());
+    return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
+        // d max(a,0)/da = 1 for a > 0, and 0 at the kink a = 0
+        const B zero(T(0));
+        c.accumulate(0, mapped<T>([zero](B dy, B x) { return xsimd::select(x > zero, dy, zero); }, c.grad(),
+                                  c.input(0)));
+    });
+}
+
+namespace {
+// 1/(1+exp(-x)) without overflow: exp of -|x| only, then 1/(1+e) for x >= 0
+// and e/(1+e) for x < 0 (NaN stays NaN).
+template <class T>
+kernels::Batch<T> stable_sigmoid(kernels::Batch<T> x) {
+    using B = kernels::Batch<T>;
+    const B e = xsimd::exp(-xsimd::abs(x));
+    return xsimd::select(x >= B(T(0)), B(T(1)), e) / (T(1) + e);
+}
+}  // namespace
+
+template <class T>
+Var<T> sigmoid(const Var<T>& a) {
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return stable_sigmoid<T>(x); }, a.value());
+    return tape_of(a, "sigmoid").record("sigmoid", {a}, std::move(out), [](GradContext<T>& c) {
+        // s' = s (1 - s)
+        c.accumulate(0, mapped<T>([](B dy, B s) { return dy * s * (T(1) - s); }, c.grad(), c.value()));
+    });
+}
+
+template <class T>
+Var<T> tanh(const Var<T>& a) {
+    using B = kernels::Batch<T>;
+    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::tanh(x); }, a.value());
+    return tape_of(a, "tanh").record("tanh", {a}, std::move(out), [](GradContext<T>& c) {
+        // tanh' = 1 - tanh^2
+        c.accumulate(0, mapped<T>([](B dy, B y) { return dy * (T(1) - y * y); }, c.grad(), c.value()));
+    });
+}
+
+template <class T>
+Var<T> softplus(const Var<T>& a) {
+    using B = kernels::Batch<T>;
+    // max(x,0) + log1p(exp(-|x|)): exp never overflows, log1p keeps the small
+    // tail; the max keeps a NaN input NaN.
+    const B zero(T(0));
+    xt::xarray<T> out = mapped<T>(
+        [zero](B x) { return xsimd::select(x < zero, zero, x) + xsimd::log1p(xsimd::exp(-xsimd::abs(x))); },
+        a.value());
+    return tape_of(a, "softplus").record("softplus", {a}, std::move(out), [](GradContext<T>& c) {
+        // d softplus(a)/da = sigmoid(a), exactly 0.5 at 0
+        c.accumulate(0, mapped<T>([](B dy, B x) { return dy * stable_sigmoid<T>(x); }, c.grad(), c.input(0)));
+    });
+}
+
+template <class T>
 Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
+    using B = kernels::Batch<T>;
     if (!(lo <= hi)) throw ValueError(fmt::format("clip: lo = {} is greater than hi = {}", lo, hi));
-    return tape_of(a, "clip").record("clip", {a}, xt::clip(a.value(), lo, hi), [lo, hi](GradContext<T>& c) {
+    // As xt::clip: lo below lo, hi above hi, else the value (NaN stays NaN).
+    xt::xarray<T> out = mapped<T>(
+        [low = B(lo), high = B(hi)](B x) { return xsimd::select(x < low, low, xsimd::select(high < x, high, x)); },
+        a.value());
+    return tape_of(a, "clip").record("clip", {a}, std::move(out), [lo, hi](GradContext<T>& c) {
         // 1 inside [lo, hi] (bounds included), 0 where the value was clipped
-        const auto& x = c.input(0);
-        c.accumulate(0, xt::where(x >= lo && x <= hi, c.grad(), T(0)));
+        c.accumulate(0, mapped<T>([low = B(lo), high = B(hi), zero = B(T(0))](
+                                      B dy, B x) { return xsimd::select(x >= low && x <= high, dy, zero); },
+                                  c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
+    using B = kernels::Batch<T>;
     Tape<T>& tape = tape_of(a, b, "where");
     const Shape ab = broadcast_shapes(a.shape(), b.shape(), "where", "a", "b");
     broadcast_shapes(ab, mask.shape(), "where", "a and b", "mask");
@@ -143,11 +205,21 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     // bool array (float and double alike), so the mask is turned into T once
     // and compared: a comparison of T values gives xsimd a proper mask of T.
     xt::xarray<T> selector = xt::cast<T>(mask);
-    xt::xarray<T> out = xt::where(xt::not_equal(selector, T(0)), a.value(), b.value());
-    return tape.record("where", {a, b}, std::move(out), [selector = std::move(selector)](GradContext<T>& c) {
+    const bool flat = kernels::same_shape(selector, a.value(), b.value());
+    auto pick = [zero = B(T(0))](B m, B x, B y) { return xsimd::select(m != zero, x, y); };
+    xt::xarray<T> out = flat ? mapped<T>(pick, selector, a.value(), b.value())
+                             : xt::xarray<T>(xt::where(xt::not_equal(selector, T(0)), a.value(), b.value()));
+    return tape.record("where", {a, b}, std::move(out), [flat, selector = std::move(selector)](GradContext<T>& c) {
         // The gradient flows to a where the mask holds, to b elsewhere.
-        if (c.needs_grad(0)) c.accumulate(0, xt::where(xt::not_equal(selector, T(0)), c.grad(), T(0)));
-        if (c.needs_grad(1)) c.accumulate(1, xt::where(xt::not_equal(selector, T(0)), T(0), c.grad()));
+        const auto& g = c.grad();
+        if (flat) {
+            const B zero(T(0));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>([zero](B m, B dy) { return xsimd::select(m != zero, dy, zero); }, selector, g));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>([zero](B m, B dy) { return xsimd::select(m != zero, zero, dy); }, selector, g));
+        } else {
+            if (c.needs_grad(0)) c.accumulate(0, xt::where(xt::not_equal(selector, T(0)), g, T(0)));
+            if (c.needs_grad(1)) c.accumulate(1, xt::where(xt::not_equal(selector, T(0)), T(0), g));
+        }
     });
 }
 

@@ -1,0 +1,27 @@
+// Whole-array elementwise kernels: one SIMD pass over arrays of one shape into a fresh array.
+#pragma once
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xbuilder.hpp>
+
+#include "simd_loop.hpp"
+
+namespace xtape::kernels {
+
+/// True when every array has the first one's shape, so that one flat pass over
+/// their (row-major, contiguous) buffers pairs the right elements.
+template <class T, class... Rest>
+bool same_shape(const xt::xarray<T>& first, const Rest&... rest) {
+    return ((rest.shape() == first.shape()) && ...);
+}
+
+/// A fresh array of first's shape holding f(first[i], rest[i], ...), with f a
+/// function of Batch<T>s. Every array must have first's shape (see same_shape).
+template <class T, class F, class... Rest>
+xt::xarray<T> mapped(F f, const xt::xarray<T>& first, const Rest&... rest) {
+    xt::xarray<T> out = xt::empty<T>(first.shape());
+    map(first.size(), out.data(), f, first.data(), rest.data()...);
+    return out;
+}
+
+}  // namespace xtape::kernels
