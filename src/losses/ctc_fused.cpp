@@ -198,8 +198,12 @@ double rescale(double* row, std::size_t n) {
 // value underflowed or a frame is not finite (then the caller uses log space).
 template <class T>
 std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates& st, double* alpha,
-                                   double* log_normaliser, double* probs) {
+                                   double* log_normaliser, std::vector<double>& work) {
     const std::size_t S = st.states;
+    work.resize(x.classes + S);
+    double* probs = work.data();
+    double* skip = probs + x.classes;  // 1 where state s may be entered from s-2, as a factor
+    for (std::size_t s = 0; s < S; ++s) skip[s] = st.can_skip[s] ? 1.0 : 0.0;
     double log_p = 0;
     bool underflow = false;
     for (std::size_t t = 0; t < st.frames; ++t) {
@@ -211,13 +215,19 @@ std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates&
             if (S > 1) now[1] = probs[st.labels[1]];
             underflow = now[0] < smallest_checked || (S > 1 && now[1] < smallest_checked);
         } else {
+            // States 0 and 1 are always reachable, so their predecessors are positive.
             const double* before = now - S;
-            for (std::size_t s = 0; s < S; ++s) {
-                double into = before[s];
-                if (s >= 1) into += before[s - 1];
-                if (s >= 2 && st.can_skip[s]) into += before[s - 2];
+            now[0] = before[0] * probs[st.labels[0]];
+            underflow |= now[0] < smallest_checked;
+            if (S > 1) {
+                now[1] = (before[1] + before[0]) * probs[st.labels[1]];
+                underflow |= now[1] < smallest_checked;
+            }
+            // Branch-free over the states, where most of the time goes.
+            for (std::size_t s = 2; s < S; ++s) {
+                const double into = before[s] + before[s - 1] + skip[s] * before[s - 2];
                 now[s] = into * probs[st.labels[s]];
-                underflow |= into > 0 && now[s] < smallest_checked;
+                underflow |= (into > 0) & (now[s] < smallest_checked);
             }
         }
         const double total = rescale(now, S);
@@ -240,12 +250,14 @@ bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const dou
                      const double* log_normaliser, T* grad, double g, std::vector<double>& work) {
     const std::size_t S = st.states;
     const std::size_t C = x.classes;
-    work.assign(2 * C + 3 * S + 2, 0.0);
+    work.assign(2 * C + 4 * S + 2, 0.0);
     double* probs = work.data();
     double* occupancy = probs + C;
     double* beta = occupancy + C;
     double* weight = beta + S;
-    double* next = weight + S;  // beta_{t+1}(s) y_{t+1}(l'_s), rescaled, then two zeros
+    double* skip_next = weight + S;  // 1 where state s may skip to s+2, as a factor
+    double* next = skip_next + S;    // beta_{t+1}(s) y_{t+1}(l'_s), rescaled, then two zeros
+    for (std::size_t s = 0; s + 2 < S; ++s) skip_next[s] = st.can_skip[s + 2] ? 1.0 : 0.0;
     beta[S - 1] = 1;
     if (S > 1) beta[S - 2] = 1;
     for (std::size_t t = st.frames; t-- > 0;) {
@@ -253,7 +265,7 @@ bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const dou
         softmax_frame(row, C, log_normaliser[t], probs);
         if (t + 1 < st.frames) {
             for (std::size_t s = 0; s < S; ++s) {
-                beta[s] = next[s] + next[s + 1] + (s + 2 < S && st.can_skip[s + 2] ? next[s + 2] : 0.0);
+                beta[s] = next[s] + next[s + 1] + skip_next[s] * next[s + 2];
             }
         }
         const double* a = alpha + t * S;
@@ -273,7 +285,7 @@ bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const dou
         bool underflow = false;
         for (std::size_t s = 0; s < S; ++s) {
             next[s] = beta[s] * probs[st.labels[s]];
-            underflow |= beta[s] > 0 && next[s] < smallest_checked;
+            underflow |= (beta[s] > 0) & (next[s] < smallest_checked);
         }
         const double total = rescale(next, S);
         if (underflow || !(total > 0)) return false;
@@ -331,14 +343,14 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
     }
     kept->alpha.resize(alphas);
     kept->log_normaliser.resize(frames);
-    std::vector<double> probs(a.classes);
+    std::vector<double> work;
     xt::xarray<T> nll = xt::zeros<T>({a.batch});
     for (std::size_t n = 0; n < a.batch; ++n) {
         if (!a.contributes(n)) continue;
         const SampleFrames<T> sample = frames_of(x, a, n);
         const std::optional<double> log_p =
             scaled_alpha(sample, states_of(a, n), kept->alpha.data() + kept->alpha_offset[n],
-                         kept->log_normaliser.data() + kept->frame_offset[n], probs.data());
+                         kept->log_normaliser.data() + kept->frame_offset[n], work);
         kept->held[n] = log_p.has_value();
         nll(n) = static_cast<T>(log_p ? -*log_p : -Lattice<T>(sample, a, n).log_likelihood());
     }
