@@ -162,9 +162,9 @@ constexpr double smallest_checked = 4 * std::numeric_limits<double>::min();
 // weigh under 2^-120 of Z_t. A smaller Z_t (alpha and beta barely overlap) goes to log space.
 constexpr double smallest_overlap = 0x1p-900;
 
-// probs = softmax(x_t) in double; returns log sum_c exp(x_{t,c}).
+// probs = softmax(x_t), in double.
 template <class T>
-double softmax_frame(const T* row, std::size_t classes, double* probs) {
+void softmax_frame(const T* row, std::size_t classes, double* probs) {
     double m = row[0];
     for (std::size_t c = 1; c < classes; ++c) m = std::max(m, static_cast<double>(row[c]));
     for (std::size_t c = 0; c < classes; ++c) probs[c] = static_cast<double>(row[c]) - m;
@@ -173,14 +173,6 @@ double softmax_frame(const T* row, std::size_t classes, double* probs) {
     for (std::size_t c = 0; c < classes; ++c) sum += probs[c];
     const double inverse = 1 / sum;
     for (std::size_t c = 0; c < classes; ++c) probs[c] *= inverse;
-    return m + std::log(sum);
-}
-
-// probs = exp(x_t - log_normaliser): the softmax again, from the forward's normaliser.
-template <class T>
-void softmax_frame(const T* row, std::size_t classes, double log_normaliser, double* probs) {
-    for (std::size_t c = 0; c < classes; ++c) probs[c] = static_cast<double>(row[c]) - log_normaliser;
-    kernels::map(classes, probs, [](const auto& v) { return xsimd::exp(v); }, probs);
 }
 
 // Multiplies row[0..n) by 1 / its sum; returns the sum (0 or NaN are left for the caller).
@@ -194,20 +186,20 @@ double rescale(double* row, std::size_t n) {
 
 // The alpha recursion in the probability domain with each frame rescaled to sum 1
 // (Graves' scaling): no log or exp per state. Writes the T_n scaled rows of S_n
-// alphas and the frames' log normalisers; returns log p(l | x), or nothing when a
+// alphas and the T_n softmax rows of C; returns log p(l | x), or nothing when a
 // value underflowed or a frame is not finite (then the caller uses log space).
 template <class T>
 std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates& st, double* alpha,
-                                   double* log_normaliser, std::vector<double>& work) {
+                                   double* softmax, std::vector<double>& work) {
     const std::size_t S = st.states;
-    work.resize(x.classes + S);
-    double* probs = work.data();
-    double* skip = probs + x.classes;  // 1 where state s may be entered from s-2, as a factor
+    work.resize(S);
+    double* skip = work.data();  // 1 where state s may be entered from s-2, as a factor
     for (std::size_t s = 0; s < S; ++s) skip[s] = st.can_skip[s] ? 1.0 : 0.0;
     double log_p = 0;
     bool underflow = false;
     for (std::size_t t = 0; t < st.frames; ++t) {
-        log_normaliser[t] = softmax_frame(x.frame(t), x.classes, probs);
+        double* probs = softmax + t * x.classes;
+        softmax_frame(x.frame(t), x.classes, probs);
         double* now = alpha + t * S;
         if (t == 0) {
             std::fill(now, now + S, 0.0);
@@ -247,12 +239,11 @@ std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates&
 // returns false when a value underflowed (then the caller uses log space).
 template <class T>
 bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const double* alpha,
-                     const double* log_normaliser, T* grad, double g, std::vector<double>& work) {
+                     const double* softmax, T* grad, double g, std::vector<double>& work) {
     const std::size_t S = st.states;
     const std::size_t C = x.classes;
-    work.assign(2 * C + 4 * S + 2, 0.0);
-    double* probs = work.data();
-    double* occupancy = probs + C;
+    work.assign(C + 4 * S + 2, 0.0);
+    double* occupancy = work.data();
     double* beta = occupancy + C;
     double* weight = beta + S;
     double* skip_next = weight + S;  // 1 where state s may skip to s+2, as a factor
@@ -262,7 +253,7 @@ bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const dou
     if (S > 1) beta[S - 2] = 1;
     for (std::size_t t = st.frames; t-- > 0;) {
         const T* row = x.frame(t);
-        softmax_frame(row, C, log_normaliser[t], probs);
+        const double* probs = softmax + t * C;
         if (t + 1 < st.frames) {
             for (std::size_t s = 0; s < S; ++s) {
                 beta[s] = next[s] + next[s + 1] + skip_next[s] * next[s + 2];
@@ -295,13 +286,13 @@ bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const dou
 
 // What the forward keeps for the backward: per sample, whether the scaled
 // recursion held (else the backward reruns it in log space), its T_n x S_n scaled
-// alphas and the T_n log normalisers of its frames.
+// alphas and its T_n x C softmax (the backward's emissions and the gradient's first term).
 struct ScaledForward {
     std::vector<std::uint8_t> held;
     std::vector<std::size_t> alpha_offset;
     std::vector<std::size_t> frame_offset;
     std::vector<double> alpha;
-    std::vector<double> log_normaliser;
+    std::vector<double> softmax;
 };
 
 // Zeroes the frames of sample n from `from` on (its unused frames, or all of them).
@@ -342,7 +333,7 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
         frames += a.frame_counts[n];
     }
     kept->alpha.resize(alphas);
-    kept->log_normaliser.resize(frames);
+    kept->softmax.resize(frames * a.classes);
     std::vector<double> work;
     xt::xarray<T> nll = xt::zeros<T>({a.batch});
     for (std::size_t n = 0; n < a.batch; ++n) {
@@ -350,7 +341,7 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
         const SampleFrames<T> sample = frames_of(x, a, n);
         const std::optional<double> log_p =
             scaled_alpha(sample, states_of(a, n), kept->alpha.data() + kept->alpha_offset[n],
-                         kept->log_normaliser.data() + kept->frame_offset[n], work);
+                         kept->softmax.data() + kept->frame_offset[n] * a.classes, work);
         kept->held[n] = log_p.has_value();
         nll(n) = static_cast<T>(log_p ? -*log_p : -Lattice<T>(sample, a, n).log_likelihood());
     }
@@ -369,7 +360,7 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
             const double g = c.grad()(n);
             const bool done = kept->held[n] &&
                               scaled_gradient(sample, states_of(a, n), kept->alpha.data() + kept->alpha_offset[n],
-                                              kept->log_normaliser.data() + kept->frame_offset[n], out, g, work);
+                                              kept->softmax.data() + kept->frame_offset[n] * a.classes, out, g, work);
             if (!done) Lattice<T>(sample, a, n).gradient(sample, out, g);
         }
         c.accumulate(0, std::move(grad));

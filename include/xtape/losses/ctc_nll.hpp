@@ -13,8 +13,8 @@ namespace xtape {
 /// `alignment.layout` says, over the first T_n frames. Shape (N,). Samples that
 /// are infeasible, or have no frames, give 0 and gradient 0.
 ///
-/// One node: the forward runs the alpha recursion and keeps it (T_n x S_n doubles
-/// per sample) for the backward, which runs beta and sends
+/// One node: the forward runs the alpha recursion and keeps it with the softmax
+/// (T_n (S_n + C) doubles per sample) for the backward, which runs beta and sends
 ///   d/dx_{t,c} = g_n (softmax(x_t)_c - sum_{s: l'_s = c} alpha_t(s) beta_t(s) / p)
 /// to the activations, and exactly 0 past T_n, so NaN there never leaks. Both
 /// recursions run in double in the probability domain, each frame rescaled to sum 1
