@@ -203,8 +203,10 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     broadcast_shapes(ab, mask.shape(), "where", "a and b", "mask");
     // xtensor 0.24 with xsimd 8 selects wrongly when xt::where reads a stored
     // bool array (float and double alike), so the mask is turned into T once
-    // and compared: a comparison of T values gives xsimd a proper mask of T.
-    xt::xarray<T> selector = xt::cast<T>(mask);
+    // (1 where it holds, else 0) and compared: a comparison of T values gives
+    // xsimd a proper mask of T. One plain pass over the bools does it.
+    xt::xarray<T> selector = xt::empty<T>(mask.shape());
+    std::transform(mask.data(), mask.data() + mask.size(), selector.data(), [](bool m) { return T(m); });
     const bool flat = kernels::same_shape(selector, a.value(), b.value());
     auto pick = [zero = B(T(0))](B m, B x, B y) { return xsimd::select(m != zero, x, y); };
     xt::xarray<T> out = flat ? mapped<T>(pick, selector, a.value(), b.value())
