@@ -11,7 +11,7 @@ using namespace xtape;
 
 namespace {
 
-// Normal activations of the given spread, and d(sum of the loss)/d(pred) with the loss.
+// Normal activations of the given spread.
 xt::xarray<double> normal_activations(const Shape& shape, double spread, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal(0.0, spread);
@@ -20,6 +20,7 @@ xt::xarray<double> normal_activations(const Shape& shape, double spread, std::ui
     return x;
 }
 
+// CTCLoss (NTC, NT, with pred_lengths) on a fresh tape: the loss and d(sum of the loss)/d(pred).
 struct Run {
     xt::xarray<double> loss;
     xt::xarray<double> grad;

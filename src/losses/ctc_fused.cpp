@@ -157,7 +157,7 @@ SampleStates states_of(const CtcAlignment& a, std::size_t n) {
 
 // A value of the scaled recursions under this, from a positive predecessor, may have
 // been rounded to a subnormal or to 0 (an underflow): that sample then runs in log space.
-// (A scaled row sums to at most 3, so its rescaling cannot push a checked value below DBL_MIN.)
+// (A row's total before rescaling is at most 3, so rescaling cannot push a checked value below DBL_MIN.)
 constexpr double smallest_checked = 4 * std::numeric_limits<double>::min();
 // The backward's occupancy products may underflow; with Z_t at least this, those
 // weigh under 2^-120 of Z_t. A smaller Z_t (alpha and beta barely overlap) goes to log space.
