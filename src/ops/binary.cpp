@@ -117,9 +117,10 @@ Var<T> maximum(const Var<T>& a, const Var<T>& b) {
         const auto& a = c.input(0);
         const auto& b = c.input(1);
         if (same_shape(g, a, b)) {
-            const B zero(T(0));
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x >= y, dy, zero); }, g, a, b));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x >= y, zero, dy); }, g, a, b));
+            auto to_a = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x >= y, dy, zero); };
+            auto to_b = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x >= y, zero, dy); };
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(to_a, g, a, b));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(to_b, g, a, b));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(a >= b, g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(a >= b, T(0), g));
@@ -139,9 +140,10 @@ Var<T> minimum(const Var<T>& a, const Var<T>& b) {
         const auto& a = c.input(0);
         const auto& b = c.input(1);
         if (same_shape(g, a, b)) {
-            const B zero(T(0));
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x <= y, dy, zero); }, g, a, b));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>([zero](B dy, B x, B y) { return xsimd::select(x <= y, zero, dy); }, g, a, b));
+            auto to_a = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x <= y, dy, zero); };
+            auto to_b = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x <= y, zero, dy); };
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(to_a, g, a, b));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(to_b, g, a, b));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(a <= b, g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(a <= b, T(0), g));
@@ -200,22 +202,22 @@ Var<T> rdiv(std::type_identity_t<T> s, const Var<T>& a) {
 template <class T>
 Var<T> maximum(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([bound = B(s)](B x) { return xsimd::select(x > bound, x, bound); }, a.value());
-    return tape_of(a, "maximum").record("maximum_scalar", {a}, std::move(out), [s](GradContext<T>& c) {
+    auto pick = [bound = B(s)](B x) { return xsimd::select(x > bound, x, bound); };
+    return tape_of(a, "maximum").record("maximum_scalar", {a}, mapped<T>(pick, a.value()), [s](GradContext<T>& c) {
         // a wins ties
-        c.accumulate(0, mapped<T>([bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x >= bound, dy, zero); },
-                                  c.grad(), c.input(0)));
+        auto to_a = [bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x >= bound, dy, zero); };
+        c.accumulate(0, mapped<T>(to_a, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> minimum(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([bound = B(s)](B x) { return xsimd::select(x < bound, x, bound); }, a.value());
-    return tape_of(a, "minimum").record("minimum_scalar", {a}, std::move(out), [s](GradContext<T>& c) {
+    auto pick = [bound = B(s)](B x) { return xsimd::select(x < bound, x, bound); };
+    return tape_of(a, "minimum").record("minimum_scalar", {a}, mapped<T>(pick, a.value()), [s](GradContext<T>& c) {
         // a wins ties
-        c.accumulate(0, mapped<T>([bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x <= bound, dy, zero); },
-                                  c.grad(), c.input(0)));
+        auto to_a = [bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x <= bound, dy, zero); };
+        c.accumulate(0, mapped<T>(to_a, c.grad(), c.input(0)));
     });
 }
 

@@ -215,9 +215,10 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
         // The gradient flows to a where the mask holds, to b elsewhere.
         const auto& g = c.grad();
         if (flat) {
-            const B zero(T(0));
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>([zero](B m, B dy) { return xsimd::select(m != zero, dy, zero); }, selector, g));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>([zero](B m, B dy) { return xsimd::select(m != zero, zero, dy); }, selector, g));
+            auto to_a = [zero = B(T(0))](B m, B dy) { return xsimd::select(m != zero, dy, zero); };
+            auto to_b = [zero = B(T(0))](B m, B dy) { return xsimd::select(m != zero, zero, dy); };
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(to_a, selector, g));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(to_b, selector, g));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(xt::not_equal(selector, T(0)), g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(xt::not_equal(selector, T(0)), T(0), g));
