@@ -48,12 +48,13 @@ private:
 };
 
 // Rows [begin, end) of a row-major array, as an array of their own.
-template <class T>
-xt::xarray<T> copy_rows(const xt::xarray<T>& whole, std::size_t begin, std::size_t end) {
+// `storage` (a tape or a gradient context) provides the array.
+template <class T, class Storage>
+xt::xarray<T> copy_rows(Storage& storage, const xt::xarray<T>& whole, std::size_t begin, std::size_t end) {
     Shape shape = whole.shape();
     const std::size_t row = whole.size() / shape[0];
     shape[0] = end - begin;
-    xt::xarray<T> part = xt::empty<T>(shape);
+    xt::xarray<T> part = storage.buffer(shape);
     std::copy_n(whole.data() + begin * row, (end - begin) * row, part.data());
     return part;
 }
@@ -110,7 +111,7 @@ std::vector<Var<T>> chunk_inputs(Tape<T>& scratch, std::span<const Split> splits
     parts.reserve(splits.size());
     for (std::size_t k = 0; k < splits.size(); ++k) {
         const xt::xarray<T>& value = value_of(k);
-        xt::xarray<T> part = splits[k] == Split::rows ? copy_rows(value, begin, end) : value;
+        xt::xarray<T> part = splits[k] == Split::rows ? copy_rows(scratch, value, begin, end) : value;
         parts.push_back(wants_grad(k) ? scratch.leaf(std::move(part)) : scratch.constant(std::move(part)));
     }
     return parts;
@@ -144,7 +145,7 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
             if (begin == 0) {
                 Shape shape = y.shape();
                 shape[0] = samples;
-                out = xt::empty<T>(shape);
+                out = tape.buffer(shape);
             }
             put_rows(y.value(), out, begin);
         }
@@ -157,8 +158,8 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
         std::vector<xt::xarray<T>> grads(splits.size());
         for (std::size_t k = 0; k < splits.size(); ++k) {
             if (!c.needs_grad(k)) continue;
-            grads[k] = splits[k] == Split::rows ? xt::xarray<T>(xt::empty<T>(c.input(k).shape()))
-                                                : xt::xarray<T>(xt::zeros<T>(c.input(k).shape()));
+            grads[k] = c.buffer(c.input(k).shape());
+            if (splits[k] == Split::whole) std::fill_n(grads[k].data(), grads[k].size(), T(0));
         }
         ScratchTape<T> scratch;
         TapeScope<T> scope(scratch.get());
@@ -170,7 +171,7 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
             chunk_tape.clear();
             const auto parts = chunk_inputs<T>(chunk_tape, splits, value_of, wants_grad, begin, end);
             const Var<T> y = f(parts);
-            chunk_tape.backward(y, copy_rows(c.grad(), begin, end));
+            chunk_tape.backward(y, copy_rows(chunk_tape, c.grad(), begin, end));
             for (std::size_t k = 0; k < splits.size(); ++k) {
                 if (!c.needs_grad(k)) continue;
                 const std::uint32_t index = parts[k].index();

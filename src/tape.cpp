@@ -157,11 +157,31 @@ void Tape<T>::zero_grad() {
 
 template <class T>
 void Tape<T>::clear() {
-    // Captured state is released now; value and gradient buffers stay with
-    // their node and are reused when the next step records the same shapes.
-    for (std::size_t i = 0; i < size_; ++i) nodes_[i].backward = nullptr;
+    // Storage this step did not reuse is freed; this step's becomes the spare
+    // storage of the next. Captured state is released now.
+    spare_.clear();
+    const auto keep = [this](xt::xarray<T>& array) {
+        if (array.size() > 0) spare_[array.size()].push_back(std::move(array));
+        array = xt::xarray<T>();
+    };
+    for (std::size_t i = 0; i < size_; ++i) {
+        Node& node = nodes_[i];
+        keep(node.value);
+        keep(node.grad);
+        node.backward = nullptr;
+    }
     size_ = 0;
     ++epoch_;
+}
+
+template <class T>
+xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
+    const auto spare = spare_.find(element_count(shape));
+    if (spare == spare_.end() || spare->second.empty()) return xt::empty<T>(shape);
+    xt::xarray<T> array = std::move(spare->second.back());
+    spare->second.pop_back();
+    array.reshape(shape);
+    return array;
 }
 
 // ---- GradContext -----------------------------------------------------------

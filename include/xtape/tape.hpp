@@ -6,6 +6,8 @@
 #include <functional>
 #include <initializer_list>
 #include <span>
+#include <unordered_map>
+#include <vector>
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xstorage.hpp>
@@ -114,8 +116,16 @@ public:
     /// Forgets every gradient (values and handles stay valid).
     void zero_grad();
     /// Forgets every node; handles made before become stale (they throw).
-    /// The node storage is kept for the next step.
+    /// The storage of the values and gradients is kept for the next step (see buffer).
     void clear();
+
+    /// An uninitialised array of `shape` for an op's value or gradient. Its
+    /// storage comes from the values and gradients that the last clear()
+    /// released when one of the same size is spare, so a training loop that
+    /// records the same shapes every step allocates nothing after its first
+    /// step and keeps reusing memory that is still in cache. Spare storage is
+    /// kept for one step only: a step that does not reuse it frees it.
+    xt::xarray<T> buffer(const Shape& shape);
 
     /// Number of nodes recorded since the last clear.
     std::size_t size() const { return size_; }
@@ -166,6 +176,8 @@ private:
     // A deque never moves its elements on growth, so references to values stay
     // valid while the tape grows. Nodes past size_ are kept for reuse after clear().
     std::deque<Node> nodes_;
+    // Storage released by the last clear(), by element count, for buffer().
+    std::unordered_map<std::size_t, std::vector<xt::xarray<T>>> spare_;
     std::size_t size_ = 0;
     std::uint32_t epoch_ = 1;
     bool grad_enabled_ = true;
@@ -184,6 +196,9 @@ public:
     const xt::xarray<T>& input(std::size_t k) const {
         return tape_.nodes_[tape_.nodes_[node_].inputs[k]].value;
     }
+    /// An uninitialised array of `shape` from the tape's spare storage (Tape::buffer):
+    /// where a backward function builds a gradient before accumulate().
+    xt::xarray<T> buffer(const Shape& shape) { return tape_.buffer(shape); }
     /// Whether input k wants a gradient; skip its work when it does not.
     bool needs_grad(std::size_t k) const {
         return tape_.nodes_[tape_.nodes_[node_].inputs[k]].requires_grad;
@@ -230,6 +245,7 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
             if (input.has_grad) {
                 input.grad += g;
             } else {
+                if (input.grad.size() != input.value.size()) input.grad = tape_.buffer(shape);
                 input.grad = g;
                 input.has_grad = true;
             }

@@ -134,7 +134,7 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
     if (a.size() == 0) {
         out = a.value();
     } else if (rows.contiguous_rows()) {
-        out = xt::empty<T>(a.shape());
+        out = tape.buffer(a.shape());
         log_softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     } else {
         // log_softmax(a) = z - log(sum(exp(z))) with z = a - max(a): exp(z) <= 1.
@@ -145,7 +145,7 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
         // d/da: g - softmax(a) * sum(g, axis), with softmax(a) = exp(log_softmax(a))
         const auto& g = c.grad();
         if (rows.contiguous_rows()) {
-            xt::xarray<T> dx = xt::empty<T>(g.shape());
+            xt::xarray<T> dx = c.buffer(g.shape());
             log_softmax_grad_rows(g.data(), c.value().data(), dx.data(), rows.outer, rows.n);
             c.accumulate(0, std::move(dx));
         } else {
@@ -163,7 +163,7 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
     if (a.size() == 0) {
         out = a.value();
     } else if (rows.contiguous_rows()) {
-        out = xt::empty<T>(a.shape());
+        out = tape.buffer(a.shape());
         softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     } else {
         out = xt::exp(shifted_by_max(a.value(), ax));
@@ -174,7 +174,7 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
         const auto& g = c.grad();
         const auto& y = c.value();
         if (rows.contiguous_rows()) {
-            xt::xarray<T> dx = xt::empty<T>(g.shape());
+            xt::xarray<T> dx = c.buffer(g.shape());
             softmax_grad_rows(g.data(), y.data(), dx.data(), rows.outer, rows.n);
             c.accumulate(0, std::move(dx));
         } else {

@@ -107,9 +107,11 @@ xt::xarray<T> sum_exp(const xt::xarray<T>& x, const xt::xarray<T>& shift, const 
 // g (of the output's shape) broadcast back over the input's shape, divided by
 // `divisor`: the gradient of sum (divisor 1) and of mean (divisor n).
 template <class T>
-xt::xarray<T> broadcast_back(const xt::xarray<T>& g, const Reduction& r, const Shape& in, T divisor) {
+xt::xarray<T> broadcast_back(GradContext<T>& c, const Reduction& r, T divisor) {
+    const xt::xarray<T>& g = c.grad();
+    const Shape& in = c.input(0).shape();
     if (!r.block) return expand(g, r.kept, in) / divisor;
-    xt::xarray<T> dx = xt::empty<T>(in);
+    xt::xarray<T> dx = c.buffer(in);
     kernels::broadcast_block(g.data(), *r.block, divisor, dx.data());
     return dx;
 }
@@ -132,7 +134,7 @@ Var<T> sum(const Var<T>& a, const Axes& axes, bool keepdims) {
     out.reshape(r.out);
     return tape_of(a, "sum").record("sum", {a}, std::move(out), [r](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
-        c.accumulate(0, broadcast_back(c.grad(), r, c.input(0).shape(), T(1)));  // d sum/da_i = 1
+        c.accumulate(0, broadcast_back(c, r, T(1)));  // d sum/da_i = 1
     });
 }
 
@@ -148,7 +150,7 @@ Var<T> mean(const Var<T>& a, const Axes& axes, bool keepdims) {
     out.reshape(r.out);
     return tape_of(a, "mean").record("mean", {a}, std::move(out), [r, n](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
-        c.accumulate(0, broadcast_back(c.grad(), r, c.input(0).shape(), n));  // d mean/da_i = 1/n
+        c.accumulate(0, broadcast_back(c, r, n));  // d mean/da_i = 1/n
     });
 }
 
@@ -161,7 +163,7 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
     return tape_of(a, "max").record("max", {a}, std::move(out), [r](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
         const auto& x = c.input(0);
-        xt::xarray<T> dx = xt::empty<T>(x.shape());
+        xt::xarray<T> dx = c.buffer(x.shape());
         if (r.block) {
             kernels::first_max_gradient_block(x.data(), *r.block, c.value().data(), c.grad().data(), dx.data());
             c.accumulate(0, std::move(dx));
@@ -213,7 +215,7 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
             scale.flat(i) = s > T(0) ? c.grad().flat(i) / s : T(0);
         }
         if (r.block) {
-            xt::xarray<T> dx = xt::empty<T>(x.shape());
+            xt::xarray<T> dx = c.buffer(x.shape());
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
             c.accumulate(0, std::move(dx));
             return;

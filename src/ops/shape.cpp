@@ -1,4 +1,5 @@
 // Shape ops: reshape, transpose, swapaxes, broadcast_to, slice, concat, stack, gather, pick.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -91,13 +92,13 @@ Var<T> reshape(const Var<T>& a, const Shape& shape) {
         throw ShapeError(fmt::format("reshape: cannot reshape a of shape {} ({} elements) to shape {} ({} elements)",
                                      to_string(a.shape()), a.size(), to_string(shape), element_count(shape)));
     }
-    xt::xarray<T> out = a.value();
-    out.reshape(shape);
+    xt::xarray<T> out = tape.buffer(shape);
+    std::copy_n(a.value().data(), a.size(), out.data());
     return tape.record("reshape", {a}, std::move(out), [](GradContext<T>& c) {
-        // One plain copy, reshaped in place and handed over (a reshape_view would
-        // be assigned element by element through a stepper).
-        xt::xarray<T> dx = c.grad();
-        dx.reshape(c.input(0).shape());
+        // One plain copy (a reshape_view would be assigned element by element
+        // through a stepper).
+        xt::xarray<T> dx = c.buffer(c.input(0).shape());
+        std::copy_n(c.grad().data(), dx.size(), dx.data());
         c.accumulate(0, std::move(dx));
     });
 }
@@ -305,7 +306,7 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
     // Output element (o, i) is a's element (o, index(o, i), i); a size-1 axis
     // does not change the flat order, so both index shapes read alike.
     const AxisLayout layout(shape, ax);
-    xt::xarray<T> out = xt::empty<T>(keepdims ? kept : dropped);
+    xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
     const auto& x = a.value();
     for (std::size_t o = 0; o < layout.outer; ++o) {
         for (std::size_t i = 0; i < layout.inner; ++i) {
@@ -317,7 +318,8 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
     return tape.record("pick", {a}, std::move(out), [index, layout](GradContext<T>& c) {
         // Each picked element gets its output's gradient; the rest get 0.
         const auto& g = c.grad();
-        xt::xarray<T> dx = xt::zeros<T>(c.input(0).shape());
+        xt::xarray<T> dx = c.buffer(c.input(0).shape());
+        std::fill_n(dx.data(), dx.size(), T(0));
         for (std::size_t o = 0; o < layout.outer; ++o) {
             for (std::size_t i = 0; i < layout.inner; ++i) {
                 const std::size_t dst = o * layout.inner + i;
