@@ -97,8 +97,8 @@ void check_chunk_output(const Var<T>& y, std::size_t rows, const Shape* first) {
         first == nullptr || (first->size() == shape.size() && std::equal(shape.begin() + 1, shape.end(),
                                                                          first->begin() + 1));
     if (!rows_match || !trailing_match) {
-        throw ShapeError(fmt::format("chunked: the function returned shape {} for a chunk of {} samples", to_string(shape),
-                                     rows));
+        throw ShapeError(fmt::format("chunked: the function returned shape {} for a chunk of {} samples",
+                                     to_string(shape), rows));
     }
 }
 

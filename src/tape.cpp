@@ -157,9 +157,11 @@ void Tape<T>::zero_grad() {
 
 template <class T>
 void Tape<T>::clear() {
-    // Storage this step did not reuse is freed; this step's becomes the spare
-    // storage of the next. Captured state is released now.
-    spare_.clear();
+    // Storage this step did not reuse is freed (and a size no step asked for is
+    // forgotten); this step's becomes the spare storage of the next. Captured
+    // state is released now.
+    std::erase_if(spare_, [](const auto& entry) { return entry.second.empty(); });
+    for (auto& [count, arrays] : spare_) arrays.clear();
     const auto keep = [this](xt::xarray<T>& array) {
         if (array.size() > 0) spare_[array.size()].push_back(std::move(array));
         array = xt::xarray<T>();

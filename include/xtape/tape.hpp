@@ -1,6 +1,7 @@
 // The tape (a Wengert list): variables, recorded nodes and the backward sweep.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -232,8 +233,13 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
         if (g.shape() == shape) {
             if (input.has_grad) {
                 input.grad += g;
+            } else if constexpr (std::is_rvalue_reference_v<E&&>) {
+                input.grad = std::move(g);
+                input.has_grad = true;
             } else {
-                input.grad = std::forward<E>(g);
+                if (input.grad.size() != g.size()) input.grad = tape_.buffer(shape);
+                input.grad.reshape(shape);
+                std::copy_n(g.data(), g.size(), input.grad.data());
                 input.has_grad = true;
             }
             return;

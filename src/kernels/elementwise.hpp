@@ -15,11 +15,12 @@ bool same_shape(const xt::xarray<T>& first, const Rest&... rest) {
     return ((rest.shape() == first.shape()) && ...);
 }
 
-/// A fresh array of first's shape holding f(first[i], rest[i], ...), with f a
-/// function of Batch<T>s. Every array must have first's shape (see same_shape).
-template <class T, class F, class... Rest>
-xt::xarray<T> mapped(F f, const xt::xarray<T>& first, const Rest&... rest) {
-    xt::xarray<T> out = xt::empty<T>(first.shape());
+/// An array of first's shape holding f(first[i], rest[i], ...), with f a
+/// function of Batch<T>s, its storage from `storage.buffer(shape)` (a Tape or
+/// a GradContext). Every array must have first's shape (see same_shape).
+template <class T, class Storage, class F, class... Rest>
+xt::xarray<T> mapped(Storage& storage, F f, const xt::xarray<T>& first, const Rest&... rest) {
+    xt::xarray<T> out = storage.buffer(first.shape());
     map(first.size(), out.data(), f, first.data(), rest.data()...);
     return out;
 }

@@ -28,8 +28,8 @@ Tape<T>& binary_tape(const Var<T>& a, const Var<T>& b, const char* op) {
 // -g: the gradient of a subtracted operand, of the output's shape whatever the
 // operands' shapes (accumulate sums it down).
 template <class T>
-xt::xarray<T> negated(const xt::xarray<T>& g) {
-    return mapped<T>([](kernels::Batch<T> x) { return -x; }, g);
+xt::xarray<T> negated(GradContext<T>& c) {
+    return mapped<T>(c, [](kernels::Batch<T> x) { return -x; }, c.grad());
 }
 }  // namespace
 
@@ -38,7 +38,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "add");
     xt::xarray<T> out = same_shape(a.value(), b.value())
-                            ? mapped<T>([](B x, B y) { return x + y; }, a.value(), b.value())
+                            ? mapped<T>(tape, [](B x, B y) { return x + y; }, a.value(), b.value())
                             : xt::xarray<T>(a.value() + b.value());
     return tape.record("add", {a, b}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, c.grad());  // d(a+b)/da = 1
@@ -51,11 +51,11 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "sub");
     xt::xarray<T> out = same_shape(a.value(), b.value())
-                            ? mapped<T>([](B x, B y) { return x - y; }, a.value(), b.value())
+                            ? mapped<T>(tape, [](B x, B y) { return x - y; }, a.value(), b.value())
                             : xt::xarray<T>(a.value() - b.value());
     return tape.record("sub", {a, b}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, c.grad());                                // d(a-b)/da = 1
-        if (c.needs_grad(1)) c.accumulate(1, negated(c.grad()));  // d(a-b)/db = -1
+        if (c.needs_grad(1)) c.accumulate(1, negated(c));  // d(a-b)/db = -1
     });
 }
 
@@ -64,14 +64,14 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "mul");
     auto times = [](B x, B y) { return x * y; };
-    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(times, a.value(), b.value())
+    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(tape, times, a.value(), b.value())
                                                          : xt::xarray<T>(a.value() * b.value());
     return tape.record("mul", {a, b}, std::move(out), [times](GradContext<T>& c) {
         const auto& g = c.grad();
         // d(ab)/da = b, d(ab)/db = a
         if (same_shape(g, c.input(0), c.input(1))) {
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(times, g, c.input(1)));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(times, g, c.input(0)));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, times, g, c.input(1)));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(c, times, g, c.input(0)));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, g * c.input(1));
             if (c.needs_grad(1)) c.accumulate(1, g * c.input(0));
@@ -84,15 +84,15 @@ Var<T> div(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "div");
     auto over = [](B x, B y) { return x / y; };
-    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(over, a.value(), b.value())
+    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(tape, over, a.value(), b.value())
                                                          : xt::xarray<T>(a.value() / b.value());
     return tape.record("div", {a, b}, std::move(out), [over](GradContext<T>& c) {
         const auto& g = c.grad();
         // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
         if (same_shape(g, c.input(0), c.input(1))) {
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(over, g, c.input(1)));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, over, g, c.input(1)));
             if (c.needs_grad(1)) {
-                c.accumulate(1, mapped<T>([](B dy, B y, B q) { return -dy * q / y; }, g, c.input(1), c.value()));
+                c.accumulate(1, mapped<T>(c, [](B dy, B y, B q) { return -dy * q / y; }, g, c.input(1), c.value()));
             }
         } else {
             if (c.needs_grad(0)) c.accumulate(0, g / c.input(1));
@@ -110,7 +110,7 @@ Var<T> maximum(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "maximum");
     xt::xarray<T> out = same_shape(a.value(), b.value())
-                            ? mapped<T>([](B x, B y) { return xsimd::select(x > y, x, y); }, a.value(), b.value())
+                            ? mapped<T>(tape, [](B x, B y) { return xsimd::select(x > y, x, y); }, a.value(), b.value())
                             : xt::xarray<T>(xt::maximum(a.value(), b.value()));
     return tape.record("maximum", {a, b}, std::move(out), [](GradContext<T>& c) {
         const auto& g = c.grad();
@@ -119,8 +119,8 @@ Var<T> maximum(const Var<T>& a, const Var<T>& b) {
         if (same_shape(g, a, b)) {
             auto to_a = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x >= y, dy, zero); };
             auto to_b = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x >= y, zero, dy); };
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(to_a, g, a, b));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(to_b, g, a, b));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, to_a, g, a, b));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(c, to_b, g, a, b));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(a >= b, g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(a >= b, T(0), g));
@@ -133,7 +133,7 @@ Var<T> minimum(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "minimum");
     xt::xarray<T> out = same_shape(a.value(), b.value())
-                            ? mapped<T>([](B x, B y) { return xsimd::select(x < y, x, y); }, a.value(), b.value())
+                            ? mapped<T>(tape, [](B x, B y) { return xsimd::select(x < y, x, y); }, a.value(), b.value())
                             : xt::xarray<T>(xt::minimum(a.value(), b.value()));
     return tape.record("minimum", {a, b}, std::move(out), [](GradContext<T>& c) {
         const auto& g = c.grad();
@@ -142,8 +142,8 @@ Var<T> minimum(const Var<T>& a, const Var<T>& b) {
         if (same_shape(g, a, b)) {
             auto to_a = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x <= y, dy, zero); };
             auto to_b = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x <= y, zero, dy); };
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(to_a, g, a, b));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(to_b, g, a, b));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, to_a, g, a, b));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(c, to_b, g, a, b));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(a <= b, g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(a <= b, T(0), g));
@@ -156,8 +156,9 @@ Var<T> minimum(const Var<T>& a, const Var<T>& b) {
 template <class T>
 Var<T> add(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([s](B x) { return x + s; }, a.value());
-    return tape_of(a, "add").record("add_scalar", {a}, std::move(out), [](GradContext<T>& c) {
+    Tape<T>& tape = tape_of(a, "add");
+    xt::xarray<T> out = mapped<T>(tape, [s](B x) { return x + s; }, a.value());
+    return tape.record("add_scalar", {a}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, c.grad());  // d(a+s)/da = 1
     });
 }
@@ -165,59 +166,65 @@ Var<T> add(const Var<T>& a, std::type_identity_t<T> s) {
 template <class T>
 Var<T> mul(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
+    Tape<T>& tape = tape_of(a, "mul");
     auto times_s = [s](B x) { return x * s; };
-    return tape_of(a, "mul").record("mul_scalar", {a}, mapped<T>(times_s, a.value()), [times_s](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(times_s, c.grad()));  // d(as)/da = s
+    return tape.record("mul_scalar", {a}, mapped<T>(tape, times_s, a.value()), [times_s](GradContext<T>& c) {
+        c.accumulate(0, mapped<T>(c, times_s, c.grad()));  // d(as)/da = s
     });
 }
 
 template <class T>
 Var<T> div(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
+    Tape<T>& tape = tape_of(a, "div");
     auto over_s = [s](B x) { return x / s; };
-    return tape_of(a, "div").record("div_scalar", {a}, mapped<T>(over_s, a.value()), [over_s](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(over_s, c.grad()));  // d(a/s)/da = 1/s
+    return tape.record("div_scalar", {a}, mapped<T>(tape, over_s, a.value()), [over_s](GradContext<T>& c) {
+        c.accumulate(0, mapped<T>(c, over_s, c.grad()));  // d(a/s)/da = 1/s
     });
 }
 
 template <class T>
 Var<T> rsub(std::type_identity_t<T> s, const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([s](B x) { return s - x; }, a.value());
-    return tape_of(a, "rsub").record("rsub_scalar", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, negated(c.grad()));  // d(s-a)/da = -1
+    Tape<T>& tape = tape_of(a, "rsub");
+    xt::xarray<T> out = mapped<T>(tape, [s](B x) { return s - x; }, a.value());
+    return tape.record("rsub_scalar", {a}, std::move(out), [](GradContext<T>& c) {
+        c.accumulate(0, negated(c));  // d(s-a)/da = -1
     });
 }
 
 template <class T>
 Var<T> rdiv(std::type_identity_t<T> s, const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([s](B x) { return s / x; }, a.value());
-    return tape_of(a, "rdiv").record("rdiv_scalar", {a}, std::move(out), [](GradContext<T>& c) {
+    Tape<T>& tape = tape_of(a, "rdiv");
+    xt::xarray<T> out = mapped<T>(tape, [s](B x) { return s / x; }, a.value());
+    return tape.record("rdiv_scalar", {a}, std::move(out), [](GradContext<T>& c) {
         // d(s/a)/da = -s/a^2 = -(s/a)/a
-        c.accumulate(0, mapped<T>([](B dy, B q, B x) { return -dy * q / x; }, c.grad(), c.value(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, [](B dy, B q, B x) { return -dy * q / x; }, c.grad(), c.value(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> maximum(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
+    Tape<T>& tape = tape_of(a, "maximum");
     auto pick = [bound = B(s)](B x) { return xsimd::select(x > bound, x, bound); };
-    return tape_of(a, "maximum").record("maximum_scalar", {a}, mapped<T>(pick, a.value()), [s](GradContext<T>& c) {
+    return tape.record("maximum_scalar", {a}, mapped<T>(tape, pick, a.value()), [s](GradContext<T>& c) {
         // a wins ties
         auto to_a = [bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x >= bound, dy, zero); };
-        c.accumulate(0, mapped<T>(to_a, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, to_a, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> minimum(const Var<T>& a, std::type_identity_t<T> s) {
     using B = kernels::Batch<T>;
+    Tape<T>& tape = tape_of(a, "minimum");
     auto pick = [bound = B(s)](B x) { return xsimd::select(x < bound, x, bound); };
-    return tape_of(a, "minimum").record("minimum_scalar", {a}, mapped<T>(pick, a.value()), [s](GradContext<T>& c) {
+    return tape.record("minimum_scalar", {a}, mapped<T>(tape, pick, a.value()), [s](GradContext<T>& c) {
         // a wins ties
         auto to_a = [bound = B(s), zero = B(T(0))](B dy, B x) { return xsimd::select(x <= bound, dy, zero); };
-        c.accumulate(0, mapped<T>(to_a, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, to_a, c.grad(), c.input(0)));
     });
 }
 

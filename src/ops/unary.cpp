@@ -20,8 +20,8 @@ template <class T>
 Var<T> neg(const Var<T>& a) {
     using B = kernels::Batch<T>;
     auto negate = [](B x) { return -x; };
-    return tape_of(a, "neg").record("neg", {a}, mapped<T>(negate, a.value()), [negate](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(negate, c.grad()));  // d(-a)/da = -1
+    return tape_of(a, "neg").record("neg", {a}, mapped<T>(a.tape(), negate, a.value()), [negate](GradContext<T>& c) {
+        c.accumulate(0, mapped<T>(c, negate, c.grad()));  // d(-a)/da = -1
     });
 }
 
@@ -42,50 +42,50 @@ kernels::Batch<T> exp_to_overflow(kernels::Batch<T> x) {
 template <class T>
 Var<T> exp(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return exp_to_overflow<T>(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return exp_to_overflow<T>(x); }, a.value());
     return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
         // d exp(a)/da = exp(a)
-        c.accumulate(0, mapped<T>([](B dy, B y) { return dy * y; }, c.grad(), c.value()));
+        c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy * y; }, c.grad(), c.value()));
     });
 }
 
 template <class T>
 Var<T> log(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::log(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::log(x); }, a.value());
     return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(a)/da = 1/a
-        c.accumulate(0, mapped<T>([](B dy, B x) { return dy / x; }, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy / x; }, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> log1p(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::log1p(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::log1p(x); }, a.value());
     return tape_of(a, "log1p").record("log1p", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(1+a)/da = 1/(1+a)
-        c.accumulate(0, mapped<T>([](B dy, B x) { return dy / (x + T(1)); }, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy / (x + T(1)); }, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> sqrt(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::sqrt(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::sqrt(x); }, a.value());
     return tape_of(a, "sqrt").record("sqrt", {a}, std::move(out), [](GradContext<T>& c) {
         // d sqrt(a)/da = 1/(2 sqrt(a))
-        c.accumulate(0, mapped<T>([](B dy, B y) { return dy / (T(2) * y); }, c.grad(), c.value()));
+        c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy / (T(2) * y); }, c.grad(), c.value()));
     });
 }
 
 template <class T>
 Var<T> square(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return x * x; }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return x * x; }, a.value());
     return tape_of(a, "square").record("square", {a}, std::move(out), [](GradContext<T>& c) {
         // d a^2/da = 2a
-        c.accumulate(0, mapped<T>([](B dy, B x) { return dy * (T(2) * x); }, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy * (T(2) * x); }, c.grad(), c.input(0)));
     });
 }
 
@@ -107,11 +107,11 @@ Var<T> pow(const Var<T>& a, std::type_identity_t<T> p) {
 template <class T>
 Var<T> abs(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::abs(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::abs(x); }, a.value());
     return tape_of(a, "abs").record("abs", {a}, std::move(out), [](GradContext<T>& c) {
         // d|a|/da = sign(a), and 0 at the kink a = 0 (and for NaN)
         const B zero(T(0));
-        c.accumulate(0, mapped<T>(
+        c.accumulate(0, mapped<T>(c, 
                             [zero](B dy, B x) {
                                 return xsimd::select(x > zero, dy, xsimd::select(x < zero, -dy, zero));
                             },
@@ -124,11 +124,11 @@ Var<T> relu(const Var<T>& a) {
     using B = kernels::Batch<T>;
     // Not max(a, 0), which may turn NaN into 0: a NaN input stays NaN.
     const B zero(T(0));
-    xt::xarray<T> out = mapped<T>([zero](B x) { return xsimd::select(x < zero, zero, x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [zero](B x) { return xsimd::select(x < zero, zero, x); }, a.value());
     return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
         // d max(a,0)/da = 1 for a > 0, and 0 at the kink a = 0
         const B zero(T(0));
-        c.accumulate(0, mapped<T>([zero](B dy, B x) { return xsimd::select(x > zero, dy, zero); }, c.grad(),
+        c.accumulate(0, mapped<T>(c, [zero](B dy, B x) { return xsimd::select(x > zero, dy, zero); }, c.grad(),
                                   c.input(0)));
     });
 }
@@ -147,20 +147,20 @@ kernels::Batch<T> stable_sigmoid(kernels::Batch<T> x) {
 template <class T>
 Var<T> sigmoid(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return stable_sigmoid<T>(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return stable_sigmoid<T>(x); }, a.value());
     return tape_of(a, "sigmoid").record("sigmoid", {a}, std::move(out), [](GradContext<T>& c) {
         // s' = s (1 - s)
-        c.accumulate(0, mapped<T>([](B dy, B s) { return dy * s * (T(1) - s); }, c.grad(), c.value()));
+        c.accumulate(0, mapped<T>(c, [](B dy, B s) { return dy * s * (T(1) - s); }, c.grad(), c.value()));
     });
 }
 
 template <class T>
 Var<T> tanh(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>([](B x) { return xsimd::tanh(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::tanh(x); }, a.value());
     return tape_of(a, "tanh").record("tanh", {a}, std::move(out), [](GradContext<T>& c) {
         // tanh' = 1 - tanh^2
-        c.accumulate(0, mapped<T>([](B dy, B y) { return dy * (T(1) - y * y); }, c.grad(), c.value()));
+        c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy * (T(1) - y * y); }, c.grad(), c.value()));
     });
 }
 
@@ -170,12 +170,12 @@ Var<T> softplus(const Var<T>& a) {
     // max(x,0) + log1p(exp(-|x|)): exp never overflows, log1p keeps the small
     // tail; the max keeps a NaN input NaN.
     const B zero(T(0));
-    xt::xarray<T> out = mapped<T>(
+    xt::xarray<T> out = mapped<T>(a.tape(), 
         [zero](B x) { return xsimd::select(x < zero, zero, x) + xsimd::log1p(xsimd::exp(-xsimd::abs(x))); },
         a.value());
     return tape_of(a, "softplus").record("softplus", {a}, std::move(out), [](GradContext<T>& c) {
         // d softplus(a)/da = sigmoid(a), exactly 0.5 at 0
-        c.accumulate(0, mapped<T>([](B dy, B x) { return dy * stable_sigmoid<T>(x); }, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy * stable_sigmoid<T>(x); }, c.grad(), c.input(0)));
     });
 }
 
@@ -184,12 +184,12 @@ Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T>
     using B = kernels::Batch<T>;
     if (!(lo <= hi)) throw ValueError(fmt::format("clip: lo = {} is greater than hi = {}", lo, hi));
     // As xt::clip: lo below lo, hi above hi, else the value (NaN stays NaN).
-    xt::xarray<T> out = mapped<T>(
+    xt::xarray<T> out = mapped<T>(a.tape(), 
         [low = B(lo), high = B(hi)](B x) { return xsimd::select(x < low, low, xsimd::select(high < x, high, x)); },
         a.value());
     return tape_of(a, "clip").record("clip", {a}, std::move(out), [lo, hi](GradContext<T>& c) {
         // 1 inside [lo, hi] (bounds included), 0 where the value was clipped
-        c.accumulate(0, mapped<T>([low = B(lo), high = B(hi), zero = B(T(0))](
+        c.accumulate(0, mapped<T>(c, [low = B(lo), high = B(hi), zero = B(T(0))](
                                       B dy, B x) { return xsimd::select(x >= low && x <= high, dy, zero); },
                                   c.grad(), c.input(0)));
     });
@@ -209,7 +209,7 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     std::transform(mask.data(), mask.data() + mask.size(), selector.data(), [](bool m) { return T(m); });
     const bool flat = kernels::same_shape(selector, a.value(), b.value());
     auto pick = [zero = B(T(0))](B m, B x, B y) { return xsimd::select(m != zero, x, y); };
-    xt::xarray<T> out = flat ? mapped<T>(pick, selector, a.value(), b.value())
+    xt::xarray<T> out = flat ? mapped<T>(tape, pick, selector, a.value(), b.value())
                              : xt::xarray<T>(xt::where(xt::not_equal(selector, T(0)), a.value(), b.value()));
     return tape.record("where", {a, b}, std::move(out), [flat, selector = std::move(selector)](GradContext<T>& c) {
         // The gradient flows to a where the mask holds, to b elsewhere.
@@ -217,8 +217,8 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
         if (flat) {
             auto to_a = [zero = B(T(0))](B m, B dy) { return xsimd::select(m != zero, dy, zero); };
             auto to_b = [zero = B(T(0))](B m, B dy) { return xsimd::select(m != zero, zero, dy); };
-            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(to_a, selector, g));
-            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(to_b, selector, g));
+            if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, to_a, selector, g));
+            if (c.needs_grad(1)) c.accumulate(1, mapped<T>(c, to_b, selector, g));
         } else {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(xt::not_equal(selector, T(0)), g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(xt::not_equal(selector, T(0)), T(0), g));
