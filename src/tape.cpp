@@ -53,6 +53,12 @@ const char* Var<T>::op() const {
 
 // ---- Tape ------------------------------------------------------------------
 
+namespace {
+// Arrays smaller than this are left to malloc, which serves them as fast as the
+// pool would; the pool pays off where fresh storage costs page faults.
+constexpr std::size_t pooled_size = 1024;
+}  // namespace
+
 template <class T>
 void Tape<T>::check(const Var<T>& v, const char* op) const {
     if (v.tape_ != this) {
@@ -163,8 +169,7 @@ void Tape<T>::clear() {
     std::erase_if(spare_, [](const auto& entry) { return entry.second.empty(); });
     for (auto& [count, arrays] : spare_) arrays.clear();
     const auto keep = [this](xt::xarray<T>& array) {
-        if (array.size() > 0) spare_[array.size()].push_back(std::move(array));
-        array = xt::xarray<T>();
+        if (array.size() >= pooled_size) spare_[array.size()].push_back(std::move(array));
     };
     for (std::size_t i = 0; i < size_; ++i) {
         Node& node = nodes_[i];
@@ -178,7 +183,9 @@ void Tape<T>::clear() {
 
 template <class T>
 xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
-    const auto spare = spare_.find(element_count(shape));
+    const std::size_t count = element_count(shape);
+    if (count < pooled_size) return xt::empty<T>(shape);
+    const auto spare = spare_.find(count);
     if (spare == spare_.end() || spare->second.empty()) return xt::empty<T>(shape);
     xt::xarray<T> array = std::move(spare->second.back());
     spare->second.pop_back();

@@ -120,9 +120,10 @@ public:
     /// The storage of the values and gradients is kept for the next step (see buffer).
     void clear();
 
-    /// An uninitialised array of `shape` for an op's value or gradient. Its
-    /// storage comes from the values and gradients that the last clear()
-    /// released when one of the same size is spare, so a training loop that
+    /// An uninitialised array of `shape` for an op's value or gradient. The
+    /// storage of an array of 1024 elements or more comes from the values and
+    /// gradients that the last clear() released when one of the same size is
+    /// spare, so a training loop that
     /// records the same shapes every step allocates nothing after its first
     /// step and keeps reusing memory that is still in cache. Spare storage is
     /// kept for one step only: a step that does not reuse it frees it.
