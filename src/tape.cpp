@@ -138,7 +138,7 @@ void Tape<T>::backward(const Var<T>& root, const xt::xarray<T>& seed) {
         if (nodes_[i].backward) nodes_[i].has_grad = false;
     }
     if (node.has_grad) {
-        node.grad += seed;
+        xt::noalias(node.grad) += seed;
     } else {
         node.grad = seed;
         node.has_grad = true;
@@ -168,17 +168,19 @@ void Tape<T>::clear() {
     // state is released now.
     std::erase_if(spare_, [](const auto& entry) { return entry.second.empty(); });
     for (auto& [count, arrays] : spare_) arrays.clear();
-    const auto keep = [this](xt::xarray<T>& array) {
-        if (array.size() >= pooled_size) spare_[array.size()].push_back(std::move(array));
-    };
     for (std::size_t i = 0; i < size_; ++i) {
         Node& node = nodes_[i];
-        keep(node.value);
-        keep(node.grad);
+        recycle(std::move(node.value));
+        recycle(std::move(node.grad));
         node.backward = nullptr;
     }
     size_ = 0;
     ++epoch_;
+}
+
+template <class T>
+void Tape<T>::recycle(xt::xarray<T>&& array) {
+    if (array.size() >= pooled_size) spare_[array.size()].push_back(std::move(array));
 }
 
 template <class T>
@@ -199,8 +201,9 @@ template <class T>
 void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
     auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
     xt::xarray<T> reduced = detail::sum_to(g, input.value.shape(), tape_.nodes_[node_].op);
+    tape_.recycle(std::move(g));
     if (input.has_grad) {
-        input.grad += reduced;
+        xt::noalias(input.grad) += reduced;
     } else {
         input.grad = std::move(reduced);
         input.has_grad = true;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <xtensor/xarray.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xstorage.hpp>
 
 #include "xtape/errors.hpp"
@@ -173,6 +174,8 @@ private:
     };
 
     Var<T> push(const char* op, xt::xarray<T>&& value, bool requires_grad);
+    // Makes an array no longer needed (a gradient already added in) spare storage.
+    void recycle(xt::xarray<T>&& array);
     void sweep(std::uint32_t root);
 
     // A deque never moves its elements on growth, so references to values stay
@@ -233,7 +236,8 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
     if constexpr (std::is_same_v<std::decay_t<E>, xt::xarray<T>>) {
         if (g.shape() == shape) {
             if (input.has_grad) {
-                input.grad += g;
+                xt::noalias(input.grad) += g;
+                if constexpr (std::is_rvalue_reference_v<E&&>) tape_.recycle(std::move(g));
             } else if constexpr (std::is_rvalue_reference_v<E&&>) {
                 input.grad = std::move(g);
                 input.has_grad = true;
@@ -250,7 +254,7 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
         const auto& gs = g.shape();
         if (gs.size() == shape.size() && std::equal(gs.begin(), gs.end(), shape.begin())) {
             if (input.has_grad) {
-                input.grad += g;
+                xt::noalias(input.grad) += g;
             } else {
                 if (input.grad.size() != input.value.size()) input.grad = tape_.buffer(shape);
                 input.grad = g;
