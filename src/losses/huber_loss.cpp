@@ -29,10 +29,12 @@ Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
     in.add_rows(reshape_like(label, pred, this->name(), "label"));
     const auto sw = in.add_weight(sample_weight, pred.shape());
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
+        // With m = min(a, rho), m (a - m/2) / rho is a^2/(2 rho) up to rho and
+        // a - rho/2 beyond: both pieces in one expression, no mask and no select.
         const T rho = static_cast<T>(self.rho_);
         const Var<T> a = abs(sub(v[1], v[0]));
-        const Mask linear = a.value() > rho;
-        const Var<T> e = xtape::where(linear, add(a, -rho / 2), mul(square(a), T(1) / (2 * rho)));
+        const Var<T> m = minimum(a, rho);
+        const Var<T> e = mul(mul(m, sub(a, mul(m, T(0.5)))), T(1) / rho);
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
     });
 }
