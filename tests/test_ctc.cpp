@@ -11,6 +11,7 @@
 #include <xtensor/xview.hpp>
 
 #include "ctc_brute_force.hpp"
+#include "support/registry_walk.hpp"
 #include "xtape/gradcheck.hpp"
 #include "xtape/losses/ctc_loss.hpp"
 #include "xtape/losses/ctc_nll.hpp"
@@ -445,20 +446,8 @@ TEST_CASE("CTCLoss through the registry: samples are valid, gradcheck and float 
     CHECK(info.name == "CTCLoss");
     CHECK(info.repr({{"layout", "TNC"}, {"label_layout", "TN"}}) ==
           "CTCLoss(batch_axis=1, w=None, layout=TNC, label_layout=TN)");
-    std::vector<OptionMap> grid = {{}};
-    for (const auto& option : info.options) {
-        std::vector<OptionMap> next;
-        for (const auto& partial : grid) {
-            for (const auto& value : option.grid) {
-                OptionMap m = partial;
-                m[option.name] = value;
-                next.push_back(std::move(m));
-            }
-        }
-        grid = std::move(next);
-    }
     std::uint64_t seed = 3;
-    for (const OptionMap& options : grid) {
+    for (const OptionMap& options : xtape::test::option_grid(info)) {
         for (const Shape& shape : info.check_shapes) {
             const ArrayMap<double> sample = info.sample(options, shape, ++seed);
             for (const bool optionals : {false, true}) {
