@@ -8,8 +8,11 @@
 
 #include <fmt/format.h>
 #include <xtensor/xbuilder.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include "xtape/detail/op_support.hpp"
+
+#include "kernels/simd_loop.hpp"
 
 namespace xtape {
 
@@ -32,6 +35,7 @@ public:
     }
     ~ScratchTape() {
         tape_->clear();
+        tape_->set_grad_enabled(true);
         free_tapes().push_back(std::move(tape_));
     }
     ScratchTape(const ScratchTape&) = delete;
@@ -64,6 +68,19 @@ template <class T>
 void put_rows(const xt::xarray<T>& part, xt::xarray<T>& whole, std::size_t begin) {
     const std::size_t row = whole.size() / whole.shape()[0];
     std::copy_n(part.data(), part.size(), whole.data() + begin * row);
+}
+
+// Writes the gradient that a chunk's backward left at node `index` of
+// `chunk_tape` (0 where none reached it) over rows [begin, end) of `whole`.
+template <class T>
+void put_gradient_rows(const Tape<T>& chunk_tape, std::uint32_t index, xt::xarray<T>& whole, std::size_t begin,
+                       std::size_t end) {
+    if (chunk_tape.has_grad_of(index)) {
+        put_rows(chunk_tape.grad_of(index), whole, begin);
+        return;
+    }
+    const std::size_t row = whole.size() / whole.shape()[0];
+    std::fill_n(whole.data() + begin * row, (end - begin) * row, T(0));
 }
 
 // The number of samples: the common length of axis 0 of every input split by rows.
@@ -129,26 +146,67 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
     const std::size_t samples = sample_count(inputs, splits);
     if (samples <= rows) return f(inputs);
 
+    // Each sample's own gradient row can be computed once, in the forward pass,
+    // when gradients flow only into inputs split by rows: dL/dx_i = g_i dy_i/dx_i
+    // for a y_i that depends on row i alone. The rows need one value per sample.
+    bool rows_want_grad = false;
+    bool whole_wants_grad = false;
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        const bool wanted = inputs[k].requires_grad();
+        (splits[k] == Split::rows ? rows_want_grad : whole_wants_grad) |= wanted;
+    }
+    bool per_sample = tape.grad_enabled() && rows_want_grad && !whole_wants_grad;
+    std::vector<xt::xarray<T>> jacobian_rows(inputs.size());
+
     xt::xarray<T> out;
     {
         ScratchTape<T> scratch;
         TapeScope<T> scope(scratch.get());
-        NoGradGuard<T> no_grad(scratch.get());
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
+        const auto wants_grad = [&](std::size_t k) { return per_sample && inputs[k].requires_grad(); };
         for (std::size_t begin = 0; begin < samples; begin += rows) {
             const std::size_t end = std::min(begin + rows, samples);
-            scratch.get().clear();
-            const auto parts = chunk_inputs<T>(scratch.get(), splits, value_of, [](std::size_t) { return false; },
-                                               begin, end);
+            Tape<T>& chunk_tape = scratch.get();
+            chunk_tape.clear();
+            chunk_tape.set_grad_enabled(per_sample);
+            const auto parts = chunk_inputs<T>(chunk_tape, splits, value_of, wants_grad, begin, end);
             const Var<T> y = f(parts);
             check_chunk_output(y, end - begin, begin == 0 ? nullptr : &out.shape());
             if (begin == 0) {
                 Shape shape = y.shape();
                 shape[0] = samples;
                 out = tape.buffer(shape);
+                per_sample = per_sample && y.size() == end - begin;
+                for (std::size_t k = 0; k < inputs.size(); ++k) {
+                    if (wants_grad(k)) jacobian_rows[k] = tape.buffer(inputs[k].shape());
+                }
             }
             put_rows(y.value(), out, begin);
+            if (!per_sample) continue;
+            chunk_tape.backward(y, xt::ones<T>(y.shape()));
+            for (std::size_t k = 0; k < inputs.size(); ++k) {
+                if (wants_grad(k)) put_gradient_rows(chunk_tape, parts[k].index(), jacobian_rows[k], begin, end);
+            }
         }
+    }
+    if (per_sample) {
+        auto scale_rows = [jacobians = std::make_shared<std::vector<xt::xarray<T>>>(std::move(jacobian_rows)),
+                           samples](GradContext<T>& c) {
+            using B = kernels::Batch<T>;
+            const xt::xarray<T>& g = c.grad();
+            for (std::size_t k = 0; k < jacobians->size(); ++k) {
+                const xt::xarray<T>& rows_k = (*jacobians)[k];
+                if (!c.needs_grad(k) || rows_k.size() == 0) continue;
+                xt::xarray<T> dx = c.buffer(rows_k.shape());
+                const std::size_t row = rows_k.size() / samples;
+                for (std::size_t i = 0; i < samples; ++i) {
+                    kernels::map(row, dx.data() + i * row, [gi = B(g.flat(i))](B v) { return gi * v; },
+                                 rows_k.data() + i * row);
+                }
+                c.accumulate(k, std::move(dx));
+            }
+        };
+        return tape.record("chunked", inputs, std::move(out), std::move(scale_rows));
     }
 
     auto backward = [f, splits = std::vector<Split>(splits.begin(), splits.end()), rows,
@@ -175,13 +233,10 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
             for (std::size_t k = 0; k < splits.size(); ++k) {
                 if (!c.needs_grad(k)) continue;
                 const std::uint32_t index = parts[k].index();
-                if (splits[k] == Split::whole) {
-                    if (chunk_tape.has_grad_of(index)) grads[k] += chunk_tape.grad_of(index);
+                if (splits[k] == Split::rows) {
+                    put_gradient_rows(chunk_tape, index, grads[k], begin, end);
                 } else if (chunk_tape.has_grad_of(index)) {
-                    put_rows(chunk_tape.grad_of(index), grads[k], begin);
-                } else {
-                    const std::size_t row = grads[k].size() / samples;
-                    std::fill_n(grads[k].data() + begin * row, (end - begin) * row, T(0));
+                    xt::noalias(grads[k]) += chunk_tape.grad_of(index);
                 }
             }
         }

@@ -20,12 +20,17 @@ template <class T>
 using SampleFn = std::function<Var<T>(std::span<const Var<T>> inputs)>;
 
 /// y = f(inputs), computed `rows` samples at a time and recorded as one node
-/// "chunked" (gradient checkpointing over the batch). The forward pass runs f
-/// on each chunk without recording gradients and keeps only y; the backward
-/// pass runs f again on each chunk, with gradients, and sends the gradients of
-/// every input on. Each chunk's intermediates live on a scratch tape whose
-/// buffers stay in cache and are reused by the next chunk, so a large batch
-/// costs a few passes over main memory instead of one per primitive.
+/// "chunked". Each chunk's intermediates live on a scratch tape whose buffers
+/// stay in cache and are reused by the next chunk, so a large batch costs a few
+/// passes over main memory instead of one per primitive; only y is kept.
+///
+/// Gradients take one of two routes. When only inputs split by rows want them
+/// and f gives one value per sample, the forward pass also runs each chunk's
+/// backward with seed 1 and keeps every sample's gradient row dy_i/dx_i; the
+/// backward scales row i by the incoming g_i (exact, since y_i depends on row i
+/// alone). Otherwise (a whole input wants a gradient, or a sample has several
+/// outputs) the forward records no gradients and the backward runs f again on
+/// each chunk, with gradients (gradient checkpointing over the batch).
 ///
 /// When the batch has at most `rows` samples, f is simply called on the inputs
 /// (its graph is recorded as usual). f is kept by the node (copy what it
