@@ -21,7 +21,7 @@ template <class T>
 Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    normalize_axis(axis_, pred.dimension(), this->name());
+    const std::size_t axis = normalize_axis(axis_, pred.dimension(), this->name());
     detail::GraphInputs<T> in;
     in.add_rows(pred);
     in.add_rows(reshape_like(label, pred, this->name(), "label"));
@@ -33,9 +33,8 @@ Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
         const Var<T> e = mul(y, sub(log(add(y, T(1e-12))), lp));
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
     };
-    // Chunks only for logits: log_softmax is bound by its exp passes, not by
-    // memory, and the chunks' backward would run them again.
-    return this->evaluate(in.vars(), in.splits(), graph, from_logits_);
+    // A softmax along the batch axis mixes the samples.
+    return this->evaluate(in.vars(), in.splits(), graph, from_logits_ || axis != 0);
 }
 
 template <class T>

@@ -60,10 +60,8 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
         }
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
     };
-    // The softmax and the pick run along `axis`: chunks of samples must not cut
-    // it. Chunking also waits for from_logits: log_softmax is bound by its exp
-    // passes, not by memory, and the chunks' backward would run them again.
-    return this->evaluate(in.vars(), in.splits(), graph, axis != 0 && from_logits_);
+    // The softmax and the pick run along `axis`: chunks of samples must not cut it.
+    return this->evaluate(in.vars(), in.splits(), graph, axis != 0);
 }
 
 template <class T>
