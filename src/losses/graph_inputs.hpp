@@ -28,13 +28,34 @@ public:
         splits_.push_back(Loss<T>::split_of(*weight, loss_shape));
         return vars_.size() - 1;
     }
+    /// As add_weight, for the loss's sample_weight, whose position sample_weight_at() then gives.
+    std::optional<std::size_t> add_sample_weight(const std::optional<Var<T>>& weight, const Shape& loss_shape) {
+        sample_weight_at_ = add_weight(weight, loss_shape);
+        return sample_weight_at_;
+    }
     std::span<const Var<T>> vars() const { return vars_; }
     std::span<const Split> splits() const { return splits_; }
+    /// The position of the sample weight, when one was added.
+    std::optional<std::size_t> sample_weight_at() const { return sample_weight_at_; }
 
 private:
     std::vector<Var<T>> vars_;
     std::vector<Split> splits_;
+    std::optional<std::size_t> sample_weight_at_;
 };
+
+/// The inputs of most losses: pred, the label reshaped like it (rule 1; throws
+/// ShapeError naming `loss_name` as reshape_like does), and the sample weight
+/// when given, broadcast against pred's shape.
+template <class T>
+GraphInputs<T> pred_label_inputs(const Var<T>& pred, const Var<T>& label, const std::optional<Var<T>>& sample_weight,
+                                 const char* loss_name) {
+    GraphInputs<T> in;
+    in.add_rows(pred);
+    in.add_rows(reshape_like(label, pred, loss_name, "label"));
+    in.add_sample_weight(sample_weight, pred.shape());
+    return in;
+}
 
 /// The graph's input at position `at`, when `at` is set.
 template <class T>

@@ -21,10 +21,8 @@ Var<T> hinge_loss(const HingeLike& loss, double margin, bool squared, const Var<
                   const std::optional<Var<T>>& sample_weight) {
     loss.check_batch_axis(pred);
     loss.check_sample_weight(sample_weight, pred.shape());
-    detail::GraphInputs<T> in;
-    in.add_rows(pred);
-    in.add_rows(reshape_like(label, pred, loss.name(), "label"));
-    const auto sw = in.add_weight(sample_weight, pred.shape());
+    const auto in = detail::pred_label_inputs(pred, label, sample_weight, loss.name());
+    const auto sw = in.sample_weight_at();
     return loss.evaluate(in.vars(), in.splits(), [loss, margin, squared, sw](std::span<const Var<T>> v) {
         Var<T> e = relu(rsub(static_cast<T>(margin), mul(v[0], v[1])));
         if (squared) e = square(e);

@@ -22,10 +22,8 @@ Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
     const std::size_t axis = normalize_axis(axis_, pred.dimension(), this->name());
-    detail::GraphInputs<T> in;
-    in.add_rows(pred);
-    in.add_rows(reshape_like(label, pred, this->name(), "label"));
-    const auto sw = in.add_weight(sample_weight, pred.shape());
+    const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
+    const auto sw = in.sample_weight_at();
     const auto graph = [self = *this, sw](std::span<const Var<T>> v) {
         const Var<T>& y = v[1];
         const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);

@@ -26,10 +26,8 @@ Var<T> LogisticLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                    std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    detail::GraphInputs<T> in;
-    in.add_rows(pred);
-    in.add_rows(reshape_like(label, pred, this->name(), "label"));
-    const auto sw = in.add_weight(sample_weight, pred.shape());
+    const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
+    const auto sw = in.sample_weight_at();
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
         const Var<T>& x = v[0];
         Var<T> y = v[1];

@@ -23,15 +23,12 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
                                                     std::optional<Var<T>> pos_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const Var<T>& x = pred;
-    if (pos_weight && !broadcasts_to(pos_weight->shape(), x.shape())) {
+    if (pos_weight && !broadcasts_to(pos_weight->shape(), pred.shape())) {
         throw ShapeError(fmt::format("{}: pos_weight of shape {} does not broadcast to pred of shape {}",
-                                     this->name(), to_string(pos_weight->shape()), to_string(x.shape())));
+                                     this->name(), to_string(pos_weight->shape()), to_string(pred.shape())));
     }
-    detail::GraphInputs<T> in;
-    in.add_rows(x);
-    in.add_rows(reshape_like(label, pred, this->name(), "label"));
-    const auto sw = in.add_weight(sample_weight, pred.shape());
+    auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
+    const auto sw = in.sample_weight_at();
     const auto pw = in.add_weight(pos_weight, pred.shape());
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw, pw](std::span<const Var<T>> v) {
         const Var<T>& x = v[0];
