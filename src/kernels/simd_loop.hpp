@@ -12,6 +12,14 @@ namespace xtape::kernels {
 template <class T>
 using Batch = xsimd::batch<T>;
 
+/// The first `count` (< one batch) values at `src`, then zeros.
+template <class T>
+Batch<T> load_padded(const T* src, std::size_t count) {
+    alignas(64) T lanes[Batch<T>::size] = {};
+    std::copy_n(src, count, lanes);
+    return Batch<T>::load_aligned(lanes);
+}
+
 /// out[i] = f(in_0[i], in_1[i], ...) for i < n, where f takes and returns Batch<T>.
 /// The tail shorter than a batch goes through the same f on a zero-padded batch,
 /// so every element is computed by the same instructions wherever it sits (a
@@ -23,13 +31,8 @@ void map(std::size_t n, T* out, F f, const In*... in) {
     for (; i + width <= n; i += width) f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
     if (i == n) return;
     const std::size_t rest = n - i;
-    auto padded = [&](const T* src) {
-        alignas(64) T lanes[width] = {};
-        std::copy_n(src + i, rest, lanes);
-        return Batch<T>::load_aligned(lanes);
-    };
     alignas(64) T result[width];
-    f(padded(in)...).store_aligned(result);
+    f(load_padded(in + i, rest)...).store_aligned(result);
     std::copy_n(result, rest, out + i);
 }
 
@@ -43,13 +46,8 @@ T map_sum(std::size_t n, F f, const In*... in) {
     for (; i + width <= n; i += width) total += f(Batch<T>::load_unaligned(in + i)...);
     if (i < n) {
         const std::size_t rest = n - i;
-        auto padded = [&](const T* src) {
-            alignas(64) T lanes[width] = {};
-            std::copy_n(src + i, rest, lanes);
-            return Batch<T>::load_aligned(lanes);
-        };
         alignas(64) T values[width];
-        f(padded(in)...).store_aligned(values);
+        f(load_padded(in + i, rest)...).store_aligned(values);
         std::fill(values + rest, values + width, T(0));
         total += Batch<T>::load_aligned(values);
     }

@@ -10,6 +10,7 @@
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
 
+#include "../kernels/axis_layout.hpp"
 #include "../kernels/simd_loop.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
@@ -45,21 +46,6 @@ xt::xarray<T> sum_along(E&& g, const Shape& shape, std::size_t axis) {
     return s;
 }
 
-// An array seen as rows around `axis`: `outer` blocks of `n` along the axis,
-// each with `inner` elements between consecutive positions along it. When
-// inner == 1 every slice along the axis is a contiguous row of length n.
-struct AxisRows {
-    std::size_t outer = 1;
-    std::size_t n = 1;
-    std::size_t inner = 1;
-
-    AxisRows(const Shape& shape, std::size_t axis) : n(shape[axis]) {
-        for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
-        for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-    }
-    // The fused row kernels below apply: contiguous rows, and something in them.
-    bool contiguous_rows() const { return inner == 1 && outer * n != 0; }
-};
 
 // The max of a row, taken as 0 when it is not finite: the shift of the stable
 // softmax, as shifted_by_max makes it (an all -inf row does not give -inf - -inf).
@@ -129,7 +115,7 @@ template <class T>
 Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
     Tape<T>& tape = tape_of(a, "log_softmax");
     const std::size_t ax = normalize_axis(axis, a.dimension(), "log_softmax");
-    const AxisRows rows(a.shape(), ax);
+    const kernels::AxisLayout rows(a.shape(), ax);
     xt::xarray<T> out;
     if (a.size() == 0) {
         out = a.value();
@@ -158,7 +144,7 @@ template <class T>
 Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
     Tape<T>& tape = tape_of(a, "softmax");
     const std::size_t ax = normalize_axis(axis, a.dimension(), "softmax");
-    const AxisRows rows(a.shape(), ax);
+    const kernels::AxisLayout rows(a.shape(), ax);
     xt::xarray<T> out;
     if (a.size() == 0) {
         out = a.value();

@@ -11,6 +11,7 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xstrided_view.hpp>
 
+#include "../kernels/axis_layout.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -30,18 +31,6 @@ std::string position_of(std::size_t flat, const Shape& shape) {
     return fmt::format("[{}]", fmt::join(index, ", "));
 }
 
-// An array seen as (outer, n, inner) around `axis`: element (o, j, i) sits at
-// flat position (o * n + j) * inner + i. Pick and gather index through this.
-struct AxisLayout {
-    std::size_t outer = 1;
-    std::size_t n = 1;
-    std::size_t inner = 1;
-
-    AxisLayout(const Shape& shape, std::size_t axis) : n(shape[axis]) {
-        for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
-        for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-    }
-};
 
 // Throws ValueError unless every index lies in [0, n), naming the first offender.
 void check_indices_in_range(const IndexArray& index, std::size_t n, std::size_t axis, const Shape& shape,
@@ -261,8 +250,8 @@ Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
                                      to_string(index.shape()), to_string(shape), ax));
     }
     check_indices_in_range(index, shape[ax], ax, shape, "gather");
-    const AxisLayout from(shape, ax);
-    const AxisLayout to(index.shape(), ax);
+    const kernels::AxisLayout from(shape, ax);
+    const kernels::AxisLayout to(index.shape(), ax);
     // Visits every output element with the flat position of its source in a.
     auto for_each = [from, to](const IndexArray& idx, auto&& visit) {
         for (std::size_t o = 0; o < to.outer; ++o) {
@@ -305,7 +294,7 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
     check_indices_in_range(index, shape[ax], ax, shape, "pick");
     // Output element (o, i) is a's element (o, index(o, i), i); a size-1 axis
     // does not change the flat order, so both index shapes read alike.
-    const AxisLayout layout(shape, ax);
+    const kernels::AxisLayout layout(shape, ax);
     xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
     const auto& x = a.value();
     for (std::size_t o = 0; o < layout.outer; ++o) {
