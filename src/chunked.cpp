@@ -134,6 +134,70 @@ std::vector<Var<T>> chunk_inputs(Tape<T>& scratch, std::span<const Split> splits
     return parts;
 }
 
+// The backward of a chunked node that kept nothing but its inputs: runs f
+// again on each chunk, with gradients (gradient checkpointing over the batch).
+template <class T>
+struct RecomputingBackward {
+    SampleFn<T> f;
+    std::vector<Split> splits;
+    std::size_t rows;
+    std::size_t samples;
+
+    void operator()(GradContext<T>& c) const {
+        // The gradients of the inputs, filled chunk by chunk: each row of a
+        // split input once, the whole inputs summed over the chunks.
+        std::vector<xt::xarray<T>> grads(splits.size());
+        for (std::size_t k = 0; k < splits.size(); ++k) {
+            if (!c.needs_grad(k)) continue;
+            grads[k] = c.buffer(c.input(k).shape());
+            if (splits[k] == Split::whole) std::fill_n(grads[k].data(), grads[k].size(), T(0));
+        }
+        ScratchTape<T> scratch;
+        TapeScope<T> scope(scratch.get());
+        const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
+        const auto wants_grad = [&](std::size_t k) { return c.needs_grad(k); };
+        for (std::size_t begin = 0; begin < samples; begin += rows) {
+            const std::size_t end = std::min(begin + rows, samples);
+            Tape<T>& chunk_tape = scratch.get();
+            chunk_tape.clear();
+            const auto parts = chunk_inputs<T>(chunk_tape, splits, value_of, wants_grad, begin, end);
+            const Var<T> y = f(parts);
+            chunk_tape.backward(y, copy_rows(chunk_tape, c.grad(), begin, end));
+            for (std::size_t k = 0; k < splits.size(); ++k) {
+                if (!c.needs_grad(k)) continue;
+                const std::uint32_t index = parts[k].index();
+                if (splits[k] == Split::rows) {
+                    put_gradient_rows(chunk_tape, index, grads[k], begin, end);
+                } else if (chunk_tape.has_grad_of(index)) {
+                    xt::noalias(grads[k]) += chunk_tape.grad_of(index);
+                }
+            }
+        }
+        for (std::size_t k = 0; k < splits.size(); ++k) {
+            if (c.needs_grad(k)) c.accumulate(k, std::move(grads[k]));
+        }
+    }
+};
+
+// Every sample's gradient row dy_i/dx_i of each input, from the forward pass.
+template <class T>
+struct GradientRows {
+    std::vector<xt::xarray<T>> rows;
+    bool handed_over = false;
+};
+
+// Multiplies row i of `rows` by g_i, in place.
+template <class T>
+void scale_each_row(xt::xarray<T>& rows, const xt::xarray<T>& g) {
+    using B = kernels::Batch<T>;
+    const std::size_t samples = g.size();
+    const std::size_t row = rows.size() / samples;
+    for (std::size_t i = 0; i < samples; ++i) {
+        T* row_i = rows.data() + i * row;
+        kernels::map(row, row_i, [gi = B(g.flat(i))](B v) { return gi * v; }, row_i);
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -189,62 +253,25 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
             }
         }
     }
-    if (per_sample) {
-        auto scale_rows = [jacobians = std::make_shared<std::vector<xt::xarray<T>>>(std::move(jacobian_rows)),
-                           samples](GradContext<T>& c) {
-            using B = kernels::Batch<T>;
-            const xt::xarray<T>& g = c.grad();
-            for (std::size_t k = 0; k < jacobians->size(); ++k) {
-                const xt::xarray<T>& rows_k = (*jacobians)[k];
-                if (!c.needs_grad(k) || rows_k.size() == 0) continue;
-                xt::xarray<T> dx = c.buffer(rows_k.shape());
-                const std::size_t row = rows_k.size() / samples;
-                for (std::size_t i = 0; i < samples; ++i) {
-                    kernels::map(row, dx.data() + i * row, [gi = B(g.flat(i))](B v) { return gi * v; },
-                                 rows_k.data() + i * row);
-                }
-                c.accumulate(k, std::move(dx));
-            }
-        };
-        return tape.record("chunked", inputs, std::move(out), std::move(scale_rows));
-    }
-
-    auto backward = [f, splits = std::vector<Split>(splits.begin(), splits.end()), rows,
-                     samples](GradContext<T>& c) {
-        // The gradients of the inputs, filled chunk by chunk: each row of a
-        // split input once, the whole inputs summed over the chunks.
-        std::vector<xt::xarray<T>> grads(splits.size());
-        for (std::size_t k = 0; k < splits.size(); ++k) {
-            if (!c.needs_grad(k)) continue;
-            grads[k] = c.buffer(c.input(k).shape());
-            if (splits[k] == Split::whole) std::fill_n(grads[k].data(), grads[k].size(), T(0));
-        }
-        ScratchTape<T> scratch;
-        TapeScope<T> scope(scratch.get());
-        const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
-        const auto wants_grad = [&](std::size_t k) { return c.needs_grad(k); };
-        for (std::size_t begin = 0; begin < samples; begin += rows) {
-            const std::size_t end = std::min(begin + rows, samples);
-            Tape<T>& chunk_tape = scratch.get();
-            chunk_tape.clear();
-            const auto parts = chunk_inputs<T>(chunk_tape, splits, value_of, wants_grad, begin, end);
-            const Var<T> y = f(parts);
-            chunk_tape.backward(y, copy_rows(chunk_tape, c.grad(), begin, end));
-            for (std::size_t k = 0; k < splits.size(); ++k) {
-                if (!c.needs_grad(k)) continue;
-                const std::uint32_t index = parts[k].index();
-                if (splits[k] == Split::rows) {
-                    put_gradient_rows(chunk_tape, index, grads[k], begin, end);
-                } else if (chunk_tape.has_grad_of(index)) {
-                    xt::noalias(grads[k]) += chunk_tape.grad_of(index);
-                }
-            }
-        }
-        for (std::size_t k = 0; k < splits.size(); ++k) {
-            if (c.needs_grad(k)) c.accumulate(k, std::move(grads[k]));
+    RecomputingBackward<T> recompute{f, std::vector<Split>(splits.begin(), splits.end()), rows, samples};
+    if (!per_sample) return tape.record("chunked", inputs, std::move(out), std::move(recompute));
+    auto scale_rows = [gradient_rows = std::make_shared<GradientRows<T>>(std::move(jacobian_rows)),
+                       recompute = std::move(recompute)](GradContext<T>& c) {
+        // The rows are handed over to the inputs' gradients, so a second
+        // backward through this node has to recompute them.
+        if (gradient_rows->handed_over) return recompute(c);
+        gradient_rows->handed_over = true;
+        const xt::xarray<T>& g = c.grad();
+        // Summed (unit-weighted) losses, the usual case, leave the rows as they are.
+        const bool unit_seed = std::all_of(g.data(), g.data() + g.size(), [](T gi) { return gi == T(1); });
+        for (std::size_t k = 0; k < gradient_rows->rows.size(); ++k) {
+            xt::xarray<T>& rows_k = gradient_rows->rows[k];
+            if (!c.needs_grad(k) || rows_k.size() == 0) continue;
+            if (!unit_seed) scale_each_row(rows_k, g);
+            c.accumulate(k, std::move(rows_k));
         }
     };
-    return tape.record("chunked", inputs, std::move(out), std::move(backward));
+    return tape.record("chunked", inputs, std::move(out), std::move(scale_rows));
 }
 
 namespace {

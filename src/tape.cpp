@@ -165,7 +165,10 @@ template <class T>
 void Tape<T>::clear() {
     // Storage this step did not reuse is freed (and a size no step asked for is
     // forgotten); this step's becomes the spare storage of the next. Captured
-    // state is released now.
+    // state is released now. A tape cleared twice in a row keeps its spare
+    // storage (chunked evaluation clears its scratch tapes when returning them
+    // and again when reusing them).
+    if (size_ == 0) return;
     std::erase_if(spare_, [](const auto& entry) { return entry.second.empty(); });
     for (auto& [count, arrays] : spare_) arrays.clear();
     for (std::size_t i = 0; i < size_; ++i) {

@@ -92,6 +92,31 @@ TEST_CASE("chunked: a second backward adds the same gradients again, on either r
     }
 }
 
+TEST_CASE("chunked: per-sample rows serve the first backward, a later one recomputes; unit and weighted seeds") {
+    // d/dx of sum(y) and of sum(v * y), from the plain graph.
+    const xt::xarray<double> x = test::random_array({6, 3}, 17, -1, 1);
+    const xt::xarray<double> w = {1.0, 2.0, 3.0};
+    const xt::xarray<double> b = test::random_array({6, 1}, 18, -1, 1);
+    const xt::xarray<double> v = {3.0, -1.0, 0.5, 2.0, 1.0, -4.0};
+    const auto gradient_of_x = [&](bool chunk, const std::vector<bool>& weighted_seeds) {
+        Tape<double> tape;
+        const std::vector<Var<double>> in = {tape.leaf(x), tape.constant(w), tape.leaf(b)};
+        const std::vector<Split> splits = {Split::rows, Split::whole, Split::rows};
+        const Var<double> y = chunk ? chunked<double>(per_row<double>, in, splits, 4) : per_row<double>(in);
+        for (const bool weighted : weighted_seeds) {
+            tape.backward(weighted ? sum(mul(y, tape.constant(v))) : sum(y));
+        }
+        return in[0].grad();
+    };
+    const xt::xarray<double> unit = gradient_of_x(false, {false});
+    const xt::xarray<double> weighted = gradient_of_x(false, {true});
+    CHECK(xt::allclose(gradient_of_x(true, {false}), unit, 1e-14, 1e-14));
+    CHECK(xt::allclose(gradient_of_x(true, {true}), weighted, 1e-14, 1e-14));
+    CHECK(xt::allclose(gradient_of_x(true, {false, true}), unit + weighted, 1e-14, 1e-14));
+    CHECK(xt::allclose(gradient_of_x(true, {true, false}), unit + weighted, 1e-14, 1e-14));
+    CHECK(xt::allclose(gradient_of_x(true, {true, true, true}), 3.0 * weighted, 1e-14, 1e-14));
+}
+
 TEST_CASE("chunked: several outputs per sample take the recomputing route, with the same gradients") {
     Tape<double> tape;
     const xt::xarray<double> x = test::random_array({7, 3}, 16, -1, 1);
