@@ -224,7 +224,8 @@ TEST_CASE_TEMPLATE("bad input: NaN and inf pass through every elementwise op wit
     const std::vector<std::pair<std::string, Unary>> unaries = {
         {"neg", &neg<T>},   {"exp", &exp<T>},         {"log", &log<T>},   {"log1p", &log1p<T>},
         {"sqrt", &sqrt<T>}, {"square", &square<T>},   {"abs", &abs<T>},   {"relu", &relu<T>},
-        {"sigmoid", &sigmoid<T>}, {"tanh", &tanh<T>}, {"softplus", &softplus<T>}};
+        {"sigmoid", &sigmoid<T>}, {"tanh", &tanh<T>}, {"softplus", &softplus<T>},
+        {"smooth_l1", [](const Var<T>& v) { return smooth_l1(v, T(1)); }}};
     for (const auto& unary : unaries) {
         CAPTURE(unary.first);
         const Var<T> y = unary.second(a);

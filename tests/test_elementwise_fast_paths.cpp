@@ -209,6 +209,16 @@ TEST_CASE_TEMPLATE("sigmoid and softplus stay stable for every sign and magnitud
                             [&](T x, T) { return sigmoid_of(x); }, specials, -10, 10);
 }
 
+TEST_CASE_TEMPLATE("smooth_l1: both pieces, the seam and the special values at every length", T, float, double) {
+    const T inf = infinity<T>, nan = not_a_number<T>;
+    const T rho = T(0.75);
+    // The seam +-rho takes the quadratic piece (slope +-1 either way).
+    const std::vector<T> specials = {T(0), -T(0), rho, -rho, inf, -inf, nan, T(1e4), T(-1e4)};
+    check_against_scalar<T>([rho](auto v) { return smooth_l1(v, rho); },
+                            [rho](T x) { return std::abs(x) > rho ? std::abs(x) - rho / 2 : x * x / (2 * rho); },
+                            [rho](T x, T) { return x > rho ? T(1) : x < -rho ? T(-1) : x / rho; }, specials, -3, 3);
+}
+
 TEST_CASE_TEMPLATE("abs, relu, clip keep their kink conventions and NaN at every length", T, float, double) {
     const T inf = infinity<T>, nan = not_a_number<T>;
     const std::vector<T> specials = {T(0), -T(0), T(-1), T(1), inf, -inf, nan};

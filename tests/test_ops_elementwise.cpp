@@ -186,6 +186,25 @@ TEST_CASE("sigmoid, tanh, softplus match their textbook formulas and differentia
     check_unary([](auto a) { return softplus(a); }, [](const auto& a) { return xt::log1p(xt::exp(a)); }, -4, 4);
 }
 
+TEST_CASE("smooth_l1 matches the Huber function and differentiates on both pieces") {
+    // rho = 0.7: inputs from [-2, 2) fall on both pieces.
+    check_unary([](auto a) { return smooth_l1(a, 0.7); },
+                [](const auto& a) {
+                    return xt::where(xt::abs(a) <= 0.7, a * a / 1.4, xt::abs(a) - 0.35);
+                },
+                -2, 2);
+}
+
+TEST_CASE_TEMPLATE("smooth_l1: slope exactly +-1 at the seam and 0 at 0; rho must be positive", T, float, double) {
+    const xt::xarray<T> x{-2, T(-0.5), 0, T(0.5), 2};
+    CHECK(gradient_at<T>([](auto v) { return smooth_l1(v, T(0.5)); }, x) == xt::xarray<T>{-1, -1, 0, 1, 1});
+    Tape<T> tape;
+    const Var<T> a = tape.leaf(x);
+    CHECK_THROWS_WITH_AS(smooth_l1(a, T(0)), "smooth_l1: rho must be positive, got 0", ValueError);
+    CHECK_THROWS_WITH_AS(smooth_l1(a, T(-1)), "smooth_l1: rho must be positive, got -1", ValueError);
+    CHECK_THROWS_AS(smooth_l1(a, std::numeric_limits<T>::quiet_NaN()), ValueError);
+}
+
 TEST_CASE_TEMPLATE("abs and relu have derivative exactly 0 at 0", T, float, double) {
     const xt::xarray<T> x{-2, 0, 3};
     CHECK(gradient_at<T>([](auto v) { return abs(v); }, x) == xt::xarray<T>{-1, 0, 1});

@@ -71,6 +71,11 @@ template <class T> Var<T> tanh(const Var<T>& a);
 /// log(1 + exp(a)) = max(a,0) + log1p(exp(-|a|)); its derivative is sigmoid(a)
 /// exactly (0.5 at 0), stable for |a| up to 1e4 and beyond.
 template <class T> Var<T> softplus(const Var<T>& a);
+/// The Huber function of threshold rho (MXNet's smooth_l1 with sigma^2 = 1/rho):
+/// a^2 / (2 rho) where |a| <= rho, |a| - rho/2 beyond; d/da = clip(a / rho, -1, 1)
+/// (a / rho at the seam, where the pieces meet with equal slopes).
+/// Throws ValueError unless rho > 0.
+template <class T> Var<T> smooth_l1(const Var<T>& a, std::type_identity_t<T> rho);
 /// min(max(a, lo), hi); the gradient is 1 where lo <= a <= hi, else 0.
 /// Throws ValueError when lo > hi.
 template <class T> Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi);

@@ -27,12 +27,9 @@ Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
     const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
     const auto sw = in.sample_weight_at();
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        // With m = min(a, rho), m (a - m/2) / rho is a^2/(2 rho) up to rho and
-        // a - rho/2 beyond: both pieces in one expression, no mask and no select.
-        const T rho = static_cast<T>(self.rho_);
-        const Var<T> a = abs(sub(v[1], v[0]));
-        const Var<T> m = minimum(a, rho);
-        const Var<T> e = mul(mul(m, sub(a, mul(m, T(0.5)))), T(1) / rho);
+        // a^2/(2 rho) up to rho, a - rho/2 beyond, a = |label - pred|: the Huber
+        // function is one elementwise primitive, as smooth_l1 is in MXNet.
+        const Var<T> e = smooth_l1(sub(v[1], v[0]), static_cast<T>(self.rho_));
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
     });
 }

@@ -180,6 +180,28 @@ Var<T> softplus(const Var<T>& a) {
 }
 
 template <class T>
+Var<T> smooth_l1(const Var<T>& a, std::type_identity_t<T> rho) {
+    using B = kernels::Batch<T>;
+    if (!(rho > T(0))) throw ValueError(fmt::format("smooth_l1: rho must be positive, got {}", rho));
+    // As Gluon's HuberLoss writes it: |a| > rho ? |a| - rho/2 : (0.5/rho) a^2.
+    // A NaN takes the quadratic piece and stays NaN.
+    const auto huber = [threshold = B(rho), half_threshold = B(T(0.5) * rho),
+                        curvature = B(T(0.5) / rho)](B x) {
+        const B size = xsimd::abs(x);
+        return xsimd::select(size > threshold, size - half_threshold, curvature * x * x);
+    };
+    xt::xarray<T> out = mapped<T>(a.tape(), huber, a.value());
+    return tape_of(a, "smooth_l1").record("smooth_l1", {a}, std::move(out), [rho](GradContext<T>& c) {
+        // sign(a) on the linear pieces, a / rho on the quadratic one
+        const auto slope = [threshold = B(rho), one = B(T(1))](B dy, B x) {
+            const B inner = x / threshold;
+            return dy * xsimd::select(x > threshold, one, xsimd::select(x < -threshold, -one, inner));
+        };
+        c.accumulate(0, mapped<T>(c, slope, c.grad(), c.input(0)));
+    });
+}
+
+template <class T>
 Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
     using B = kernels::Batch<T>;
     if (!(lo <= hi)) throw ValueError(fmt::format("clip: lo = {} is greater than hi = {}", lo, hi));
@@ -239,6 +261,7 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     template Var<T> sigmoid(const Var<T>&);                              \
     template Var<T> tanh(const Var<T>&);                                 \
     template Var<T> softplus(const Var<T>&);                             \
+    template Var<T> smooth_l1(const Var<T>&, T);                        \
     template Var<T> clip(const Var<T>&, T, T);                           \
     template Var<T> where(const Mask&, const Var<T>&, const Var<T>&);
 
