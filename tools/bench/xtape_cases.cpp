@@ -1,6 +1,7 @@
 // xtape's side of a case: the loss from the registry, forward and backward on one tape.
 #include "xtape_cases.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -22,7 +23,11 @@ PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
         state->vars.clear();
         for (const auto& [name, array] : inputs) {
             const bool wanted = name == grad_input;
-            state->vars[name] = wanted ? state->tape.leaf(array) : state->tape.constant(array);
+            // Copied into the tape's spare storage, as a training loop reuses its
+            // batch buffers (torch's side keeps its tensors across steps).
+            xt::xarray<float> copy = state->tape.buffer(array.shape());
+            std::copy_n(array.data(), array.size(), copy.data());
+            state->vars[name] = wanted ? state->tape.leaf(std::move(copy)) : state->tape.constant(std::move(copy));
             if (wanted) state->differentiated = state->vars[name];
         }
     };
