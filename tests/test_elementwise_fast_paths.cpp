@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "../src/kernels/elementwise.hpp"
 #include "support/op_checks.hpp"
 #include "support/random_arrays.hpp"
 
@@ -114,6 +115,20 @@ void check_same_as_broadcast(Op op, const std::vector<T>& specials, double lo, d
 }  // namespace
 
 // ---- binary ops and where: the SIMD path against xtensor's ----------------------------
+
+TEST_CASE("the fast paths' shape test compares shapes, not values") {
+    // Called unqualified, as the ops call it: a name that argument-dependent
+    // lookup could resolve to xt::same_shape (a comparison of the values) would
+    // send every pair of distinct operands to the slow broadcasting path.
+    using kernels::shapes_agree;
+    const xt::xarray<float> a = {{1, 2, 3}, {4, 5, 6}};
+    const xt::xarray<float> b = {{6, 5, 4}, {3, 2, 1}};
+    const xt::xarray<float> flat = {1, 2, 3, 4, 5, 6};
+    CHECK(shapes_agree(a, b));
+    CHECK(shapes_agree(a, b, a));
+    CHECK_FALSE(shapes_agree(a, flat));
+    CHECK_FALSE(shapes_agree(a, b, flat));
+}
 
 TEST_CASE_TEMPLATE("binary ops: one shape gives what broadcasting gives, values and gradients", T, float, double) {
     const T inf = infinity<T>, nan = not_a_number<T>;

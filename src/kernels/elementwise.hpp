@@ -9,15 +9,17 @@
 namespace xtape::kernels {
 
 /// True when every array has the first one's shape, so that one flat pass over
-/// their (row-major, contiguous) buffers pairs the right elements.
+/// their (row-major, contiguous) buffers pairs the right elements. (Not named
+/// same_shape: an unqualified call with two xarrays would find xt::same_shape
+/// by argument-dependent lookup, which compares the arrays' values.)
 template <class T, class... Rest>
-bool same_shape(const xt::xarray<T>& first, const Rest&... rest) {
+bool shapes_agree(const xt::xarray<T>& first, const Rest&... rest) {
     return ((rest.shape() == first.shape()) && ...);
 }
 
 /// An array of first's shape holding f(first[i], rest[i], ...), with f a
 /// function of Batch<T>s, its storage from `storage.buffer(shape)` (a Tape or
-/// a GradContext). Every array must have first's shape (see same_shape).
+/// a GradContext). Every array must have first's shape (see shapes_agree).
 template <class T, class Storage, class F, class... Rest>
 xt::xarray<T> mapped(Storage& storage, F f, const xt::xarray<T>& first, const Rest&... rest) {
     xt::xarray<T> out = storage.buffer(first.shape());

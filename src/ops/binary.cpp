@@ -13,7 +13,7 @@ namespace xtape {
 
 using detail::tape_of;
 using kernels::mapped;
-using kernels::same_shape;
+using kernels::shapes_agree;
 
 namespace {
 // Checks that a and b broadcast (the error names the op and both shapes) and
@@ -37,7 +37,7 @@ template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "add");
-    xt::xarray<T> out = same_shape(a.value(), b.value())
+    xt::xarray<T> out = shapes_agree(a.value(), b.value())
                             ? mapped<T>(tape, [](B x, B y) { return x + y; }, a.value(), b.value())
                             : xt::xarray<T>(a.value() + b.value());
     return tape.record("add", {a, b}, std::move(out), [](GradContext<T>& c) {
@@ -50,7 +50,7 @@ template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "sub");
-    xt::xarray<T> out = same_shape(a.value(), b.value())
+    xt::xarray<T> out = shapes_agree(a.value(), b.value())
                             ? mapped<T>(tape, [](B x, B y) { return x - y; }, a.value(), b.value())
                             : xt::xarray<T>(a.value() - b.value());
     return tape.record("sub", {a, b}, std::move(out), [](GradContext<T>& c) {
@@ -64,12 +64,12 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "mul");
     auto times = [](B x, B y) { return x * y; };
-    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(tape, times, a.value(), b.value())
+    xt::xarray<T> out = shapes_agree(a.value(), b.value()) ? mapped<T>(tape, times, a.value(), b.value())
                                                          : xt::xarray<T>(a.value() * b.value());
     return tape.record("mul", {a, b}, std::move(out), [times](GradContext<T>& c) {
         const auto& g = c.grad();
         // d(ab)/da = b, d(ab)/db = a
-        if (same_shape(g, c.input(0), c.input(1))) {
+        if (shapes_agree(g, c.input(0), c.input(1))) {
             if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, times, g, c.input(1)));
             if (c.needs_grad(1)) c.accumulate(1, mapped<T>(c, times, g, c.input(0)));
         } else {
@@ -84,12 +84,12 @@ Var<T> div(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "div");
     auto over = [](B x, B y) { return x / y; };
-    xt::xarray<T> out = same_shape(a.value(), b.value()) ? mapped<T>(tape, over, a.value(), b.value())
+    xt::xarray<T> out = shapes_agree(a.value(), b.value()) ? mapped<T>(tape, over, a.value(), b.value())
                                                          : xt::xarray<T>(a.value() / b.value());
     return tape.record("div", {a, b}, std::move(out), [over](GradContext<T>& c) {
         const auto& g = c.grad();
         // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
-        if (same_shape(g, c.input(0), c.input(1))) {
+        if (shapes_agree(g, c.input(0), c.input(1))) {
             if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, over, g, c.input(1)));
             if (c.needs_grad(1)) {
                 c.accumulate(1, mapped<T>(c, [](B dy, B y, B q) { return -dy * q / y; }, g, c.input(1), c.value()));
@@ -109,14 +109,14 @@ template <class T>
 Var<T> maximum(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "maximum");
-    xt::xarray<T> out = same_shape(a.value(), b.value())
+    xt::xarray<T> out = shapes_agree(a.value(), b.value())
                             ? mapped<T>(tape, [](B x, B y) { return xsimd::select(x > y, x, y); }, a.value(), b.value())
                             : xt::xarray<T>(xt::maximum(a.value(), b.value()));
     return tape.record("maximum", {a, b}, std::move(out), [](GradContext<T>& c) {
         const auto& g = c.grad();
         const auto& a = c.input(0);
         const auto& b = c.input(1);
-        if (same_shape(g, a, b)) {
+        if (shapes_agree(g, a, b)) {
             auto to_a = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x >= y, dy, zero); };
             auto to_b = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x >= y, zero, dy); };
             if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, to_a, g, a, b));
@@ -132,14 +132,14 @@ template <class T>
 Var<T> minimum(const Var<T>& a, const Var<T>& b) {
     using B = kernels::Batch<T>;
     Tape<T>& tape = binary_tape(a, b, "minimum");
-    xt::xarray<T> out = same_shape(a.value(), b.value())
+    xt::xarray<T> out = shapes_agree(a.value(), b.value())
                             ? mapped<T>(tape, [](B x, B y) { return xsimd::select(x < y, x, y); }, a.value(), b.value())
                             : xt::xarray<T>(xt::minimum(a.value(), b.value()));
     return tape.record("minimum", {a, b}, std::move(out), [](GradContext<T>& c) {
         const auto& g = c.grad();
         const auto& a = c.input(0);
         const auto& b = c.input(1);
-        if (same_shape(g, a, b)) {
+        if (shapes_agree(g, a, b)) {
             auto to_a = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x <= y, dy, zero); };
             auto to_b = [zero = B(T(0))](B dy, B x, B y) { return xsimd::select(x <= y, zero, dy); };
             if (c.needs_grad(0)) c.accumulate(0, mapped<T>(c, to_a, g, a, b));

@@ -229,7 +229,7 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     // xsimd a proper mask of T. One plain pass over the bools does it.
     xt::xarray<T> selector = xt::empty<T>(mask.shape());
     std::transform(mask.data(), mask.data() + mask.size(), selector.data(), [](bool m) { return T(m); });
-    const bool flat = kernels::same_shape(selector, a.value(), b.value());
+    const bool flat = kernels::shapes_agree(selector, a.value(), b.value());
     auto pick = [zero = B(T(0))](B m, B x, B y) { return xsimd::select(m != zero, x, y); };
     xt::xarray<T> out = flat ? mapped<T>(tape, pick, selector, a.value(), b.value())
                              : xt::xarray<T>(xt::where(xt::not_equal(selector, T(0)), a.value(), b.value()));
