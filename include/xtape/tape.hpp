@@ -121,13 +121,14 @@ public:
     /// The storage of the values and gradients is kept for the next step (see buffer).
     void clear();
 
-    /// An uninitialised array of `shape` for an op's value or gradient. The
-    /// storage of an array of 1024 elements or more comes from the values and
-    /// gradients that the last clear() released when one of the same size is
-    /// spare, so a training loop that
+    /// An uninitialised array of `shape` for an op's value or gradient. Its
+    /// storage comes from the values and gradients that the last clear()
+    /// released when one of the same size is spare, so a training loop that
     /// records the same shapes every step allocates nothing after its first
     /// step and keeps reusing memory that is still in cache. Spare storage is
-    /// kept for one step only: a step that does not reuse it frees it.
+    /// kept for one step only: a step that does not reuse it frees it. (Arrays
+    /// under 1024 elements come straight from malloc in SSE builds, where its
+    /// fast path beats the pool.)
     xt::xarray<T> buffer(const Shape& shape);
 
     /// Number of nodes recorded since the last clear.
