@@ -28,7 +28,7 @@ double accuracy_of(const Dense<float>& model, const xt::xarray<float>& x, const 
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Trains a linear classifier on the breast cancer data (standardised) with Adam"};
     example::Options options;
     example::add_common_options(app, options);
@@ -76,4 +76,8 @@ int main(int argc, char** argv) {
                        accuracy_of(model, test_x, split.test_y));
     }
     return progress.finish("accuracy", accuracy_of(model, test_x, split.test_y));
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

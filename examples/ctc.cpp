@@ -97,7 +97,7 @@ double character_error_rate(const Model& model, const Strips& strips) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Reads strips of 3 to 5 digits one pixel column per frame: an MLP scores each frame's window "
                  "(9 columns) over 10 digits and the blank, trained with CTCLoss; greedy decoding on strips made "
                  "of held-out digits"};
@@ -143,4 +143,8 @@ int main(int argc, char** argv) {
         progress.epoch(epoch, epochs, total / static_cast<double>(steps), character_error_rate(model, test));
     }
     return progress.finish("cer", character_error_rate(model, test));
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

@@ -3,7 +3,7 @@
 
 using namespace xtape;
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Trains an MLP (64-128-10, relu) on the digits with softmax cross-entropy and Adam"};
     example::Options options;
     example::add_common_options(app, options);
@@ -42,4 +42,8 @@ int main(int argc, char** argv) {
     }
     const double accuracy = example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
     return progress.finish("accuracy", accuracy);
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

@@ -3,7 +3,7 @@
 
 using namespace xtape;
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Trains a teacher MLP (64-128-10) with softmax cross-entropy, then a student (64-32-10) only on the "
                  "teacher's outputs softened by a temperature, with KLDivLoss"};
     example::Options options;
@@ -85,4 +85,8 @@ int main(int argc, char** argv) {
     }
     fmt::print("teacher: accuracy={:.4f}\n", test_accuracy(teacher));
     return progress.finish("accuracy", test_accuracy(student));
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

@@ -53,7 +53,7 @@ double nearest_neighbour_accuracy(const xt::xarray<float>& train, const xt::xarr
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Learns a 32-dimensional embedding of the digits (MLP 64-128-32) from triplets or from pairs, "
                  "and classifies held-out digits by their nearest training neighbour in it"};
     example::Options options;
@@ -122,4 +122,8 @@ int main(int argc, char** argv) {
         progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), test_accuracy());
     }
     return progress.finish("accuracy", test_accuracy());
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

@@ -22,7 +22,7 @@ float poisson_draw(double rate, Rng& rng) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Draws counts y ~ Poisson(exp(x . w + b)) for known w and b, fits a linear log-rate with "
                  "PoissonNLLLoss and Adam, and compares the fitted coefficients with the truth"};
     example::Options options;
@@ -89,4 +89,8 @@ int main(int argc, char** argv) {
     fmt::print("fitted: w = [{:.3f}], b = {:.3f}\n", fmt::join(fitted.begin(), fitted.end(), ", "),
                model.bias().value()(0));
     return progress.finish("coef_max_rel_error", coefficient_error());
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

@@ -76,7 +76,7 @@ std::function<Var<float>(const Var<float>&, const Var<float>&)> make_loss(const 
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     CLI::App app{"Fits a linear model to the diabetes data with L2, L1 or Huber loss (Adam), and compares the "
                  "held-out R^2 with ordinary least squares"};
     example::Options options;
@@ -139,4 +139,8 @@ int main(int argc, char** argv) {
                        r_squared(example::predict(model, test_x), test_y));
     }
     return progress.finish("r2", r_squared(example::predict(model, test_x), test_y));
+}
+
+int main(int argc, char** argv) {
+    return example::main_reporting_errors(argc, argv, run);
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <numbers>
 #include <string>
@@ -130,6 +131,17 @@ inline xtape::TrainTestSplit<float> shrink_training(xtape::TrainTestSplit<float>
     split.train_x = xt::view(split.train_x, xt::range(0, rows));
     split.train_y = xt::view(split.train_y, xt::range(0, rows));
     return split;
+}
+
+/// Runs an example's main function: an exception (a missing data file, bad input)
+/// becomes one line on stderr and exit status 1 instead of an abort.
+inline int main_reporting_errors(int argc, char** argv, int (*run)(int, char**)) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
 }
 
 }  // namespace example
