@@ -129,7 +129,10 @@ TEST_CASE_TEMPLATE("labels are reshaped like pred, never broadcast", T, float, d
     CHECK_THROWS_WITH_AS(L2Loss<T>()(pred, row),
                          doctest::Contains("L2Loss: label of shape (2,) has 2 elements, pred of shape (2, 2)"),
                          ShapeError);
+    // positive would be reshaped, negative cannot be: the check comes before any reshape is recorded.
+    const std::size_t before = tape.size();
     CHECK_THROWS_WITH_AS(TripletLoss<T>()(pred, flat, row), doctest::Contains("TripletLoss: negative"), ShapeError);
+    CHECK(tape.size() == before);
 }
 
 TEST_CASE_TEMPLATE("sample_weight must broadcast to the elementwise loss and is never reshaped", T, float, double) {

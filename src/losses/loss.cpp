@@ -12,13 +12,18 @@
 namespace xtape {
 
 template <class T>
-Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name) {
-    if (label.shape() == pred.shape()) return label;
+void check_reshapable_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name) {
     if (label.size() != pred.size()) {
         throw ShapeError(fmt::format("{}: {} of shape {} has {} elements, pred of shape {} has {}", loss_name,
                                      arg_name, to_string(label.shape()), label.size(), to_string(pred.shape()),
                                      pred.size()));
     }
+}
+
+template <class T>
+Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name) {
+    if (label.shape() == pred.shape()) return label;
+    check_reshapable_like(label, pred, loss_name, arg_name);
     return reshape(label, pred.shape());
 }
 
@@ -127,6 +132,7 @@ std::string Loss<T>::repr_head() const {
 
 #define XTAPE_INSTANTIATE(T)                                                                             \
     template Var<T> reshape_like(const Var<T>&, const Var<T>&, const char*, const char*);               \
+    template void check_reshapable_like(const Var<T>&, const Var<T>&, const char*, const char*);        \
     template IndexArray class_indices(const xt::xarray<T>&, std::size_t, const char*, const char*);     \
     template class Loss<T>;
 

@@ -25,6 +25,8 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     const std::size_t batch = normalize_axis(this->batch_axis(), pred.dimension(), this->name());
     const Shape loss_shape = pred.dimension() == 1 ? pred.shape() : Shape{pred.shape()[batch]};
     this->check_sample_weight(sample_weight, loss_shape);
+    check_reshapable_like(positive, pred, this->name(), "positive");
+    check_reshapable_like(negative, pred, this->name(), "negative");
     detail::GraphInputs<T> in;
     in.add_rows(pred);
     in.add_rows(reshape_like(positive, pred, this->name(), "positive"));

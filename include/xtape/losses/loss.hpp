@@ -19,6 +19,11 @@ namespace xtape {
 template <class T>
 Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name);
 
+/// The check of reshape_like alone, recording nothing: for a loss that must
+/// check several inputs before it records any reshape.
+template <class T>
+void check_reshapable_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name);
+
 /// Sparse class labels (floats holding whole numbers) as indices in
 /// [0, num_classes - 1]. Throws ValueError naming `loss_name`, `arg_name`, the
 /// first offending value and its flat index when a label is not an integer
