@@ -27,8 +27,9 @@ using SampleFn = std::function<Var<T>(std::span<const Var<T>> inputs)>;
 /// Gradients take one of two routes. When only inputs split by rows want them
 /// and f gives one value per sample, the forward pass also runs each chunk's
 /// backward with seed 1 and keeps every sample's gradient row dy_i/dx_i; the
-/// backward scales row i by the incoming g_i (exact, since y_i depends on row i
-/// alone). Otherwise (a whole input wants a gradient, or a sample has several
+/// backward scales row i by the incoming g_i in place (exact, since y_i depends
+/// on row i alone) and hands the rows over to the inputs' gradients, so a
+/// second backward through the node takes the other route. Otherwise (a whole input wants a gradient, or a sample has several
 /// outputs) the forward records no gradients and the backward runs f again on
 /// each chunk, with gradients (gradient checkpointing over the batch).
 ///
