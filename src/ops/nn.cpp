@@ -66,10 +66,31 @@ T row_shift(const T* x, std::size_t n) {
     return std::isfinite(m) ? m : T(0);
 }
 
+// Forward of log_softmax over contiguous rows shorter than a SIMD batch (a few
+// classes): each row would go through the padded tail twice, so the exps of the
+// whole block run as one flat pass and the per-row work is scalar.
+template <class T>
+void log_softmax_short_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
+    using B = kernels::Batch<T>;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T m = row_shift(x + r * n, n);
+        for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = x[j] - m;
+    }
+    kernels::map(rows * n, out, [](B z) { return xsimd::exp(z); }, out);
+    for (std::size_t r = 0; r < rows; ++r) {
+        T total = 0;
+        for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += out[j];
+        const T log_total = std::log(total);
+        const T m = row_shift(x + r * n, n);
+        for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = (x[j] - m) - log_total;
+    }
+}
+
 // Forward of log_softmax over contiguous rows: out = (x - m) - log(sum(exp(x - m))).
 template <class T>
 void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
     using B = kernels::Batch<T>;
+    if (n < B::size) return log_softmax_short_rows(x, out, rows, n);
     for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
         const B m(row_shift(x, n));
         const B log_total(std::log(kernels::map_sum<T>(n, [m](B v) { return xsimd::exp(v - m); }, x)));
@@ -78,9 +99,19 @@ void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
 }
 
 // Backward of log_softmax over contiguous rows: dx = g - exp(out) * sum(g).
+// Rows shorter than a SIMD batch take one flat pass for the exps, as forward.
 template <class T>
 void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n) {
     using B = kernels::Batch<T>;
+    if (n < B::size) {
+        kernels::map(rows * n, dx, [](B o) { return xsimd::exp(o); }, out);
+        for (std::size_t r = 0; r < rows; ++r) {
+            T total = 0;
+            for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += g[j];
+            for (std::size_t j = r * n; j < (r + 1) * n; ++j) dx[j] = g[j] - dx[j] * total;
+        }
+        return;
+    }
     for (std::size_t r = 0; r < rows; ++r, g += n, out += n, dx += n) {
         const B total(kernels::map_sum<T>(n, [](B v) { return v; }, g));
         kernels::map(n, dx, [total](B gv, B o) { return gv - xsimd::exp(o) * total; }, g, out);
