@@ -81,6 +81,8 @@ void log_softmax_short_rows(const T* x, T* out, std::size_t rows, std::size_t n)
         T total = 0;
         for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += out[j];
         const T log_total = std::log(total);
+        // The shift is found again rather than kept: out held the exps, and a
+        // few compares per row cost less than a scratch array.
         const T m = row_shift(x + r * n, n);
         for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = (x[j] - m) - log_total;
     }
