@@ -27,4 +27,13 @@ xt::xarray<T> mapped(Storage& storage, F f, const xt::xarray<T>& first, const Re
     return out;
 }
 
+/// An array of a's shape holding kernel(a), for a kernel over contiguous
+/// buffers (one of math.hpp), its storage from `storage.buffer(shape)`.
+template <class T, class Storage>
+xt::xarray<T> transformed(Storage& storage, void (*kernel)(const T*, T*, std::size_t), const xt::xarray<T>& a) {
+    xt::xarray<T> out = storage.buffer(a.shape());
+    kernel(a.data(), out.data(), a.size());
+    return out;
+}
+
 }  // namespace xtape::kernels

@@ -1,55 +1,62 @@
 // Loops over contiguous buffers one SIMD batch at a time: the building block of the hot kernels.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 
 #include <xsimd/xsimd.hpp>
 
 namespace xtape::kernels {
 
-/// The widest SIMD batch of T the build targets (SSE2 by default, wider with -Dnative=true).
-template <class T>
-using Batch = xsimd::batch<T>;
+/// A SIMD batch of T for instruction set A: by default the widest the build
+/// targets (SSE2, or the host's with -Dnative=true); the kernels of math.hpp are
+/// compiled for several and pick one at run time.
+template <class T, class A = xsimd::default_arch>
+using Batch = xsimd::batch<T, A>;
+
+// The loops below copy tails element by element rather than with <algorithm>:
+// an std:: template instantiated in an AVX-512 translation unit could be the
+// copy the linker keeps for every caller, and then run on a CPU without it.
 
 /// The first `count` (< one batch) values at `src`, then zeros.
-template <class T>
-Batch<T> load_padded(const T* src, std::size_t count) {
-    alignas(64) T lanes[Batch<T>::size] = {};
-    std::copy_n(src, count, lanes);
-    return Batch<T>::load_aligned(lanes);
+template <class T, class A = xsimd::default_arch>
+Batch<T, A> load_padded(const T* src, std::size_t count) {
+    alignas(64) T lanes[Batch<T, A>::size] = {};
+    for (std::size_t i = 0; i < count; ++i) lanes[i] = src[i];
+    return Batch<T, A>::load_aligned(lanes);
 }
 
-/// out[i] = f(in_0[i], in_1[i], ...) for i < n, where f takes and returns Batch<T>.
+/// out[i] = f(in_0[i], in_1[i], ...) for i < n, where f takes and returns Batch<T, A>.
 /// The tail shorter than a batch goes through the same f on a zero-padded batch,
 /// so every element is computed by the same instructions wherever it sits (a
 /// row split into chunks gives bit-identical results). `out` may alias an input.
-template <class T, class F, class... In>
+template <class T, class A = xsimd::default_arch, class F, class... In>
 void map(std::size_t n, T* out, F f, const In*... in) {
-    constexpr std::size_t width = Batch<T>::size;
+    using B = Batch<T, A>;
+    constexpr std::size_t width = B::size;
     std::size_t i = 0;
-    for (; i + width <= n; i += width) f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
+    for (; i + width <= n; i += width) f(B::load_unaligned(in + i)...).store_unaligned(out + i);
     if (i == n) return;
     const std::size_t rest = n - i;
     alignas(64) T result[width];
-    f(load_padded(in + i, rest)...).store_aligned(result);
-    std::copy_n(result, rest, out + i);
+    f(load_padded<T, A>(in + i, rest)...).store_aligned(result);
+    for (std::size_t j = 0; j < rest; ++j) out[i + j] = result[j];
 }
 
 /// The sum of f(in_0[i], ...) for i < n, accumulated lane-wise then reduced;
 /// padded tail lanes contribute f's value masked to zero.
-template <class T, class F, class... In>
+template <class T, class A = xsimd::default_arch, class F, class... In>
 T map_sum(std::size_t n, F f, const In*... in) {
-    constexpr std::size_t width = Batch<T>::size;
-    Batch<T> total(T(0));
+    using B = Batch<T, A>;
+    constexpr std::size_t width = B::size;
+    B total(T(0));
     std::size_t i = 0;
-    for (; i + width <= n; i += width) total += f(Batch<T>::load_unaligned(in + i)...);
+    for (; i + width <= n; i += width) total += f(B::load_unaligned(in + i)...);
     if (i < n) {
         const std::size_t rest = n - i;
         alignas(64) T values[width];
-        f(load_padded(in + i, rest)...).store_aligned(values);
-        std::fill(values + rest, values + width, T(0));
-        total += Batch<T>::load_aligned(values);
+        f(load_padded<T, A>(in + i, rest)...).store_aligned(values);
+        for (std::size_t j = rest; j < width; ++j) values[j] = T(0);
+        total += B::load_aligned(values);
     }
     return xsimd::hadd(total);
 }

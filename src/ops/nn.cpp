@@ -11,7 +11,7 @@
 #include <xtensor/xsort.hpp>
 
 #include "../kernels/axis_layout.hpp"
-#include "../kernels/simd_loop.hpp"
+#include "../kernels/math.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -46,102 +46,6 @@ xt::xarray<T> sum_along(E&& g, const Shape& shape, std::size_t axis) {
     return s;
 }
 
-
-// The max of a row, taken as 0 when it is not finite: the shift of the stable
-// softmax, as shifted_by_max makes it (an all -inf row does not give -inf - -inf).
-template <class T>
-T row_shift(const T* x, std::size_t n) {
-    using B = kernels::Batch<T>;
-    constexpr std::size_t width = B::size;
-    T m = -std::numeric_limits<T>::infinity();
-    std::size_t i = 0;
-    if (n >= width) {
-        B best = B::load_unaligned(x);
-        for (i = width; i + width <= n; i += width) best = xsimd::max(best, B::load_unaligned(x + i));
-        alignas(64) T lanes[width];
-        best.store_aligned(lanes);
-        for (T v : lanes) m = std::max(m, v);
-    }
-    for (; i < n; ++i) m = std::max(m, x[i]);
-    return std::isfinite(m) ? m : T(0);
-}
-
-// Forward of log_softmax over contiguous rows shorter than a SIMD batch (a few
-// classes): each row would go through the padded tail twice, so the exps of the
-// whole block run as one flat pass and the per-row work is scalar.
-template <class T>
-void log_softmax_short_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
-    using B = kernels::Batch<T>;
-    for (std::size_t r = 0; r < rows; ++r) {
-        const T m = row_shift(x + r * n, n);
-        for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = x[j] - m;
-    }
-    kernels::map(rows * n, out, [](B z) { return xsimd::exp(z); }, out);
-    for (std::size_t r = 0; r < rows; ++r) {
-        T total = 0;
-        for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += out[j];
-        const T log_total = std::log(total);
-        // The shift is found again rather than kept: out held the exps, and a
-        // few compares per row cost less than a scratch array.
-        const T m = row_shift(x + r * n, n);
-        for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = (x[j] - m) - log_total;
-    }
-}
-
-// Forward of log_softmax over contiguous rows: out = (x - m) - log(sum(exp(x - m))).
-template <class T>
-void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
-    using B = kernels::Batch<T>;
-    if (n < B::size) return log_softmax_short_rows(x, out, rows, n);
-    for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
-        const B m(row_shift(x, n));
-        const B log_total(std::log(kernels::map_sum<T>(n, [m](B v) { return xsimd::exp(v - m); }, x)));
-        kernels::map(n, out, [m, log_total](B v) { return (v - m) - log_total; }, x);
-    }
-}
-
-// Backward of log_softmax over contiguous rows: dx = g - exp(out) * sum(g).
-// Rows shorter than a SIMD batch take one flat pass for the exps, as forward.
-template <class T>
-void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n) {
-    using B = kernels::Batch<T>;
-    if (n < B::size) {
-        kernels::map(rows * n, dx, [](B o) { return xsimd::exp(o); }, out);
-        for (std::size_t r = 0; r < rows; ++r) {
-            T total = 0;
-            for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += g[j];
-            for (std::size_t j = r * n; j < (r + 1) * n; ++j) dx[j] = g[j] - dx[j] * total;
-        }
-        return;
-    }
-    for (std::size_t r = 0; r < rows; ++r, g += n, out += n, dx += n) {
-        const B total(kernels::map_sum<T>(n, [](B v) { return v; }, g));
-        kernels::map(n, dx, [total](B gv, B o) { return gv - xsimd::exp(o) * total; }, g, out);
-    }
-}
-
-// Forward of softmax over contiguous rows: y = exp(x - m) / sum(exp(x - m)).
-template <class T>
-void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
-    using B = kernels::Batch<T>;
-    for (std::size_t r = 0; r < rows; ++r, x += n, y += n) {
-        const B m(row_shift(x, n));
-        kernels::map(n, y, [m](B v) { return xsimd::exp(v - m); }, x);
-        const B total(kernels::map_sum<T>(n, [](B v) { return v; }, y));
-        kernels::map(n, y, [total](B v) { return v / total; }, y);
-    }
-}
-
-// Backward of softmax over contiguous rows: dx = y * (g - sum(g * y)).
-template <class T>
-void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n) {
-    using B = kernels::Batch<T>;
-    for (std::size_t r = 0; r < rows; ++r, g += n, y += n, dx += n) {
-        const B total(kernels::map_sum<T>(n, [](B gv, B yv) { return gv * yv; }, g, y));
-        kernels::map(n, dx, [total](B gv, B yv) { return yv * (gv - total); }, g, y);
-    }
-}
-
 }  // namespace
 
 template <class T>
@@ -154,7 +58,7 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
         out = a.value();
     } else if (rows.contiguous_rows()) {
         out = tape.buffer(a.shape());
-        log_softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
+        kernels::math::log_softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     } else {
         // log_softmax(a) = z - log(sum(exp(z))) with z = a - max(a): exp(z) <= 1.
         out = shifted_by_max(a.value(), ax);
@@ -165,7 +69,7 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
         const auto& g = c.grad();
         if (rows.contiguous_rows()) {
             xt::xarray<T> dx = c.buffer(g.shape());
-            log_softmax_grad_rows(g.data(), c.value().data(), dx.data(), rows.outer, rows.n);
+            kernels::math::log_softmax_grad_rows(g.data(), c.value().data(), dx.data(), rows.outer, rows.n);
             c.accumulate(0, std::move(dx));
         } else {
             c.accumulate(0, g - xt::exp(c.value()) * sum_along<T>(g, g.shape(), ax));
@@ -183,7 +87,7 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
         out = a.value();
     } else if (rows.contiguous_rows()) {
         out = tape.buffer(a.shape());
-        softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
+        kernels::math::softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     } else {
         out = xt::exp(shifted_by_max(a.value(), ax));
         out /= sum_along<T>(out, out.shape(), ax);
@@ -194,7 +98,7 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
         const auto& y = c.value();
         if (rows.contiguous_rows()) {
             xt::xarray<T> dx = c.buffer(g.shape());
-            softmax_grad_rows(g.data(), y.data(), dx.data(), rows.outer, rows.n);
+            kernels::math::softmax_grad_rows(g.data(), y.data(), dx.data(), rows.outer, rows.n);
             c.accumulate(0, std::move(dx));
         } else {
             c.accumulate(0, y * (g - sum_along<T>(g * y, g.shape(), ax)));

@@ -8,6 +8,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include "../kernels/elementwise.hpp"
+#include "../kernels/math.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -15,6 +16,7 @@ namespace xtape {
 
 using detail::tape_of;
 using kernels::mapped;
+using kernels::transformed;
 
 template <class T>
 Var<T> neg(const Var<T>& a) {
@@ -25,24 +27,10 @@ Var<T> neg(const Var<T>& a) {
     });
 }
 
-namespace {
-// exp(x) up to the true overflow point. xsimd's exp gives inf as soon as x/ln 2
-// rounds to the first exponent past T's range (x > 88.38 in float, 709.44 in
-// double), short of where exp(x) really overflows (88.72, 709.78); that top
-// band is computed as exp(x - 1) e, with x - 1 exact there.
-template <class T>
-kernels::Batch<T> exp_to_overflow(kernels::Batch<T> x) {
-    using B = kernels::Batch<T>;
-    const auto top = x > B(std::is_same_v<T, float> ? T(88) : T(709));
-    const B y = xsimd::exp(xsimd::select(top, x - T(1), x));
-    return xsimd::select(top, y * T(2.718281828459045), y);
-}
-}  // namespace
-
 template <class T>
 Var<T> exp(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return exp_to_overflow<T>(x); }, a.value());
+    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::exp<T>, a.value());
     return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
         // d exp(a)/da = exp(a)
         c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy * y; }, c.grad(), c.value()));
@@ -52,7 +40,7 @@ Var<T> exp(const Var<T>& a) {
 template <class T>
 Var<T> log(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::log(x); }, a.value());
+    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log<T>, a.value());
     return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(a)/da = 1/a
         c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy / x; }, c.grad(), c.input(0)));
@@ -62,7 +50,7 @@ Var<T> log(const Var<T>& a) {
 template <class T>
 Var<T> log1p(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::log1p(x); }, a.value());
+    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log1p<T>, a.value());
     return tape_of(a, "log1p").record("log1p", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(1+a)/da = 1/(1+a)
         c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy / (x + T(1)); }, c.grad(), c.input(0)));
@@ -133,21 +121,10 @@ Var<T> relu(const Var<T>& a) {
     });
 }
 
-namespace {
-// 1/(1+exp(-x)) without overflow: exp of -|x| only, then 1/(1+e) for x >= 0
-// and e/(1+e) for x < 0 (NaN stays NaN).
-template <class T>
-kernels::Batch<T> stable_sigmoid(kernels::Batch<T> x) {
-    using B = kernels::Batch<T>;
-    const B e = xsimd::exp(-xsimd::abs(x));
-    return xsimd::select(x >= B(T(0)), B(T(1)), e) / (T(1) + e);
-}
-}  // namespace
-
 template <class T>
 Var<T> sigmoid(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return stable_sigmoid<T>(x); }, a.value());
+    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::sigmoid<T>, a.value());
     return tape_of(a, "sigmoid").record("sigmoid", {a}, std::move(out), [](GradContext<T>& c) {
         // s' = s (1 - s)
         c.accumulate(0, mapped<T>(c, [](B dy, B s) { return dy * s * (T(1) - s); }, c.grad(), c.value()));
@@ -157,7 +134,7 @@ Var<T> sigmoid(const Var<T>& a) {
 template <class T>
 Var<T> tanh(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::tanh(x); }, a.value());
+    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::tanh<T>, a.value());
     return tape_of(a, "tanh").record("tanh", {a}, std::move(out), [](GradContext<T>& c) {
         // tanh' = 1 - tanh^2
         c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy * (T(1) - y * y); }, c.grad(), c.value()));
@@ -166,16 +143,12 @@ Var<T> tanh(const Var<T>& a) {
 
 template <class T>
 Var<T> softplus(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    // max(x,0) + log1p(exp(-|x|)): exp never overflows, log1p keeps the small
-    // tail; the max keeps a NaN input NaN.
-    const B zero(T(0));
-    xt::xarray<T> out = mapped<T>(a.tape(), 
-        [zero](B x) { return xsimd::select(x < zero, zero, x) + xsimd::log1p(xsimd::exp(-xsimd::abs(x))); },
-        a.value());
+    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::softplus<T>, a.value());
     return tape_of(a, "softplus").record("softplus", {a}, std::move(out), [](GradContext<T>& c) {
         // d softplus(a)/da = sigmoid(a), exactly 0.5 at 0
-        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy * stable_sigmoid<T>(x); }, c.grad(), c.input(0)));
+        xt::xarray<T> da = c.buffer(c.input(0).shape());
+        kernels::math::times_sigmoid(c.grad().data(), c.input(0).data(), da.data(), da.size());
+        c.accumulate(0, std::move(da));
     });
 }
 

@@ -1,0 +1,110 @@
+// Runs each kernel of math.hpp in the widest instruction set that this CPU has
+// and the kernels were compiled for.
+#include "math.hpp"
+
+#include <xsimd/xsimd.hpp>
+
+#include "math_arch.hpp"
+
+namespace xtape::kernels::math {
+
+namespace {
+
+// AVX-512 means F, CD, DQ and BW (Skylake-X and later): xsimd 8's avx512f
+// kernels use DQ instructions.
+enum class InstructionSet { sse2, avx2_fma, avx512 };
+
+InstructionSet best_instruction_set() {
+    static const InstructionSet best = [] {
+        const auto cpu = xsimd::available_architectures();
+        if (cpu.avx512bw) return InstructionSet::avx512;
+        if (cpu.fma3_avx2) return InstructionSet::avx2_fma;
+        return InstructionSet::sse2;
+    }();
+    return best;
+}
+
+// run(arch) with the xsimd architecture tag of the best instruction set.
+template <class Run>
+void on_best_arch(Run run) {
+    switch (best_instruction_set()) {
+        case InstructionSet::avx512: return run(xsimd::avx512bw{});
+        case InstructionSet::avx2_fma: return run(xsimd::fma3<xsimd::avx2>{});
+        case InstructionSet::sse2: return run(xsimd::sse2{});
+    }
+}
+
+}  // namespace
+
+template <class T>
+void exp(const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::exp(x, out, n); });
+}
+
+template <class T>
+void log(const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log(x, out, n); });
+}
+
+template <class T>
+void log1p(const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log1p(x, out, n); });
+}
+
+template <class T>
+void tanh(const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::tanh(x, out, n); });
+}
+
+template <class T>
+void sigmoid(const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::sigmoid(x, out, n); });
+}
+
+template <class T>
+void softplus(const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softplus(x, out, n); });
+}
+
+template <class T>
+void times_sigmoid(const T* g, const T* x, T* out, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::times_sigmoid(g, x, out, n); });
+}
+
+template <class T>
+void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log_softmax_rows(x, out, rows, n); });
+}
+
+template <class T>
+void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log_softmax_grad_rows(g, out, dx, rows, n); });
+}
+
+template <class T>
+void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softmax_rows(x, y, rows, n); });
+}
+
+template <class T>
+void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softmax_grad_rows(g, y, dx, rows, n); });
+}
+
+#define XTAPE_INSTANTIATE(T)                                                                 \
+    template void exp(const T*, T*, std::size_t);                                            \
+    template void log(const T*, T*, std::size_t);                                            \
+    template void log1p(const T*, T*, std::size_t);                                          \
+    template void tanh(const T*, T*, std::size_t);                                           \
+    template void sigmoid(const T*, T*, std::size_t);                                        \
+    template void softplus(const T*, T*, std::size_t);                                       \
+    template void times_sigmoid(const T*, const T*, T*, std::size_t);                        \
+    template void log_softmax_rows(const T*, T*, std::size_t, std::size_t);                 \
+    template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);   \
+    template void softmax_rows(const T*, T*, std::size_t, std::size_t);                      \
+    template void softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);
+
+XTAPE_INSTANTIATE(float)
+XTAPE_INSTANTIATE(double)
+
+}  // namespace xtape::kernels::math

@@ -1,0 +1,60 @@
+// Transcendental kernels over contiguous buffers, compiled for several instruction
+// sets: each call runs the widest one this CPU has.
+#pragma once
+
+#include <cstddef>
+
+namespace xtape::kernels::math {
+
+// exp, log and their kin cost tens of instructions per SIMD batch, so these
+// kernels gain the most from wide registers (AVX2's exp is about twice SSE2's,
+// AVX-512's four times). They are built for SSE2, AVX2 with FMA and AVX-512 (F, CD, DQ, BW)
+// (math_for_arch.cpp) whatever the build's -march, and chosen at run time.
+// Inputs and output may alias.
+
+/// out[i] = exp(x[i]), finite up to exp's true overflow point.
+template <class T>
+void exp(const T* x, T* out, std::size_t n);
+
+/// out[i] = log(x[i]).
+template <class T>
+void log(const T* x, T* out, std::size_t n);
+
+/// out[i] = log(1 + x[i]), accurate for small x.
+template <class T>
+void log1p(const T* x, T* out, std::size_t n);
+
+/// out[i] = tanh(x[i]).
+template <class T>
+void tanh(const T* x, T* out, std::size_t n);
+
+/// out[i] = 1 / (1 + exp(-x[i])), without overflow for any x.
+template <class T>
+void sigmoid(const T* x, T* out, std::size_t n);
+
+/// out[i] = log(1 + exp(x[i])), without overflow for any x.
+template <class T>
+void softplus(const T* x, T* out, std::size_t n);
+
+/// out[i] = g[i] * sigmoid(x[i]): the backward of softplus.
+template <class T>
+void times_sigmoid(const T* g, const T* x, T* out, std::size_t n);
+
+/// out = log_softmax of each of `rows` contiguous rows of n values, computed
+/// from x - m with m the row's max (0 when that is not finite).
+template <class T>
+void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n);
+
+/// dx = g - exp(out) * sum(g) per row: the backward of log_softmax_rows.
+template <class T>
+void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n);
+
+/// y = exp(x - m) / sum(exp(x - m)) per row, m as above.
+template <class T>
+void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n);
+
+/// dx = y * (g - sum(g * y)) per row: the backward of softmax_rows.
+template <class T>
+void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n);
+
+}  // namespace xtape::kernels::math

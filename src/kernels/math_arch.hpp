@@ -1,0 +1,24 @@
+// The kernels of math.hpp for one instruction set A: math_for_arch.cpp defines
+// them, compiled once per instruction set; math.cpp calls the one the CPU runs.
+#pragma once
+
+#include <cstddef>
+
+namespace xtape::kernels::math {
+
+template <class A, class T>
+struct ArchMath {
+    static void exp(const T* x, T* out, std::size_t n);
+    static void log(const T* x, T* out, std::size_t n);
+    static void log1p(const T* x, T* out, std::size_t n);
+    static void tanh(const T* x, T* out, std::size_t n);
+    static void sigmoid(const T* x, T* out, std::size_t n);
+    static void softplus(const T* x, T* out, std::size_t n);
+    static void times_sigmoid(const T* g, const T* x, T* out, std::size_t n);
+    static void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n);
+    static void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n);
+    static void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n);
+    static void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n);
+};
+
+}  // namespace xtape::kernels::math

@@ -1,0 +1,177 @@
+// The kernels of math.hpp written once over xsimd batches of instruction set
+// XTAPE_KERNEL_ARCH; meson compiles this file once per instruction set, each
+// time with that set's -m flags.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "math_arch.hpp"
+#include "simd_loop.hpp"
+
+#ifndef XTAPE_KERNEL_ARCH
+#error "XTAPE_KERNEL_ARCH names the xsimd instruction set to compile for (meson sets it)"
+#endif
+
+namespace xtape::kernels::math {
+
+namespace {
+
+using Arch = XTAPE_KERNEL_ARCH;
+
+template <class T>
+using B = Batch<T, Arch>;
+
+// exp(x) up to the true overflow point. xsimd's exp gives inf as soon as x/ln 2
+// rounds to the first exponent past T's range (x > 88.38 in float, 709.44 in
+// double), short of where exp(x) really overflows (88.72, 709.78); that top
+// band is computed as exp(x - 1) e, with x - 1 exact there.
+template <class T>
+B<T> exp_to_overflow(B<T> x) {
+    const auto top = x > B<T>(std::is_same_v<T, float> ? T(88) : T(709));
+    const B<T> y = xsimd::exp(xsimd::select(top, x - T(1), x));
+    return xsimd::select(top, y * T(2.718281828459045), y);
+}
+
+// 1/(1+exp(-x)) without overflow: exp of -|x| only, then 1/(1+e) for x >= 0
+// and e/(1+e) for x < 0 (NaN stays NaN).
+template <class T>
+B<T> stable_sigmoid(B<T> x) {
+    const B<T> e = xsimd::exp(-xsimd::abs(x));
+    return xsimd::select(x >= B<T>(T(0)), B<T>(T(1)), e) / (T(1) + e);
+}
+
+// max(x,0) + log1p(exp(-|x|)): exp never overflows, log1p keeps the small
+// tail; the select keeps a NaN input NaN.
+template <class T>
+B<T> stable_softplus(B<T> x) {
+    const B<T> zero(T(0));
+    return xsimd::select(x < zero, zero, x) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
+}
+
+// The max of a row, taken as 0 when it is not finite: the shift of the stable
+// softmax (an all -inf row does not give -inf - -inf).
+template <class T>
+T row_shift(const T* x, std::size_t n) {
+    constexpr std::size_t width = B<T>::size;
+    T m = -std::numeric_limits<T>::infinity();
+    std::size_t i = 0;
+    if (n >= width) {
+        B<T> best = B<T>::load_unaligned(x);
+        for (i = width; i + width <= n; i += width) best = xsimd::max(best, B<T>::load_unaligned(x + i));
+        alignas(64) T lanes[width];
+        best.store_aligned(lanes);
+        for (T v : lanes) m = v > m ? v : m;
+    }
+    for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return std::isfinite(m) ? m : T(0);
+}
+
+// Forward of log_softmax over contiguous rows shorter than a SIMD batch (a few
+// classes): each row would go through the padded tail twice, so the exps of the
+// whole block run as one flat pass and the per-row work is scalar.
+template <class T>
+void log_softmax_short_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T m = row_shift(x + r * n, n);
+        for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = x[j] - m;
+    }
+    map<T, Arch>(rows * n, out, [](B<T> z) { return xsimd::exp(z); }, out);
+    for (std::size_t r = 0; r < rows; ++r) {
+        T total = 0;
+        for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += out[j];
+        const T log_total = std::log(total);
+        // The shift is found again rather than kept: out held the exps, and a
+        // few compares per row cost less than a scratch array.
+        const T m = row_shift(x + r * n, n);
+        for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = (x[j] - m) - log_total;
+    }
+}
+
+}  // namespace
+
+template <class A, class T>
+void ArchMath<A, T>::exp(const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> v) { return exp_to_overflow<T>(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::log(const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> v) { return xsimd::log(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::log1p(const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> v) { return xsimd::log1p(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::tanh(const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> v) { return xsimd::tanh(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::sigmoid(const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> v) { return stable_sigmoid<T>(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::softplus(const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> v) { return stable_softplus<T>(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::times_sigmoid(const T* g, const T* x, T* out, std::size_t n) {
+    map<T, Arch>(n, out, [](B<T> gv, B<T> v) { return gv * stable_sigmoid<T>(v); }, g, x);
+}
+
+// out = (x - m) - log(sum(exp(x - m))) per row.
+template <class A, class T>
+void ArchMath<A, T>::log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
+    if (n < B<T>::size) return log_softmax_short_rows(x, out, rows, n);
+    for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
+        const B<T> m(row_shift(x, n));
+        const B<T> log_total(std::log(map_sum<T, Arch>(n, [m](B<T> v) { return xsimd::exp(v - m); }, x)));
+        map<T, Arch>(n, out, [m, log_total](B<T> v) { return (v - m) - log_total; }, x);
+    }
+}
+
+// Rows shorter than a SIMD batch take one flat pass for the exps, as forward.
+template <class A, class T>
+void ArchMath<A, T>::log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n) {
+    if (n < B<T>::size) {
+        map<T, Arch>(rows * n, dx, [](B<T> o) { return xsimd::exp(o); }, out);
+        for (std::size_t r = 0; r < rows; ++r) {
+            T total = 0;
+            for (std::size_t j = r * n; j < (r + 1) * n; ++j) total += g[j];
+            for (std::size_t j = r * n; j < (r + 1) * n; ++j) dx[j] = g[j] - dx[j] * total;
+        }
+        return;
+    }
+    for (std::size_t r = 0; r < rows; ++r, g += n, out += n, dx += n) {
+        const B<T> total(map_sum<T, Arch>(n, [](B<T> v) { return v; }, g));
+        map<T, Arch>(n, dx, [total](B<T> gv, B<T> o) { return gv - xsimd::exp(o) * total; }, g, out);
+    }
+}
+
+template <class A, class T>
+void ArchMath<A, T>::softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
+    for (std::size_t r = 0; r < rows; ++r, x += n, y += n) {
+        const B<T> m(row_shift(x, n));
+        map<T, Arch>(n, y, [m](B<T> v) { return xsimd::exp(v - m); }, x);
+        const B<T> total(map_sum<T, Arch>(n, [](B<T> v) { return v; }, y));
+        map<T, Arch>(n, y, [total](B<T> v) { return v / total; }, y);
+    }
+}
+
+template <class A, class T>
+void ArchMath<A, T>::softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n) {
+    for (std::size_t r = 0; r < rows; ++r, g += n, y += n, dx += n) {
+        const B<T> total(map_sum<T, Arch>(n, [](B<T> gv, B<T> yv) { return gv * yv; }, g, y));
+        map<T, Arch>(n, dx, [total](B<T> gv, B<T> yv) { return yv * (gv - total); }, g, y);
+    }
+}
+
+template struct ArchMath<XTAPE_KERNEL_ARCH, float>;
+template struct ArchMath<XTAPE_KERNEL_ARCH, double>;
+
+}  // namespace xtape::kernels::math
