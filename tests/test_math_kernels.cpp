@@ -145,8 +145,12 @@ void check_instruction_set(bool available) {
 
 TEST_CASE_TEMPLATE("math kernels: every compiled instruction set the CPU runs matches long double", T, float,
                    double) {
+#if defined(__x86_64__)  // the instruction sets src/meson.build compiles there
     const auto cpu = xsimd::available_architectures();
     check_instruction_set<xsimd::sse2, T>(true);
     check_instruction_set<xsimd::fma3<xsimd::avx2>, T>(cpu.fma3_avx2);
     check_instruction_set<xsimd::avx512bw, T>(cpu.avx512bw);
+#else
+    check_instruction_set<xsimd::default_arch, T>(true);
+#endif
 }

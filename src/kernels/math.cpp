@@ -10,6 +10,8 @@ namespace xtape::kernels::math {
 
 namespace {
 
+#if defined(__x86_64__)
+
 // AVX-512 means F, CD, DQ and BW (Skylake-X and later): xsimd 8's avx512f
 // kernels use DQ instructions.
 enum class InstructionSet { sse2, avx2_fma, avx512 };
@@ -33,6 +35,16 @@ void on_best_arch(Run run) {
         case InstructionSet::sse2: return run(xsimd::sse2{});
     }
 }
+
+#else
+
+// Other hosts build the kernels once, for the build's instruction set.
+template <class Run>
+void on_best_arch(Run run) {
+    run(xsimd::default_arch{});
+}
+
+#endif
 
 }  // namespace
 
