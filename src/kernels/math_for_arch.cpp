@@ -89,6 +89,9 @@ void log_softmax_short_rows(const T* x, T* out, std::size_t rows, std::size_t n)
 
 }  // namespace
 
+// The members are written for ArchMath<A, T> but instantiated (at the end) only
+// for A = Arch, the instruction set this object is compiled for.
+
 template <class A, class T>
 void ArchMath<A, T>::exp(const T* x, T* out, std::size_t n) {
     map<T, Arch>(n, out, [](B<T> v) { return exp_to_overflow<T>(v); }, x);
