@@ -1,8 +1,6 @@
 // Neural-network ops: log_softmax and softmax (fused and stable, SIMD over contiguous rows), matmul.
 #include <algorithm>
 #include <climits>
-#include <cmath>
-#include <limits>
 
 #include <fmt/format.h>
 #include <xtensor-blas/xlinalg.hpp>
