@@ -12,6 +12,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "../src/kernels/math_arch.hpp"
+#include "xtape/instruction_set.hpp"
 
 using xtape::kernels::math::ArchMath;
 
@@ -152,5 +153,18 @@ TEST_CASE_TEMPLATE("math kernels: every compiled instruction set the CPU runs ma
     check_instruction_set<xsimd::avx512bw, T>(cpu.avx512bw);
 #else
     check_instruction_set<xsimd::default_arch, T>(true);
+#endif
+}
+
+TEST_CASE("kernel_instruction_set names the widest compiled instruction set the CPU has") {
+    const std::string name = xtape::kernel_instruction_set();
+#if defined(__x86_64__)
+    const auto cpu = xsimd::available_architectures();
+    const std::string widest = cpu.avx512bw ? xsimd::avx512bw::name()
+                               : cpu.fma3_avx2 ? xsimd::fma3<xsimd::avx2>::name()
+                                               : xsimd::sse2::name();
+    CHECK(name == widest);
+#else
+    CHECK(name == xsimd::default_arch::name());
 #endif
 }

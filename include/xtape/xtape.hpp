@@ -4,6 +4,7 @@
 #include "xtape/chunked.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/gradcheck.hpp"
+#include "xtape/instruction_set.hpp"
 #include "xtape/losses.hpp"
 #include "xtape/ops.hpp"
 #include "xtape/shape.hpp"

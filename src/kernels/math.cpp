@@ -5,6 +5,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "math_arch.hpp"
+#include "xtape/instruction_set.hpp"
 
 namespace xtape::kernels::math {
 
@@ -120,3 +121,9 @@ XTAPE_INSTANTIATE(float)
 XTAPE_INSTANTIATE(double)
 
 }  // namespace xtape::kernels::math
+
+const char* xtape::kernel_instruction_set() {
+    const char* name = nullptr;
+    kernels::math::on_best_arch([&](auto arch) { name = decltype(arch)::name(); });
+    return name;
+}

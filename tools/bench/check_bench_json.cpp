@@ -27,6 +27,9 @@ std::string run_command(const std::string& command) {
 std::string problems(const nlohmann::json& report) {
     std::string out;
     if (!report.at("threads").is_number_integer()) out += "threads is not an integer\n";
+    if (!(report.at("kernels").is_string() && !report.at("kernels").get<std::string>().empty())) {
+        out += "kernels is not an instruction set's name\n";
+    }
     if (!(report.at("tape_overhead_ns").is_number() && report.at("tape_overhead_ns").get<double>() > 0)) {
         out += "tape_overhead_ns is not a positive number\n";
     }

@@ -9,6 +9,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "xtape/instruction_set.hpp"
+
 #include "bandwidth.hpp"
 #include "cases.hpp"
 #include "report.hpp"
@@ -80,6 +82,7 @@ int run(const Arguments& args) {
     report.quick = args.quick;
     report.clock = args.clock == ClockKind::Wall ? "wall" : "cpu";
     report.torch_version = args.no_torch ? std::nullopt : torch_peer_version();
+    report.kernels = xtape::kernel_instruction_set();
 
     const std::size_t mib = 1 << 20;
     const double bandwidth = copy_bandwidth(probe_policy, (args.quick ? 32 : 256) * mib);

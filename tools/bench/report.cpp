@@ -24,9 +24,10 @@ nlohmann::json number_or_null(const std::optional<double>& value) {
 }  // namespace
 
 std::string to_table(const Report& report) {
-    std::string out = fmt::format("threads {}{}, {} clock, copy bandwidth {:.1f} GB/s, torch {}\n", report.threads,
-                                  report.quick ? " (quick: reduced sizes, few repetitions)" : "", report.clock,
-                                  report.bandwidth_gb_s, report.torch_version.value_or("absent"));
+    std::string out = fmt::format("threads {}{}, {} clock, xtape kernels {}, copy bandwidth {:.1f} GB/s, torch {}\n",
+                                  report.threads, report.quick ? " (quick: reduced sizes, few repetitions)" : "",
+                                  report.clock, report.kernels, report.bandwidth_gb_s,
+                                  report.torch_version.value_or("absent"));
     out += fmt::format("tape overhead: {:.0f} ns per recorded op (record + backward)\n\n", report.tape_overhead_ns);
     out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>8} {:>8}\n", "case", "shape", "xtape us",
                        "torch us", "ratio", "bound us", "x/bound", "differ");
@@ -58,6 +59,7 @@ std::string to_json(const Report& report) {
         {"quick", report.quick},
         {"clock", report.clock},
         {"torch", report.torch_version ? nlohmann::json(*report.torch_version) : nlohmann::json(nullptr)},
+        {"kernels", report.kernels},
         {"bandwidth_gb_s", report.bandwidth_gb_s},
         {"rows", std::move(rows)},
         {"tape_overhead_ns", report.tape_overhead_ns},

@@ -28,6 +28,7 @@ struct Report {
     bool quick = false;
     std::string clock = "wall";                // "wall" or "cpu" (the thread's CPU time)
     std::optional<std::string> torch_version;  // none without the peer
+    std::string kernels;                       // xtape::kernel_instruction_set()
     double bandwidth_gb_s = 0;                 // 1e9 bytes per second
     double tape_overhead_ns = 0;
     std::vector<Row> rows;
@@ -36,7 +37,7 @@ struct Report {
 /// An aligned text table, with the machine's numbers above it.
 std::string to_table(const Report& report);
 
-/// {"threads", "quick", "clock", "torch", "bandwidth_gb_s", "rows": [{"case", "shape",
+/// {"threads", "quick", "clock", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case", "shape",
 /// "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "disagreement"}], "tape_overhead_ns"},
 /// a missing number as null.
 std::string to_json(const Report& report);
