@@ -42,9 +42,11 @@ B<T> stable_sigmoid(B<T> x) {
 }
 
 // log(1 + t) for t in [0, 1] as t p(t), p the degree-9 Chebyshev fit of
-// log1p(t)/t on [0, 1] (mpmath.chebyfit(f, [0, 1], 10)), coefficients rounded
-// to float: within 1.0 ulp of log1p in float by Horner's rule with FMA. xsimd's
-// general log1p reduces the range with two divisions and costs twice as much.
+// log1p(t)/t on [0, 1] (mpmath.chebyfit(f, [0, 1], 10)), its coefficients
+// (highest degree first) rounded to float: at most 1.0 ulp from log1p by
+// Horner's rule with FMA (simulated exactly over 20000 random t and every
+// power of two). xsimd's general log1p reduces the range with two divisions
+// and costs twice as much.
 inline B<float> log1p_unit(B<float> t) {
     constexpr float p[] = {-0x1.a04acap-9f, 0x1.402f4cp-6f,  -0x1.cdd008p-5f, 0x1.afdde8p-4f, -0x1.38b908p-3f,
                            0x1.92b43p-3f,   -0x1.ff0254p-3f, 0x1.554bd6p-2f,  -0x1.ffffb8p-2f, 1.0f};
