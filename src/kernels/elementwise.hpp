@@ -27,12 +27,14 @@ xt::xarray<T> mapped(Storage& storage, F f, const xt::xarray<T>& first, const Re
     return out;
 }
 
-/// An array of a's shape holding kernel(a), for a kernel over contiguous
-/// buffers (one of math.hpp), its storage from `storage.buffer(shape)`.
-template <class T, class Storage>
-xt::xarray<T> transformed(Storage& storage, void (*kernel)(const T*, T*, std::size_t), const xt::xarray<T>& a) {
-    xt::xarray<T> out = storage.buffer(a.shape());
-    kernel(a.data(), out.data(), a.size());
+/// An array of first's shape holding kernel(first, rest...), for a kernel over
+/// contiguous buffers called as kernel(first, rest..., out, n) (those of
+/// math.hpp), its storage from `storage.buffer(shape)`. Every array must have
+/// first's shape.
+template <class T, class Storage, class Kernel, class... Rest>
+xt::xarray<T> transformed(Storage& storage, Kernel kernel, const xt::xarray<T>& first, const Rest&... rest) {
+    xt::xarray<T> out = storage.buffer(first.shape());
+    kernel(first.data(), rest.data()..., out.data(), first.size());
     return out;
 }
 

@@ -146,9 +146,7 @@ Var<T> softplus(const Var<T>& a) {
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::softplus<T>, a.value());
     return tape_of(a, "softplus").record("softplus", {a}, std::move(out), [](GradContext<T>& c) {
         // d softplus(a)/da = sigmoid(a), exactly 0.5 at 0
-        xt::xarray<T> da = c.buffer(c.input(0).shape());
-        kernels::math::times_sigmoid(c.grad().data(), c.input(0).data(), da.data(), da.size());
-        c.accumulate(0, std::move(da));
+        c.accumulate(0, transformed<T>(c, kernels::math::times_sigmoid<T>, c.grad(), c.input(0)));
     });
 }
 
