@@ -163,9 +163,10 @@ Var<T> smooth_l1(const Var<T>& a, std::type_identity_t<T> rho) {
     };
     xt::xarray<T> out = mapped<T>(a.tape(), huber, a.value());
     return tape_of(a, "smooth_l1").record("smooth_l1", {a}, std::move(out), [rho](GradContext<T>& c) {
-        // sign(a) on the linear pieces, a / rho on the quadratic one
-        const auto slope = [threshold = B(rho), one = B(T(1))](B dy, B x) {
-            const B inner = x / threshold;
+        // sign(a) on the linear pieces; on the quadratic one 2 (0.5/rho) a, the
+        // product Gluon's autograd forms (a division would cost more than the pass)
+        const auto slope = [threshold = B(rho), twice_curvature = B(2 * (T(0.5) / rho)), one = B(T(1))](B dy, B x) {
+            const B inner = twice_curvature * x;
             return dy * xsimd::select(x > threshold, one, xsimd::select(x < -threshold, -one, inner));
         };
         c.accumulate(0, mapped<T>(c, slope, c.grad(), c.input(0)));
