@@ -5,6 +5,8 @@
 
 #include "xtape/detail/sum_to.hpp"
 
+#include "kernels/simd_loop.hpp"
+
 namespace xtape {
 
 // ---- Var -------------------------------------------------------------------
@@ -209,11 +211,17 @@ void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
     xt::xarray<T> reduced = detail::sum_to(g, input.value.shape(), tape_.nodes_[node_].op);
     tape_.recycle(std::move(g));
     if (input.has_grad) {
-        xt::noalias(input.grad) += reduced;
+        add_into(input.grad, reduced);
     } else {
         input.grad = std::move(reduced);
         input.has_grad = true;
     }
+}
+
+template <class T>
+void GradContext<T>::add_into(xt::xarray<T>& sum, const xt::xarray<T>& addend) {
+    using B = kernels::Batch<T>;
+    kernels::map(sum.size(), sum.data(), [](B s, B a) { return s + a; }, sum.data(), addend.data());
 }
 
 // ---- current tape and guards -----------------------------------------------
