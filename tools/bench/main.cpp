@@ -5,10 +5,12 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "xtape/chunked.hpp"
 #include "xtape/instruction_set.hpp"
 
 #include "bandwidth.hpp"
@@ -31,6 +33,7 @@ struct Arguments {
     bool no_torch = false;
     std::size_t reps = 0;
     std::string filter;
+    std::optional<std::size_t> chunk_elements;
     ClockKind clock = ClockKind::Wall;
 };
 
@@ -75,6 +78,7 @@ Row measure(const CaseSpec& spec, const TimingPolicy& policy, double bandwidth, 
 
 int run(const Arguments& args) {
     set_threads(args.threads);
+    const xtape::LossChunkingScope chunking(args.chunk_elements.value_or(xtape::loss_chunk_elements()));
     const TimingPolicy probe_policy = timing_policy(args, false);
     const TimingPolicy case_policy = timing_policy(args, true);
     Report report;
@@ -114,6 +118,8 @@ int main(int argc, char** argv) {
     app.add_flag("--no-torch", args.no_torch, "time xtape alone");
     app.add_option("--reps", args.reps, "exactly this many timed repetitions of each case after one warm-up (for profiling)");
     app.add_option("--filter", args.filter, "only the cases whose name contains this text");
+    app.add_option("--chunk-elements", args.chunk_elements,
+                   "elements per chunk of a large loss (xtape::LossChunkingScope; 0: no chunking)");
     app.add_option("--clock", args.clock,
                    "wall: elapsed time; cpu: the thread's CPU time, unaffected by other processes "
                    "(one thread only)")
