@@ -4,16 +4,23 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
 
+#include "../src/kernels/cpu_features.hpp"
 #include "../src/kernels/math_arch.hpp"
 #include "xtape/instruction_set.hpp"
 
+using xtape::kernels::CpuFeatures;
+using xtape::kernels::cpu_features;
 using xtape::kernels::math::ArchMath;
 
 namespace {
@@ -147,10 +154,10 @@ void check_instruction_set(bool available) {
 TEST_CASE_TEMPLATE("math kernels: every compiled instruction set the CPU runs matches long double", T, float,
                    double) {
 #if defined(__x86_64__)  // the instruction sets src/meson.build compiles there
-    const auto cpu = xsimd::available_architectures();
+    const CpuFeatures cpu = cpu_features();
     check_instruction_set<xsimd::sse2, T>(true);
-    check_instruction_set<xsimd::fma3<xsimd::avx2>, T>(cpu.fma3_avx2);
-    check_instruction_set<xsimd::avx512bw, T>(cpu.avx512bw);
+    check_instruction_set<xsimd::fma3<xsimd::avx2>, T>(cpu.avx2_fma);
+    check_instruction_set<xsimd::avx512bw, T>(cpu.avx512);
 #else
     check_instruction_set<xsimd::default_arch, T>(true);
 #endif
@@ -159,12 +166,33 @@ TEST_CASE_TEMPLATE("math kernels: every compiled instruction set the CPU runs ma
 TEST_CASE("kernel_instruction_set names the widest compiled instruction set the CPU has") {
     const std::string name = xtape::kernel_instruction_set();
 #if defined(__x86_64__)
-    const auto cpu = xsimd::available_architectures();
-    const std::string widest = cpu.avx512bw ? xsimd::avx512bw::name()
-                               : cpu.fma3_avx2 ? xsimd::fma3<xsimd::avx2>::name()
-                                               : xsimd::sse2::name();
+    const CpuFeatures cpu = cpu_features();
+    const std::string widest = cpu.avx512 ? xsimd::avx512bw::name()
+                               : cpu.avx2_fma ? xsimd::fma3<xsimd::avx2>::name()
+                                              : xsimd::sse2::name();
     CHECK(name == widest);
 #else
     CHECK(name == xsimd::default_arch::name());
 #endif
 }
+
+#if defined(__x86_64__) && defined(__linux__)
+// Linux lists a feature in /proc/cpuinfo only when it saves the feature's
+// registers, so its flags are an independent account of what is usable.
+TEST_CASE("cpu_features agrees with the flags Linux reports in /proc/cpuinfo") {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line) && line.rfind("flags", 0) != 0) {
+    }
+    if (line.empty()) {
+        MESSAGE("/proc/cpuinfo lists no flags here: nothing to compare");
+        return;
+    }
+    std::istringstream words(line.substr(line.find(':') + 1));
+    const std::set<std::string> flags{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    const auto has = [&](const char* flag) { return flags.count(flag) == 1; };
+    const CpuFeatures cpu = cpu_features();
+    CHECK(cpu.avx2_fma == (has("avx2") && has("fma")));
+    CHECK(cpu.avx512 == (has("avx512f") && has("avx512cd") && has("avx512dq") && has("avx512bw")));
+}
+#endif

@@ -4,6 +4,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "cpu_features.hpp"
 #include "math_arch.hpp"
 #include "xtape/instruction_set.hpp"
 
@@ -19,9 +20,9 @@ enum class InstructionSet { sse2, avx2_fma, avx512 };
 
 InstructionSet best_instruction_set() {
     static const InstructionSet best = [] {
-        const auto cpu = xsimd::available_architectures();
-        if (cpu.avx512bw) return InstructionSet::avx512;
-        if (cpu.fma3_avx2) return InstructionSet::avx2_fma;
+        const CpuFeatures cpu = cpu_features();
+        if (cpu.avx512) return InstructionSet::avx512;
+        if (cpu.avx2_fma) return InstructionSet::avx2_fma;
         return InstructionSet::sse2;
     }();
     return best;
