@@ -276,7 +276,7 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
 
 namespace {
 std::size_t& chunk_elements_setting() {
-    thread_local std::size_t elements = 16384;
+    thread_local std::size_t elements = 32768;
     return elements;
 }
 }  // namespace

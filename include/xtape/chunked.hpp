@@ -46,8 +46,11 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
 
 /// The number of elements per input chunk that the Gluon losses aim for when
 /// they evaluate a large batch in chunks (see Loss::evaluate); 0 turns chunking
-/// off. A per-thread setting; the default, 16384, keeps a loss's
-/// intermediates within a core's L2 cache.
+/// off. A per-thread setting; the default, 32768 (128 KB per float array),
+/// keeps a loss's intermediates within a core's L2 cache (1-2 MB) with few
+/// enough chunks that recording them costs little. Measured on 4096 x 1024
+/// floats: 7-16% faster than 16384 for L1, Huber and SoftmaxCE, within 3% for
+/// the others (xtape-bench --chunk-elements).
 std::size_t loss_chunk_elements();
 
 /// Sets loss_chunk_elements() for this thread until the scope ends (0: never chunk).
