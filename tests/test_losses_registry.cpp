@@ -161,6 +161,24 @@ TEST_CASE("apply through the registry: inputs by name, missing and unknown ones 
           doctest::Approx(((3 - 1) + 0) / 2.0));
 }
 
+TEST_CASE("bind builds the loss once: bad options throw at bind, the bound loss serves many tapes") {
+    const LossInfo& hinge = find_loss("HingeLoss");
+    CHECK_THROWS_WITH_AS(hinge.bind<double>({{"margin", "wide"}}), doctest::Contains("HingeLoss: option margin"),
+                         ValueError);
+    const BoundLoss<double> bound = hinge.bind<double>({{"margin", "3"}});
+    for (const double p : {1.0, 2.5}) {
+        CAPTURE(p);
+        Tape<double> tape;
+        const auto pred = tape.leaf(xt::xarray<double>{{p, -p}});
+        const auto label = tape.constant(xt::xarray<double>{{1, 1}});
+        const double want = (std::max(0.0, 3 - p) + std::max(0.0, 3 + p)) / 2;
+        CHECK(bound({{"pred", pred}, {"label", label}}).value()(0) == doctest::Approx(want));
+        CHECK(hinge.apply<double>({{"margin", "3"}}, {{"pred", pred}, {"label", label}}).value()(0) ==
+              doctest::Approx(want));
+        CHECK_THROWS_WITH_AS(bound({{"pred", pred}}), doctest::Contains("HingeLoss: missing input 'label'"), ValueError);
+    }
+}
+
 TEST_CASE("every registered loss accepts NaN in a differentiable input without an error or a crash") {
     for (const LossInfo& info : loss_registry()) {
         if (info.name == "CTCLoss") continue;

@@ -95,7 +95,7 @@ InputSpec sample_weight_input();
 /// (3, 4) and (2, 3, 4): a 2-D and a 3-D pred, small enough for full gradchecks.
 std::vector<Shape> default_check_shapes();
 
-/// Fills `info.repr`, `apply_float` and `apply_double` for the loss class
+/// Fills `info.repr`, `bind_float` and `bind_double` for the loss class
 /// template L: `make_options(reader)` turns the parsed options into L's options
 /// struct, and `call(loss, reader)` applies the loss to the inputs of an InputReader.
 template <template <class> class L, class MakeOptions, class Call>
@@ -106,13 +106,15 @@ void set_callables(LossInfo& info, MakeOptions make_options, Call call) {
     info.repr = [=](const OptionMap& values) {
         return L<double>(make_options(OptionReader(name, options, values))).repr();
     };
-    info.apply_float = [=](const OptionMap& values, const InputMap<float>& in) {
-        const L<float> loss(make_options(OptionReader(name, options, values)));
-        return call(loss, InputReader<float>(name, inputs, in));
+    info.bind_float = [=](const OptionMap& values) -> BoundLoss<float> {
+        return [=, loss = L<float>(make_options(OptionReader(name, options, values)))](const InputMap<float>& in) {
+            return call(loss, InputReader<float>(name, inputs, in));
+        };
     };
-    info.apply_double = [=](const OptionMap& values, const InputMap<double>& in) {
-        const L<double> loss(make_options(OptionReader(name, options, values)));
-        return call(loss, InputReader<double>(name, inputs, in));
+    info.bind_double = [=](const OptionMap& values) -> BoundLoss<double> {
+        return [=, loss = L<double>(make_options(OptionReader(name, options, values)))](const InputMap<double>& in) {
+            return call(loss, InputReader<double>(name, inputs, in));
+        };
     };
 }
 

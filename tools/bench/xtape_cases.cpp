@@ -17,7 +17,8 @@ PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
         Var<float> differentiated;
     };
     auto state = std::make_shared<State>();
-    const LossInfo& loss = *spec.loss;
+    // Built once, outside the timed step, as a training loop builds its loss.
+    const BoundLoss<float> loss = spec.loss->bind_float({});
     TimedStep step;
     step.prepare = [state, &inputs, grad_input = spec.grad_input] {
         state->vars.clear();
@@ -31,15 +32,15 @@ PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
             if (wanted) state->differentiated = state->vars[name];
         }
     };
-    step.run = [state, &loss] {
-        const Var<float> out = loss.apply_float({}, state->vars);
+    step.run = [state, loss] {
+        const Var<float> out = loss(state->vars);
         state->tape.backward(sum(out));
         keep(state->tape.grad_of(state->differentiated.index()).data());
         state->tape.clear();
     };
-    const auto checksums = [state, &loss, prepare = step.prepare] {
+    const auto checksums = [state, loss, prepare = step.prepare] {
         prepare();
-        const Var<float> total = sum(loss.apply_float({}, state->vars));
+        const Var<float> total = sum(loss(state->vars));
         state->tape.backward(total);
         const auto& grad = state->tape.grad_of(state->differentiated.index());
         double abs_sum = 0;  // in double, as torch's pairwise sum is about as accurate

@@ -29,13 +29,14 @@ ArrayMap<double> sampled_inputs(const LossInfo& loss, const Configuration& c) {
 // others held constant: what xtape::gradcheck differentiates.
 GradcheckFunction double_function(const LossInfo& loss, const OptionMap& options, const ArrayMap<double>& inputs,
                                   const std::vector<std::string>& names) {
-    return [&loss, &options, &inputs, &names](Tape<double>& tape, const std::vector<Var<double>>& leaves) {
+    return [bound = loss.bind<double>(options), &inputs, &names](Tape<double>& tape,
+                                                                 const std::vector<Var<double>>& leaves) {
         InputMap<double> vars;
         for (std::size_t k = 0; k < names.size(); ++k) vars[names[k]] = leaves[k];
         for (const auto& [name, array] : inputs) {
             if (!vars.count(name)) vars[name] = tape.constant(array);
         }
-        return loss.apply<double>(options, vars);
+        return bound(vars);
     };
 }
 

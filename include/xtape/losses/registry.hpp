@@ -53,6 +53,9 @@ using InputMap = std::map<std::string, Var<T>>;
 template <class T>
 /// Input arrays by Gluon's argument name.
 using ArrayMap = std::map<std::string, xt::xarray<T>>;
+template <class T>
+/// A loss built with its options, as a function of its named inputs.
+using BoundLoss = std::function<Var<T>(const InputMap<T>&)>;
 
 /// Everything the tools need to know about one loss.
 struct LossInfo {
@@ -67,12 +70,14 @@ struct LossInfo {
     /// Gluon-like repr of the loss built with these options. All three callables
     /// throw ValueError for an unknown option name or a malformed value.
     std::function<std::string(const OptionMap&)> repr;
-    /// Builds the loss with these options and applies it to the named inputs
-    /// (all on one tape); throws ValueError for a missing required input or an
-    /// unknown input name, and the loss's own errors for bad data.
-    std::function<Var<float>(const OptionMap&, const InputMap<float>&)> apply_float;
-    /// As apply_float, in double.
-    std::function<Var<double>(const OptionMap&, const InputMap<double>&)> apply_double;
+    /// Builds the loss with these options, once: the result applies it to the
+    /// named inputs (all on one tape) and throws ValueError for a missing
+    /// required input or an unknown input name, and the loss's own errors for
+    /// bad data. Bind once where a loss is applied many times (a training
+    /// loop, a finite-difference check): building parses the options.
+    std::function<BoundLoss<float>(const OptionMap&)> bind_float;
+    /// As bind_float, in double.
+    std::function<BoundLoss<double>(const OptionMap&)> bind_double;
     /// Valid inputs for a pred of `pred_shape`, drawn from `seed` and away from
     /// kinks: every input, optional ones included (the caller drops those it
     /// does not want). Integer-valued inputs (sparse labels, lengths) hold whole numbers.
@@ -92,13 +97,20 @@ struct LossInfo {
     }
 
     template <class T>
-    /// apply_float or apply_double, chosen by T; throws as they do.
-    Var<T> apply(const OptionMap& options, const InputMap<T>& inputs) const {
+    /// bind_float or bind_double, chosen by T; throws as they do.
+    BoundLoss<T> bind(const OptionMap& options) const {
         if constexpr (std::is_same_v<T, float>) {
-            return apply_float(options, inputs);
+            return bind_float(options);
         } else {
-            return apply_double(options, inputs);
+            return bind_double(options);
         }
+    }
+
+    template <class T>
+    /// The loss built with these options, applied to the named inputs once
+    /// (bind, then call); throws as they do.
+    Var<T> apply(const OptionMap& options, const InputMap<T>& inputs) const {
+        return bind<T>(options)(inputs);
     }
 };
 
