@@ -42,8 +42,8 @@ private:
         OptionType type;
         bool flag = false;
         std::ptrdiff_t integer = 0;
-        std::optional<double> real;
-        std::string text;
+        std::optional<double> real = std::nullopt;
+        std::string text = {};
     };
     const Parsed& parsed(const std::string& name, OptionType type) const;
 
