@@ -92,6 +92,54 @@ TEST_CASE_TEMPLATE("sum and mean agree with xtensor over every geometry", T, flo
     }
 }
 
+TEST_CASE_TEMPLATE("dot agrees with xtensor's sum(a * b) over every geometry, in value and both gradients", T,
+                   float, double) {
+    std::uint64_t seed = 41;
+    for (const auto& c : axes_cases) {
+        CAPTURE(to_string(c.shape));
+        CAPTURE(c.axes.size());
+        // Positive values: no cancellation, so a relative tolerance measures rounding.
+        const auto x = random_array(c.shape, seed++, 0.5, 1.5);
+        const auto y = random_array(c.shape, seed++, 0.5, 1.5);
+        const auto axes = normalize_axes(c.axes, c.shape.size(), "test");
+        Tape<T> tape;
+        const auto a = tape.leaf(as<T>(x));
+        const auto b = tape.leaf(as<T>(y));
+        const auto d = dot(a, b, c.axes, true);
+        const xt::xarray<double> p = random_array(d.shape(), 5, 0.5, 1.5);
+        tape.backward(sum(mul(d, tape.constant(as<T>(p)))));
+        const xt::xarray<double> want = xt::sum(x * y, axes, xt::keep_dims);
+        check_close<double>(as<double>(d.value()), want, kernel_rtol<T>);
+        const xt::xarray<double> p_broadcast = xt::broadcast(p, c.shape);
+        const xt::xarray<double> want_da = p_broadcast * y;
+        const xt::xarray<double> want_db = p_broadcast * x;
+        check_close<double>(as<double>(a.grad()), want_da, kernel_rtol<T>);
+        check_close<double>(as<double>(b.grad()), want_db, kernel_rtol<T>);
+    }
+}
+
+TEST_CASE("dot passes gradcheck, keepdims or not, and with one input twice") {
+    for (const AxesCase& c : {AxesCase{{3, 7, 5}, {1}}, AxesCase{{9, 4}, {0}}, AxesCase{{4, 9}, {-1}},
+                              AxesCase{{3, 4, 5}, {0, 2}}, AxesCase{{2, 3}, {}}}) {
+        for (bool keepdims : {false, true}) {
+            CAPTURE(to_string(c.shape));
+            CAPTURE(keepdims);
+            const auto x = random_array(c.shape, 3, -2, 2);
+            const auto y = random_array(c.shape, 4, -2, 2);
+            check_op([&](auto&, const auto& v) { return dot(v[0], v[1], c.axes, keepdims); }, {x, y});
+            check_op([&](auto&, const auto& v) { return dot(v[0], v[0], c.axes, keepdims); }, {x});
+        }
+    }
+}
+
+TEST_CASE("dot names itself and both shapes when they differ") {
+    Tape<double> tape;
+    const auto a = tape.leaf(xt::xarray<double>(xt::ones<double>({2, 3})));
+    const auto b = tape.leaf(xt::xarray<double>(xt::ones<double>({3, 2})));
+    CHECK_THROWS_WITH_AS(dot(a, b, {-1}), doctest::Contains("dot: a of shape (2, 3) and b of shape (3, 2) differ"),
+                         ShapeError);
+}
+
 TEST_CASE_TEMPLATE("max and logsumexp agree with xtensor over every geometry", T, float, double) {
     std::uint64_t seed = 31;
     for (const auto& c : axes_cases) {

@@ -92,6 +92,11 @@ template <class T> Var<T> mean(const Var<T>& a, const Axes& axes = {}, bool keep
 /// Max over `axes`; the gradient goes to the first maximal element of each slice.
 /// Throws ShapeError when a reduced axis has size 0.
 template <class T> Var<T> max(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+/// sum(a * b) over `axes` for a and b of one shape, in one pass without the
+/// product array (row-wise dot products for the last axis). Throws ShapeError
+/// when the shapes differ.
+template <class T>
+Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes = {}, bool keepdims = false);
 /// log(sum(exp(a))) over `axes`, stable (shifted by the max); its gradient is
 /// softmax. A slice of all -inf gives -inf with zero gradient.
 template <class T> Var<T> logsumexp(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);

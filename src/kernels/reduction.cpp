@@ -30,32 +30,35 @@ Batch<T> nan_max(Batch<T> acc, Batch<T> v) {
     return xsimd::select((v > acc) | (v != v), v, acc);
 }
 
-// The sum of term(x[i]) for i < n <= row_block, with four lane-wise accumulators
-// (one would wait on the latency of each add).
-template <class T, class Term>
-T block_sum(const T* x, std::size_t n, Term term) {
+// The sum of term(x[i], y[i]...) for i < n <= row_block, with four lane-wise
+// accumulators (one would wait on the latency of each add).
+template <class T, class Term, class... Rest>
+T block_sum(std::size_t n, Term term, const T* x, const Rest*... y) {
     constexpr std::size_t width = Batch<T>::size;
+    const auto at = [&](std::size_t i) {
+        return term(Batch<T>::load_unaligned(x + i), Batch<T>::load_unaligned(y + i)...);
+    };
     Batch<T> a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
     std::size_t i = 0;
     for (; i + 4 * width <= n; i += 4 * width) {
-        a0 += term(Batch<T>::load_unaligned(x + i));
-        a1 += term(Batch<T>::load_unaligned(x + i + width));
-        a2 += term(Batch<T>::load_unaligned(x + i + 2 * width));
-        a3 += term(Batch<T>::load_unaligned(x + i + 3 * width));
+        a0 += at(i);
+        a1 += at(i + width);
+        a2 += at(i + 2 * width);
+        a3 += at(i + 3 * width);
     }
-    for (; i + width <= n; i += width) a0 += term(Batch<T>::load_unaligned(x + i));
+    for (; i + width <= n; i += width) a0 += at(i);
     T total = xsimd::hadd((a0 + a1) + (a2 + a3));
-    if (i < n) total += map_sum<T>(n - i, term, x + i);  // the tail, zero-padded and masked
+    if (i < n) total += map_sum<T>(n - i, term, x + i, y + i...);  // the tail, zero-padded and masked
     return total;
 }
 
-// The sum of term(x[i]) for i < n: blocks of row_block added pairwise, so the
-// rounding error grows with log(n / row_block) rather than with n.
-template <class T, class Term>
-T pairwise_sum(const T* x, std::size_t n, Term term) {
-    if (n <= row_block) return block_sum(x, n, term);
+// The sum of term(x[i], y[i]...) for i < n: blocks of row_block added pairwise,
+// so the rounding error grows with log(n / row_block) rather than with n.
+template <class T, class Term, class... Rest>
+T pairwise_sum(std::size_t n, Term term, const T* x, const Rest*... y) {
+    if (n <= row_block) return block_sum(n, term, x, y...);
     const std::size_t half = (n + row_block - 1) / row_block / 2 * row_block;
-    return pairwise_sum(x, half, term) + pairwise_sum(x + half, n - half, term);
+    return pairwise_sum(half, term, x, y...) + pairwise_sum(n - half, term, x + half, (y + half)...);
 }
 
 // acc[j] = sum_r term(x[r * stride + j]) for r < rows, j < w <= column_chunk,
@@ -132,7 +135,7 @@ template <class T>
 void sum_block(const T* x, const BlockReduction& b, T* out) {
     if (b.inner > 1) return add_rows<false>(x, b, static_cast<const T*>(nullptr), out);
     for (std::size_t o = 0; o < b.outer; ++o) {
-        out[o] = pairwise_sum(x + o * b.reduced, b.reduced, [](auto v) { return v; });
+        out[o] = pairwise_sum(b.reduced, [](auto v) { return v; }, x + o * b.reduced);
     }
 }
 
@@ -157,7 +160,21 @@ void sum_exp_block(const T* x, const BlockReduction& b, const T* shift, T* out) 
     if (b.inner > 1) return add_rows<true>(x, b, shift, out);
     for (std::size_t o = 0; o < b.outer; ++o) {
         const Batch<T> s(shift[o]);
-        out[o] = pairwise_sum(x + o * b.reduced, b.reduced, [s](auto v) { return xsimd::exp(v - s); });
+        out[o] = pairwise_sum(b.reduced, [s](auto v) { return xsimd::exp(v - s); }, x + o * b.reduced);
+    }
+}
+
+template <class T>
+void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out) {
+    for (std::size_t o = 0; o < rows; ++o) {
+        out[o] = pairwise_sum(n, [](auto u, auto v) { return u * v; }, x + o * n, y + o * n);
+    }
+}
+
+template <class T>
+void scale_rows(const T* g, const T* y, std::size_t rows, std::size_t n, T* out) {
+    for (std::size_t o = 0; o < rows; ++o) {
+        map(n, out + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
     }
 }
 
@@ -218,6 +235,8 @@ void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, c
     template void sum_block(const T*, const BlockReduction&, T*);                                             \
     template void max_block(const T*, const BlockReduction&, T*);                                             \
     template void sum_exp_block(const T*, const BlockReduction&, const T*, T*);                               \
+    template void dot_rows(const T*, const T*, std::size_t, std::size_t, T*);                                 \
+    template void scale_rows(const T*, const T*, std::size_t, std::size_t, T*);                               \
     template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \
     template void scaled_exp_block(const T*, const BlockReduction&, const T*, const T*, T*);                  \
     template void first_max_gradient_block(const T*, const BlockReduction&, const T*, const T*, T*);

@@ -40,6 +40,15 @@ void max_block(const T* x, const BlockReduction& b, T* out);
 template <class T>
 void sum_exp_block(const T* x, const BlockReduction& b, const T* shift, T* out);
 
+/// out[o] = sum_j x[o, j] y[o, j] for `rows` rows of n, summed as in sum_block
+/// (no product array): row-wise dot products.
+template <class T>
+void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out);
+
+/// out[o, j] = g[o] y[o, j] for `rows` rows of n: the gradient of dot_rows.
+template <class T>
+void scale_rows(const T* g, const T* y, std::size_t rows, std::size_t n, T* out);
+
 /// out[o, r, i] = g[o, i] / divisor: a reduced gradient broadcast back over the input.
 template <class T>
 void broadcast_block(const T* g, const BlockReduction& b, T divisor, T* out);

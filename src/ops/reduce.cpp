@@ -1,4 +1,4 @@
-// Reductions over a set of axes: sum, mean, max, logsumexp.
+// Reductions over a set of axes: sum, mean, max, logsumexp, dot.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,7 +9,9 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "../kernels/elementwise.hpp"
 #include "../kernels/reduction.hpp"
+#include "../kernels/simd_loop.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -226,7 +228,47 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     });
 }
 
+template <class T>
+Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
+    using B = kernels::Batch<T>;
+    Tape<T>& tape = tape_of(a, b, "dot");
+    if (a.shape() != b.shape()) {
+        throw ShapeError(fmt::format("dot: a of shape {} and b of shape {} differ", to_string(a.shape()),
+                                     to_string(b.shape())));
+    }
+    const Reduction r(a.shape(), axes, keepdims, "dot", false);
+    if (a.size() == 0) return reduce_empty(a, r, "dot");
+    // Rows reduced along their contiguous length take one pass and no product
+    // array; other layouts multiply, then sum.
+    const bool rows = r.block && r.block->inner == 1;
+    const auto times = [](B x, B y) { return x * y; };
+    xt::xarray<T> out;
+    if (rows) {
+        out = xt::empty<T>(r.out);
+        kernels::dot_rows(a.value().data(), b.value().data(), r.block->outer, r.block->reduced, out.data());
+    } else {
+        out = slice_sum(kernels::mapped<T>(tape, times, a.value(), b.value()), r);
+        out.reshape(r.out);
+    }
+    return tape.record("dot", {a, b}, std::move(out), [r, rows, times](GradContext<T>& c) {
+        // d dot/da = g b and d dot/db = g a, with g broadcast over the reduced axes
+        const auto times_grad = [&](const xt::xarray<T>& other) {
+            if (!rows) {
+                xt::xarray<T> d = broadcast_back(c, r, T(1));
+                kernels::map(d.size(), d.data(), times, d.data(), other.data());
+                return d;
+            }
+            xt::xarray<T> d = c.buffer(other.shape());
+            kernels::scale_rows(c.grad().data(), other.data(), r.block->outer, r.block->reduced, d.data());
+            return d;
+        };
+        if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1)));
+        if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0)));
+    });
+}
+
 #define XTAPE_INSTANTIATE(T)                                        \
+    template Var<T> dot(const Var<T>&, const Var<T>&, const Axes&, bool); \
     template Var<T> sum(const Var<T>&, const Axes&, bool);          \
     template Var<T> mean(const Var<T>&, const Axes&, bool);         \
     template Var<T> max(const Var<T>&, const Axes&, bool);          \
