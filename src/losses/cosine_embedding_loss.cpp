@@ -55,8 +55,9 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
         const Var<T>& b = v[1];
         // max(|a||b|, 1e-12) as sqrt(max(|a|^2 |b|^2, 1e-24)): the same value, but
         // sqrt never sees 0, so zero vectors get a finite (not 0*inf) gradient.
-        const Var<T> norms_squared = mul(sum(square(a), {-1}), sum(square(b), {-1}));
-        const Var<T> cos = div(sum(mul(a, b), {-1}), sqrt(maximum(norms_squared, T(1e-24))));
+        // Gluon's sum(a * b) and squared norms, each as one dot pass.
+        const Var<T> norms_squared = mul(dot(a, a, {-1}), dot(b, b, {-1}));
+        const Var<T> cos = div(dot(a, b, {-1}), sqrt(maximum(norms_squared, T(1e-24))));
         const Mask similar = xt::equal(v[2].value(), T(1));
         const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-self.margin_))));
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
