@@ -172,9 +172,9 @@ void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out) {
 }
 
 template <class T>
-void scale_rows(const T* g, const T* y, std::size_t rows, std::size_t n, T* out) {
+void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t n, T* out) {
     for (std::size_t o = 0; o < rows; ++o) {
-        map(n, out + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
+        map(n, out + o * n, [k = Batch<T>(factor * g[o])](auto v) { return k * v; }, y + o * n);
     }
 }
 
@@ -236,7 +236,7 @@ void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, c
     template void max_block(const T*, const BlockReduction&, T*);                                             \
     template void sum_exp_block(const T*, const BlockReduction&, const T*, T*);                               \
     template void dot_rows(const T*, const T*, std::size_t, std::size_t, T*);                                 \
-    template void scale_rows(const T*, const T*, std::size_t, std::size_t, T*);                               \
+    template void scale_rows(const T*, T, const T*, std::size_t, std::size_t, T*);                            \
     template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \
     template void scaled_exp_block(const T*, const BlockReduction&, const T*, const T*, T*);                  \
     template void first_max_gradient_block(const T*, const BlockReduction&, const T*, const T*, T*);

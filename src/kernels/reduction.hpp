@@ -45,9 +45,9 @@ void sum_exp_block(const T* x, const BlockReduction& b, const T* shift, T* out);
 template <class T>
 void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out);
 
-/// out[o, j] = g[o] y[o, j] for `rows` rows of n: the gradient of dot_rows.
+/// out[o, j] = (factor g[o]) y[o, j] for `rows` rows of n: the gradient of dot_rows.
 template <class T>
-void scale_rows(const T* g, const T* y, std::size_t rows, std::size_t n, T* out);
+void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t n, T* out);
 
 /// out[o, r, i] = g[o, i] / divisor: a reduced gradient broadcast back over the input.
 template <class T>

@@ -251,19 +251,25 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
         out.reshape(r.out);
     }
     return tape.record("dot", {a, b}, std::move(out), [r, rows, times](GradContext<T>& c) {
-        // d dot/da = g b and d dot/db = g a, with g broadcast over the reduced axes
-        const auto times_grad = [&](const xt::xarray<T>& other) {
+        // d dot/da = g b and d dot/db = g a, with g broadcast over the reduced
+        // axes; dot(a, a) (a squared norm) gets 2 g a in one pass.
+        const auto times_grad = [&](const xt::xarray<T>& other, T factor) {
             if (!rows) {
-                xt::xarray<T> d = broadcast_back(c, r, T(1));
+                xt::xarray<T> d = broadcast_back(c, r, T(1) / factor);  // factor g, exactly (factor 1 or 2)
                 kernels::map(d.size(), d.data(), times, d.data(), other.data());
                 return d;
             }
             xt::xarray<T> d = c.buffer(other.shape());
-            kernels::scale_rows(c.grad().data(), other.data(), r.block->outer, r.block->reduced, d.data());
+            kernels::scale_rows(c.grad().data(), factor, other.data(), r.block->outer, r.block->reduced, d.data());
             return d;
         };
-        if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1)));
-        if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0)));
+        const bool same_input = &c.input(0) == &c.input(1);
+        if (same_input) {
+            if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(0), T(2)));
+            return;
+        }
+        if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1), T(1)));
+        if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0), T(1)));
     });
 }
 
