@@ -107,6 +107,12 @@ Var<T> Loss<T>::batch_sum(const Var<T>& e) const {
 }
 
 template <class T>
+Var<T> Loss<T>::batch_dot(const Var<T>& a, const Var<T>& b) const {
+    if (a.dimension() == 1) return mul(a, b);
+    return dot(a, b, non_batch_axes(a.dimension()));
+}
+
+template <class T>
 Var<T> Loss<T>::evaluate(std::span<const Var<T>> inputs, std::span<const Split> splits, const SampleFn<T>& graph,
                          bool chunkable) const {
     const Var<T>& main = inputs[0];

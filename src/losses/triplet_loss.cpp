@@ -33,7 +33,10 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     in.add_rows(reshape_like(negative, pred, this->name(), "negative"));
     const auto sw = in.add_weight(sample_weight, loss_shape);
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T> s = self.batch_sum(sub(square(sub(v[1], v[0])), square(sub(v[2], v[0]))));
+        // sum_b((positive - x)^2 - (negative - x)^2) as two squared distances (dot)
+        const Var<T> to_positive = sub(v[1], v[0]);
+        const Var<T> to_negative = sub(v[2], v[0]);
+        const Var<T> s = sub(self.batch_dot(to_positive, to_positive), self.batch_dot(to_negative, to_negative));
         // Per sample already: weighting comes after the reduction, with no mean.
         return self.apply_weighting(relu(add(s, static_cast<T>(self.margin_))), detail::input_at(v, sw));
     });
