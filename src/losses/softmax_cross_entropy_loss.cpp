@@ -56,7 +56,7 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
             index.reshape(without);
             e = neg(pick(lp, index, self.axis_, true));
         } else {
-            e = neg(sum(mul(lp, v[1]), {self.axis_}, true));
+            e = neg(dot(lp, v[1], {self.axis_}, true));  // -sum(log p * label) along axis
         }
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
     };
