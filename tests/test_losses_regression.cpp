@@ -154,6 +154,39 @@ TEST_CASE_TEMPLATE("sample_weight must broadcast to the elementwise loss and is 
                          doctest::Contains("TripletLoss"), ShapeError);
 }
 
+TEST_CASE("weights constant over a sample, applied after the per-sample mean, give weighting-first values and gradients") {
+    // L2 with weight 0.6 over a (2, 3) pred, sample weights of every broadcastable kind;
+    // the reference weights first, then averages, with plain ops.
+    const xt::xarray<double> pred_value{{0.5, -1.0, 2.0}, {1.5, 0.25, -0.75}};
+    const xt::xarray<double> label_value{{1.0, 0.0, -1.0}, {2.0, 1.0, 0.5}};
+    struct Case {
+        Shape sw_shape;
+        std::ptrdiff_t batch_axis;
+    };
+    for (const Case& c : {Case{{2, 1}, 0}, Case{{}, 0}, Case{{1, 1}, 0}, Case{{3}, 0}, Case{{2, 3}, 0},
+                          Case{{1, 3}, 1}, Case{{2, 1}, 1}}) {
+        CAPTURE(to_string(c.sw_shape));
+        CAPTURE(c.batch_axis);
+        xt::xarray<double> sw_value = xt::empty<double>(c.sw_shape);
+        for (std::size_t i = 0; i < sw_value.size(); ++i) sw_value.flat(i) = 0.5 + 0.25 * static_cast<double>(i);
+        Tape<double> tape;
+        const Var<double> pred = tape.leaf(pred_value);
+        const Var<double> sw = tape.leaf(sw_value);
+        const Var<double> got = L2Loss<double>({.weight = 0.6, .batch_axis = c.batch_axis})(pred, tape.constant(label_value), sw);
+        tape.backward(sum(got));
+        Tape<double> reference_tape;
+        const Var<double> rp = reference_tape.leaf(pred_value);
+        const Var<double> rsw = reference_tape.leaf(sw_value);
+        const Var<double> weighted = mul(mul(square(sub(reference_tape.constant(label_value), rp)), rsw), 0.3);
+        const Var<double> want = mean(weighted, {c.batch_axis == 0 ? 1 : 0});
+        reference_tape.backward(sum(want));
+        REQUIRE(got.shape() == want.shape());
+        for (std::size_t i = 0; i < want.size(); ++i) CHECK(got.value().flat(i) == doctest::Approx(want.value().flat(i)).epsilon(1e-14));
+        for (std::size_t i = 0; i < pred_value.size(); ++i) CHECK(pred.grad().flat(i) == doctest::Approx(rp.grad().flat(i)).epsilon(1e-14));
+        for (std::size_t i = 0; i < sw_value.size(); ++i) CHECK(sw.grad().flat(i) == doctest::Approx(rsw.grad().flat(i)).epsilon(1e-14));
+    }
+}
+
 TEST_CASE("NaN in the inputs propagates to the loss without an error") {
     Tape<double> tape;
     const Var<double> pred = tape.leaf(xt::xarray<double>{{1, std::nan("")}, {2, 3}});

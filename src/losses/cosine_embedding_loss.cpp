@@ -60,7 +60,7 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
         const Var<T> cos = div(dot(a, b, {-1}), sqrt(maximum(norms_squared, T(1e-24))));
         const Mask similar = xt::equal(v[2].value(), T(1));
         const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-self.margin_))));
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }
 

@@ -26,7 +26,7 @@ Var<T> hinge_loss(const HingeLike& loss, double margin, bool squared, const Var<
     return loss.evaluate(in.vars(), in.splits(), [loss, margin, squared, sw](std::span<const Var<T>> v) {
         Var<T> e = relu(rsub(static_cast<T>(margin), mul(v[0], v[1])));
         if (squared) e = square(e);
-        return loss.batch_mean(loss.apply_weighting(e, detail::input_at(v, sw)));
+        return loss.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }
 }  // namespace

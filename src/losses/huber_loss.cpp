@@ -30,7 +30,7 @@ Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
         // a^2/(2 rho) up to rho, a - rho/2 beyond, a = |label - pred|: the Huber
         // function is one elementwise primitive, as smooth_l1 is in MXNet.
         const Var<T> e = smooth_l1(sub(v[1], v[0]), static_cast<T>(self.rho_));
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }
 

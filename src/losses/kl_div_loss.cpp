@@ -29,7 +29,7 @@ Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
         const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
         // The 1e-12 keeps log(y) finite at y = 0, where y*log(y) is then 0.
         const Var<T> e = mul(y, sub(log(add(y, T(1e-12))), lp));
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     };
     // A softmax along the batch axis mixes the samples.
     return this->evaluate(in.vars(), in.splits(), graph, from_logits_ || axis != 0);

@@ -22,7 +22,7 @@ Var<T> L1Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optio
     const auto sw = in.sample_weight_at();
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
         const Var<T> e = abs(sub(v[1], v[0]));
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }
 

@@ -23,7 +23,7 @@ Var<T> L2Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optio
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
         const Var<T> e = square(sub(v[1], v[0]));
         // Gluon scales by weight/2; None is taken as 1 so the 1/2 always applies.
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw), self.weight().value_or(1.0) / 2));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw), self.weight().value_or(1.0) / 2);
     });
 }
 

@@ -33,7 +33,7 @@ Var<T> LogisticLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
         Var<T> y = v[1];
         if (self.label_format_ == "signed") y = mul(add(y, T(1)), T(0.5));  // -1/1 -> 0/1
         const Var<T> e = sub(softplus(x), mul(x, y));
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }
 

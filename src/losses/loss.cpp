@@ -107,6 +107,34 @@ Var<T> Loss<T>::batch_sum(const Var<T>& e) const {
 }
 
 template <class T>
+Var<T> Loss<T>::weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const {
+    return weighted_batch_mean(e, sample_weight, weight_);
+}
+
+template <class T>
+Var<T> Loss<T>::weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>& sample_weight,
+                                    std::optional<double> factor) const {
+    if (e.dimension() <= 1) return apply_weighting(e, sample_weight, factor);  // each element its own sample
+    check_sample_weight(sample_weight, e.shape());
+    std::optional<Var<T>> per_sample;  // sample_weight as (N,) or (1,), when it is constant over each sample
+    if (sample_weight) {
+        const std::size_t batch = normalize_axis(batch_axis_, e.dimension(), name_);
+        const Shape& shape = sample_weight->shape();
+        const std::size_t offset = e.dimension() - shape.size();  // broadcasting aligns trailing axes
+        std::size_t samples = 1;
+        for (std::size_t d = 0; d < shape.size(); ++d) {
+            if (d + offset == batch) {
+                samples = shape[d];
+            } else if (shape[d] != 1) {
+                return batch_mean(apply_weighting(e, sample_weight, factor));  // varies within a sample
+            }
+        }
+        per_sample = reshape(*sample_weight, Shape{samples});
+    }
+    return apply_weighting(batch_mean(e), per_sample, factor);
+}
+
+template <class T>
 Var<T> Loss<T>::batch_dot(const Var<T>& a, const Var<T>& b) const {
     if (a.dimension() == 1) return mul(a, b);
     return dot(a, b, non_batch_axes(a.dimension()));

@@ -50,7 +50,7 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
             const Var<T> negative = mul(rsub(T(1), y), log(add(rsub(T(1), x), T(1e-12))));
             e = neg(add(positive, negative));
         }
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }
 

@@ -58,7 +58,7 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
         } else {
             e = neg(dot(lp, v[1], {self.axis_}, true));  // -sum(log p * label) along axis
         }
-        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw)));
+        return self.weighted_batch_mean(e, detail::input_at(v, sw));
     };
     // The softmax and the pick run along `axis`: chunks of samples must not cut it.
     return this->evaluate(in.vars(), in.splits(), graph, axis != 0);

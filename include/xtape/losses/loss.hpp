@@ -69,6 +69,15 @@ public:
     /// mean_b: the mean of `e` over every axis except batch_axis, shape (N,).
     /// A 1-D `e` is returned as is (each element is its own sample).
     Var<T> batch_mean(const Var<T>& e) const;
+    /// batch_mean(apply_weighting(e, sample_weight)): Gluon's weighting, then
+    /// the per-sample mean. Weights constant over each sample (`weight`; a
+    /// sample_weight of size 1 on every non-batch axis) multiply the (N,) means
+    /// instead, the same value up to rounding without a pass over e. Throws as
+    /// apply_weighting does.
+    Var<T> weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const;
+    /// As above with an explicit scalar factor in place of `weight` (L2's w/2).
+    Var<T> weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>& sample_weight,
+                               std::optional<double> factor) const;
     /// sum_b: as batch_mean with a sum.
     Var<T> batch_sum(const Var<T>& e) const;
     /// sum_b(a * b) as one dot primitive (a * b itself when 1-D).
