@@ -28,6 +28,8 @@ public:
         auto& pool = free_tapes();
         if (pool.empty()) {
             tape_ = std::make_unique<Tape<T>>();
+            // Only the chunk's inputs' gradients are read: pass-through ones move.
+            tape_->set_keep_intermediate_grads(false);
         } else {
             tape_ = std::move(pool.back());
             pool.pop_back();

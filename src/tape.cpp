@@ -219,6 +219,14 @@ void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
 }
 
 template <class T>
+void GradContext<T>::pass_on(std::size_t k) {
+    auto& node = tape_.nodes_[node_];
+    if (tape_.keep_intermediate_grads_ || !needs_grad(k)) return accumulate(k, node.grad);
+    node.has_grad = false;  // handed over: this node's gradient is no longer here
+    accumulate(k, std::move(node.grad));
+}
+
+template <class T>
 void GradContext<T>::add_into(xt::xarray<T>& sum, const xt::xarray<T>& addend) {
     using B = kernels::Batch<T>;
     kernels::map(sum.size(), sum.data(), [](B s, B a) { return s + a; }, sum.data(), addend.data());

@@ -141,6 +141,16 @@ public:
     /// Turns recording of backward functions on or off (NoGradGuard does it scoped).
     void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
 
+    /// Whether a backward sweep leaves every intermediate node its gradient
+    /// (true, the default: Var::grad() of any node reached answers). When
+    /// false, ops whose gradient passes to an input unchanged (add, sub) hand
+    /// it on instead of copying it, and those intermediate nodes have no
+    /// gradient after the sweep; leaves are never affected. Chunked evaluation
+    /// runs its scratch tapes this way.
+    bool keeps_intermediate_grads() const { return keep_intermediate_grads_; }
+    /// Sets keeps_intermediate_grads().
+    void set_keep_intermediate_grads(bool keep) { keep_intermediate_grads_ = keep; }
+
     /// Throws TapeError unless `v` is a live handle of this tape.
     void check(const Var<T>& v, const char* op = "tape") const;
 
@@ -187,6 +197,7 @@ private:
     std::size_t size_ = 0;
     std::uint32_t epoch_ = 1;
     bool grad_enabled_ = true;
+    bool keep_intermediate_grads_ = true;
 };
 
 /// What a backward function sees: the gradient of its node's output, the
@@ -217,6 +228,10 @@ public:
     /// shapes agree (no temporary).
     template <class E>
     void accumulate(std::size_t k, E&& g);
+    /// Adds this node's gradient, unchanged, to input k's (d output/d input k =
+    /// 1). On a tape that does not keep intermediate gradients the array is
+    /// handed over rather than copied: call it after every other use of grad().
+    void pass_on(std::size_t k);
 
 private:
     friend class Tape<T>;

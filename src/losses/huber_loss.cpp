@@ -29,7 +29,9 @@ Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
         // a^2/(2 rho) up to rho, a - rho/2 beyond, a = |label - pred|: the Huber
         // function is one elementwise primitive, as smooth_l1 is in MXNet.
-        const Var<T> e = smooth_l1(sub(v[1], v[0]), static_cast<T>(self.rho_));
+        // Of pred - label: the Huber function is even, so this is Gluon's value
+        // exactly, and pred's gradient passes through sub without a negation pass.
+        const Var<T> e = smooth_l1(sub(v[0], v[1]), static_cast<T>(self.rho_));
         return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }

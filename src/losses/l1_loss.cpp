@@ -21,7 +21,9 @@ Var<T> L1Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optio
     const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
     const auto sw = in.sample_weight_at();
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T> e = abs(sub(v[1], v[0]));
+        // |pred - label|, Gluon's |label - pred| exactly: pred first, so that its
+        // gradient passes through sub without a negation pass.
+        const Var<T> e = abs(sub(v[0], v[1]));
         return self.weighted_batch_mean(e, detail::input_at(v, sw));
     });
 }

@@ -21,7 +21,9 @@ Var<T> L2Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optio
     const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
     const auto sw = in.sample_weight_at();
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T> e = square(sub(v[1], v[0]));
+        // (pred - label)^2, Gluon's (label - pred)^2 exactly: pred first, so that
+        // its gradient passes through sub without a negation pass.
+        const Var<T> e = square(sub(v[0], v[1]));
         // Gluon scales by weight/2; None is taken as 1 so the 1/2 always applies.
         return self.weighted_batch_mean(e, detail::input_at(v, sw), self.weight().value_or(1.0) / 2);
     });

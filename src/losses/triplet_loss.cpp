@@ -33,9 +33,11 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     in.add_rows(reshape_like(negative, pred, this->name(), "negative"));
     const auto sw = in.add_weight(sample_weight, loss_shape);
     return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        // sum_b((positive - x)^2 - (negative - x)^2) as two squared distances (dot)
-        const Var<T> to_positive = sub(v[1], v[0]);
-        const Var<T> to_negative = sub(v[2], v[0]);
+        // sum_b((positive - x)^2 - (negative - x)^2) as two squared distances
+        // (dot), each of x - other: the same squares, and x's gradient passes
+        // through sub without a negation pass.
+        const Var<T> to_positive = sub(v[0], v[1]);
+        const Var<T> to_negative = sub(v[0], v[2]);
         const Var<T> s = sub(self.batch_dot(to_positive, to_positive), self.batch_dot(to_negative, to_negative));
         // Per sample already: weighting comes after the reduction, with no mean.
         return self.apply_weighting(relu(add(s, static_cast<T>(self.margin_))), detail::input_at(v, sw));

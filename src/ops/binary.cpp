@@ -41,8 +41,9 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
                             ? mapped<T>(tape, [](B x, B y) { return x + y; }, a.value(), b.value())
                             : xt::xarray<T>(a.value() + b.value());
     return tape.record("add", {a, b}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad());  // d(a+b)/da = 1
-        c.accumulate(1, c.grad());  // d(a+b)/db = 1
+        // d(a+b)/da = d(a+b)/db = 1: a copy for a when b wants the gradient too
+        if (c.needs_grad(1)) c.accumulate(0, c.grad());
+        c.pass_on(c.needs_grad(1) ? 1 : 0);
     });
 }
 
@@ -54,8 +55,8 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
                             ? mapped<T>(tape, [](B x, B y) { return x - y; }, a.value(), b.value())
                             : xt::xarray<T>(a.value() - b.value());
     return tape.record("sub", {a, b}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad());                                // d(a-b)/da = 1
         if (c.needs_grad(1)) c.accumulate(1, negated(c));  // d(a-b)/db = -1
+        c.pass_on(0);                                      // d(a-b)/da = 1
     });
 }
 
