@@ -3,6 +3,7 @@
 
 #include "xtape/chunked.hpp"
 #include "xtape/errors.hpp"
+#include "xtape/fuse.hpp"
 #include "xtape/gradcheck.hpp"
 #include "xtape/instruction_set.hpp"
 #include "xtape/losses.hpp"

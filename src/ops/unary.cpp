@@ -8,6 +8,7 @@
 #include <xtensor/xoperation.hpp>
 
 #include "../kernels/elementwise.hpp"
+#include "../kernels/elementwise_rules.hpp"
 #include "../kernels/math.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
@@ -33,7 +34,7 @@ Var<T> exp(const Var<T>& a) {
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::exp<T>, a.value());
     return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
         // d exp(a)/da = exp(a)
-        c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy * y; }, c.grad(), c.value()));
+        c.accumulate(0, mapped<T>(c, kernels::rules::exp_grad<B>, c.grad(), c.value()));
     });
 }
 
@@ -43,7 +44,7 @@ Var<T> log(const Var<T>& a) {
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log<T>, a.value());
     return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(a)/da = 1/a
-        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy / x; }, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::log_grad<B>, c.grad(), c.input(0)));
     });
 }
 
@@ -70,10 +71,9 @@ Var<T> sqrt(const Var<T>& a) {
 template <class T>
 Var<T> square(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return x * x; }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::square<B>, a.value());
     return tape_of(a, "square").record("square", {a}, std::move(out), [](GradContext<T>& c) {
-        // d a^2/da = 2a
-        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy * (T(2) * x); }, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::square_grad<B>, c.grad(), c.input(0)));
     });
 }
 
@@ -110,14 +110,9 @@ Var<T> abs(const Var<T>& a) {
 template <class T>
 Var<T> relu(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    // Not max(a, 0), which may turn NaN into 0: a NaN input stays NaN.
-    const B zero(T(0));
-    xt::xarray<T> out = mapped<T>(a.tape(), [zero](B x) { return xsimd::select(x < zero, zero, x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::relu<B>, a.value());
     return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
-        // d max(a,0)/da = 1 for a > 0, and 0 at the kink a = 0
-        const B zero(T(0));
-        c.accumulate(0, mapped<T>(c, [zero](B dy, B x) { return xsimd::select(x > zero, dy, zero); }, c.grad(),
-                                  c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::relu_grad<B>, c.grad(), c.input(0)));
     });
 }
 

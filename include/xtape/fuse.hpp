@@ -1,0 +1,86 @@
+// Fusing a chain of elementwise primitives into one node, evaluated in one pass.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "xtape/tape.hpp"
+
+namespace xtape {
+
+namespace detail {
+struct ElementwiseProgram;
+struct ElementwiseBuilder;
+}  // namespace detail
+
+/// A value of an elementwise expression under construction: an input of `fuse`,
+/// or a primitive applied to such values. Building one computes nothing; it
+/// appends an instruction to the expression's program.
+class ElementwiseExpr {
+public:
+    const std::shared_ptr<detail::ElementwiseProgram>& program() const { return program_; }
+    std::uint32_t slot() const { return slot_; }
+
+private:
+    ElementwiseExpr(std::shared_ptr<detail::ElementwiseProgram> program, std::uint32_t slot)
+        : program_(std::move(program)), slot_(slot) {}
+    friend struct detail::ElementwiseBuilder;
+
+    std::shared_ptr<detail::ElementwiseProgram> program_;
+    std::uint32_t slot_ = 0;
+};
+
+/// The primitives an elementwise expression may use: each has the meaning (and
+/// the derivative) of the op of ops.hpp with the same name. Scalars are rounded
+/// to the evaluation's type, as those ops' scalar arguments are. Combining values
+/// of two different expressions throws ValueError.
+ElementwiseExpr add(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr sub(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr mul(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr add(const ElementwiseExpr& a, double s);
+ElementwiseExpr mul(const ElementwiseExpr& a, double s);
+ElementwiseExpr rsub(double s, const ElementwiseExpr& a);
+ElementwiseExpr neg(const ElementwiseExpr& a);
+ElementwiseExpr exp(const ElementwiseExpr& a);
+ElementwiseExpr log(const ElementwiseExpr& a);
+ElementwiseExpr softplus(const ElementwiseExpr& a);
+ElementwiseExpr relu(const ElementwiseExpr& a);
+ElementwiseExpr square(const ElementwiseExpr& a);
+
+/// Builds an elementwise expression of its inputs.
+using ElementwiseFn = std::function<ElementwiseExpr(std::span<const ElementwiseExpr> inputs)>;
+
+/// y = expression(inputs), every input of one shape, recorded as one node
+/// "fuse" instead of one per primitive. The forward evaluates the whole chain
+/// on a tile of elements at a time, so that the intermediates stay in the L1
+/// cache: one pass over memory instead of one per primitive. The backward is
+/// the reverse sweep of the same primitives over each tile, with their own
+/// derivatives (recomputing only the intermediates a derivative reads), and
+/// writes each input's gradient once. Values equal those of the same primitives
+/// applied one by one; gradients equal theirs up to the order in which the
+/// contributions of an input used twice are added.
+/// Throws ShapeError naming "fuse" when inputs differ in shape, ValueError when
+/// there are no inputs or the expression returns a value it did not build.
+template <class T>
+Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression);
+
+/// As above, for a braced list: `fuse({x, y}, [](auto v) { return softplus(v[0]) - v[0] * v[1]; })`.
+template <class T>
+Var<T> fuse(std::initializer_list<Var<T>> inputs, const ElementwiseFn& expression) {
+    return fuse(std::span<const Var<T>>(inputs.begin(), inputs.size()), expression);
+}
+
+inline ElementwiseExpr operator+(const ElementwiseExpr& a, const ElementwiseExpr& b) { return add(a, b); }
+inline ElementwiseExpr operator-(const ElementwiseExpr& a, const ElementwiseExpr& b) { return sub(a, b); }
+inline ElementwiseExpr operator*(const ElementwiseExpr& a, const ElementwiseExpr& b) { return mul(a, b); }
+inline ElementwiseExpr operator-(const ElementwiseExpr& a) { return neg(a); }
+inline ElementwiseExpr operator+(const ElementwiseExpr& a, double s) { return add(a, s); }
+inline ElementwiseExpr operator+(double s, const ElementwiseExpr& a) { return add(a, s); }
+inline ElementwiseExpr operator-(const ElementwiseExpr& a, double s) { return add(a, -s); }
+inline ElementwiseExpr operator-(double s, const ElementwiseExpr& a) { return rsub(s, a); }
+inline ElementwiseExpr operator*(const ElementwiseExpr& a, double s) { return mul(a, s); }
+inline ElementwiseExpr operator*(double s, const ElementwiseExpr& a) { return mul(a, s); }
+
+}  // namespace xtape

@@ -1,0 +1,114 @@
+// Fused elementwise expressions: the same values and gradients as their primitives one by one, and errors.
+#include <doctest/doctest.h>
+
+#include "support/op_checks.hpp"
+#include "support/random_arrays.hpp"
+
+using namespace xtape;
+using namespace xtape::test;
+
+namespace {
+
+// Every primitive of fuse.hpp, with x used four times and the kink of relu
+// at y = 0.2; written once for Vars (applied one by one) and for fused
+// expressions. On x, y, z in [-1, 1] every log argument is positive.
+const auto every_primitive = [](const auto& v) {
+    const auto& x = v[0];
+    const auto& y = v[1];
+    const auto& z = v[2];
+    const auto t = softplus(x) - x * y;
+    const auto u = relu(y - 0.2) + square(z * 0.5) + (2.5 - y);
+    const auto w = exp(-z) + log(x * x + 1.0);
+    return t * u + w;
+};
+
+// The shapes of the inputs: within one tile, several tiles and a tail, 0-d.
+const std::vector<Shape> shapes = {{3, 4}, {2500}, {}};
+
+std::vector<xt::xarray<double>> sample_inputs(const Shape& shape, std::uint64_t seed) {
+    return {random_array(shape, seed), random_away_from(shape, seed + 1, 0.2, 0.01), random_array(shape, seed + 2)};
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("fuse: the values and gradients of its primitives applied one by one", T, float, double) {
+    std::uint64_t seed = 1;
+    for (const Shape& shape : shapes) {
+        CAPTURE(to_string(shape));
+        const auto inputs = sample_inputs(shape, seed);
+        seed += 3;
+        const xt::xarray<double> weights = random_array(shape, seed++, 0.5, 1.5);
+        auto run = [&](bool fused) {
+            Tape<T> tape;
+            const auto xs = leaves(tape, inputs);
+            const Var<T> y = fused ? fuse<T>(xs, every_primitive) : every_primitive(xs);
+            CHECK(std::string(y.op()) == (fused ? "fuse" : "add"));
+            tape.backward(y, as<T>(weights));
+            std::vector<xt::xarray<T>> out{y.value()};
+            for (const Var<T>& x : xs) out.push_back(x.grad());
+            return out;
+        };
+        const auto fused = run(true);
+        const auto one_by_one = run(false);
+        // Values bitwise; gradients to the rounding of x's four contributions, summed in another order.
+        CHECK(fused[0] == one_by_one[0]);
+        for (std::size_t k = 1; k < fused.size(); ++k) check_close<T>(fused[k], one_by_one[k], 4 * forward_rtol<T>);
+    }
+}
+
+TEST_CASE("fuse: gradients against finite differences, float against double") {
+    std::uint64_t seed = 20;
+    for (const Shape& shape : shapes) {
+        CAPTURE(to_string(shape));
+        check_op([](auto&, const auto& v) { return fuse(std::span(v), every_primitive); }, sample_inputs(shape, seed));
+        seed += 3;
+    }
+}
+
+TEST_CASE("fuse: an input used twice by one primitive, and an expression that is an input") {
+    Tape<double> tape;
+    const auto x = tape.leaf(xt::xarray<double>{1.5, -2.0, 3.0});
+    const auto y = tape.leaf(xt::xarray<double>{4.0, 5.0, 6.0});
+    const Var<double> product = fuse({x, y}, [](auto v) { return v[0] * v[0]; });
+    const Var<double> same = fuse({x, y}, [](auto v) { return v[1]; });
+    CHECK(product.value() == xt::xarray<double>{2.25, 4.0, 9.0});
+    CHECK(same.value() == y.value());
+    tape.backward(sum(add(product, mul(same, 3.0))));
+    CHECK(x.grad() == xt::xarray<double>{3.0, -4.0, 6.0});  // 2x
+    CHECK(y.grad() == xt::xarray<double>{3.0, 3.0, 3.0});
+}
+
+TEST_CASE("fuse: only the inputs that want a gradient and reach the output get one") {
+    Tape<double> tape;
+    const auto x = tape.leaf(xt::xarray<double>{1.0, 2.0});
+    const auto label = tape.constant(xt::xarray<double>{3.0, 4.0});
+    const auto unused = tape.leaf(xt::xarray<double>{5.0, 6.0});
+    const Var<double> y = fuse({x, label, unused}, [](auto v) {
+        exp(v[2]);  // built, but not part of the result
+        return square(v[0] - v[1]);
+    });
+    CHECK(y.value() == xt::xarray<double>{4.0, 4.0});
+    tape.backward(sum(y));
+    CHECK(x.grad() == xt::xarray<double>{-4.0, -4.0});
+    CHECK_FALSE(label.has_grad());
+    CHECK_FALSE(unused.has_grad());
+}
+
+TEST_CASE("fuse: bad input") {
+    Tape<float> tape;
+    const auto a = tape.leaf(xt::xarray<float>::from_shape({3, 4}));
+    const auto b = tape.leaf(xt::xarray<float>::from_shape({4, 3}));
+    const auto identity = [](auto v) { return v[0]; };
+    CHECK_THROWS_WITH_AS(fuse({a, b}, identity), "fuse: input 1 has shape (4, 3), input 0 has shape (3, 4)",
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(fuse(std::span<const Var<float>>(), identity), "fuse: no inputs", ValueError);
+    std::optional<ElementwiseExpr> elsewhere;
+    fuse({a}, [&](auto v) { return *(elsewhere = v[0]); });
+    CHECK_THROWS_WITH_AS(fuse({a}, [&](auto v) { return v[0] * *elsewhere; }),
+                         "fuse: mul of values from two different expressions", ValueError);
+    CHECK_THROWS_WITH_AS(fuse({a}, [&](auto) { return *elsewhere; }),
+                         "fuse: the expression returned a value that it did not build from its inputs", ValueError);
+    Tape<float> other;
+    const auto c = other.leaf(xt::xarray<float>::from_shape({3, 4}));
+    CHECK_THROWS_AS(fuse({a, c}, identity), TapeError);
+}
