@@ -112,3 +112,73 @@ TEST_CASE("fuse: bad input") {
     const auto c = other.leaf(xt::xarray<float>::from_shape({3, 4}));
     CHECK_THROWS_AS(fuse({a, c}, identity), TapeError);
 }
+
+namespace {
+
+// Shapes and reduced axes for fuse_sum and fuse_mean, with the op that records
+// the result: rows shorter than a tile, rows longer than one, trailing axes, every
+// axis, a trailing axis of size 1, and a leading axis (not rows: the composition).
+struct ReductionCase {
+    Shape shape;
+    Axes axes;
+    bool one_pass;
+};
+const std::vector<ReductionCase> reduction_cases = {
+    {{3, 4}, {1}, true},        {{3, 2500}, {-1}, true}, {{2, 3, 4}, {1, 2}, true},
+    {{2, 3, 4}, {}, true},      {{4, 300, 1}, {1}, true}, {{3, 4}, {0}, false},
+};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("fuse_sum and fuse_mean: the values and gradients of sum and mean of fuse", T, float, double) {
+    std::uint64_t seed = 40;
+    for (const ReductionCase& rc : reduction_cases) {
+        for (const bool mean_of : {false, true}) {
+            CAPTURE(to_string(rc.shape));
+            CAPTURE(rc.axes.size());
+            CAPTURE(mean_of);
+            const auto inputs = sample_inputs(rc.shape, seed);
+            seed += 3;
+            auto run = [&](bool fused) {
+                Tape<T> tape;
+                const auto xs = leaves(tape, inputs);
+                Var<T> y;
+                if (fused) {
+                    y = mean_of ? fuse_mean<T>(xs, every_primitive, rc.axes) : fuse_sum<T>(xs, every_primitive, rc.axes);
+                    CHECK(std::string(y.op()) ==
+                          (rc.one_pass ? (mean_of ? "fuse_mean" : "fuse_sum") : (mean_of ? "mean" : "sum")));
+                } else {
+                    const Var<T> e = fuse<T>(xs, every_primitive);
+                    y = mean_of ? mean(e, rc.axes) : sum(e, rc.axes);
+                }
+                tape.backward(y, as<T>(random_array(y.shape(), 9, 0.5, 1.5)));
+                std::vector<xt::xarray<T>> out{y.value()};
+                for (const Var<T>& x : xs) out.push_back(x.grad());
+                return out;
+            };
+            const auto fused = run(true);
+            const auto composed = run(false);
+            // Rows longer than a tile add their tiles' sums in another order.
+            check_close<T>(fused[0], composed[0], 4 * forward_rtol<T>);
+            for (std::size_t k = 1; k < fused.size(); ++k) check_close<T>(fused[k], composed[k], 4 * forward_rtol<T>);
+        }
+    }
+}
+
+TEST_CASE("fuse_mean: gradients against finite differences, float against double") {
+    std::uint64_t seed = 60;
+    for (const ReductionCase& rc : reduction_cases) {
+        CAPTURE(to_string(rc.shape));
+        check_op([&rc](auto&, const auto& v) { return fuse_mean(std::span(v), every_primitive, rc.axes); },
+                 sample_inputs(rc.shape, seed));
+        seed += 3;
+    }
+}
+
+TEST_CASE("fuse_sum and fuse_mean: bad axes") {
+    Tape<double> tape;
+    const auto a = tape.leaf(xt::xarray<double>::from_shape({3, 4}));
+    const auto identity = [](auto v) { return v[0]; };
+    CHECK_THROWS_WITH_AS(fuse_mean<double>({a}, identity, {2}), doctest::Contains("fuse_mean"), ShapeError);
+    CHECK_THROWS_WITH_AS(fuse_sum<double>({a}, identity, {1, 1}), doctest::Contains("fuse_sum"), ShapeError);
+}

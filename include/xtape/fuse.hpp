@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 
+#include "xtape/shape.hpp"
 #include "xtape/tape.hpp"
 
 namespace xtape {
@@ -66,10 +67,32 @@ using ElementwiseFn = std::function<ElementwiseExpr(std::span<const ElementwiseE
 template <class T>
 Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression);
 
-/// As above, for a braced list: `fuse({x, y}, [](auto v) { return softplus(v[0]) - v[0] * v[1]; })`.
+/// sum(fuse(inputs, expression), axes), in one pass when the reduced axes
+/// hold contiguous rows (the trailing axes, the usual case): each tile of the
+/// expression is summed while it is in cache, and the backward sweeps the
+/// expression with each row's gradient, so the elementwise result is never
+/// stored. Otherwise it is that composition. Values equal the composition's up
+/// to the order of addition in rows longer than a tile; errors as fuse's (the
+/// op named "fuse_sum"), and sum's for bad axes.
+template <class T>
+Var<T> fuse_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes = {});
+
+/// mean(fuse(inputs, expression), axes), as fuse_sum (the op named "fuse_mean").
+template <class T>
+Var<T> fuse_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes = {});
+
+/// fuse, fuse_sum and fuse_mean for a braced list: `fuse({x, y}, [](auto v) { return softplus(v[0]) - v[0] * v[1]; })`.
 template <class T>
 Var<T> fuse(std::initializer_list<Var<T>> inputs, const ElementwiseFn& expression) {
     return fuse(std::span<const Var<T>>(inputs.begin(), inputs.size()), expression);
+}
+template <class T>
+Var<T> fuse_sum(std::initializer_list<Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes = {}) {
+    return fuse_sum(std::span<const Var<T>>(inputs.begin(), inputs.size()), expression, axes);
+}
+template <class T>
+Var<T> fuse_mean(std::initializer_list<Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes = {}) {
+    return fuse_mean(std::span<const Var<T>>(inputs.begin(), inputs.size()), expression, axes);
 }
 
 inline ElementwiseExpr operator+(const ElementwiseExpr& a, const ElementwiseExpr& b) { return add(a, b); }

@@ -1,4 +1,4 @@
-// Evaluating a fused elementwise program tile by tile, forward and backward.
+// Recording fused elementwise expressions, plain or summed over rows, and their backward passes.
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -8,234 +8,235 @@
 #include "xtape/detail/op_support.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/fuse.hpp"
+#include "xtape/ops.hpp"
 
+#include "../kernels/reduction.hpp"
 #include "program.hpp"
-#include "tile_primitives.hpp"
+#include "tile_program.hpp"
 
 namespace xtape {
 
 namespace {
 
-using detail::DerivativeReads;
-using detail::ElementwiseInstruction;
-using detail::ElementwiseProgram;
+using detail::FusedExpression;
+using detail::tile_elements;
+using detail::TileProgram;
 
-// Elements per tile: every intermediate of a tile stays in the L1 cache
-// (4 KB per float slot), and the per-instruction dispatch is paid per 1024 elements.
-constexpr std::size_t tile_elements = 1024;
-
-// A program and its output slot, as the node keeps them.
-struct FusedExpression {
-    std::shared_ptr<const ElementwiseProgram> program;
-    std::uint32_t output;
-
-    const ElementwiseInstruction& instruction_of(std::size_t slot) const {
-        return program->code[slot - program->inputs];
-    }
-    bool is_input(std::size_t slot) const { return slot < program->inputs; }
-};
-
-// Which slots the output depends on: the instructions worth running forward.
-std::vector<bool> slots_used(const FusedExpression& e) {
-    std::vector<bool> used(e.program->slots(), false);
-    used[e.output] = true;
-    for (std::size_t slot = e.program->slots(); slot-- > e.program->inputs;) {
-        if (!used[slot]) continue;
-        const ElementwiseInstruction& instruction = e.instruction_of(slot);
-        used[instruction.a] = true;
-        if (detail::is_binary(instruction.op)) used[instruction.b] = true;
-    }
-    return used;
-}
-
-// Tiles for intermediate values and adjoints, kept per thread from call to call.
+// Checks the inputs, builds the expression's program and returns it with its output slot.
 template <class T>
-T* scratch_tiles(std::size_t count) {
-    thread_local std::vector<T> storage;
-    if (storage.size() < count * tile_elements) storage.resize(count * tile_elements);
-    return storage.data();
-}
-
-// Runs the instructions marked in `run` on one tile of n elements: value[slot]
-// points at each slot's n values; an instruction's result goes to its own
-// tile in `tiles` (instruction i at tiles + i * tile_elements), or to `out`
-// for the output slot.
-template <class T>
-void run_forward(const FusedExpression& e, const std::vector<bool>& run, std::vector<const T*>& value, T* tiles,
-                 T* out, std::size_t n) {
-    const std::size_t inputs = e.program->inputs;
-    for (std::size_t slot = inputs; slot < e.program->slots(); ++slot) {
-        if (!run[slot]) continue;
-        const ElementwiseInstruction& instruction = e.instruction_of(slot);
-        T* result = slot == e.output && out != nullptr ? out : tiles + (slot - inputs) * tile_elements;
-        detail::apply_primitive(instruction, n, value[instruction.a], value[instruction.b], result);
-        value[slot] = result;
-    }
-}
-
-template <class T>
-xt::xarray<T> evaluate(Tape<T>& tape, const FusedExpression& e, std::span<const Var<T>> inputs) {
-    xt::xarray<T> out = tape.buffer(inputs[0].shape());
-    const std::size_t size = out.size();
-    if (e.is_input(e.output)) {
-        std::copy_n(inputs[e.output].value().data(), size, out.data());
-        return out;
-    }
-    const std::vector<bool> used = slots_used(e);
-    T* tiles = scratch_tiles<T>(e.program->code.size());
-    std::vector<const T*> value(e.program->slots(), nullptr);
-    for (std::size_t begin = 0; begin < size; begin += tile_elements) {
-        const std::size_t n = std::min(tile_elements, size - begin);
-        for (std::size_t k = 0; k < inputs.size(); ++k) value[k] = inputs[k].value().data() + begin;
-        run_forward(e, used, value, tiles, out.data() + begin, n);
-    }
-    return out;
-}
-
-// The backward of a fused node: per tile, recompute the intermediates that
-// some derivative reads, then sweep the instructions in reverse, adding each
-// one's contribution to its operands' adjoints.
-template <class T>
-class FusedBackward {
-public:
-    explicit FusedBackward(FusedExpression e) : e_(std::move(e)) {}
-
-    void operator()(GradContext<T>& c) const {
-        const std::size_t slots = e_.program->slots();
-        const std::size_t inputs = e_.program->inputs;
-        const Plan plan = make_plan(c);
-        std::vector<xt::xarray<T>> grads(inputs);
-        for (std::size_t k = 0; k < inputs; ++k) {
-            if (plan.adjoint[k]) grads[k] = c.buffer(c.input(k).shape());
-        }
-        // Value tiles of the instructions, then their adjoint tiles, then one for a contribution.
-        const std::size_t instructions = e_.program->code.size();
-        T* tiles = scratch_tiles<T>(2 * instructions + 1);
-        T* adjoint_tiles = tiles + instructions * tile_elements;
-        T* contribution = adjoint_tiles + instructions * tile_elements;
-
-        const std::size_t size = c.grad().size();
-        std::vector<const T*> value(slots, nullptr);
-        std::vector<T*> adjoint(slots, nullptr);
-        std::vector<bool> written(slots, false);
-        for (std::size_t begin = 0; begin < size; begin += tile_elements) {
-            const std::size_t n = std::min(tile_elements, size - begin);
-            for (std::size_t k = 0; k < inputs; ++k) {
-                value[k] = c.input(k).data() + begin;
-                adjoint[k] = plan.adjoint[k] ? grads[k].data() + begin : nullptr;
-            }
-            for (std::size_t slot = inputs; slot < slots; ++slot) adjoint[slot] = adjoint_tiles + (slot - inputs) * tile_elements;
-            run_forward(e_, plan.recompute, value, tiles, static_cast<T*>(nullptr), n);
-            std::fill(written.begin(), written.end(), false);
-
-            const T* seed = c.grad().data() + begin;
-            if (e_.is_input(e_.output) && plan.adjoint[e_.output]) {
-                std::copy_n(seed, n, adjoint[e_.output]);
-                written[e_.output] = true;
-            }
-            for (std::size_t slot = slots; slot-- > inputs;) {
-                if (!plan.adjoint[slot]) continue;
-                const ElementwiseInstruction& instruction = e_.instruction_of(slot);
-                const T* g = slot == e_.output ? seed : adjoint[slot];
-                const T* b = detail::is_binary(instruction.op) ? value[instruction.b] : nullptr;
-                const std::uint32_t operands[2] = {instruction.a, instruction.b};
-                for (int which = 0; which < (detail::is_binary(instruction.op) ? 2 : 1); ++which) {
-                    const std::uint32_t operand = operands[which];
-                    if (!plan.adjoint[operand]) continue;
-                    T* target = written[operand] ? contribution : adjoint[operand];
-                    detail::apply_derivative(instruction, which, n, g, value[instruction.a], b, value[slot], target);
-                    if (written[operand]) add_into(adjoint[operand], contribution, n);
-                    written[operand] = true;
-                }
-            }
-            for (std::size_t k = 0; k < inputs; ++k) {
-                if (plan.adjoint[k] && !written[k]) std::fill_n(adjoint[k], n, T(0));
-            }
-        }
-        for (std::size_t k = 0; k < inputs; ++k) {
-            if (plan.adjoint[k]) c.accumulate(k, std::move(grads[k]));
-        }
-    }
-
-private:
-    struct Plan {
-        std::vector<bool> adjoint;    // the slot carries a gradient from the output to an input that wants one
-        std::vector<bool> recompute;  // the instruction's value is read by a derivative (or by such an instruction)
-    };
-
-    Plan make_plan(const GradContext<T>& c) const {
-        const std::size_t slots = e_.program->slots();
-        const std::size_t inputs = e_.program->inputs;
-        // Forward: which slots depend on an input that wants a gradient.
-        std::vector<bool> reaches_input(slots, false);
-        for (std::size_t k = 0; k < inputs; ++k) reaches_input[k] = c.needs_grad(k);
-        for (std::size_t slot = inputs; slot < slots; ++slot) {
-            const ElementwiseInstruction& instruction = e_.instruction_of(slot);
-            reaches_input[slot] = reaches_input[instruction.a] ||
-                                  (detail::is_binary(instruction.op) && reaches_input[instruction.b]);
-        }
-        // Reverse: which of those the output's gradient reaches, and which values the derivatives read.
-        Plan plan{std::vector<bool>(slots, false), std::vector<bool>(slots, false)};
-        plan.adjoint[e_.output] = reaches_input[e_.output];
-        for (std::size_t slot = slots; slot-- > inputs;) {
-            const ElementwiseInstruction& instruction = e_.instruction_of(slot);
-            const bool binary = detail::is_binary(instruction.op);
-            if (plan.adjoint[slot]) {
-                for (int which = 0; which < (binary ? 2 : 1); ++which) {
-                    const std::uint32_t operand = which == 0 ? instruction.a : instruction.b;
-                    if (!reaches_input[operand]) continue;
-                    plan.adjoint[operand] = true;
-                    switch (detail::derivative_reads(instruction.op)) {
-                        case DerivativeReads::other_operand:
-                            plan.recompute[which == 0 ? instruction.b : instruction.a] = true;
-                            break;
-                        case DerivativeReads::operand: plan.recompute[instruction.a] = true; break;
-                        case DerivativeReads::result: plan.recompute[slot] = true; break;
-                        case DerivativeReads::nothing: break;
-                    }
-                }
-            }
-            if (plan.recompute[slot]) {
-                plan.recompute[instruction.a] = true;
-                if (binary) plan.recompute[instruction.b] = true;
-            }
-        }
-        return plan;
-    }
-
-    static void add_into(T* sum, const T* addend, std::size_t n) {
-        using B = kernels::Batch<T>;
-        kernels::map(n, sum, [](B s, B a) { return s + a; }, sum, addend);
-    }
-
-    FusedExpression e_;
-};
-
-}  // namespace
-
-template <class T>
-Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
-    if (inputs.empty()) throw ValueError("fuse: no inputs");
-    Tape<T>& tape = detail::tape_of(inputs[0], "fuse");
+FusedExpression build(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const char* op) {
+    if (inputs.empty()) throw ValueError(fmt::format("{}: no inputs", op));
+    detail::tape_of(inputs[0], op);
     for (std::size_t k = 1; k < inputs.size(); ++k) {
-        detail::tape_of(inputs[0], inputs[k], "fuse");
+        detail::tape_of(inputs[0], inputs[k], op);
         if (inputs[k].shape() != inputs[0].shape()) {
-            throw ShapeError(fmt::format("fuse: input {} has shape {}, input 0 has shape {}", k,
+            throw ShapeError(fmt::format("{}: input {} has shape {}, input 0 has shape {}", op, k,
                                          to_string(inputs[k].shape()), to_string(inputs[0].shape())));
         }
     }
     const std::vector<ElementwiseExpr> symbols = detail::ElementwiseBuilder::inputs(inputs.size());
     const ElementwiseExpr result = expression(symbols);
     if (result.program() != symbols[0].program()) {
-        throw ValueError("fuse: the expression returned a value that it did not build from its inputs");
+        throw ValueError(fmt::format("{}: the expression returned a value that it did not build from its inputs", op));
     }
     // A copy: the expression's values could still append to their program.
-    const FusedExpression e{std::make_shared<const ElementwiseProgram>(*result.program()), result.slot()};
-    xt::xarray<T> out = evaluate(tape, e, inputs);
-    return tape.record("fuse", inputs, std::move(out), FusedBackward<T>(e));
+    return {std::make_shared<const detail::ElementwiseProgram>(*result.program()), result.slot()};
 }
 
-template Var<float> fuse(std::span<const Var<float>>, const ElementwiseFn&);
-template Var<double> fuse(std::span<const Var<double>>, const ElementwiseFn&);
+// Pointers to element `begin` of each array.
+template <class T, class Arrays>
+void point_at(const Arrays& arrays, std::size_t begin, std::vector<const T*>& at) {
+    for (std::size_t k = 0; k < at.size(); ++k) at[k] = arrays(k).data() + begin;
+}
+
+// Which inputs of a node want a gradient.
+template <class T>
+std::vector<bool> wanted_grads(const GradContext<T>& c, std::size_t inputs) {
+    std::vector<bool> wanted(inputs);
+    for (std::size_t k = 0; k < inputs; ++k) wanted[k] = c.needs_grad(k);
+    return wanted;
+}
+
+// The gradients that `program` gives, of the inputs' shapes, and pointers into them.
+template <class T>
+struct InputGradients {
+    std::vector<bool> given;
+    std::vector<xt::xarray<T>> arrays;
+    std::vector<T*> at;
+
+    InputGradients(GradContext<T>& c, const TileProgram<T>& program, std::size_t inputs)
+        : given(inputs), arrays(inputs), at(inputs, nullptr) {
+        for (std::size_t k = 0; k < inputs; ++k) {
+            given[k] = program.gives_grad(k);
+            if (given[k]) arrays[k] = c.buffer(c.input(k).shape());
+        }
+    }
+    void point_at(std::size_t begin) {
+        for (std::size_t k = 0; k < at.size(); ++k) at[k] = given[k] ? arrays[k].data() + begin : nullptr;
+    }
+    void hand_over(GradContext<T>& c) {
+        for (std::size_t k = 0; k < at.size(); ++k) {
+            if (given[k]) c.accumulate(k, std::move(arrays[k]));
+        }
+    }
+};
+
+// Calls visit(begin, count, first_row, whole_rows) for tiles of `rows`
+// contiguous rows of n elements: a tile holds whole_rows > 0 whole rows when
+// rows are shorter than a tile, else (whole_rows == 0) a part of row first_row.
+template <class Visit>
+void for_each_row_tile(std::size_t rows, std::size_t n, Visit visit) {
+    if (n >= tile_elements) {
+        for (std::size_t row = 0; row < rows; ++row) {
+            for (std::size_t offset = 0; offset < n; offset += tile_elements) {
+                visit(row * n + offset, std::min(tile_elements, n - offset), row, std::size_t(0));
+            }
+        }
+        return;
+    }
+    const std::size_t per_tile = tile_elements / n;
+    for (std::size_t row = 0; row < rows; row += per_tile) {
+        const std::size_t whole_rows = std::min(per_tile, rows - row);
+        visit(row * n, whole_rows * n, row, whole_rows);
+    }
+}
+
+// Sums of `rows` contiguous rows of n elements of a fused expression, each
+// divided by `divisor` (n for a mean, 1 for a sum): the forward and the
+// backward of fuse_sum and fuse_mean in the one-pass case.
+struct RowReduction {
+    std::size_t rows;
+    std::size_t n;
+    std::size_t divisor;
+
+    template <class T>
+    xt::xarray<T> forward(Tape<T>& tape, const FusedExpression& e, std::span<const Var<T>> inputs,
+                          const Shape& out_shape) const {
+        xt::xarray<T> out = tape.buffer(out_shape);
+        TileProgram<T> program(e);
+        std::vector<T> values(tile_elements);
+        std::vector<const T*> at(inputs.size());
+        for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
+            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, begin, at);
+            program.forward(at, count, values.data());
+            if (whole > 0) return kernels::sum_block(values.data(), {whole, n, 1}, out.data() + row);
+            T part;
+            kernels::sum_block(values.data(), {1, count, 1}, &part);
+            out.data()[row] = begin == row * n ? part : out.data()[row] + part;
+        });
+        const T d = static_cast<T>(divisor);
+        if (divisor != 1) std::for_each(out.begin(), out.end(), [d](T& v) { v /= d; });
+        return out;
+    }
+
+    template <class T>
+    void backward(GradContext<T>& c, const FusedExpression& e) const {
+        const std::size_t inputs = e.program->inputs;
+        TileProgram<T> program(e, wanted_grads(c, inputs));
+        InputGradients<T> grads(c, program, inputs);
+        std::vector<T> seed(tile_elements);
+        std::vector<const T*> at(inputs);
+        const T* g = c.grad().data();
+        const T d = static_cast<T>(divisor);
+        for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
+            // d (sum_j y_j / divisor) / d y_j = 1 / divisor, times the row's incoming gradient
+            for (std::size_t r = 0; r < std::max<std::size_t>(whole, 1); ++r) {
+                std::fill_n(seed.data() + r * n, whole > 0 ? n : count, g[row + r] / d);
+            }
+            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, begin, at);
+            grads.point_at(begin);
+            program.backward(at, grads.at, seed.data(), count);
+        });
+        grads.hand_over(c);
+    }
+};
+
+// The reduced axes of `shape` as contiguous rows, or nullopt when they are not
+// (or when there is nothing to reduce, which the composed ops report).
+std::optional<kernels::BlockReduction> as_rows(const Shape& shape, const Axes& axes, const char* op) {
+    const std::vector<std::size_t> normalized = normalize_axes(axes, shape.size(), op);
+    std::size_t size = 1;
+    for (std::size_t extent : shape) size *= extent;
+    if (size == 0) return std::nullopt;
+    const auto block = kernels::block_reduction(shape, normalized);
+    if (!block || block->inner != 1) return std::nullopt;
+    return block;
+}
+
+// The shape left after reducing `axes`.
+Shape reduced_shape(const Shape& shape, const Axes& axes, const char* op) {
+    const std::vector<std::size_t> normalized = normalize_axes(axes, shape.size(), op);
+    Shape out;
+    for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+        if (std::find(normalized.begin(), normalized.end(), axis) == normalized.end()) out.push_back(shape[axis]);
+    }
+    return out;
+}
+
+// fuse_sum and fuse_mean.
+template <class T>
+Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes, bool mean,
+                    const char* op) {
+    const FusedExpression e = build(inputs, expression, op);
+    const Shape& shape = inputs[0].shape();
+    const auto rows = as_rows(shape, axes, op);
+    if (!rows) {
+        const Var<T> y = fuse(inputs, expression);
+        return mean ? xtape::mean(y, axes) : sum(y, axes);
+    }
+    const RowReduction reduction{rows->outer, rows->reduced, mean ? rows->reduced : 1};
+    Tape<T>& tape = inputs[0].tape();
+    xt::xarray<T> out = reduction.forward(tape, e, inputs, reduced_shape(shape, axes, op));
+    return tape.record(op, inputs, std::move(out),
+                       [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
+}
+
+}  // namespace
+
+template <class T>
+Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
+    const FusedExpression e = build(inputs, expression, "fuse");
+    Tape<T>& tape = inputs[0].tape();
+    xt::xarray<T> out = tape.buffer(inputs[0].shape());
+    {
+        TileProgram<T> program(e);
+        std::vector<const T*> at(inputs.size());
+        for (std::size_t begin = 0; begin < out.size(); begin += tile_elements) {
+            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, begin, at);
+            program.forward(at, std::min(tile_elements, out.size() - begin), out.data() + begin);
+        }
+    }
+    return tape.record("fuse", inputs, std::move(out), [e](GradContext<T>& c) {
+        const std::size_t inputs_count = e.program->inputs;
+        TileProgram<T> program(e, wanted_grads(c, inputs_count));
+        InputGradients<T> grads(c, program, inputs_count);
+        std::vector<const T*> at(inputs_count);
+        const std::size_t size = c.grad().size();
+        for (std::size_t begin = 0; begin < size; begin += tile_elements) {
+            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, begin, at);
+            grads.point_at(begin);
+            program.backward(at, grads.at, c.grad().data() + begin, std::min(tile_elements, size - begin));
+        }
+        grads.hand_over(c);
+    });
+}
+
+template <class T>
+Var<T> fuse_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes) {
+    return fuse_reduced(inputs, expression, axes, false, "fuse_sum");
+}
+
+template <class T>
+Var<T> fuse_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes) {
+    return fuse_reduced(inputs, expression, axes, true, "fuse_mean");
+}
+
+#define XTAPE_INSTANTIATE(T)                                                                  \
+    template Var<T> fuse(std::span<const Var<T>>, const ElementwiseFn&);                      \
+    template Var<T> fuse_sum(std::span<const Var<T>>, const ElementwiseFn&, const Axes&);     \
+    template Var<T> fuse_mean(std::span<const Var<T>>, const ElementwiseFn&, const Axes&);
+
+XTAPE_INSTANTIATE(float)
+XTAPE_INSTANTIATE(double)
 
 }  // namespace xtape

@@ -27,6 +27,21 @@ inline bool is_binary(ElementwiseOp op) {
     return op == ElementwiseOp::add || op == ElementwiseOp::sub || op == ElementwiseOp::mul;
 }
 
+/// What the derivative of an op reads besides the incoming gradient.
+enum class DerivativeReads { nothing, other_operand, operand, result };
+
+inline DerivativeReads derivative_reads(ElementwiseOp op) {
+    switch (op) {
+        case ElementwiseOp::mul: return DerivativeReads::other_operand;
+        case ElementwiseOp::exp: return DerivativeReads::result;
+        case ElementwiseOp::log:
+        case ElementwiseOp::softplus:
+        case ElementwiseOp::relu:
+        case ElementwiseOp::square: return DerivativeReads::operand;
+        default: return DerivativeReads::nothing;
+    }
+}
+
 /// Slots 0 .. inputs-1 hold the inputs; slot inputs + i the result of code[i].
 /// Instructions read only earlier slots, so the code is in evaluation order.
 struct ElementwiseProgram {

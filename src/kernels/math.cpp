@@ -2,53 +2,13 @@
 // and the kernels were compiled for.
 #include "math.hpp"
 
-#include <xsimd/xsimd.hpp>
-
-#include "cpu_features.hpp"
+#include "arch_dispatch.hpp"
 #include "math_arch.hpp"
 #include "xtape/instruction_set.hpp"
 
 namespace xtape::kernels::math {
 
-namespace {
-
-#if defined(__x86_64__)
-
-// AVX-512 means F, CD, DQ and BW (Skylake-X and later): xsimd 8's avx512f
-// kernels use DQ instructions.
-enum class InstructionSet { sse2, avx2_fma, avx512 };
-
-InstructionSet best_instruction_set() {
-    static const InstructionSet best = [] {
-        const CpuFeatures cpu = cpu_features();
-        if (cpu.avx512) return InstructionSet::avx512;
-        if (cpu.avx2_fma) return InstructionSet::avx2_fma;
-        return InstructionSet::sse2;
-    }();
-    return best;
-}
-
-// run(arch) with the xsimd architecture tag of the best instruction set.
-template <class Run>
-void on_best_arch(Run run) {
-    switch (best_instruction_set()) {
-        case InstructionSet::avx512: return run(xsimd::avx512bw{});
-        case InstructionSet::avx2_fma: return run(xsimd::fma3<xsimd::avx2>{});
-        case InstructionSet::sse2: return run(xsimd::sse2{});
-    }
-}
-
-#else
-
-// Other hosts build the kernels once, for the build's instruction set.
-template <class Run>
-void on_best_arch(Run run) {
-    run(xsimd::default_arch{});
-}
-
-#endif
-
-}  // namespace
+using kernels::on_best_arch;
 
 template <class T>
 void exp(const T* x, T* out, std::size_t n) {
@@ -125,6 +85,6 @@ XTAPE_INSTANTIATE(double)
 
 const char* xtape::kernel_instruction_set() {
     const char* name = nullptr;
-    kernels::math::on_best_arch([&](auto arch) { name = decltype(arch)::name(); });
+    kernels::on_best_arch([&](auto arch) { name = decltype(arch)::name(); });
     return name;
 }

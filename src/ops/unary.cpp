@@ -34,7 +34,7 @@ Var<T> exp(const Var<T>& a) {
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::exp<T>, a.value());
     return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
         // d exp(a)/da = exp(a)
-        c.accumulate(0, mapped<T>(c, kernels::rules::exp_grad<B>, c.grad(), c.value()));
+        c.accumulate(0, mapped<T>(c, kernels::rules::exp_grad, c.grad(), c.value()));
     });
 }
 
@@ -44,7 +44,7 @@ Var<T> log(const Var<T>& a) {
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log<T>, a.value());
     return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(a)/da = 1/a
-        c.accumulate(0, mapped<T>(c, kernels::rules::log_grad<B>, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::log_grad, c.grad(), c.input(0)));
     });
 }
 
@@ -71,9 +71,9 @@ Var<T> sqrt(const Var<T>& a) {
 template <class T>
 Var<T> square(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::square<B>, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::square, a.value());
     return tape_of(a, "square").record("square", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, kernels::rules::square_grad<B>, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::square_grad, c.grad(), c.input(0)));
     });
 }
 
@@ -110,9 +110,9 @@ Var<T> abs(const Var<T>& a) {
 template <class T>
 Var<T> relu(const Var<T>& a) {
     using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::relu<B>, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::relu, a.value());
     return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, kernels::rules::relu_grad<B>, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::relu_grad, c.grad(), c.input(0)));
     });
 }
 

@@ -1,0 +1,38 @@
+// The primitives of fused programs over one tile, compiled once per instruction
+// set (tile_kernels_for_arch.cpp, beside the math kernels) and chosen at run time.
+#pragma once
+
+#include <cstddef>
+
+#include "program.hpp"
+
+namespace xtape::detail {
+
+/// The tile kernels for instruction set A.
+template <class A, class T>
+struct ArchTileKernels {
+    /// out[0:n] = the instruction's primitive of a[0:n] (and b[0:n] or its scalar).
+    static void apply(const ElementwiseInstruction& instruction, std::size_t n, const T* a, const T* b, T* out);
+
+    /// out[0:n] = g times the derivative of the instruction's result y with
+    /// respect to operand `which` (0: a, 1: b), given the operands and y.
+    static void derivative(const ElementwiseInstruction& instruction, int which, std::size_t n, const T* g,
+                           const T* a, const T* b, const T* y, T* out);
+
+    /// sum[0:n] += addend[0:n].
+    static void add_into(T* sum, const T* addend, std::size_t n);
+};
+
+/// ArchTileKernels of one instruction set, as function pointers.
+template <class T>
+struct TileKernels {
+    void (*apply)(const ElementwiseInstruction&, std::size_t, const T*, const T*, T*);
+    void (*derivative)(const ElementwiseInstruction&, int, std::size_t, const T*, const T*, const T*, const T*, T*);
+    void (*add_into)(T*, const T*, std::size_t);
+};
+
+/// The kernels of the widest instruction set this CPU runs.
+template <class T>
+TileKernels<T> best_tile_kernels();
+
+}  // namespace xtape::detail

@@ -1,0 +1,79 @@
+// The tile kernels of fused programs over xsimd batches of instruction set
+// XTAPE_KERNEL_ARCH; meson compiles this file once per instruction set, each
+// time with that set's -m flags (as kernels/math_for_arch.cpp).
+#include "tile_kernels.hpp"
+
+#include "../kernels/elementwise_rules.hpp"
+#include "../kernels/math_arch.hpp"
+#include "../kernels/simd_loop.hpp"
+
+#ifndef XTAPE_KERNEL_ARCH
+#error "XTAPE_KERNEL_ARCH names the xsimd instruction set to compile for (meson sets it)"
+#endif
+
+namespace xtape::detail {
+
+namespace {
+using Arch = XTAPE_KERNEL_ARCH;
+}  // namespace
+
+template <class A, class T>
+void ArchTileKernels<A, T>::apply(const ElementwiseInstruction& instruction, std::size_t n, const T* a, const T* b,
+                                  T* out) {
+    using B = kernels::Batch<T, A>;
+    using Math = kernels::math::ArchMath<A, T>;
+    namespace rules = kernels::rules;
+    const B s(static_cast<T>(instruction.scalar));
+    switch (instruction.op) {
+        case ElementwiseOp::add: return kernels::map<T, A>(n, out, [](B x, B y) { return x + y; }, a, b);
+        case ElementwiseOp::sub: return kernels::map<T, A>(n, out, [](B x, B y) { return x - y; }, a, b);
+        case ElementwiseOp::mul: return kernels::map<T, A>(n, out, [](B x, B y) { return x * y; }, a, b);
+        case ElementwiseOp::add_scalar: return kernels::map<T, A>(n, out, [s](B x) { return x + s; }, a);
+        case ElementwiseOp::mul_scalar: return kernels::map<T, A>(n, out, [s](B x) { return x * s; }, a);
+        case ElementwiseOp::rsub_scalar: return kernels::map<T, A>(n, out, [s](B x) { return s - x; }, a);
+        case ElementwiseOp::neg: return kernels::map<T, A>(n, out, [](B x) { return -x; }, a);
+        case ElementwiseOp::exp: return Math::exp(a, out, n);
+        case ElementwiseOp::log: return Math::log(a, out, n);
+        case ElementwiseOp::softplus: return Math::softplus(a, out, n);
+        case ElementwiseOp::relu: return kernels::map<T, A>(n, out, rules::relu, a);
+        case ElementwiseOp::square: return kernels::map<T, A>(n, out, rules::square, a);
+    }
+}
+
+template <class A, class T>
+void ArchTileKernels<A, T>::derivative(const ElementwiseInstruction& instruction, int which, std::size_t n,
+                                       const T* g, const T* a, const T* b, const T* y, T* out) {
+    using B = kernels::Batch<T, A>;
+    using Math = kernels::math::ArchMath<A, T>;
+    namespace rules = kernels::rules;
+    const B s(static_cast<T>(instruction.scalar));
+    const auto negate = [](B dy) { return -dy; };
+    const auto copy = [](B dy) { return dy; };
+    switch (instruction.op) {
+        case ElementwiseOp::add:
+        case ElementwiseOp::add_scalar: return kernels::map<T, A>(n, out, copy, g);
+        case ElementwiseOp::sub:
+            return which == 0 ? kernels::map<T, A>(n, out, copy, g) : kernels::map<T, A>(n, out, negate, g);
+        case ElementwiseOp::mul:
+            return kernels::map<T, A>(n, out, [](B dy, B other) { return dy * other; }, g, which == 0 ? b : a);
+        case ElementwiseOp::mul_scalar: return kernels::map<T, A>(n, out, [s](B dy) { return dy * s; }, g);
+        case ElementwiseOp::rsub_scalar:
+        case ElementwiseOp::neg: return kernels::map<T, A>(n, out, negate, g);
+        case ElementwiseOp::exp: return kernels::map<T, A>(n, out, rules::exp_grad, g, y);
+        case ElementwiseOp::log: return kernels::map<T, A>(n, out, rules::log_grad, g, a);
+        case ElementwiseOp::softplus: return Math::times_sigmoid(g, a, out, n);
+        case ElementwiseOp::relu: return kernels::map<T, A>(n, out, rules::relu_grad, g, a);
+        case ElementwiseOp::square: return kernels::map<T, A>(n, out, rules::square_grad, g, a);
+    }
+}
+
+template <class A, class T>
+void ArchTileKernels<A, T>::add_into(T* sum, const T* addend, std::size_t n) {
+    using B = kernels::Batch<T, A>;
+    kernels::map<T, A>(n, sum, [](B s, B x) { return s + x; }, sum, addend);
+}
+
+template struct ArchTileKernels<Arch, float>;
+template struct ArchTileKernels<Arch, double>;
+
+}  // namespace xtape::detail
