@@ -187,6 +187,49 @@ TEST_CASE("weights constant over a sample, applied after the per-sample mean, gi
     }
 }
 
+TEST_CASE("fused losses weight as Gluon does: weighting first, whatever the shape of sample_weight") {
+    // HingeLoss (a fused mean per sample) and PoissonNLLLoss (fused sums per
+    // sample, then the mean over all) with weight 0.6, against weighting first
+    // with plain ops, for every broadcastable kind of sample weight.
+    const xt::xarray<double> pred_value{{0.5, -1.0, 2.0}, {1.5, 0.25, -0.75}};
+    const xt::xarray<double> label_value{{1.0, -1.0, -1.0}, {1.0, 1.0, -1.0}};
+    struct Case {
+        Shape sw_shape;
+        std::ptrdiff_t batch_axis;
+    };
+    for (const bool hinge : {true, false}) {
+        for (const Case& c : {Case{{2, 1}, 0}, Case{{}, 0}, Case{{1, 1}, 0}, Case{{3}, 0}, Case{{2, 3}, 0},
+                              Case{{1, 3}, 1}, Case{{2, 1}, 1}}) {
+            CAPTURE(hinge);
+            CAPTURE(to_string(c.sw_shape));
+            CAPTURE(c.batch_axis);
+            xt::xarray<double> sw_value = xt::empty<double>(c.sw_shape);
+            for (std::size_t i = 0; i < sw_value.size(); ++i) sw_value.flat(i) = 0.5 + 0.25 * static_cast<double>(i);
+            Tape<double> tape;
+            const Var<double> pred = tape.leaf(pred_value);
+            const Var<double> sw = tape.leaf(sw_value);
+            const Var<double> label = tape.constant(label_value);
+            const Var<double> got =
+                hinge ? HingeLoss<double>({.weight = 0.6, .batch_axis = c.batch_axis})(pred, label, sw)
+                      : PoissonNLLLoss<double>({.weight = 0.6, .batch_axis = c.batch_axis})(pred, label, sw);
+            tape.backward(sum(got));
+            Tape<double> reference_tape;
+            const Var<double> rp = reference_tape.leaf(pred_value);
+            const Var<double> rsw = reference_tape.leaf(sw_value);
+            const Var<double> rl = reference_tape.constant(label_value);
+            const Var<double> e = hinge ? relu(rsub(1.0, mul(rp, rl))) : sub(exp(rp), mul(rl, rp));
+            const Var<double> weighted = mul(mul(e, rsw), 0.6);
+            const Var<double> want =
+                hinge ? mean(weighted, {c.batch_axis == 0 ? 1 : 0}) : reshape(mean(weighted), Shape{1});
+            reference_tape.backward(sum(want));
+            REQUIRE(got.shape() == want.shape());
+            for (std::size_t i = 0; i < want.size(); ++i) CHECK(got.value().flat(i) == doctest::Approx(want.value().flat(i)).epsilon(1e-14));
+            for (std::size_t i = 0; i < pred_value.size(); ++i) CHECK(pred.grad().flat(i) == doctest::Approx(rp.grad().flat(i)).epsilon(1e-14));
+            for (std::size_t i = 0; i < sw_value.size(); ++i) CHECK(sw.grad().flat(i) == doctest::Approx(rsw.grad().flat(i)).epsilon(1e-14));
+        }
+    }
+}
+
 TEST_CASE("NaN in the inputs propagates to the loss without an error") {
     Tape<double> tape;
     const Var<double> pred = tape.leaf(xt::xarray<double>{{1, std::nan("")}, {2, 3}});

@@ -21,7 +21,9 @@ struct ElementwiseBuilder;
 /// appends an instruction to the expression's program.
 class ElementwiseExpr {
 public:
+    /// The program this value belongs to.
     const std::shared_ptr<detail::ElementwiseProgram>& program() const { return program_; }
+    /// Its slot in the program: an input's index, or inputs + the instruction's index.
     std::uint32_t slot() const { return slot_; }
 
 private:

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -21,13 +21,13 @@ Var<T> hinge_loss(const HingeLike& loss, double margin, bool squared, const Var<
                   const std::optional<Var<T>>& sample_weight) {
     loss.check_batch_axis(pred);
     loss.check_sample_weight(sample_weight, pred.shape());
-    const auto in = detail::pred_label_inputs(pred, label, sample_weight, loss.name());
-    const auto sw = in.sample_weight_at();
-    return loss.evaluate(in.vars(), in.splits(), [loss, margin, squared, sw](std::span<const Var<T>> v) {
-        Var<T> e = relu(rsub(static_cast<T>(margin), mul(v[0], v[1])));
-        if (squared) e = square(e);
-        return loss.weighted_batch_mean(e, detail::input_at(v, sw));
-    });
+    const std::vector<Var<T>> in{pred, reshape_like(label, pred, loss.name(), "label")};
+    const auto hinge = [margin, squared](auto v) {
+        const ElementwiseExpr h = relu(rsub(margin, mul(v[0], v[1])));
+        return squared ? square(h) : h;
+    };
+    // One fused pass each way, so not in chunks (Loss::evaluate): they would only add copies.
+    return loss.weighted_batch_mean(in, hinge, sample_weight);
 }
 }  // namespace
 

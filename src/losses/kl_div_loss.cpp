@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
 #include "graph_inputs.hpp"
@@ -28,11 +29,12 @@ Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
         const Var<T>& y = v[1];
         const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
         // The 1e-12 keeps log(y) finite at y = 0, where y*log(y) is then 0.
-        const Var<T> e = mul(y, sub(log(add(y, T(1e-12))), lp));
-        return self.weighted_batch_mean(e, detail::input_at(v, sw));
+        const auto divergence = [](auto in) { return in[0] * (log(in[0] + 1e-12) - in[1]); };
+        return self.weighted_batch_mean(std::vector<Var<T>>{y, lp}, divergence, detail::input_at(v, sw));
     };
-    // A softmax along the batch axis mixes the samples.
-    return this->evaluate(in.vars(), in.splits(), graph, from_logits_ || axis != 0);
+    // With logits the graph is one fused pass each way, which chunks would only
+    // add copies to; a softmax along the batch axis mixes the samples.
+    return this->evaluate(in.vars(), in.splits(), graph, !from_logits_ && axis != 0);
 }
 
 template <class T>

@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -26,15 +26,14 @@ Var<T> LogisticLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                    std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
-    const auto sw = in.sample_weight_at();
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T>& x = v[0];
-        Var<T> y = v[1];
-        if (self.label_format_ == "signed") y = mul(add(y, T(1)), T(0.5));  // -1/1 -> 0/1
-        const Var<T> e = sub(softplus(x), mul(x, y));
-        return self.weighted_batch_mean(e, detail::input_at(v, sw));
-    });
+    const std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
+    const auto logistic = [is_signed = label_format_ == "signed"](auto v) {
+        const ElementwiseExpr& x = v[0];
+        const ElementwiseExpr y = is_signed ? (v[1] + 1.0) * 0.5 : v[1];  // -1/1 -> 0/1
+        return softplus(x) - x * y;
+    };
+    // One fused pass each way, so not in chunks (Loss::evaluate): they would only add copies.
+    return this->weighted_batch_mean(in, logistic, sample_weight);
 }
 
 template <class T>

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
 namespace xtape {
@@ -116,22 +117,56 @@ Var<T> Loss<T>::weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>
                                     std::optional<double> factor) const {
     if (e.dimension() <= 1) return apply_weighting(e, sample_weight, factor);  // each element its own sample
     check_sample_weight(sample_weight, e.shape());
-    std::optional<Var<T>> per_sample;  // sample_weight as (N,) or (1,), when it is constant over each sample
-    if (sample_weight) {
-        const std::size_t batch = normalize_axis(batch_axis_, e.dimension(), name_);
-        const Shape& shape = sample_weight->shape();
-        const std::size_t offset = e.dimension() - shape.size();  // broadcasting aligns trailing axes
-        std::size_t samples = 1;
-        for (std::size_t d = 0; d < shape.size(); ++d) {
-            if (d + offset == batch) {
-                samples = shape[d];
-            } else if (shape[d] != 1) {
-                return batch_mean(apply_weighting(e, sample_weight, factor));  // varies within a sample
-            }
-        }
-        per_sample = reshape(*sample_weight, Shape{samples});
+    const std::optional<PerSample> per_sample = per_sample_weight(sample_weight, e.dimension());
+    if (!per_sample) return batch_mean(apply_weighting(e, sample_weight, factor));  // varies within a sample
+    return apply_weighting(batch_mean(e), per_sample->weight, factor);
+}
+
+template <class T>
+Var<T> Loss<T>::weighted_batch_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                                    const std::optional<Var<T>>& sample_weight) const {
+    return fused_weighted_batch_reduction(inputs, expression, sample_weight, true);
+}
+
+template <class T>
+Var<T> Loss<T>::weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                                   const std::optional<Var<T>>& sample_weight) const {
+    return fused_weighted_batch_reduction(inputs, expression, sample_weight, false);
+}
+
+template <class T>
+Var<T> Loss<T>::fused_weighted_batch_reduction(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                                               const std::optional<Var<T>>& sample_weight, bool mean) const {
+    const std::size_t rank = inputs[0].dimension();
+    const std::optional<PerSample> per_sample =
+        rank <= 1 ? std::nullopt : per_sample_weight(sample_weight, rank);
+    if (!per_sample) {
+        const Var<T> e = fuse(inputs, expression);
+        return mean ? weighted_batch_mean(e, sample_weight) : batch_sum(apply_weighting(e, sample_weight));
     }
-    return apply_weighting(batch_mean(e), per_sample, factor);
+    check_sample_weight(sample_weight, inputs[0].shape());
+    const Axes axes = non_batch_axes(rank);
+    const Var<T> reduced = mean ? fuse_mean(inputs, expression, axes) : fuse_sum(inputs, expression, axes);
+    return apply_weighting(reduced, per_sample->weight, weight_);
+}
+
+template <class T>
+auto Loss<T>::per_sample_weight(const std::optional<Var<T>>& sample_weight, std::size_t rank) const
+    -> std::optional<PerSample> {
+    if (!sample_weight) return PerSample{};
+    const std::size_t batch = normalize_axis(batch_axis_, rank, name_);
+    const Shape& shape = sample_weight->shape();
+    if (shape.size() > rank) return std::nullopt;  // does not broadcast: the weighting reports it
+    const std::size_t offset = rank - shape.size();  // broadcasting aligns trailing axes
+    std::size_t samples = 1;
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+        if (d + offset == batch) {
+            samples = shape[d];
+        } else if (shape[d] != 1) {
+            return std::nullopt;
+        }
+    }
+    return PerSample{reshape(*sample_weight, Shape{samples})};
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
 #include "graph_inputs.hpp"
@@ -50,15 +51,17 @@ Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
     in.add_rows(pred);
     in.add_rows(reshape_like(target, pred, this->name(), "target"));
     const auto sw = in.add_weight(sample_weight, pred.shape());
+    const auto nll = [from_logits = from_logits_, epsilon = epsilon_](auto v) {
+        return from_logits ? exp(v[0]) - v[1] * v[0] : v[0] - v[1] * log(v[0] + epsilon);
+    };
     // The per-sample sums, then their total over the count: the mean over every element.
-    const Var<T> sums = this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T>& x = v[0];
-        const Var<T>& t = v[1];
-        Var<T> e = self.from_logits_ ? sub(exp(x), mul(t, x))
-                                     : sub(x, mul(t, log(add(x, static_cast<T>(self.epsilon_)))));
-        if (self.compute_full_) e = add(e, stirling_term(t));
-        return self.batch_sum(self.apply_weighting(e, detail::input_at(v, sw)));
-    });
+    // Without the Stirling term, one fused pass each way (not in chunks, which would only add copies).
+    const Var<T> sums =
+        !compute_full_ ? this->weighted_batch_sum(in.vars().first(2), nll, sample_weight)
+                       : this->evaluate(in.vars(), in.splits(), [self = *this, sw, nll](std::span<const Var<T>> v) {
+                             const Var<T> e = add(fuse(v.first(2), nll), stirling_term(v[1]));
+                             return self.batch_sum(self.apply_weighting(e, detail::input_at(v, sw)));
+                         });
     // Shape (1,), as the seed does.
     return reshape(div(sum(sums), static_cast<T>(pred.size())), Shape{1});
 }

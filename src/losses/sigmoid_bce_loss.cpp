@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -27,31 +27,27 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
         throw ShapeError(fmt::format("{}: pos_weight of shape {} does not broadcast to pred of shape {}",
                                      this->name(), to_string(pos_weight->shape()), to_string(pred.shape())));
     }
-    auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
-    const auto sw = in.sample_weight_at();
-    const auto pw = in.add_weight(pos_weight, pred.shape());
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw, pw](std::span<const Var<T>> v) {
-        const Var<T>& x = v[0];
-        const Var<T>& y = v[1];
-        const std::optional<Var<T>> pos_weight = detail::input_at(v, pw);
-        Var<T> e;
-        if (!self.from_sigmoid_) {
-            if (pos_weight) {
-                // (1-y)*x + (1+(p-1)*y)*softplus(-x): the positive term log(1+exp(-x)) scaled by p
-                const Var<T> scale = add(mul(add(*pos_weight, T(-1)), y), T(1));
-                e = add(mul(rsub(T(1), y), x), mul(scale, softplus(neg(x))));
-            } else {
-                e = sub(softplus(x), mul(x, y));
-            }
-        } else {
-            // The 1e-12 keeps log finite at probabilities of exactly 0 or 1, as Gluon does.
-            Var<T> positive = mul(y, log(add(x, T(1e-12))));
-            if (pos_weight) positive = mul(*pos_weight, positive);
-            const Var<T> negative = mul(rsub(T(1), y), log(add(rsub(T(1), x), T(1e-12))));
-            e = neg(add(positive, negative));
+    // x, y reshaped like x, and p broadcast to x's shape
+    std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
+    if (pos_weight) in.push_back(broadcast_to(*pos_weight, pred.shape()));
+    const auto bce = [from_sigmoid = from_sigmoid_](auto v) {
+        const ElementwiseExpr& x = v[0];
+        const ElementwiseExpr& y = v[1];
+        const bool weighted = v.size() == 3;
+        if (!from_sigmoid) {
+            if (!weighted) return softplus(x) - x * y;
+            // (1-y)*x + (1+(p-1)*y)*softplus(-x): the positive term log(1+exp(-x)) scaled by p
+            const ElementwiseExpr scale = (v[2] - 1.0) * y + 1.0;
+            return (1.0 - y) * x + scale * softplus(-x);
         }
-        return self.weighted_batch_mean(e, detail::input_at(v, sw));
-    });
+        // The 1e-12 keeps log finite at probabilities of exactly 0 or 1, as Gluon does.
+        ElementwiseExpr positive = y * log(x + 1e-12);
+        if (weighted) positive = v[2] * positive;
+        const ElementwiseExpr negative = (1.0 - y) * log((1.0 - x) + 1e-12);
+        return -(positive + negative);
+    };
+    // One fused pass each way, so not in chunks (Loss::evaluate): they would only add copies.
+    return this->weighted_batch_mean(in, bce, sample_weight);
 }
 
 template <class T>

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "xtape/chunked.hpp"
+#include "xtape/fuse.hpp"
 #include "xtape/shape.hpp"
 #include "xtape/tape.hpp"
 
@@ -78,6 +79,15 @@ public:
     /// As above with an explicit scalar factor in place of `weight` (L2's w/2).
     Var<T> weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>& sample_weight,
                                std::optional<double> factor) const;
+    /// weighted_batch_mean(fuse(inputs, expression), sample_weight), in one
+    /// pass (fuse_mean) when the weights are constant over each sample and the
+    /// inputs are at least 2-D: the per-element loss is never stored.
+    Var<T> weighted_batch_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                               const std::optional<Var<T>>& sample_weight) const;
+    /// batch_sum(apply_weighting(fuse(inputs, expression), sample_weight)),
+    /// in one pass (fuse_sum) as the weighted_batch_mean above.
+    Var<T> weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                              const std::optional<Var<T>>& sample_weight) const;
     /// sum_b: as batch_mean with a sum.
     Var<T> batch_sum(const Var<T>& e) const;
     /// sum_b(a * b) as one dot primitive (a * b itself when 1-D).
@@ -108,6 +118,17 @@ protected:
     std::string repr_head() const;
 
 private:
+    // A sample_weight that is constant over each sample, as (N,) or (1,); none when there is none.
+    struct PerSample {
+        std::optional<Var<T>> weight;
+    };
+    // sample_weight as a PerSample for a loss of rank `rank`, or nullopt when it varies within a sample.
+    std::optional<PerSample> per_sample_weight(const std::optional<Var<T>>& sample_weight, std::size_t rank) const;
+
+    // The fused weighted_batch_mean (mean) and weighted_batch_sum.
+    Var<T> fused_weighted_batch_reduction(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                                          const std::optional<Var<T>>& sample_weight, bool mean) const;
+
     // The axes of an array of rank `rank` other than batch_axis.
     Axes non_batch_axes(std::size_t rank) const;
 
