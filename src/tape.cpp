@@ -219,6 +219,21 @@ void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
 }
 
 template <class T>
+void GradContext<T>::accumulate_at(std::size_t k, std::span<const std::size_t> positions,
+                                   std::span<const T> values) {
+    auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
+    if (!input.requires_grad) return;
+    if (!input.has_grad) {
+        const auto& shape = input.value.shape();
+        if (input.grad.size() != input.value.size()) input.grad = tape_.buffer(shape);
+        input.grad.reshape(shape);
+        std::fill_n(input.grad.data(), input.grad.size(), T(0));
+        input.has_grad = true;
+    }
+    for (std::size_t i = 0; i < positions.size(); ++i) input.grad.data()[positions[i]] += values[i];
+}
+
+template <class T>
 void GradContext<T>::pass_on(std::size_t k) {
     auto& node = tape_.nodes_[node_];
     if (tape_.keep_intermediate_grads_ || !needs_grad(k)) return accumulate(k, node.grad);

@@ -273,6 +273,28 @@ TEST_CASE("pick takes one element per slice, keeping the axis on request") {
     CHECK(a.grad() == xt::xarray<double>{{0, 0, 0, 1}, {1, 0, 0, 0}, {0, 0, 1, 0}});
 }
 
+TEST_CASE("pick adds its sparse gradient to one already there, or to zeros") {
+    // x feeds pick and a dense op; whichever backward runs first, the gradient is 2 + one-hot.
+    const xt::xarray<double> x{{1, 2, 3}, {4, 5, 6}};
+    const IndexArray index{2, 0};
+    const xt::xarray<double> want{{2, 2, 3}, {3, 2, 2}};
+    for (const bool pick_first : {true, false}) {
+        CAPTURE(pick_first);
+        Tape<double> tape;
+        const auto a = tape.leaf(x);
+        Var<double> picked, doubled;
+        if (pick_first) {
+            picked = pick(a, index, 1);
+            doubled = mul(a, 2.0);
+        } else {
+            doubled = mul(a, 2.0);
+            picked = pick(a, index, 1);
+        }
+        tape.backward(add(sum(picked), sum(doubled)));
+        CHECK(a.grad() == want);
+    }
+}
+
 TEST_CASE_TEMPLATE("pick names the op, the offending index, its position and the shapes", T, float, double) {
     Tape<T> tape;
     auto x = tape.leaf(xt::zeros<T>({3, 4}));

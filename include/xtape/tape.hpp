@@ -228,6 +228,10 @@ public:
     /// shapes agree (no temporary).
     template <class E>
     void accumulate(std::size_t k, E&& g);
+    /// Adds values[i] to element positions[i] (a flat, row-major index) of
+    /// input k's gradient: a sparse gradient, such as pick's, costs a pass over
+    /// the input only when no other gradient has reached it yet (zeros first).
+    void accumulate_at(std::size_t k, std::span<const std::size_t> positions, std::span<const T> values);
     /// Adds this node's gradient, unchanged, to input k's (d output/d input k =
     /// 1). On a tape that does not keep intermediate gradients the array is
     /// handed over rather than copied: call it after every other use of grad().

@@ -65,18 +65,30 @@ void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::siz
     on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softmax_grad_rows(g, y, dx, rows, n); });
 }
 
-#define XTAPE_INSTANTIATE(T)                                                                 \
-    template void exp(const T*, T*, std::size_t);                                            \
-    template void log(const T*, T*, std::size_t);                                            \
-    template void log1p(const T*, T*, std::size_t);                                          \
-    template void tanh(const T*, T*, std::size_t);                                           \
-    template void sigmoid(const T*, T*, std::size_t);                                        \
-    template void softplus(const T*, T*, std::size_t);                                       \
-    template void times_sigmoid(const T*, const T*, T*, std::size_t);                        \
-    template void log_softmax_rows(const T*, T*, std::size_t, std::size_t);                 \
-    template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);   \
-    template void softmax_rows(const T*, T*, std::size_t, std::size_t);                      \
-    template void softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);
+template <class T>
+void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::shifted_sum_exp_rows(x, rows, n, shift, total); });
+}
+
+template <class T>
+void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n, T* out) {
+    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::scaled_exp_rows(x, shift, scale, rows, n, out); });
+}
+
+#define XTAPE_INSTANTIATE(T)                                                                        \
+    template void exp(const T*, T*, std::size_t);                                                   \
+    template void log(const T*, T*, std::size_t);                                                   \
+    template void log1p(const T*, T*, std::size_t);                                                 \
+    template void tanh(const T*, T*, std::size_t);                                                  \
+    template void sigmoid(const T*, T*, std::size_t);                                               \
+    template void softplus(const T*, T*, std::size_t);                                              \
+    template void times_sigmoid(const T*, const T*, T*, std::size_t);                               \
+    template void log_softmax_rows(const T*, T*, std::size_t, std::size_t);                         \
+    template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);          \
+    template void softmax_rows(const T*, T*, std::size_t, std::size_t);                             \
+    template void softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);              \
+    template void shifted_sum_exp_rows(const T*, std::size_t, std::size_t, T*, T*);                 \
+    template void scaled_exp_rows(const T*, const T*, const T*, std::size_t, std::size_t, T*);
 
 XTAPE_INSTANTIATE(float)
 XTAPE_INSTANTIATE(double)

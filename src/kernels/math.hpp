@@ -57,4 +57,15 @@ void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n);
 template <class T>
 void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n);
 
+/// For each of `rows` contiguous rows of n values: shift[r] = the row's max (0
+/// when that is not finite) and total[r] = sum(exp(x - shift[r])): logsumexp
+/// is shift + log(total).
+template <class T>
+void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total);
+
+/// out = exp(x - shift[r]) * scale[r] over each row r: the backward of logsumexp
+/// with scale = g / total.
+template <class T>
+void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n, T* out);
+
 }  // namespace xtape::kernels::math

@@ -195,6 +195,22 @@ void ArchMath<A, T>::softmax_grad_rows(const T* g, const T* y, T* dx, std::size_
     }
 }
 
+template <class A, class T>
+void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
+    for (std::size_t r = 0; r < rows; ++r, x += n) {
+        shift[r] = row_shift(x, n);
+        total[r] = map_sum<T, Arch>(n, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
+    }
+}
+
+template <class A, class T>
+void ArchMath<A, T>::scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n,
+                                     T* out) {
+    for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
+        map<T, Arch>(n, out, [m = B<T>(shift[r]), k = B<T>(scale[r])](B<T> v) { return xsimd::exp(v - m) * k; }, x);
+    }
+}
+
 template struct ArchMath<XTAPE_KERNEL_ARCH, float>;
 template struct ArchMath<XTAPE_KERNEL_ARCH, double>;
 

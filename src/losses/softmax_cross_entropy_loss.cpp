@@ -47,21 +47,26 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
     }
     const auto sw = in.add_weight(sample_weight, kept);
     const auto graph = [self = *this, axis, sw](std::span<const Var<T>> v) {
-        const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
         Var<T> e;
         if (self.sparse_label_) {
             Shape without = v[0].shape();
             without.erase(without.begin() + static_cast<std::ptrdiff_t>(axis));
             IndexArray index = class_indices(v[1].value(), v[0].shape()[axis], self.name(), "label");
             index.reshape(without);
-            e = neg(pick(lp, index, self.axis_, true));
+            const Var<T> picked = pick(v[0], index, self.axis_, true);
+            // -log_softmax(x)[label] = logsumexp(x) - x[label]: no array of log-probabilities,
+            // and the backward is one exp pass (pick's gradient lands in logsumexp's, recorded after it).
+            e = self.from_logits_ ? neg(picked) : sub(logsumexp(v[0], {self.axis_}, true), picked);
         } else {
+            const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
             e = neg(dot(lp, v[1], {self.axis_}, true));  // -sum(log p * label) along axis
         }
         return self.weighted_batch_mean(e, detail::input_at(v, sw));
     };
-    // The softmax and the pick run along `axis`: chunks of samples must not cut it.
-    return this->evaluate(in.vars(), in.splits(), graph, axis != 0);
+    // The softmax and the pick run along `axis`: chunks of samples must not cut
+    // it. A sparse label's graph reads pred once each way, which chunks would
+    // only add copies to.
+    return this->evaluate(in.vars(), in.splits(), graph, axis != 0 && !sparse_label_);
 }
 
 template <class T>

@@ -10,6 +10,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "../kernels/elementwise.hpp"
+#include "../kernels/math.hpp"
 #include "../kernels/reduction.hpp"
 #include "../kernels/simd_loop.hpp"
 #include "xtape/detail/op_support.hpp"
@@ -199,32 +200,43 @@ template <class T>
 Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "logsumexp", true);
     if (a.size() == 0) return reduce_empty(a, r, "logsumexp");
-    const xt::xarray<T> m = logsumexp_shift(a.value(), r);
-    xt::xarray<T> out = sum_exp(a.value(), m, r);
-    for (std::size_t i = 0; i < out.size(); ++i) out.flat(i) = std::log(out.flat(i)) + m.flat(i);
-    out.reshape(r.out);
-    return tape_of(a, "logsumexp").record("logsumexp", {a}, std::move(out), [r](GradContext<T>& c) {
+    // lse = m + log(s), s = sum(exp(a - m)), m the max (0 where not finite).
+    // m and s are kept for the backward: d lse/da_i = exp(a_i - m) / s, computed
+    // from the shift rather than as exp(a_i - lse): lse is rounded at its own
+    // magnitude (0.001 in float at 1e4), a - m is exact near the max.
+    xt::xarray<T> m = xt::empty<T>(r.kept);
+    xt::xarray<T> s = xt::empty<T>(r.kept);
+    const bool rows = r.block && r.block->inner == 1;
+    if (rows) {
+        kernels::math::shifted_sum_exp_rows(a.value().data(), r.block->outer, r.block->reduced, m.data(), s.data());
+    } else {
+        m = logsumexp_shift(a.value(), r);
+        s = sum_exp(a.value(), m, r);
+    }
+    xt::xarray<T> out = tape_of(a, "logsumexp").buffer(r.out);
+    for (std::size_t i = 0; i < out.size(); ++i) out.flat(i) = std::log(s.flat(i)) + m.flat(i);
+    return a.tape().record("logsumexp", {a}, std::move(out),
+                           [r, rows, m = std::move(m), s = std::move(s)](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
-        // d lse/da_i = softmax(a)_i = exp(a_i - m) / sum(exp(a - m)), recomputed
-        // from the shift m rather than as exp(a_i - lse): lse is rounded at its
-        // own magnitude (0.001 in float at 1e4), a - m is exact near the max.
-        const auto& x = c.input(0);
-        const xt::xarray<T> m = logsumexp_shift(x, r);
         // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too).
-        xt::xarray<T> scale = sum_exp(x, m, r);
+        xt::xarray<T> scale = xt::empty<T>(r.kept);
         for (std::size_t i = 0; i < scale.size(); ++i) {
-            const T s = scale.flat(i);
-            scale.flat(i) = s > T(0) ? c.grad().flat(i) / s : T(0);
+            scale.flat(i) = s.flat(i) > T(0) ? c.grad().flat(i) / s.flat(i) : T(0);
         }
-        if (r.block) {
-            xt::xarray<T> dx = c.buffer(x.shape());
+        const auto& x = c.input(0);
+        if (!r.block) {
+            xt::xarray<T> e = xt::exp(x - m);
+            e *= scale;
+            return c.accumulate(0, std::move(e));
+        }
+        xt::xarray<T> dx = c.buffer(x.shape());
+        if (rows) {
+            kernels::math::scaled_exp_rows(x.data(), m.data(), scale.data(), r.block->outer, r.block->reduced,
+                                           dx.data());
+        } else {
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
-            c.accumulate(0, std::move(dx));
-            return;
         }
-        xt::xarray<T> e = xt::exp(x - m);
-        e *= scale;
-        c.accumulate(0, std::move(e));
+        c.accumulate(0, std::move(dx));
     });
 }
 

@@ -295,28 +295,18 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
     // Output element (o, i) is a's element (o, index(o, i), i); a size-1 axis
     // does not change the flat order, so both index shapes read alike.
     const kernels::AxisLayout layout(shape, ax);
-    xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
-    const auto& x = a.value();
+    std::vector<std::size_t> positions(index.size());
     for (std::size_t o = 0; o < layout.outer; ++o) {
         for (std::size_t i = 0; i < layout.inner; ++i) {
             const std::size_t dst = o * layout.inner + i;
-            const auto j = static_cast<std::size_t>(index.flat(dst));
-            out.flat(dst) = x.flat((o * layout.n + j) * layout.inner + i);
+            positions[dst] = (o * layout.n + static_cast<std::size_t>(index.flat(dst))) * layout.inner + i;
         }
     }
-    return tape.record("pick", {a}, std::move(out), [index, layout](GradContext<T>& c) {
+    xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
+    for (std::size_t dst = 0; dst < positions.size(); ++dst) out.flat(dst) = a.value().flat(positions[dst]);
+    return tape.record("pick", {a}, std::move(out), [positions = std::move(positions)](GradContext<T>& c) {
         // Each picked element gets its output's gradient; the rest get 0.
-        const auto& g = c.grad();
-        xt::xarray<T> dx = c.buffer(c.input(0).shape());
-        std::fill_n(dx.data(), dx.size(), T(0));
-        for (std::size_t o = 0; o < layout.outer; ++o) {
-            for (std::size_t i = 0; i < layout.inner; ++i) {
-                const std::size_t dst = o * layout.inner + i;
-                const auto j = static_cast<std::size_t>(index.flat(dst));
-                dx.flat((o * layout.n + j) * layout.inner + i) = g.flat(dst);
-            }
-        }
-        c.accumulate(0, std::move(dx));
+        c.accumulate_at(0, positions, std::span<const T>(c.grad().data(), c.grad().size()));
     });
 }
 
