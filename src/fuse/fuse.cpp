@@ -1,6 +1,7 @@
 // Recording fused elementwise expressions, plain or summed over rows, and their backward passes.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -64,11 +65,13 @@ struct InputGradients {
     std::vector<xt::xarray<T>> arrays;
     std::vector<T*> at;
 
-    InputGradients(GradContext<T>& c, const TileProgram<T>& program, std::size_t inputs)
+    // `storage` (a tape or a gradient context) provides the arrays, of the shapes of `value_of(k)`.
+    template <class Storage, class Values>
+    InputGradients(Storage& storage, Values value_of, const TileProgram<T>& program, std::size_t inputs)
         : given(inputs), arrays(inputs), at(inputs, nullptr) {
         for (std::size_t k = 0; k < inputs; ++k) {
             given[k] = program.gives_grad(k);
-            if (given[k]) arrays[k] = c.buffer(c.input(k).shape());
+            if (given[k]) arrays[k] = storage.buffer(value_of(k).shape());
         }
     }
     void point_at(std::size_t begin) {
@@ -109,19 +112,29 @@ struct RowReduction {
     std::size_t n;
     std::size_t divisor;
 
+    // The reduced values; with `gradients`, also d out_row / d input for every
+    // input that wants a gradient (the backward with seed 1), from the same tiles.
     template <class T>
     xt::xarray<T> forward(Tape<T>& tape, const FusedExpression& e, std::span<const Var<T>> inputs,
-                          const Shape& out_shape) const {
+                          const Shape& out_shape, InputGradients<T>* gradients, TileProgram<T>* sweep) const {
         xt::xarray<T> out = tape.buffer(out_shape);
-        TileProgram<T> program(e);
-        std::vector<T> values(tile_elements);
+        std::optional<TileProgram<T>> program;  // for the values alone
+        if (!gradients) program.emplace(e);
+        std::vector<T> values(gradients ? 0 : tile_elements);
+        const std::vector<T> unit_seed(gradients ? tile_elements : 0, T(1) / static_cast<T>(divisor));
         std::vector<const T*> at(inputs.size());
         for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
             point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, begin, at);
-            program.forward(at, count, values.data());
-            if (whole > 0) return kernels::sum_block(values.data(), {whole, n, 1}, out.data() + row);
+            const T* tile = values.data();
+            if (gradients) {
+                gradients->point_at(begin);
+                tile = sweep->forward_backward(at, gradients->at, unit_seed.data(), count);
+            } else {
+                program->forward(at, count, values.data());
+            }
+            if (whole > 0) return kernels::sum_block(tile, {whole, n, 1}, out.data() + row);
             T part;
-            kernels::sum_block(values.data(), {1, count, 1}, &part);
+            kernels::sum_block(tile, {1, count, 1}, &part);
             out.data()[row] = begin == row * n ? part : out.data()[row] + part;
         });
         const T d = static_cast<T>(divisor);
@@ -133,7 +146,7 @@ struct RowReduction {
     void backward(GradContext<T>& c, const FusedExpression& e) const {
         const std::size_t inputs = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs));
-        InputGradients<T> grads(c, program, inputs);
+        InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program, inputs);
         std::vector<T> seed(tile_elements);
         std::vector<const T*> at(inputs);
         const T* g = c.grad().data();
@@ -186,9 +199,33 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     }
     const RowReduction reduction{rows->outer, rows->reduced, mean ? rows->reduced : 1};
     Tape<T>& tape = inputs[0].tape();
-    xt::xarray<T> out = reduction.forward(tape, e, inputs, reduced_shape(shape, axes, op));
-    return tape.record(op, inputs, std::move(out),
-                       [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
+    const Shape out_shape = reduced_shape(shape, axes, op);
+    std::vector<bool> wants_grad(inputs.size());
+    for (std::size_t k = 0; k < inputs.size(); ++k) wants_grad[k] = inputs[k].requires_grad();
+    if (!tape.grad_enabled() || std::none_of(wants_grad.begin(), wants_grad.end(), [](bool w) { return w; })) {
+        xt::xarray<T> out = reduction.forward<T>(tape, e, inputs, out_shape, nullptr, nullptr);
+        return tape.record(op, inputs, std::move(out), [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
+    }
+    // Row r of the output depends on row r of the inputs alone, so its gradient
+    // rows d out_r / d x are computed with the values, in the same pass over the
+    // inputs, and the backward only scales row r by the incoming g_r (nothing at
+    // all for the usual g = 1). A second backward recomputes them.
+    TileProgram<T> sweep(e, wants_grad);
+    auto gradient_rows = std::make_shared<InputGradients<T>>(
+        tape, [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, sweep, inputs.size());
+    xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, gradient_rows.get(), &sweep);
+    return tape.record(op, inputs, std::move(out), [e, reduction, gradient_rows](GradContext<T>& c) {
+        if (gradient_rows->at.empty()) return reduction.backward(c, e);  // handed over by an earlier backward
+        const xt::xarray<T>& g = c.grad();
+        const bool unit_seed = std::all_of(g.begin(), g.end(), [](T gi) { return gi == T(1); });
+        for (std::size_t k = 0; k < gradient_rows->at.size(); ++k) {
+            xt::xarray<T>& rows_k = gradient_rows->arrays[k];
+            if (!gradient_rows->given[k] || !c.needs_grad(k)) continue;
+            if (!unit_seed) kernels::scale_rows(g.data(), T(1), rows_k.data(), reduction.rows, reduction.n, rows_k.data());
+            c.accumulate(k, std::move(rows_k));
+        }
+        gradient_rows->at.clear();
+    });
 }
 
 }  // namespace
@@ -209,7 +246,8 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
     return tape.record("fuse", inputs, std::move(out), [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs_count));
-        InputGradients<T> grads(c, program, inputs_count);
+        InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program,
+                                inputs_count);
         std::vector<const T*> at(inputs_count);
         const std::size_t size = c.grad().size();
         for (std::size_t begin = 0; begin < size; begin += tile_elements) {

@@ -33,20 +33,14 @@ TileProgram<T>::TileProgram(FusedExpression e)
       value_(e_.program->slots(), nullptr),
       storage_(take_tiles<T>(e_.program->code.size())),
       tiles_(storage_.data()) {
-    const std::size_t inputs = e_.program->inputs;
-    forward_[e_.output] = true;
-    for (std::size_t slot = e_.program->slots(); slot-- > inputs;) {
-        if (!forward_[slot]) continue;
-        const ElementwiseInstruction& instruction = instruction_of(slot);
-        forward_[instruction.a] = true;
-        if (is_binary(instruction.op)) forward_[instruction.b] = true;
-    }
+    mark_forward();
 }
 
 template <class T>
 TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_grad)
     : e_(std::move(e)),
       kernels_(best_tile_kernels<T>()),
+      forward_(e_.program->slots(), false),
       adjoint_(e_.program->slots(), false),
       recompute_(e_.program->slots(), false),
       value_(e_.program->slots(), nullptr),
@@ -54,6 +48,7 @@ TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_gr
       written_(e_.program->slots(), false),
       storage_(take_tiles<T>(2 * e_.program->code.size() + 1)),
       tiles_(storage_.data()) {
+    mark_forward();
     const std::size_t slots = e_.program->slots();
     const std::size_t inputs = e_.program->inputs;
     // Forward: which slots depend on an input that wants a gradient.
@@ -99,6 +94,17 @@ TileProgram<T>::~TileProgram() {
 }
 
 template <class T>
+void TileProgram<T>::mark_forward() {
+    forward_[e_.output] = true;
+    for (std::size_t slot = e_.program->slots(); slot-- > e_.program->inputs;) {
+        if (!forward_[slot]) continue;
+        const ElementwiseInstruction& instruction = instruction_of(slot);
+        forward_[instruction.a] = true;
+        if (is_binary(instruction.op)) forward_[instruction.b] = true;
+    }
+}
+
+template <class T>
 void TileProgram<T>::run(const std::vector<bool>& marked, std::span<const T* const> inputs, std::size_t n, T* out) {
     std::copy(inputs.begin(), inputs.end(), value_.begin());
     for (std::size_t slot = e_.program->inputs; slot < e_.program->slots(); ++slot) {
@@ -122,8 +128,22 @@ void TileProgram<T>::forward(std::span<const T* const> inputs, std::size_t n, T*
 template <class T>
 void TileProgram<T>::backward(std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
                               std::size_t n) {
-    const std::size_t inputs_count = e_.program->inputs;
     run(recompute_, inputs, n, nullptr);
+    sweep(grads, seed, n);
+}
+
+template <class T>
+const T* TileProgram<T>::forward_backward(std::span<const T* const> inputs, std::span<T* const> grads,
+                                          const T* seed, std::size_t n) {
+    // Every value a derivative reads is one the output depends on.
+    run(forward_, inputs, n, nullptr);
+    sweep(grads, seed, n);
+    return value_[e_.output];
+}
+
+template <class T>
+void TileProgram<T>::sweep(std::span<T* const> grads, const T* seed, std::size_t n) {
+    const std::size_t inputs_count = e_.program->inputs;
     std::copy(grads.begin(), grads.end(), adjoint_at_.begin());
     std::fill(written_.begin(), written_.end(), false);
     T* contribution = tiles_ + 2 * e_.program->code.size() * tile_elements;

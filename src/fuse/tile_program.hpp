@@ -48,6 +48,11 @@ public:
     /// for each k that gives_grad (grads[k] is ignored for the others).
     void backward(std::span<const T* const> inputs, std::span<T* const> grads, const T* seed, std::size_t n);
 
+    /// backward, from values computed once for both: returns the output's n
+    /// values (valid until the next call). For a program built for the backward pass.
+    const T* forward_backward(std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
+                              std::size_t n);
+
 private:
     const ElementwiseInstruction& instruction_of(std::size_t slot) const {
         return e_.program->code[slot - e_.program->inputs];
@@ -56,8 +61,12 @@ private:
     T* adjoint_tile(std::size_t slot) const {
         return tiles_ + (e_.program->code.size() + slot - e_.program->inputs) * tile_elements;
     }
+    // Marks in forward_ the slots the output depends on.
+    void mark_forward();
     // Runs the instructions marked in `run` into their value tiles (the output into `out` when given).
     void run(const std::vector<bool>& marked, std::span<const T* const> inputs, std::size_t n, T* out);
+    // The reverse sweep over values already in value_.
+    void sweep(std::span<T* const> grads, const T* seed, std::size_t n);
 
     FusedExpression e_;
     TileKernels<T> kernels_;
