@@ -195,17 +195,56 @@ void ArchMath<A, T>::softmax_grad_rows(const T* g, const T* y, T* dx, std::size_
     }
 }
 
+namespace {
+
+// Rows shorter than a SIMD batch (a few classes) would each go through the
+// padded tail: their shifted values go through exp together, a block of rows
+// at a time, and the per-row work is scalar (as log_softmax_short_rows).
+template <class T>
+void shifted_sum_exp_short_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
+    constexpr std::size_t block = 256;  // values per exp pass, on the stack
+    alignas(64) T exps[block];
+    const std::size_t rows_per_block = block / n;
+    for (std::size_t first = 0; first < rows; first += rows_per_block) {
+        const std::size_t count = rows - first < rows_per_block ? rows - first : rows_per_block;
+        for (std::size_t r = first; r < first + count; ++r) {
+            shift[r] = row_shift(x + r * n, n);
+            for (std::size_t j = 0; j < n; ++j) exps[(r - first) * n + j] = x[r * n + j] - shift[r];
+        }
+        map<T, Arch>(count * n, exps, [](B<T> z) { return xsimd::exp(z); }, exps);
+        for (std::size_t r = 0; r < count; ++r) {
+            T sum = 0;
+            for (std::size_t j = 0; j < n; ++j) sum += exps[r * n + j];
+            total[first + r] = sum;
+        }
+    }
+}
+
+}  // namespace
+
 template <class A, class T>
 void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
+    if (n < B<T>::size) return shifted_sum_exp_short_rows(x, rows, n, shift, total);
     for (std::size_t r = 0; r < rows; ++r, x += n) {
         shift[r] = row_shift(x, n);
         total[r] = map_sum<T, Arch>(n, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
     }
 }
 
+// Short rows as in shifted_sum_exp_rows: one flat exp pass over the whole block.
 template <class A, class T>
 void ArchMath<A, T>::scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n,
                                      T* out) {
+    if (n < B<T>::size) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] = x[j] - shift[r];
+        }
+        map<T, Arch>(rows * n, out, [](B<T> z) { return xsimd::exp(z); }, out);
+        for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t j = r * n; j < (r + 1) * n; ++j) out[j] *= scale[r];
+        }
+        return;
+    }
     for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
         map<T, Arch>(n, out, [m = B<T>(shift[r]), k = B<T>(scale[r])](B<T> v) { return xsimd::exp(v - m) * k; }, x);
     }
