@@ -18,15 +18,12 @@ template <class T>
 Var<T> L2Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
-    const auto sw = in.sample_weight_at();
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        // (pred - label)^2, Gluon's (label - pred)^2 exactly: pred first, so that
-        // its gradient passes through sub without a negation pass.
-        const Var<T> e = square(sub(v[0], v[1]));
-        // Gluon scales by weight/2; None is taken as 1 so the 1/2 always applies.
-        return self.weighted_batch_mean(e, detail::input_at(v, sw), self.weight().value_or(1.0) / 2);
-    });
+    const std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
+    // (pred - label)^2, Gluon's (label - pred)^2 exactly. Gluon scales by
+    // weight/2; None is taken as 1 so the 1/2 always applies. One fused pass
+    // each way, so not in chunks (Loss::evaluate): they would only add copies.
+    const auto squared_error = [](auto v) { return square(v[0] - v[1]); };
+    return this->weighted_batch_mean(in, squared_error, sample_weight, this->weight().value_or(1.0) / 2);
 }
 
 template <class T>

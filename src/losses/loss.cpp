@@ -125,29 +125,37 @@ Var<T> Loss<T>::weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>
 template <class T>
 Var<T> Loss<T>::weighted_batch_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
                                     const std::optional<Var<T>>& sample_weight) const {
-    return fused_weighted_batch_reduction(inputs, expression, sample_weight, true);
+    return fused_weighted_batch_reduction(inputs, expression, sample_weight, weight_, true);
+}
+
+template <class T>
+Var<T> Loss<T>::weighted_batch_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                                    const std::optional<Var<T>>& sample_weight, std::optional<double> factor) const {
+    return fused_weighted_batch_reduction(inputs, expression, sample_weight, factor, true);
 }
 
 template <class T>
 Var<T> Loss<T>::weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
                                    const std::optional<Var<T>>& sample_weight) const {
-    return fused_weighted_batch_reduction(inputs, expression, sample_weight, false);
+    return fused_weighted_batch_reduction(inputs, expression, sample_weight, weight_, false);
 }
 
 template <class T>
 Var<T> Loss<T>::fused_weighted_batch_reduction(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
-                                               const std::optional<Var<T>>& sample_weight, bool mean) const {
+                                               const std::optional<Var<T>>& sample_weight,
+                                               std::optional<double> factor, bool mean) const {
     const std::size_t rank = inputs[0].dimension();
     const std::optional<PerSample> per_sample =
         rank <= 1 ? std::nullopt : per_sample_weight(sample_weight, rank);
     if (!per_sample) {
         const Var<T> e = fuse(inputs, expression);
-        return mean ? weighted_batch_mean(e, sample_weight) : batch_sum(apply_weighting(e, sample_weight));
+        return mean ? weighted_batch_mean(e, sample_weight, factor)
+                    : batch_sum(apply_weighting(e, sample_weight, factor));
     }
     check_sample_weight(sample_weight, inputs[0].shape());
     const Axes axes = non_batch_axes(rank);
     const Var<T> reduced = mean ? fuse_mean(inputs, expression, axes) : fuse_sum(inputs, expression, axes);
-    return apply_weighting(reduced, per_sample->weight, weight_);
+    return apply_weighting(reduced, per_sample->weight, factor);
 }
 
 template <class T>

@@ -84,6 +84,9 @@ public:
     /// inputs are at least 2-D: the per-element loss is never stored.
     Var<T> weighted_batch_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
                                const std::optional<Var<T>>& sample_weight) const;
+    /// As above with an explicit scalar factor in place of `weight` (L2's w/2).
+    Var<T> weighted_batch_mean(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                               const std::optional<Var<T>>& sample_weight, std::optional<double> factor) const;
     /// batch_sum(apply_weighting(fuse(inputs, expression), sample_weight)),
     /// in one pass (fuse_sum) as the weighted_batch_mean above.
     Var<T> weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
@@ -127,7 +130,8 @@ private:
 
     // The fused weighted_batch_mean (mean) and weighted_batch_sum.
     Var<T> fused_weighted_batch_reduction(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
-                                          const std::optional<Var<T>>& sample_weight, bool mean) const;
+                                          const std::optional<Var<T>>& sample_weight, std::optional<double> factor,
+                                          bool mean) const;
 
     // The axes of an array of rank `rank` other than batch_axis.
     Axes non_batch_axes(std::size_t rank) const;
