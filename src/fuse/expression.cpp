@@ -65,5 +65,9 @@ ElementwiseExpr relu(const ElementwiseExpr& a) {
 ElementwiseExpr square(const ElementwiseExpr& a) {
     return ElementwiseBuilder::append({ElementwiseOp::square}, "square", a);
 }
+ElementwiseExpr smooth_l1(const ElementwiseExpr& a, double rho) {
+    if (!(rho > 0)) throw ValueError(fmt::format("smooth_l1: rho must be positive, got {}", rho));
+    return ElementwiseBuilder::append({ElementwiseOp::smooth_l1, 0, 0, rho}, "smooth_l1", a);
+}
 
 }  // namespace xtape

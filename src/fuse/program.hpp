@@ -12,6 +12,7 @@ enum class ElementwiseOp : std::uint8_t {
     add, sub, mul,                       // of two slots
     add_scalar, mul_scalar, rsub_scalar, // of a slot and a scalar
     neg, exp, log, softplus, relu, square,
+    smooth_l1,                           // of a slot, with rho as its scalar
 };
 
 /// One primitive: its result = op(slot a, slot b) or op(slot a, scalar).
@@ -37,7 +38,8 @@ inline DerivativeReads derivative_reads(ElementwiseOp op) {
         case ElementwiseOp::log:
         case ElementwiseOp::softplus:
         case ElementwiseOp::relu:
-        case ElementwiseOp::square: return DerivativeReads::operand;
+        case ElementwiseOp::square:
+        case ElementwiseOp::smooth_l1: return DerivativeReads::operand;
         default: return DerivativeReads::nothing;
     }
 }

@@ -37,6 +37,8 @@ void ArchTileKernels<A, T>::apply(const ElementwiseInstruction& instruction, std
         case ElementwiseOp::softplus: return Math::softplus(a, out, n);
         case ElementwiseOp::relu: return kernels::map<T, A>(n, out, rules::relu, a);
         case ElementwiseOp::square: return kernels::map<T, A>(n, out, rules::square, a);
+        case ElementwiseOp::smooth_l1:
+            return kernels::map<T, A>(n, out, rules::SmoothL1<B>(static_cast<T>(instruction.scalar)), a);
     }
 }
 
@@ -64,6 +66,8 @@ void ArchTileKernels<A, T>::derivative(const ElementwiseInstruction& instruction
         case ElementwiseOp::softplus: return Math::times_sigmoid(g, a, out, n);
         case ElementwiseOp::relu: return kernels::map<T, A>(n, out, rules::relu_grad, g, a);
         case ElementwiseOp::square: return kernels::map<T, A>(n, out, rules::square_grad, g, a);
+        case ElementwiseOp::smooth_l1:
+            return kernels::map<T, A>(n, out, rules::SmoothL1Grad<B>(static_cast<T>(instruction.scalar)), g, a);
     }
 }
 

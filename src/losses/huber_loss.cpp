@@ -8,7 +8,6 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -24,16 +23,13 @@ template <class T>
 Var<T> HuberLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
-    const auto sw = in.sample_weight_at();
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        // a^2/(2 rho) up to rho, a - rho/2 beyond, a = |label - pred|: the Huber
-        // function is one elementwise primitive, as smooth_l1 is in MXNet.
-        // Of pred - label: the Huber function is even, so this is Gluon's value
-        // exactly, and pred's gradient passes through sub without a negation pass.
-        const Var<T> e = smooth_l1(sub(v[0], v[1]), static_cast<T>(self.rho_));
-        return self.weighted_batch_mean(e, detail::input_at(v, sw));
-    });
+    const std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
+    // a^2/(2 rho) up to rho, a - rho/2 beyond, a = |label - pred|: the Huber
+    // function is one elementwise primitive, as smooth_l1 is in MXNet; of
+    // pred - label, since it is even. One fused pass each way, so not in
+    // chunks (Loss::evaluate): they would only add copies.
+    const auto huber = [rho = static_cast<double>(static_cast<T>(rho_))](auto v) { return smooth_l1(v[0] - v[1], rho); };
+    return this->weighted_batch_mean(in, huber, sample_weight);
 }
 
 template <class T>

@@ -149,22 +149,9 @@ template <class T>
 Var<T> smooth_l1(const Var<T>& a, std::type_identity_t<T> rho) {
     using B = kernels::Batch<T>;
     if (!(rho > T(0))) throw ValueError(fmt::format("smooth_l1: rho must be positive, got {}", rho));
-    // As Gluon's HuberLoss writes it: |a| > rho ? |a| - rho/2 : (0.5/rho) a^2.
-    // A NaN takes the quadratic piece and stays NaN.
-    const auto huber = [threshold = B(rho), half_threshold = B(T(0.5) * rho),
-                        curvature = B(T(0.5) / rho)](B x) {
-        const B size = xsimd::abs(x);
-        return xsimd::select(size > threshold, size - half_threshold, curvature * x * x);
-    };
-    xt::xarray<T> out = mapped<T>(a.tape(), huber, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::SmoothL1<B>(rho), a.value());
     return tape_of(a, "smooth_l1").record("smooth_l1", {a}, std::move(out), [rho](GradContext<T>& c) {
-        // sign(a) on the linear pieces; on the quadratic one 2 (0.5/rho) a, the
-        // product Gluon's autograd forms (a division would cost more than the pass)
-        const auto slope = [threshold = B(rho), twice_curvature = B(2 * (T(0.5) / rho)), one = B(T(1))](B dy, B x) {
-            const B inner = twice_curvature * x;
-            return dy * xsimd::select(x > threshold, one, xsimd::select(x < -threshold, -one, inner));
-        };
-        c.accumulate(0, mapped<T>(c, slope, c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::SmoothL1Grad<B>(rho), c.grad(), c.input(0)));
     });
 }
 
