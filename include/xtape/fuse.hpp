@@ -72,11 +72,15 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression);
 
 /// sum(fuse(inputs, expression), axes), in one pass when the reduced axes
 /// hold contiguous rows (the trailing axes, the usual case): each tile of the
-/// expression is summed while it is in cache, and the backward sweeps the
-/// expression with each row's gradient, so the elementwise result is never
-/// stored. Otherwise it is that composition. Values equal the composition's up
-/// to the order of addition in rows longer than a tile; errors as fuse's (the
-/// op named "fuse_sum"), and sum's for bad axes.
+/// expression is summed while it is in cache, so the elementwise result is
+/// never stored. When gradients are enabled and an input wants one, the same
+/// pass also computes each row's gradient d out_r / d input (seed 1), kept by
+/// the node until its backward, which scales row r by g_r (not at all when
+/// every g_r is 1) and hands the rows over; a second backward sweeps the
+/// expression again. Otherwise it is that composition. Values equal the
+/// composition's up to the order of addition in rows longer than a tile, and
+/// gradients up to rounding (g is applied last); errors as fuse's (the op
+/// named "fuse_sum"), and sum's for bad axes.
 template <class T>
 Var<T> fuse_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes = {});
 
