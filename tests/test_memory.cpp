@@ -10,20 +10,17 @@
 #include "xtape/nn/dense.hpp"
 #include "xtape/optim/sgd.hpp"
 
+#include "support/sanitizer.hpp"
+
 using namespace xtape;
 
 namespace {
 
+using test::under_sanitizer;
+
 // ASan keeps freed memory in quarantine (the resident memory grows by design)
 // and slows every step: under a sanitizer the loop is short and the leak check
 // is LeakSanitizer's at exit, not the resident memory.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool under_sanitizer = true;
-#elif defined(__has_feature)
-constexpr bool under_sanitizer = __has_feature(address_sanitizer) || __has_feature(thread_sanitizer);
-#else
-constexpr bool under_sanitizer = false;
-#endif
 constexpr int steps = under_sanitizer ? 2'000 : 100'000;
 
 // The resident set size in bytes, from /proc/self/statm (second field, in pages).

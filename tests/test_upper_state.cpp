@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../src/kernels/math.hpp"
+#include "support/sanitizer.hpp"
 #include "xtape/xtape.hpp"
 
 #if defined(__x86_64__)
@@ -20,13 +21,7 @@ namespace {
 // The property is one of the code GCC generates for a release build: the
 // sanitizers' instrumentation changes where it puts vzeroupper (ASan's build
 // left softmax_rows dirty), and their builds are not for speed.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool under_sanitizer = true;
-#elif defined(__has_feature)
-constexpr bool under_sanitizer = __has_feature(address_sanitizer) || __has_feature(thread_sanitizer);
-#else
-constexpr bool under_sanitizer = false;
-#endif
+using xtape::test::under_sanitizer;
 
 // Whether XGETBV with ECX = 1 (the XINUSE bitmap) is available.
 bool can_read_state_in_use() {
