@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -66,6 +67,29 @@ void check_elementwise(Kernel kernel, const Reference& f, const std::vector<T>& 
     }
 }
 
+// softplus_and_sigmoid gives bit for bit what softplus and sigmoid give, at
+// every tail length, infinities and NaN included.
+template <class A, class T>
+void check_softplus_and_sigmoid() {
+    using K = ArchMath<A, T>;
+    std::vector<T> x = spread<T>(-100, 100, 2001);
+    x[3] = std::numeric_limits<T>::infinity();
+    x[5] = -std::numeric_limits<T>::infinity();
+    x[7] = std::numeric_limits<T>::quiet_NaN();
+    for (std::size_t n = 1; n <= x.size(); n += n < 40 ? 1 : 1000) {
+        std::vector<T> value(n), slope(n), softplus(n), sigmoid(n);
+        K::softplus_and_sigmoid(x.data(), value.data(), slope.data(), n);
+        K::softplus(x.data(), softplus.data(), n);
+        K::sigmoid(x.data(), sigmoid.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            CAPTURE(n);
+            CAPTURE(x[i]);
+            CHECK(std::memcmp(&value[i], &softplus[i], sizeof(T)) == 0);
+            CHECK(std::memcmp(&slope[i], &sigmoid[i], sizeof(T)) == 0);
+        }
+    }
+}
+
 // The accuracy the elementwise kernels keep: xsimd's exp, log, log1p and tanh
 // are within 2 ulps (Cephes' polynomials), and sigmoid and softplus add one or
 // two roundings (a division, an addition) to an exp and a log1p.
@@ -94,6 +118,7 @@ void check_elementwise_kernels() {
     std::vector<long double> want(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) want[i] = g[i] / (1 + std::exp(-static_cast<long double>(x[i])));
     check_close(out, want, elementwise_ulps, std::numeric_limits<T>::min(), "times_sigmoid");
+    check_softplus_and_sigmoid<A, T>();
 }
 
 // The row kernels on 3 rows of n values in [-5, 5] (n below and above every

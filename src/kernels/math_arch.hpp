@@ -14,6 +14,7 @@ struct ArchMath {
     static void tanh(const T* x, T* out, std::size_t n);
     static void sigmoid(const T* x, T* out, std::size_t n);
     static void softplus(const T* x, T* out, std::size_t n);
+    static void softplus_and_sigmoid(const T* x, T* value, T* slope, std::size_t n);
     static void times_sigmoid(const T* g, const T* x, T* out, std::size_t n);
     static void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n);
     static void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n);

@@ -5,7 +5,9 @@
 #include <iterator>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
+#include "batch_math.hpp"
 #include "math_arch.hpp"
 #include "simd_loop.hpp"
 
@@ -21,53 +23,6 @@ using Arch = XTAPE_KERNEL_ARCH;
 
 template <class T>
 using B = Batch<T, Arch>;
-
-// exp(x) up to the true overflow point. xsimd's exp gives inf as soon as x/ln 2
-// rounds to the first exponent past T's range (x > 88.38 in float, 709.44 in
-// double), short of where exp(x) really overflows (88.72, 709.78); that top
-// band is computed as exp(x - 1) e, with x - 1 exact there.
-template <class T>
-B<T> exp_to_overflow(B<T> x) {
-    const auto top = x > B<T>(std::is_same_v<T, float> ? T(88) : T(709));
-    const B<T> y = xsimd::exp(xsimd::select(top, x - T(1), x));
-    return xsimd::select(top, y * T(2.718281828459045), y);
-}
-
-// 1/(1+exp(-x)) without overflow: exp of -|x| only, then 1/(1+e) for x >= 0
-// and e/(1+e) for x < 0 (NaN stays NaN).
-template <class T>
-B<T> stable_sigmoid(B<T> x) {
-    const B<T> e = xsimd::exp(-xsimd::abs(x));
-    return xsimd::select(x >= B<T>(T(0)), B<T>(T(1)), e) / (T(1) + e);
-}
-
-// log(1 + t) for t in [0, 1] as t p(t), p the degree-9 Chebyshev fit of
-// log1p(t)/t on [0, 1] (mpmath.chebyfit(f, [0, 1], 10)), its coefficients
-// (highest degree first) rounded to float: at most 1.0 ulp from log1p by
-// Horner's rule with FMA (simulated exactly over 20000 random t and every
-// power of two). xsimd's general log1p reduces the range with two divisions
-// and costs twice as much.
-inline B<float> log1p_unit(B<float> t) {
-    constexpr float p[] = {-0x1.a04acap-9f, 0x1.402f4cp-6f,  -0x1.cdd008p-5f, 0x1.afdde8p-4f, -0x1.38b908p-3f,
-                           0x1.92b43p-3f,   -0x1.ff0254p-3f, 0x1.554bd6p-2f,  -0x1.ffffb8p-2f, 1.0f};
-    B<float> acc(p[0]);
-    for (std::size_t k = 1; k < std::size(p); ++k) acc = xsimd::fma(acc, t, B<float>(p[k]));
-    return t * acc;
-}
-
-// max(x,0) + log1p(exp(-|x|)): exp never overflows, log1p keeps the small
-// tail; the select keeps a NaN input NaN. (Double keeps xsimd's log1p: a fit
-// to double's precision would need about twice the degree.)
-template <class T>
-B<T> stable_softplus(B<T> x) {
-    const B<T> zero(T(0));
-    const B<T> tail = xsimd::exp(-xsimd::abs(x));
-    if constexpr (std::is_same_v<T, float>) {
-        return xsimd::select(x < zero, zero, x) + log1p_unit(tail);
-    } else {
-        return xsimd::select(x < zero, zero, x) + xsimd::log1p(tail);
-    }
-}
 
 // The max of a row, taken as 0 when it is not finite: the shift of the stable
 // softmax (an all -inf row does not give -inf - -inf).
@@ -141,6 +96,17 @@ void ArchMath<A, T>::sigmoid(const T* x, T* out, std::size_t n) {
 template <class A, class T>
 void ArchMath<A, T>::softplus(const T* x, T* out, std::size_t n) {
     map<T, Arch>(n, out, [](B<T> v) { return stable_softplus<T>(v); }, x);
+}
+
+template <class A, class T>
+void ArchMath<A, T>::softplus_and_sigmoid(const T* x, T* value, T* slope, std::size_t n) {
+    map_pair<T, Arch>(
+        n, value, slope,
+        [](B<T> v) {
+            const B<T> tail = exp_minus_abs(v);
+            return std::pair{softplus_from_tail(v, tail), sigmoid_from_tail(v, tail)};
+        },
+        x);
 }
 
 template <class A, class T>

@@ -33,6 +33,8 @@ Batch<T, A> load_padded(const T* src, std::size_t count) {
 /// The tail shorter than a batch goes through the same f on a zero-padded batch,
 /// so every element is computed by the same instructions wherever it sits (a
 /// row split into chunks gives bit-identical results). `out` may alias an input.
+/// Two batches go through f side by side: f is often one long dependent chain
+/// (exp, a polynomial), and the second batch fills the first one's latency.
 template <class T, class A = xsimd::default_arch, class F, class... In>
 void map(std::size_t n, T* out, F f, const In*... in) {
     using B = Batch<T, A>;
@@ -44,6 +46,39 @@ void map(std::size_t n, T* out, F f, const In*... in) {
     alignas(64) T result[width];
     f(load_padded<T, A>(in + i, rest)...).store_aligned(result);
     for (std::size_t j = 0; j < rest; ++j) out[i + j] = result[j];
+}
+
+/// first[i], second[i] = f(in_0[i], in_1[i], ...) for i < n, where f returns a
+/// std::pair of batches: two results that share their work. Otherwise as map.
+template <class T, class A = xsimd::default_arch, class F, class... In>
+void map_pair(std::size_t n, T* first, T* second, F f, const In*... in) {
+    using B = Batch<T, A>;
+    constexpr std::size_t width = B::size;
+    std::size_t i = 0;
+    for (; i + 2 * width <= n; i += 2 * width) {
+        const auto [first_0, second_0] = f(B::load_unaligned(in + i)...);
+        const auto [first_1, second_1] = f(B::load_unaligned(in + i + width)...);
+        first_0.store_unaligned(first + i);
+        second_0.store_unaligned(second + i);
+        first_1.store_unaligned(first + i + width);
+        second_1.store_unaligned(second + i + width);
+    }
+    for (; i + width <= n; i += width) {
+        const auto [first_i, second_i] = f(B::load_unaligned(in + i)...);
+        first_i.store_unaligned(first + i);
+        second_i.store_unaligned(second + i);
+    }
+    if (i == n) return;
+    const std::size_t rest = n - i;
+    alignas(64) T first_rest[width];
+    alignas(64) T second_rest[width];
+    const auto [first_i, second_i] = f(load_padded<T, A>(in + i, rest)...);
+    first_i.store_aligned(first_rest);
+    second_i.store_aligned(second_rest);
+    for (std::size_t j = 0; j < rest; ++j) {
+        first[i + j] = first_rest[j];
+        second[i + j] = second_rest[j];
+    }
 }
 
 /// Clears the upper halves of the vector registers after code for A when A is
