@@ -25,6 +25,13 @@ const auto every_primitive = [](const auto& v) {
     return t * u + w;
 };
 
+// x's gradient sums four contributions of order 1 (inputs in [-1, 1]) that
+// may cancel. The fused sweep adds each one in its own pass, with an FMA where
+// the compiler contracts one, and the ops one by one round each first: besides
+// the relative tolerance, an absolute one of a few ulps of 1.
+template <class T>
+constexpr double contribution_atol = 16 * std::numeric_limits<T>::epsilon();
+
 // The shapes of the inputs: within one tile, several tiles and a tail, 0-d.
 const std::vector<Shape> shapes = {{3, 4}, {2500}, {}};
 
@@ -53,9 +60,11 @@ TEST_CASE_TEMPLATE("fuse: the values and gradients of its primitives applied one
         };
         const auto fused = run(true);
         const auto one_by_one = run(false);
-        // Values bitwise; gradients to the rounding of x's four contributions, summed in another order.
+        // Values bitwise; gradients to the rounding of x's four contributions (contribution_atol).
         CHECK(fused[0] == one_by_one[0]);
-        for (std::size_t k = 1; k < fused.size(); ++k) check_close<T>(fused[k], one_by_one[k], 4 * forward_rtol<T>);
+        for (std::size_t k = 1; k < fused.size(); ++k) {
+            check_close<T>(fused[k], one_by_one[k], 4 * forward_rtol<T>, contribution_atol<T>);
+        }
     }
 }
 
@@ -80,6 +89,32 @@ TEST_CASE("fuse: an input used twice by one primitive, and an expression that is
     tape.backward(sum(add(product, mul(same, 3.0))));
     CHECK(x.grad() == xt::xarray<double>{3.0, -4.0, 6.0});  // 2x
     CHECK(y.grad() == xt::xarray<double>{3.0, 3.0, 3.0});
+}
+
+// a = 2x reaches the output through a + a*y: its adjoint is first the
+// incoming gradient itself (a copy, taken without a pass), then a*y's
+// contribution is added to it, which must not write into the incoming gradient.
+TEST_CASE("fuse: an intermediate whose adjoint starts as the incoming gradient and then grows") {
+    const auto expression = [](auto v) {
+        const auto a = v[0] * 2.0;
+        return a + a * v[1];
+    };
+    const Shape shape{3, 1100};  // several tiles, and rows longer than one
+    const xt::xarray<double> x = random_array(shape, 70), y = random_array(shape, 71);
+    const xt::xarray<double> want_dx = 2.0 * (1.0 + y), want_dy = 2.0 * x;
+    Tape<double> tape;
+    const auto xv = tape.leaf(x), yv = tape.leaf(y);
+    const Var<double> fused = fuse<double>({xv, yv}, expression);
+    const xt::xarray<double> seed = random_array(shape, 72, 0.5, 1.5);
+    tape.backward(fused, seed);
+    check_close<double>(xv.grad(), want_dx * seed);
+    check_close<double>(yv.grad(), want_dy * seed);
+    CHECK(fused.grad() == seed);
+    tape.zero_grad();
+    // fuse_mean: every tile starts from the same seed 1/n.
+    tape.backward(fuse_mean<double>({xv, yv}, expression, {1}), xt::xarray<double>({1.0, 1.0, 1.0}));
+    check_close<double>(xv.grad(), want_dx / 1100.0);
+    check_close<double>(yv.grad(), want_dy / 1100.0);
 }
 
 TEST_CASE("fuse: only the inputs that want a gradient and reach the output get one") {
@@ -164,13 +199,10 @@ TEST_CASE_TEMPLATE("fuse_sum and fuse_mean: the values and gradients of sum and 
             const auto composed = run(false);
             // Rows longer than a tile add their tiles' sums in another order. The
             // gradient rows are computed with seed 1 in the forward pass, then
-            // scaled by g: each of x's four contributions (of order 1, inputs in
-            // [-1, 1]) rounds differently, and they may cancel, hence an absolute
-            // tolerance of a few ulps of 1 besides the relative one.
-            const double contribution_atol = 16 * std::numeric_limits<T>::epsilon();
+            // scaled by g: x's contributions round differently (contribution_atol).
             check_close<T>(fused[0], composed[0], 4 * forward_rtol<T>);
             for (std::size_t k = 1; k < fused.size(); ++k) {
-                check_close<T>(fused[k], composed[k], 4 * forward_rtol<T>, contribution_atol);
+                check_close<T>(fused[k], composed[k], 4 * forward_rtol<T>, contribution_atol<T>);
             }
         }
     }

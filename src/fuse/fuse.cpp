@@ -77,12 +77,51 @@ struct InputGradients {
     void point_at(std::size_t begin) {
         for (std::size_t k = 0; k < at.size(); ++k) at[k] = given[k] ? arrays[k].data() + begin : nullptr;
     }
+    // The gradient arrays given, null for the others.
+    std::vector<T*> data() {
+        std::vector<T*> data(arrays.size(), nullptr);
+        for (std::size_t k = 0; k < arrays.size(); ++k) data[k] = given[k] ? arrays[k].data() : nullptr;
+        return data;
+    }
     void hand_over(GradContext<T>& c) {
         for (std::size_t k = 0; k < at.size(); ++k) {
             if (given[k]) c.accumulate(k, std::move(arrays[k]));
         }
     }
 };
+
+// The arrays of `size` elements that a loop over tiles reads and writes: the
+// tile program prefetches the tile after the one it works on.
+template <class T>
+class TileStreams {
+public:
+    TileStreams(std::size_t size, std::vector<const T*> reads, std::vector<T*> writes)
+        : size_(size), reads_(std::move(reads)), writes_(std::move(writes)),
+          next_reads_(reads_.size()), next_writes_(writes_.size()) {}
+
+    // Before `program` works on [begin, begin + count): the tile after it.
+    void prefetch_after(TileProgram<T>& program, std::size_t begin, std::size_t count) {
+        const std::size_t next = begin + count;
+        for (std::size_t k = 0; k < reads_.size(); ++k) next_reads_[k] = reads_[k] ? reads_[k] + next : nullptr;
+        for (std::size_t k = 0; k < writes_.size(); ++k) next_writes_[k] = writes_[k] ? writes_[k] + next : nullptr;
+        program.prefetch(next_reads_, next_writes_, std::min(count, size_ - next));
+    }
+
+private:
+    std::size_t size_;
+    std::vector<const T*> reads_;
+    std::vector<T*> writes_;
+    std::vector<const T*> next_reads_;
+    std::vector<T*> next_writes_;
+};
+
+// The data of each array, from arrays(k) for k < count.
+template <class T, class Arrays>
+std::vector<const T*> data_of(const Arrays& arrays, std::size_t count) {
+    std::vector<const T*> data(count);
+    for (std::size_t k = 0; k < count; ++k) data[k] = arrays(k).data();
+    return data;
+}
 
 // Calls visit(begin, count, first_row, whole_rows) for tiles of `rows`
 // contiguous rows of n elements: a tile holds whole_rows > 0 whole rows when
@@ -123,13 +162,18 @@ struct RowReduction {
         std::vector<T> values(gradients ? 0 : tile_elements);
         const std::vector<T> unit_seed(gradients ? tile_elements : 0, T(1) / static_cast<T>(divisor));
         std::vector<const T*> at(inputs.size());
+        const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
+        TileStreams<T> streams(rows * n, data_of<T>(value_of, inputs.size()),
+                               gradients ? gradients->data() : std::vector<T*>{});
         for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
-            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, begin, at);
+            point_at<T>(value_of, begin, at);
             const T* tile = values.data();
             if (gradients) {
                 gradients->point_at(begin);
+                streams.prefetch_after(*sweep, begin, count);
                 tile = sweep->forward_backward(at, gradients->at, unit_seed.data(), count);
             } else {
+                streams.prefetch_after(*program, begin, count);
                 program->forward(at, count, values.data());
             }
             if (whole > 0) return kernels::sum_block(tile, {whole, n, 1}, out.data() + row);
@@ -151,13 +195,16 @@ struct RowReduction {
         std::vector<const T*> at(inputs);
         const T* g = c.grad().data();
         const T d = static_cast<T>(divisor);
+        const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
+        TileStreams<T> streams(rows * n, data_of<T>(input, inputs), grads.data());
         for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
             // d (sum_j y_j / divisor) / d y_j = 1 / divisor, times the row's incoming gradient
             for (std::size_t r = 0; r < std::max<std::size_t>(whole, 1); ++r) {
                 std::fill_n(seed.data() + r * n, whole > 0 ? n : count, g[row + r] / d);
             }
-            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, begin, at);
+            point_at<T>(input, begin, at);
             grads.point_at(begin);
+            streams.prefetch_after(program, begin, count);
             program.backward(at, grads.at, seed.data(), count);
         });
         grads.hand_over(c);
@@ -238,9 +285,13 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
     {
         TileProgram<T> program(e);
         std::vector<const T*> at(inputs.size());
+        const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
+        TileStreams<T> streams(out.size(), data_of<T>(value_of, inputs.size()), {out.data()});
         for (std::size_t begin = 0; begin < out.size(); begin += tile_elements) {
-            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, begin, at);
-            program.forward(at, std::min(tile_elements, out.size() - begin), out.data() + begin);
+            const std::size_t count = std::min(tile_elements, out.size() - begin);
+            point_at<T>(value_of, begin, at);
+            streams.prefetch_after(program, begin, count);
+            program.forward(at, count, out.data() + begin);
         }
     }
     return tape.record("fuse", inputs, std::move(out), [e](GradContext<T>& c) {
@@ -250,10 +301,16 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
                                 inputs_count);
         std::vector<const T*> at(inputs_count);
         const std::size_t size = c.grad().size();
+        const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
+        std::vector<const T*> reads = data_of<T>(input, inputs_count);
+        reads.push_back(c.grad().data());
+        TileStreams<T> streams(size, std::move(reads), grads.data());
         for (std::size_t begin = 0; begin < size; begin += tile_elements) {
-            point_at<T>([&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, begin, at);
+            const std::size_t count = std::min(tile_elements, size - begin);
+            point_at<T>(input, begin, at);
             grads.point_at(begin);
-            program.backward(at, grads.at, c.grad().data() + begin, std::min(tile_elements, size - begin));
+            streams.prefetch_after(program, begin, count);
+            program.backward(at, grads.at, c.grad().data() + begin, count);
         }
         grads.hand_over(c);
     });

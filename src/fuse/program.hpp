@@ -44,6 +44,17 @@ inline DerivativeReads derivative_reads(ElementwiseOp op) {
     }
 }
 
+/// Whether the derivative of `op` with respect to operand `which` passes the
+/// incoming gradient on unchanged (d(a + b)/da, d(a - b)/da, d(a + s)/da).
+inline bool derivative_is_copy(ElementwiseOp op, int which) {
+    return op == ElementwiseOp::add || op == ElementwiseOp::add_scalar || (op == ElementwiseOp::sub && which == 0);
+}
+
+/// The ops whose derivative with respect to their operand, the slope, comes
+/// cheaply with their value: softplus' slope sigmoid shares its exp. A forward
+/// pass followed by the backward computes slope and value together.
+inline bool has_slope(ElementwiseOp op) { return op == ElementwiseOp::softplus; }
+
 /// Slots 0 .. inputs-1 hold the inputs; slot inputs + i the result of code[i].
 /// Instructions read only earlier slots, so the code is in evaluation order.
 struct ElementwiseProgram {

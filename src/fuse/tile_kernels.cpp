@@ -10,7 +10,7 @@ TileKernels<T> best_tile_kernels() {
     TileKernels<T> kernels{};
     xtape::kernels::on_best_arch([&](auto arch) {
         using Chosen = ArchTileKernels<decltype(arch), T>;
-        kernels = {&Chosen::apply, &Chosen::derivative, &Chosen::add_into};
+        kernels = {&Chosen::apply, &Chosen::derivative, &Chosen::apply_with_slope, &Chosen::times_slope};
     });
     return kernels;
 }

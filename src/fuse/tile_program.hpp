@@ -8,6 +8,8 @@
 
 #include "program.hpp"
 #include "tile_kernels.hpp"
+#include "tile_plan.hpp"
+#include "tile_prefetcher.hpp"
 
 namespace xtape::detail {
 
@@ -39,7 +41,7 @@ public:
     TileProgram& operator=(const TileProgram&) = delete;
 
     /// Whether input k gets a gradient from backward (it wants one and the output depends on it).
-    bool gives_grad(std::size_t k) const { return adjoint_[k]; }
+    bool gives_grad(std::size_t k) const { return plans_->analysis.adjoint[k]; }
 
     /// The output's n values at the inputs' values `inputs[k][0:n]`, written to `out`.
     void forward(std::span<const T* const> inputs, std::size_t n, T* out);
@@ -48,36 +50,27 @@ public:
     /// for each k that gives_grad (grads[k] is ignored for the others).
     void backward(std::span<const T* const> inputs, std::span<T* const> grads, const T* seed, std::size_t n);
 
+    /// Names the tile that the call after the next one will work on: the next
+    /// call (forward, backward or forward_backward) fetches `inputs[k][0:n]`
+    /// and `grads[k][0:n]` into the cache, a share before each of its passes
+    /// (null pointers are skipped). See TilePrefetcher.
+    void prefetch(std::span<const T* const> inputs, std::span<T* const> grads, std::size_t n);
+
     /// backward, from values computed once for both: returns the output's n
     /// values (valid until the next call). For a program built for the backward pass.
     const T* forward_backward(std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
                               std::size_t n);
 
 private:
-    const ElementwiseInstruction& instruction_of(std::size_t slot) const {
-        return e_.program->code[slot - e_.program->inputs];
-    }
-    T* value_tile(std::size_t slot) const { return tiles_ + (slot - e_.program->inputs) * tile_elements; }
-    T* adjoint_tile(std::size_t slot) const {
-        return tiles_ + (e_.program->code.size() + slot - e_.program->inputs) * tile_elements;
-    }
-    // Marks in forward_ the slots the output depends on.
-    void mark_forward();
-    // Runs the instructions marked in `run` into their value tiles (the output into `out` when given).
-    void run(const std::vector<bool>& marked, std::span<const T* const> inputs, std::size_t n, T* out);
-    // The reverse sweep over values already in value_.
-    void sweep(std::span<T* const> grads, const T* seed, std::size_t n);
+    // Runs `plan` on one tile: the locations resolved to the given pointers and the scratch tiles.
+    void execute(const TilePlan& plan, std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
+                 T* out, std::size_t n);
 
     FusedExpression e_;
     TileKernels<T> kernels_;
-    std::vector<bool> forward_;    // the slots the output depends on
-    std::vector<bool> adjoint_;    // the slots that carry a gradient from the output to an input that wants one
-    std::vector<bool> recompute_;  // the slots whose values a derivative reads (or such a slot's operands)
-    std::vector<const T*> value_;  // per slot, its values on the current tile
-    std::vector<T*> adjoint_at_;   // per slot, where its adjoint on the current tile goes
-    std::vector<bool> written_;    // per slot, whether its adjoint holds a first contribution yet
-    std::vector<T> storage_;       // value tiles, adjoint tiles, and one for a contribution
-    T* tiles_;
+    std::shared_ptr<const TilePlans> plans_;
+    TilePrefetcher prefetcher_;
+    std::vector<T> storage_;  // the scratch tiles
 };
 
 }  // namespace xtape::detail
