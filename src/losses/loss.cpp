@@ -108,6 +108,13 @@ Var<T> Loss<T>::batch_sum(const Var<T>& e) const {
 }
 
 template <class T>
+Var<T> Loss<T>::batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression) const {
+    const std::size_t rank = inputs[0].dimension();
+    if (rank <= 1) return fuse(inputs, expression);
+    return fuse_sum(inputs, expression, non_batch_axes(rank));
+}
+
+template <class T>
 Var<T> Loss<T>::weighted_batch_mean(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const {
     return weighted_batch_mean(e, sample_weight, weight_);
 }
@@ -154,8 +161,13 @@ Var<T> Loss<T>::fused_weighted_batch_reduction(std::span<const Var<T>> inputs, c
     }
     check_sample_weight(sample_weight, inputs[0].shape());
     const Axes axes = non_batch_axes(rank);
-    const Var<T> reduced = mean ? fuse_mean(inputs, expression, axes) : fuse_sum(inputs, expression, axes);
-    return apply_weighting(reduced, per_sample->weight, factor);
+    // The factor scales each element, as Gluon weights the loss before its
+    // mean: after the reduction its backward would be one more pass over the
+    // gradient rows, in memory; inside the expression it is a pass in the cache.
+    const ElementwiseFn scaled = [&](std::span<const ElementwiseExpr> v) { return expression(v) * *factor; };
+    const ElementwiseFn& weighted = factor ? scaled : expression;
+    const Var<T> reduced = mean ? fuse_mean(inputs, weighted, axes) : fuse_sum(inputs, weighted, axes);
+    return apply_weighting(reduced, per_sample->weight, std::nullopt);
 }
 
 template <class T>
@@ -175,12 +187,6 @@ auto Loss<T>::per_sample_weight(const std::optional<Var<T>>& sample_weight, std:
         }
     }
     return PerSample{reshape(*sample_weight, Shape{samples})};
-}
-
-template <class T>
-Var<T> Loss<T>::batch_dot(const Var<T>& a, const Var<T>& b) const {
-    if (a.dimension() == 1) return mul(a, b);
-    return dot(a, b, non_batch_axes(a.dimension()));
 }
 
 template <class T>

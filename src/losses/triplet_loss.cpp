@@ -5,9 +5,9 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -27,21 +27,14 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     this->check_sample_weight(sample_weight, loss_shape);
     check_reshapable_like(positive, pred, this->name(), "positive");
     check_reshapable_like(negative, pred, this->name(), "negative");
-    detail::GraphInputs<T> in;
-    in.add_rows(pred);
-    in.add_rows(reshape_like(positive, pred, this->name(), "positive"));
-    in.add_rows(reshape_like(negative, pred, this->name(), "negative"));
-    const auto sw = in.add_weight(sample_weight, loss_shape);
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        // sum_b((positive - x)^2 - (negative - x)^2) as two squared distances
-        // (dot), each of x - other: the same squares, and x's gradient passes
-        // through sub without a negation pass.
-        const Var<T> to_positive = sub(v[0], v[1]);
-        const Var<T> to_negative = sub(v[0], v[2]);
-        const Var<T> s = sub(self.batch_dot(to_positive, to_positive), self.batch_dot(to_negative, to_negative));
-        // Per sample already: weighting comes after the reduction, with no mean.
-        return self.apply_weighting(relu(add(s, static_cast<T>(self.margin_))), detail::input_at(v, sw));
-    });
+    const std::vector<Var<T>> in{pred, reshape_like(positive, pred, this->name(), "positive"),
+                                 reshape_like(negative, pred, this->name(), "negative")};
+    // (pred - positive)^2 - (pred - negative)^2, Gluon's squares exactly, summed
+    // over each sample in one fused pass each way.
+    const auto squared_distances = [](auto v) { return square(v[0] - v[1]) - square(v[0] - v[2]); };
+    const Var<T> s = this->batch_sum(in, squared_distances);
+    // Per sample already: weighting comes after the reduction, with no mean.
+    return this->apply_weighting(relu(add(s, static_cast<T>(margin_))), sample_weight);
 }
 
 template <class T>

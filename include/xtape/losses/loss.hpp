@@ -93,8 +93,8 @@ public:
                               const std::optional<Var<T>>& sample_weight) const;
     /// sum_b: as batch_mean with a sum.
     Var<T> batch_sum(const Var<T>& e) const;
-    /// sum_b(a * b) as one dot primitive (a * b itself when 1-D).
-    Var<T> batch_dot(const Var<T>& a, const Var<T>& b) const;
+    /// batch_sum(fuse(inputs, expression)) in one pass (fuse_sum).
+    Var<T> batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression) const;
 
     /// Records `graph(inputs)`, the loss's composition of primitives. When
     /// batch_axis is 0, `chunkable` (the samples are independent: no op of the
