@@ -11,8 +11,8 @@ using namespace xtape::test;
 
 namespace {
 
-// Every primitive of fuse.hpp, with x used four times and the kink of relu
-// at y = 0.2; written once for Vars (applied one by one) and for fused
+// Every primitive of fuse.hpp, with x used four times and the kinks of relu
+// and abs at y = 0.2; written once for Vars (applied one by one) and for fused
 // expressions. On x, y, z in [-1, 1] every log argument is positive
 // (smooth_l1's kinks at z = +-0.3 have no jump in the derivative).
 const auto every_primitive = [](const auto& v) {
@@ -21,7 +21,7 @@ const auto every_primitive = [](const auto& v) {
     const auto& z = v[2];
     const auto t = softplus(x) - x * y;
     const auto u = relu(y - 0.2) + square(z * 0.5) + (2.5 - y);
-    const auto w = exp(-z) + log(x * x + 1.0) + smooth_l1(z, 0.3);
+    const auto w = exp(-z) + log(x * x + 1.0) + smooth_l1(z, 0.3) + abs(y - 0.2);
     return t * u + w;
 };
 

@@ -51,6 +51,7 @@ ElementwiseExpr log(const ElementwiseExpr& a);
 ElementwiseExpr softplus(const ElementwiseExpr& a);
 ElementwiseExpr relu(const ElementwiseExpr& a);
 ElementwiseExpr square(const ElementwiseExpr& a);
+ElementwiseExpr abs(const ElementwiseExpr& a);
 ElementwiseExpr smooth_l1(const ElementwiseExpr& a, double rho);
 
 /// Builds an elementwise expression of its inputs.

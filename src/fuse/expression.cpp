@@ -65,6 +65,7 @@ ElementwiseExpr relu(const ElementwiseExpr& a) {
 ElementwiseExpr square(const ElementwiseExpr& a) {
     return ElementwiseBuilder::append({ElementwiseOp::square}, "square", a);
 }
+ElementwiseExpr abs(const ElementwiseExpr& a) { return ElementwiseBuilder::append({ElementwiseOp::abs}, "abs", a); }
 ElementwiseExpr smooth_l1(const ElementwiseExpr& a, double rho) {
     if (!(rho > 0)) throw ValueError(fmt::format("smooth_l1: rho must be positive, got {}", rho));
     return ElementwiseBuilder::append({ElementwiseOp::smooth_l1, 0, 0, rho}, "smooth_l1", a);

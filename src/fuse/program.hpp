@@ -11,7 +11,7 @@ namespace xtape::detail {
 enum class ElementwiseOp : std::uint8_t {
     add, sub, mul,                       // of two slots
     add_scalar, mul_scalar, rsub_scalar, // of a slot and a scalar
-    neg, exp, log, softplus, relu, square,
+    neg, exp, log, softplus, relu, square, abs,
     smooth_l1,                           // of a slot, with rho as its scalar
 };
 
@@ -39,6 +39,7 @@ inline DerivativeReads derivative_reads(ElementwiseOp op) {
         case ElementwiseOp::softplus:
         case ElementwiseOp::relu:
         case ElementwiseOp::square:
+        case ElementwiseOp::abs:
         case ElementwiseOp::smooth_l1: return DerivativeReads::operand;
         default: return DerivativeReads::nothing;
     }

@@ -40,6 +40,7 @@ void ArchTileKernels<A, T>::apply(const ElementwiseInstruction& instruction, std
         case ElementwiseOp::softplus: return Math::softplus(a, out, n);
         case ElementwiseOp::relu: return kernels::map<T, A>(n, out, rules::relu, a);
         case ElementwiseOp::square: return kernels::map<T, A>(n, out, rules::square, a);
+        case ElementwiseOp::abs: return kernels::map<T, A>(n, out, rules::abs, a);
         case ElementwiseOp::smooth_l1:
             return kernels::map<T, A>(n, out, rules::SmoothL1<B>(static_cast<T>(instruction.scalar)), a);
     }
@@ -73,6 +74,7 @@ void ArchTileKernels<A, T>::derivative(const ElementwiseInstruction& instruction
             return emit([](B dy, B x) { return dy * kernels::math::stable_sigmoid(x); }, g, a);
         case ElementwiseOp::relu: return emit(rules::relu_grad, g, a);
         case ElementwiseOp::square: return emit(rules::square_grad, g, a);
+        case ElementwiseOp::abs: return emit(rules::abs_grad, g, a);
         case ElementwiseOp::smooth_l1: return emit(rules::SmoothL1Grad<B>(static_cast<T>(instruction.scalar)), g, a);
     }
 }

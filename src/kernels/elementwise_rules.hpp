@@ -21,6 +21,14 @@ inline constexpr auto square = [](auto x) { return x * x; };
 /// d x^2/dx = 2x.
 inline constexpr auto square_grad = [](auto dy, auto x) { return dy * (decltype(x)(2) * x); };
 
+inline constexpr auto abs = [](auto x) { return xsimd::abs(x); };
+
+/// d|x|/dx = sign(x): dy for x > 0, -dy for x < 0, and 0 at the kink x = 0 (and for NaN).
+inline constexpr auto abs_grad = [](auto dy, auto x) {
+    const decltype(x) zero(0);
+    return xsimd::select(x > zero, dy, xsimd::select(x < zero, -dy, zero));
+};
+
 /// d exp(x)/dx = exp(x) = y.
 inline constexpr auto exp_grad = [](auto dy, auto y) { return dy * y; };
 

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
 #include "loss_infos.hpp"
 #include "registry_support.hpp"
 
@@ -18,14 +18,11 @@ template <class T>
 Var<T> L1Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
-    const auto sw = in.sample_weight_at();
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        // |pred - label|, Gluon's |label - pred| exactly: pred first, so that its
-        // gradient passes through sub without a negation pass.
-        const Var<T> e = abs(sub(v[0], v[1]));
-        return self.weighted_batch_mean(e, detail::input_at(v, sw));
-    });
+    const std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
+    // |pred - label|, Gluon's |label - pred| exactly. One fused pass each way,
+    // so not in chunks (Loss::evaluate): they would only add copies.
+    const auto absolute_error = [](auto v) { return abs(v[0] - v[1]); };
+    return this->weighted_batch_mean(in, absolute_error, sample_weight);
 }
 
 template <class T>

@@ -30,7 +30,6 @@ Var<T> neg(const Var<T>& a) {
 
 template <class T>
 Var<T> exp(const Var<T>& a) {
-    using B = kernels::Batch<T>;
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::exp<T>, a.value());
     return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
         // d exp(a)/da = exp(a)
@@ -40,7 +39,6 @@ Var<T> exp(const Var<T>& a) {
 
 template <class T>
 Var<T> log(const Var<T>& a) {
-    using B = kernels::Batch<T>;
     xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log<T>, a.value());
     return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
         // d log(a)/da = 1/a
@@ -70,7 +68,6 @@ Var<T> sqrt(const Var<T>& a) {
 
 template <class T>
 Var<T> square(const Var<T>& a) {
-    using B = kernels::Batch<T>;
     xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::square, a.value());
     return tape_of(a, "square").record("square", {a}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, mapped<T>(c, kernels::rules::square_grad, c.grad(), c.input(0)));
@@ -94,22 +91,14 @@ Var<T> pow(const Var<T>& a, std::type_identity_t<T> p) {
 
 template <class T>
 Var<T> abs(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::abs(x); }, a.value());
+    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::abs, a.value());
     return tape_of(a, "abs").record("abs", {a}, std::move(out), [](GradContext<T>& c) {
-        // d|a|/da = sign(a), and 0 at the kink a = 0 (and for NaN)
-        const B zero(T(0));
-        c.accumulate(0, mapped<T>(c, 
-                            [zero](B dy, B x) {
-                                return xsimd::select(x > zero, dy, xsimd::select(x < zero, -dy, zero));
-                            },
-                            c.grad(), c.input(0)));
+        c.accumulate(0, mapped<T>(c, kernels::rules::abs_grad, c.grad(), c.input(0)));
     });
 }
 
 template <class T>
 Var<T> relu(const Var<T>& a) {
-    using B = kernels::Batch<T>;
     xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::relu, a.value());
     return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
         c.accumulate(0, mapped<T>(c, kernels::rules::relu_grad, c.grad(), c.input(0)));
