@@ -115,11 +115,11 @@ private:
     std::vector<T*> next_writes_;
 };
 
-// The data of each array, from arrays(k) for k < count.
+// The data of each array, from arrays(k) for k < count: point_at their start.
 template <class T, class Arrays>
 std::vector<const T*> data_of(const Arrays& arrays, std::size_t count) {
     std::vector<const T*> data(count);
-    for (std::size_t k = 0; k < count; ++k) data[k] = arrays(k).data();
+    point_at<T>(arrays, 0, data);
     return data;
 }
 
