@@ -2,20 +2,21 @@
 #include "bandwidth.hpp"
 
 #include <cstring>
-#include <vector>
 
 namespace xtape::bench {
 
-double copy_bandwidth(const TimingPolicy& policy, std::size_t buffer_bytes) {
-    // Filled, so that every page is mapped before the clock starts.
-    std::vector<char> source(buffer_bytes, 1);
-    std::vector<char> destination(buffer_bytes, 0);
+// Filled, so that every page is mapped before the clock starts.
+CopyProbe::CopyProbe(std::size_t buffer_bytes) : source_(buffer_bytes, 1), destination_(buffer_bytes, 0) {}
+
+TimedStep CopyProbe::step() {
     TimedStep step;
-    step.run = [&] {
-        std::memcpy(destination.data(), source.data(), buffer_bytes);
-        keep(destination.data());
+    step.run = [this] {
+        std::memcpy(destination_.data(), source_.data(), source_.size());
+        keep(destination_.data());
     };
-    return 2.0 * static_cast<double>(buffer_bytes) / median_seconds(step, policy);
+    return step;
 }
+
+double CopyProbe::bandwidth(double seconds) const { return 2.0 * static_cast<double>(source_.size()) / seconds; }
 
 }  // namespace xtape::bench

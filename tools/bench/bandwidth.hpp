@@ -2,13 +2,27 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "harness.hpp"
 
 namespace xtape::bench {
 
-/// Bytes per second moved by memcpy between two buffers far larger than the
-/// caches, counting the bytes read and the bytes written (2 x the buffer).
-double copy_bandwidth(const TimingPolicy& policy, std::size_t buffer_bytes);
+/// A memcpy between two buffers far larger than the caches, as a timed step.
+class CopyProbe {
+public:
+    explicit CopyProbe(std::size_t buffer_bytes);
+
+    /// One copy of the whole buffer (the probe must outlive the step).
+    TimedStep step();
+
+    /// Bytes per second if one copy takes `seconds`, counting the bytes read and
+    /// the bytes written (2 x the buffer).
+    double bandwidth(double seconds) const;
+
+private:
+    std::vector<char> source_;
+    std::vector<char> destination_;
+};
 
 }  // namespace xtape::bench

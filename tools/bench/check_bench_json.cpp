@@ -50,7 +50,11 @@ std::string problems(const nlohmann::json& report) {
             if (row.at(field).is_number() != with_torch) out += fmt::format("{}: {} does not match the peer\n", name, field);
         }
         const bool large = name.ends_with("/large") && !name.starts_with("CTCLoss");
-        if (row.at("bound_us").is_number() != large) out += name + ": bound_us is set for exactly the large cases\n";
+        for (const char* field : {"bound_us", "bandwidth_gb_s"}) {
+            if (row.at(field).is_number() != large) {
+                out += fmt::format("{}: {} is set for exactly the large cases\n", name, field);
+            }
+        }
     }
     for (const auto& loss : xtape::loss_registry()) {
         for (const char* size : {"small", "large"}) {

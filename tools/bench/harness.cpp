@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <vector>
 
 namespace xtape::bench {
 
@@ -26,23 +25,41 @@ double timed_run(const TimedStep& step, ClockKind clock) {
     return now_seconds(clock) - start;
 }
 
-}  // namespace
-
-double median_seconds(const TimedStep& step, const TimingPolicy& policy) {
-    double warmup = 0;
-    for (std::size_t rep = 0; rep < policy.warmup_reps || warmup < policy.warmup_seconds; ++rep) {
-        warmup += timed_run(step, policy.clock);
-    }
-    std::vector<double> times;
-    double total = 0;
-    while (times.empty() ||
-           (times.size() < policy.max_reps && (times.size() < policy.min_reps || total < policy.min_seconds))) {
-        times.push_back(timed_run(step, policy.clock));
-        total += times.back();
-    }
+double median(std::vector<double> times) {
     const auto middle = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
     std::nth_element(times.begin(), middle, times.end());
     return *middle;
+}
+
+}  // namespace
+
+std::vector<double> median_seconds(const std::vector<TimedStep>& steps, const TimingPolicy& policy) {
+    const auto round = [&](std::vector<std::vector<double>>* times) {
+        double seconds = 0;
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            const double t = timed_run(steps[i], policy.clock);
+            if (times) (*times)[i].push_back(t);
+            seconds += t;
+        }
+        return seconds;
+    };
+    double warmup = 0;
+    for (std::size_t rep = 0; rep < policy.warmup_reps || warmup < policy.warmup_seconds; ++rep) {
+        warmup += round(nullptr);
+    }
+    std::vector<std::vector<double>> times(steps.size());
+    double total = 0;
+    for (std::size_t rep = 0;
+         rep == 0 || (rep < policy.max_reps && (rep < policy.min_reps || total < policy.min_seconds)); ++rep) {
+        total += round(&times);
+    }
+    std::vector<double> medians;
+    for (auto& step_times : times) medians.push_back(median(std::move(step_times)));
+    return medians;
+}
+
+double median_seconds(const TimedStep& step, const TimingPolicy& policy) {
+    return median_seconds(std::vector<TimedStep>{step}, policy).front();
 }
 
 }  // namespace xtape::bench

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <vector>
 
 namespace xtape::bench {
 
@@ -30,11 +31,18 @@ struct TimingPolicy {
     ClockKind clock = ClockKind::Wall;
 };
 
-/// The median over the repetitions of the time of `step.run`, in seconds, each
-/// repetition timed on its own with the policy's clock. The warm-up fills caches and
-/// the allocator's free lists and runs every lazy initialisation first. The
-/// median rather than the mean, because other processes on the machine only
-/// ever add time, in bursts.
+/// The median over the repetitions of the time of each step's `run`, in
+/// seconds, each repetition timed on its own with the policy's clock. The
+/// steps take turns: a round runs each step once, and the policy counts rounds
+/// (repetitions) and their total time. Taking turns makes the steps' times
+/// comparable: a busy spell on the machine, a change of clock speed, falls on
+/// all of them alike, rather than on whichever step ran at the time. The
+/// warm-up fills caches and the allocator's free lists and runs every lazy
+/// initialisation first. The median rather than the mean, because other
+/// processes on the machine only ever add time, in bursts.
+std::vector<double> median_seconds(const std::vector<TimedStep>& steps, const TimingPolicy& policy);
+
+/// The median time of one step alone.
 double median_seconds(const TimedStep& step, const TimingPolicy& policy);
 
 /// Keeps the compiler from discarding the computation that produced `p`.

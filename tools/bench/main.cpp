@@ -57,20 +57,29 @@ double disagreement(const Checksums& a, const Checksums& b) {
                     relative_difference(a.gradient_abs_sum, b.gradient_abs_sum));
 }
 
-Row measure(const CaseSpec& spec, const TimingPolicy& policy, double bandwidth, bool with_torch) {
+/// xtape's step, torch's and, for a case with a bandwidth bound, a copy of
+/// `probe` take turns, so that the ratio and the bound are measured under the
+/// same conditions as the case.
+Row measure(const CaseSpec& spec, const TimingPolicy& policy, CopyProbe& probe, bool with_torch) {
     const InputArrays inputs = spec.draw();
+    const PeerStep xtape = xtape_step(spec, inputs);
+    const std::optional<PeerStep> torch = with_torch ? torch_step(spec, inputs) : std::nullopt;
+    std::vector<TimedStep> steps{xtape.step};
+    if (torch) steps.push_back(torch->step);
+    if (spec.has_bound) steps.push_back(probe.step());
+    const std::vector<double> seconds = median_seconds(steps, policy);
+
     Row row;
     row.name = spec.name;
     row.shape = spec.shape;
-    const PeerStep xtape = xtape_step(spec, inputs);
-    row.xtape_us = median_seconds(xtape.step, policy) * 1e6;
-    if (with_torch) {
-        if (const auto torch = torch_step(spec, inputs)) {
-            row.torch_us = median_seconds(torch->step, policy) * 1e6;
-            row.disagreement = disagreement(xtape.checksums(), torch->checksums());
-        }
+    row.xtape_us = seconds[0] * 1e6;
+    if (torch) {
+        row.torch_us = seconds[1] * 1e6;
+        row.disagreement = disagreement(xtape.checksums(), torch->checksums());
     }
     if (spec.has_bound) {
+        const double bandwidth = probe.bandwidth(seconds.back());
+        row.bandwidth_gb_s = bandwidth / 1e9;
         row.bound_us = static_cast<double>(minimum_traffic_bytes(spec, inputs)) / bandwidth * 1e6;
     }
     return row;
@@ -89,8 +98,8 @@ int run(const Arguments& args) {
     report.kernels = xtape::kernel_instruction_set();
 
     const std::size_t mib = 1 << 20;
-    const double bandwidth = copy_bandwidth(probe_policy, (args.quick ? 32 : 256) * mib);
-    report.bandwidth_gb_s = bandwidth / 1e9;
+    CopyProbe probe((args.quick ? 32 : 256) * mib);
+    report.bandwidth_gb_s = probe.bandwidth(median_seconds(probe.step(), probe_policy)) / 1e9;
 
     std::vector<std::string> unsupported;
     const auto cases = make_cases(args.quick ? Sizes::quick() : Sizes::full(), unsupported);
@@ -98,7 +107,7 @@ int run(const Arguments& args) {
     for (const CaseSpec& spec : cases) {
         if (spec.name.find(args.filter) == std::string::npos) continue;
         fmt::print(stderr, "{}\n", spec.name);
-        report.rows.push_back(measure(spec, case_policy, bandwidth, report.torch_version.has_value()));
+        report.rows.push_back(measure(spec, case_policy, probe, report.torch_version.has_value()));
     }
     report.tape_overhead_ns = tape_overhead_ns(probe_policy);
 

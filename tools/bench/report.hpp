@@ -15,6 +15,7 @@ struct Row {
     double xtape_us = 0;
     std::optional<double> torch_us;  // without the peer: none
     std::optional<double> bound_us;  // minimum traffic / copy bandwidth, large cases only
+    std::optional<double> bandwidth_gb_s;  // the copy bandwidth measured alongside the case, for the bound
     /// The larger relative difference between xtape's and torch's output sum
     /// and sum of |gradient| (float32 rounding: ~1e-6..1e-4); none without the peer.
     std::optional<double> disagreement;
@@ -29,7 +30,7 @@ struct Report {
     std::string clock = "wall";                // "wall" or "cpu" (the thread's CPU time)
     std::optional<std::string> torch_version;  // none without the peer
     std::string kernels;                       // xtape::kernel_instruction_set()
-    double bandwidth_gb_s = 0;                 // 1e9 bytes per second
+    double bandwidth_gb_s = 0;                 // 1e9 bytes per second, measured at the start
     double tape_overhead_ns = 0;
     std::vector<Row> rows;
 };
@@ -38,7 +39,8 @@ struct Report {
 std::string to_table(const Report& report);
 
 /// {"threads", "quick", "clock", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case", "shape",
-/// "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "disagreement"}], "tape_overhead_ns"},
+/// "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "bandwidth_gb_s",
+/// "disagreement"}], "tape_overhead_ns"},
 /// a missing number as null.
 std::string to_json(const Report& report);
 
