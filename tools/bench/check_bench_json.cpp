@@ -55,18 +55,6 @@ std::string problems(const nlohmann::json& report) {
                 out += fmt::format("{}: {} is set for exactly the large cases\n", name, field);
             }
         }
-        const auto& cold = row.at("cold");
-        if (cold.is_object() != large) out += name + ": cold is set for exactly the large cases\n";
-        if (cold.is_object()) {
-            if (!(cold.at("xtape_us").is_number() && cold.at("over_bound").is_number())) {
-                out += name + ": cold xtape_us or over_bound is not a number\n";
-            }
-            for (const char* field : {"torch_us", "ratio"}) {
-                if (cold.at(field).is_number() != with_torch) {
-                    out += fmt::format("{}: cold {} does not match the peer\n", name, field);
-                }
-            }
-        }
     }
     for (const auto& loss : xtape::loss_registry()) {
         for (const char* size : {"small", "large"}) {

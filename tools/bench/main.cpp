@@ -57,39 +57,30 @@ double disagreement(const Checksums& a, const Checksums& b) {
                     relative_difference(a.gradient_abs_sum, b.gradient_abs_sum));
 }
 
-/// xtape's step and torch's take turns. For a case with a bandwidth bound a
-/// round starts with a copy of `probe`, which leaves the caches cold: each peer
-/// runs twice, first cold (its inputs come from memory, as the bound assumes),
-/// then warm (what its previous run left in the caches). The bound uses the
-/// copy bandwidth of the same rounds.
+/// xtape's step, torch's and, for a case with a bandwidth bound, a copy of
+/// `probe` take turns, so that the ratio and the bound are measured under the
+/// same conditions as the case.
 Row measure(const CaseSpec& spec, const TimingPolicy& policy, CopyProbe& probe, bool with_torch) {
     const InputArrays inputs = spec.draw();
     const PeerStep xtape = xtape_step(spec, inputs);
     const std::optional<PeerStep> torch = with_torch ? torch_step(spec, inputs) : std::nullopt;
-    const std::size_t runs = spec.has_bound ? 2 : 1;
-    std::vector<TimedStep> steps;
+    std::vector<TimedStep> steps{xtape.step};
+    if (torch) steps.push_back(torch->step);
     if (spec.has_bound) steps.push_back(probe.step());
-    const std::size_t xtape_first = steps.size();
-    steps.insert(steps.end(), runs, xtape.step);
-    const std::size_t torch_first = steps.size();
-    if (torch) steps.insert(steps.end(), runs, torch->step);
     const std::vector<double> seconds = median_seconds(steps, policy);
-    const auto xtape_us = [&](std::size_t run) { return seconds[xtape_first + run] * 1e6; };
-    const auto torch_us = [&](std::size_t run) { return seconds[torch_first + run] * 1e6; };
 
     Row row;
     row.name = spec.name;
     row.shape = spec.shape;
-    row.xtape_us = xtape_us(runs - 1);
+    row.xtape_us = seconds[0] * 1e6;
     if (torch) {
-        row.torch_us = torch_us(runs - 1);
+        row.torch_us = seconds[1] * 1e6;
         row.disagreement = disagreement(xtape.checksums(), torch->checksums());
     }
     if (spec.has_bound) {
-        const double bandwidth = probe.bandwidth(seconds.front());
+        const double bandwidth = probe.bandwidth(seconds.back());
         row.bandwidth_gb_s = bandwidth / 1e9;
         row.bound_us = static_cast<double>(minimum_traffic_bytes(spec, inputs)) / bandwidth * 1e6;
-        row.cold = ColdRun{xtape_us(0), torch ? std::optional<double>(torch_us(0)) : std::nullopt};
     }
     return row;
 }

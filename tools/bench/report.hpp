@@ -7,13 +7,7 @@
 
 namespace xtape::bench {
 
-/// A large case's times with cold caches (its inputs in memory), in microseconds.
-struct ColdRun {
-    double xtape_us = 0;
-    std::optional<double> torch_us;  // without the peer: none
-};
-
-/// One case's medians, in microseconds: warm, after a run of the same step.
+/// One case's medians, in microseconds.
 struct Row {
     std::string name;   // "L2Loss/large"
     std::string shape;  // "4096x1024"
@@ -25,8 +19,6 @@ struct Row {
     /// The larger relative difference between xtape's and torch's output sum
     /// and sum of |gradient| (float32 rounding: ~1e-6..1e-4); none without the peer.
     std::optional<double> disagreement;
-    std::optional<ColdRun> cold;  // the cases with a bandwidth bound
-
 
     /// xtape / torch: below 1, xtape is faster.
     std::optional<double> ratio() const;
@@ -43,13 +35,12 @@ struct Report {
     std::vector<Row> rows;
 };
 
-/// Aligned text tables, with the machine's numbers above them: every case
-/// warm, then the large cases cold.
+/// An aligned text table, with the machine's numbers above it.
 std::string to_table(const Report& report);
 
 /// {"threads", "quick", "clock", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case", "shape",
 /// "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "bandwidth_gb_s",
-/// "disagreement", "cold": {"xtape_us", "torch_us", "ratio", "over_bound"} or null}], "tape_overhead_ns"},
+/// "disagreement"}], "tape_overhead_ns"},
 /// a missing number as null.
 std::string to_json(const Report& report);
 
