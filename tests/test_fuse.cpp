@@ -3,6 +3,9 @@
 
 #include <limits>
 
+#include <xtensor/xview.hpp>
+
+#include "../src/fuse/tile_program.hpp"
 #include "support/op_checks.hpp"
 #include "support/random_arrays.hpp"
 
@@ -261,4 +264,42 @@ TEST_CASE("fuse_mean: without gradients wanted, only the values") {
     tape.set_grad_enabled(false);
     const auto leaf = tape.leaf(xt::xarray<double>{{1.0, 2.0}});
     CHECK(fuse_mean<double>({leaf}, [](auto v) { return square(v[0]); }, {1}).value() == xt::xarray<double>{2.5});
+}
+
+TEST_CASE("fuse and fuse_mean: gradients larger than the caches, streamed to memory, equal those of each row alone") {
+    // Above streamed_gradient_bytes the sweep stages each gradient tile and
+    // streams it out; a row alone is below it and written in place. The rows
+    // are shorter than a tile (a tile per row) and longer (tiles and a tail),
+    // and not a whole number of cache lines, so tiles start mid-line.
+    for (const Shape& shape : {Shape{1100, 1003}, Shape{260, 4101}}) {
+        CAPTURE(shape);
+        const std::size_t rows = shape[0];
+        const std::size_t cols = shape[1];
+        REQUIRE(rows * cols * sizeof(double) >= detail::streamed_gradient_bytes);
+        REQUIRE(cols * sizeof(double) < detail::streamed_gradient_bytes);
+        const std::vector<xt::xarray<double>> inputs = sample_inputs(shape, 90);
+        const auto gradients = [&](const std::vector<xt::xarray<double>>& values, bool reduced) {
+            Tape<double> tape;
+            const std::vector<Var<double>> v = leaves<double>(tape, values);
+            const auto expression = [](auto u) { return every_primitive(u); };
+            tape.backward(sum(reduced ? fuse_mean<double>(v, expression, {1}) : fuse<double>(v, expression)));
+            std::vector<xt::xarray<double>> out;
+            for (const auto& leaf : v) out.push_back(leaf.grad());
+            return out;
+        };
+        for (const bool reduced : {true, false}) {
+            CAPTURE(reduced);
+            const std::vector<xt::xarray<double>> whole = gradients(inputs, reduced);
+            for (const std::size_t row : {std::size_t(0), std::size_t(1), rows / 2, rows - 1}) {
+                CAPTURE(row);
+                std::vector<xt::xarray<double>> row_inputs;
+                for (const auto& x : inputs) row_inputs.push_back(xt::view(x, xt::range(row, row + 1), xt::all()));
+                const std::vector<xt::xarray<double>> alone = gradients(row_inputs, reduced);
+                for (std::size_t k = 0; k < inputs.size(); ++k) {
+                    const xt::xarray<double> whole_row = xt::view(whole[k], xt::range(row, row + 1), xt::all());
+                    CHECK(whole_row == alone[k]);
+                }
+            }
+        }
+    }
 }

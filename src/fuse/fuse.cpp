@@ -189,7 +189,7 @@ struct RowReduction {
     template <class T>
     void backward(GradContext<T>& c, const FusedExpression& e) const {
         const std::size_t inputs = e.program->inputs;
-        TileProgram<T> program(e, wanted_grads(c, inputs));
+        TileProgram<T> program(e, wanted_grads(c, inputs), rows * n);
         InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program, inputs);
         std::vector<T> seed(tile_elements);
         std::vector<const T*> at(inputs);
@@ -257,7 +257,7 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     // rows d out_r / d x are computed with the values, in the same pass over the
     // inputs, and the backward only scales row r by the incoming g_r (nothing at
     // all for the usual g = 1). A second backward recomputes them.
-    TileProgram<T> sweep(e, wants_grad);
+    TileProgram<T> sweep(e, wants_grad, reduction.rows * reduction.n);
     auto gradient_rows = std::make_shared<InputGradients<T>>(
         tape, [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, sweep, inputs.size());
     xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, gradient_rows.get(), &sweep);
@@ -296,7 +296,7 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
     }
     return tape.record("fuse", inputs, std::move(out), [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
-        TileProgram<T> program(e, wanted_grads(c, inputs_count));
+        TileProgram<T> program(e, wanted_grads(c, inputs_count), c.grad().size());
         InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program,
                                 inputs_count);
         std::vector<const T*> at(inputs_count);

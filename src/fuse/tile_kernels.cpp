@@ -3,6 +3,10 @@
 
 #include "../kernels/arch_dispatch.hpp"
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 namespace xtape::detail {
 
 template <class T>
@@ -10,9 +14,16 @@ TileKernels<T> best_tile_kernels() {
     TileKernels<T> kernels{};
     xtape::kernels::on_best_arch([&](auto arch) {
         using Chosen = ArchTileKernels<decltype(arch), T>;
-        kernels = {&Chosen::apply, &Chosen::derivative, &Chosen::apply_with_slope, &Chosen::times_slope};
+        kernels = {&Chosen::apply, &Chosen::derivative, &Chosen::apply_with_slope, &Chosen::times_slope,
+                   &Chosen::stream};
     });
     return kernels;
+}
+
+void store_fence() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
 }
 
 template TileKernels<float> best_tile_kernels();

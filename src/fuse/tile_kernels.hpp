@@ -24,6 +24,10 @@ struct ArchTileKernels {
                                  T* slope);
     /// out[0:n] = g[0:n] * slope[0:n], a derivative from its slope; plus addend as in derivative.
     static void times_slope(std::size_t n, const T* g, const T* slope, const T* addend, T* out);
+    /// to[0:n] = from[0:n], the whole cache lines of `to` with streaming stores,
+    /// which write memory without reading the line into the cache first (for
+    /// memory written once and not read soon). store_fence() orders them.
+    static void stream(std::size_t n, const T* from, T* to);
 };
 
 /// ArchTileKernels of one instruction set, as function pointers.
@@ -34,7 +38,12 @@ struct TileKernels {
                        const T*, T*);
     void (*apply_with_slope)(const ElementwiseInstruction&, std::size_t, const T*, T*, T*);
     void (*times_slope)(std::size_t, const T*, const T*, const T*, T*);
+    void (*stream)(std::size_t, const T*, T*);
 };
+
+/// Makes the streaming stores made so far visible before any later store, as
+/// other threads see them (they are weakly ordered).
+void store_fence();
 
 /// The kernels of the widest instruction set this CPU runs.
 template <class T>

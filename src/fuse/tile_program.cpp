@@ -26,17 +26,19 @@ std::vector<T> take_tiles(std::size_t count) {
 }  // namespace
 
 template <class T>
-TileProgram<T>::TileProgram(FusedExpression e) : TileProgram(std::move(e), {}) {}
+TileProgram<T>::TileProgram(FusedExpression e) : TileProgram(std::move(e), {}, 0) {}
 
 template <class T>
-TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_grad)
+TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements)
     : e_(std::move(e)),
       kernels_(best_tile_kernels<T>()),
       plans_(tile_plans(*e_.program, e_.output, wants_grad)),
-      storage_(take_tiles<T>(plans_->scratch_tiles)) {}
+      stream_grads_(elements * sizeof(T) >= streamed_gradient_bytes),
+      storage_(take_tiles<T>(plans_->scratch_tiles + (stream_grads_ ? e_.program->inputs : 0))) {}
 
 template <class T>
 TileProgram<T>::~TileProgram() {
+    if (stream_grads_) store_fence();
     std::vector<T>& stored = stored_tiles<T>();
     if (storage_.size() > stored.size()) stored = std::move(storage_);
 }
@@ -45,7 +47,9 @@ template <class T>
 void TileProgram<T>::prefetch(std::span<const T* const> inputs, std::span<T* const> grads, std::size_t n) {
     prefetcher_.clear();
     for (const T* input : inputs) prefetcher_.add(input, n * sizeof(T), false);
-    for (T* grad : grads) prefetcher_.add(grad, n * sizeof(T), true);
+    if (!stream_grads_) {
+        for (T* grad : grads) prefetcher_.add(grad, n * sizeof(T), true);
+    }
 }
 
 template <class T>
@@ -61,7 +65,9 @@ template <class T>
 void TileProgram<T>::backward(std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
                               std::size_t n) {
     if (e_.output < e_.program->inputs) {
-        if (plans_->analysis.adjoint[e_.output]) std::copy_n(seed, n, grads[e_.output]);
+        if (!plans_->analysis.adjoint[e_.output]) return;
+        if (stream_grads_) return kernels_.stream(n, seed, grads[e_.output]);
+        std::copy_n(seed, n, grads[e_.output]);
         return;
     }
     execute(plans_->backward, inputs, grads, seed, nullptr, n);
@@ -76,7 +82,7 @@ const T* TileProgram<T>::forward_backward(std::span<const T* const> inputs, std:
     }
     const TilePlan& both = plans_->forward_backward;
     execute(both, inputs, grads, seed, nullptr, n);
-    return storage_.data() + both.output.index * tile_elements;
+    return scratch(both.output.index);
 }
 
 template <class T>
@@ -85,9 +91,9 @@ void TileProgram<T>::execute(const TilePlan& plan, std::span<const T* const> inp
     using Kind = TileLocation::Kind;
     const auto written = [&](const TileLocation& l) -> T* {
         switch (l.kind) {
-            case Kind::grad: return grads[l.index];
+            case Kind::grad: return stream_grads_ ? staged_grad(l.index) : grads[l.index];
             case Kind::out: return out;
-            case Kind::scratch: return storage_.data() + l.index * tile_elements;
+            case Kind::scratch: return scratch(l.index);
             default: return nullptr;  // a plan writes nowhere else
         }
     };
@@ -115,6 +121,10 @@ void TileProgram<T>::execute(const TilePlan& plan, std::span<const T* const> inp
                 kernels_.times_slope(n, at(call.g), at(call.slope), at(call.addend), written(call.target));
                 break;
         }
+    }
+    if (!stream_grads_) return;
+    for (std::size_t k = 0; k < grads.size(); ++k) {
+        if (gives_grad(k)) kernels_.stream(n, staged_grad(k), grads[k]);
     }
 }
 

@@ -17,6 +17,13 @@ namespace xtape::detail {
 /// (4 KB per float slot), and the per-instruction dispatch is paid per 1024 elements.
 inline constexpr std::size_t tile_elements = 1024;
 
+/// Gradients of at least this many bytes are written with streaming stores:
+/// they are larger than a core's L2 cache, the next tile's work would evict
+/// them before anything reads them, and a plain store first reads each line
+/// from memory (a third more traffic for a loss whose gradient is as large as
+/// its two inputs).
+inline constexpr std::size_t streamed_gradient_bytes = std::size_t(4) << 20;
+
 /// A program and its output slot, as a fused node keeps them.
 struct FusedExpression {
     std::shared_ptr<const ElementwiseProgram> program;
@@ -33,10 +40,11 @@ public:
     /// For the forward pass.
     explicit TileProgram(FusedExpression e);
 
-    /// For the backward pass: `wants_grad[k]` says whether input k wants a gradient.
-    TileProgram(FusedExpression e, const std::vector<bool>& wants_grad);
+    /// For the backward pass: `wants_grad[k]` says whether input k wants a
+    /// gradient, of `elements` elements in all (streamed_gradient_bytes).
+    TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements);
 
-    ~TileProgram();
+    ~TileProgram();  // orders the streamed gradients' stores (store_fence)
     TileProgram(const TileProgram&) = delete;
     TileProgram& operator=(const TileProgram&) = delete;
 
@@ -52,8 +60,8 @@ public:
 
     /// Names the tile that the call after the next one will work on: the next
     /// call (forward, backward or forward_backward) fetches `inputs[k][0:n]`
-    /// and `grads[k][0:n]` into the cache, a share before each of its passes
-    /// (null pointers are skipped). See TilePrefetcher.
+    /// and, unless they are streamed, `grads[k][0:n]` into the cache, a share
+    /// before each of its passes (null pointers are skipped). See TilePrefetcher.
     void prefetch(std::span<const T* const> inputs, std::span<T* const> grads, std::size_t n);
 
     /// backward, from values computed once for both: returns the output's n
@@ -62,15 +70,19 @@ public:
                               std::size_t n);
 
 private:
-    // Runs `plan` on one tile: the locations resolved to the given pointers and the scratch tiles.
+    // Runs `plan` on one tile: the locations resolved to the given pointers and
+    // the scratch tiles; streamed gradients are staged in a tile each, then streamed.
     void execute(const TilePlan& plan, std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
                  T* out, std::size_t n);
+    T* scratch(std::size_t tile) { return storage_.data() + tile * tile_elements; }
+    T* staged_grad(std::size_t k) { return scratch(plans_->scratch_tiles + k); }
 
     FusedExpression e_;
     TileKernels<T> kernels_;
     std::shared_ptr<const TilePlans> plans_;
     TilePrefetcher prefetcher_;
-    std::vector<T> storage_;  // the scratch tiles
+    bool stream_grads_ = false;
+    std::vector<T> storage_;  // the scratch tiles, then with stream_grads_ a staging tile per input
 };
 
 }  // namespace xtape::detail
