@@ -83,14 +83,14 @@ TEST_CASE("tile plans: made once per thread for a program, told apart by every i
 TEST_CASE("tile prefetcher: a share of the requests per step, all of them by the last step") {
     alignas(64) static char memory[3 * 4096];
     TilePrefetcher prefetcher;
-    prefetcher.add(memory, 4096, false);          // 32 requests of 128 bytes
-    prefetcher.add(memory + 4096, 4096, true);    // 32
-    prefetcher.add(memory + 8192, 100, false);    // 1
+    prefetcher.add(memory, 4096, false);          // 64 requests, one per cache line
+    prefetcher.add(memory + 4096, 4096, true);    // 64
+    prefetcher.add(memory + 8192, 100, false);    // 2
     prefetcher.add(nullptr, 4096, false);         // skipped
-    CHECK(prefetcher.requests_left() == 65);
-    prefetcher.spread_over(4);  // 17 per step
+    CHECK(prefetcher.requests_left() == 130);
+    prefetcher.spread_over(4);  // 33 per step
     for (std::size_t step = 0; step < 3; ++step) prefetcher.step();
-    CHECK(prefetcher.requests_left() == 65 - 3 * 17);
+    CHECK(prefetcher.requests_left() == 130 - 3 * 33);
     prefetcher.step();
     CHECK(prefetcher.requests_left() == 0);
     prefetcher.step();  // nothing left: no effect

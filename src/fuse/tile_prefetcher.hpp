@@ -57,9 +57,10 @@ public:
     }
 
 private:
-    // One request per two cache lines: the L2 cache fetches a line's
-    // 128-byte neighbour with it, and half the requests cost half as much.
-    static constexpr std::size_t stride = 128;
+    // One request per cache line. One per two, counting on the L2 cache to
+    // fetch each line's 128-byte neighbour with it, measured 3-5% slower with
+    // the inputs in memory.
+    static constexpr std::size_t stride = 64;
     struct Range {
         const char* next;
         const char* end;
