@@ -5,7 +5,7 @@
 
 #include <xtensor/xview.hpp>
 
-#include "../src/fuse/tile_program.hpp"
+#include "../src/kernels/streaming_store.hpp"
 #include "support/op_checks.hpp"
 #include "support/random_arrays.hpp"
 
@@ -267,7 +267,7 @@ TEST_CASE("fuse_mean: without gradients wanted, only the values") {
 }
 
 TEST_CASE("fuse and fuse_mean: gradients larger than the caches, streamed to memory, equal those of each row alone") {
-    // Above streamed_gradient_bytes the sweep stages each gradient tile and
+    // Above streamed_output_bytes the sweep stages each gradient tile and
     // streams it out; a row alone is below it and written in place. The rows
     // are shorter than a tile (a tile per row) and longer (tiles and a tail),
     // and not a whole number of cache lines, so tiles start mid-line.
@@ -275,8 +275,8 @@ TEST_CASE("fuse and fuse_mean: gradients larger than the caches, streamed to mem
         CAPTURE(shape);
         const std::size_t rows = shape[0];
         const std::size_t cols = shape[1];
-        REQUIRE(rows * cols * sizeof(double) >= detail::streamed_gradient_bytes);
-        REQUIRE(cols * sizeof(double) < detail::streamed_gradient_bytes);
+        REQUIRE(rows * cols * sizeof(double) >= kernels::streamed_output_bytes);
+        REQUIRE(cols * sizeof(double) < kernels::streamed_output_bytes);
         const std::vector<xt::xarray<double>> inputs = sample_inputs(shape, 90);
         const auto gradients = [&](const std::vector<xt::xarray<double>>& values, bool reduced) {
             Tape<double> tape;

@@ -10,8 +10,10 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
+#include <xtensor/xview.hpp>
 
 #include "support/op_checks.hpp"
+#include "../src/kernels/streaming_store.hpp"
 #include "support/random_arrays.hpp"
 #include "xtape/detail/sum_to.hpp"
 
@@ -260,5 +262,32 @@ TEST_CASE_TEMPLATE("sum_to reduces leading, size-1 and scattered axes as xtensor
         want.reshape(c.target);
         const xt::xarray<T> got = detail::sum_to(as<T>(g), c.target, "test");
         check_close<double>(as<double>(got), want, kernel_rtol<T>);
+    }
+}
+
+TEST_CASE_TEMPLATE("logsumexp of rows larger than the caches: the gradient streamed to memory equals each row's alone", T,
+                   float, double) {
+    // Above kernels::streamed_output_bytes the gradient is staged and streamed;
+    // a row alone is written in place. Rows shorter and longer than a staged
+    // part, not a whole number of cache lines; weights as the incoming gradient.
+    for (const Shape& shape : {Shape{1100, 1003}, Shape{260, 4101}}) {
+        CAPTURE(to_string(shape));
+        REQUIRE(shape[0] * shape[1] * sizeof(T) >= kernels::streamed_output_bytes);
+        const auto x = random_array(shape, 41, -3, 3);
+        const auto weights = random_array({shape[0], 1}, 42);
+        const auto gradient = [](const xt::xarray<double>& values, const xt::xarray<double>& w) {
+            Tape<T> tape;
+            const auto v = tape.leaf(as<T>(values));
+            tape.backward(sum(mul(logsumexp(v, {1}, true), tape.constant(as<T>(w)))));
+            return xt::xarray<T>(v.grad());
+        };
+        const xt::xarray<T> whole = gradient(x, weights);
+        for (const std::size_t row : {std::size_t(0), shape[0] / 2, shape[0] - 1}) {
+            CAPTURE(row);
+            const xt::xarray<double> x_row = xt::view(x, xt::range(row, row + 1), xt::all());
+            const xt::xarray<double> w_row = xt::view(weights, xt::range(row, row + 1), xt::all());
+            const xt::xarray<T> whole_row = xt::view(whole, xt::range(row, row + 1), xt::all());
+            CHECK(whole_row == gradient(x_row, w_row));
+        }
     }
 }

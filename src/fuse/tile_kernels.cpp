@@ -3,10 +3,6 @@
 
 #include "../kernels/arch_dispatch.hpp"
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 namespace xtape::detail {
 
 template <class T>
@@ -18,12 +14,6 @@ TileKernels<T> best_tile_kernels() {
                    &Chosen::stream};
     });
     return kernels;
-}
-
-void store_fence() {
-#if defined(__SSE2__)
-    _mm_sfence();
-#endif
 }
 
 template TileKernels<float> best_tile_kernels();

@@ -24,9 +24,7 @@ struct ArchTileKernels {
                                  T* slope);
     /// out[0:n] = g[0:n] * slope[0:n], a derivative from its slope; plus addend as in derivative.
     static void times_slope(std::size_t n, const T* g, const T* slope, const T* addend, T* out);
-    /// to[0:n] = from[0:n], the whole cache lines of `to` with streaming stores,
-    /// which write memory without reading the line into the cache first (for
-    /// memory written once and not read soon). store_fence() orders them.
+    /// to[0:n] = from[0:n] with streaming stores (kernels::stream_copy).
     static void stream(std::size_t n, const T* from, T* to);
 };
 
@@ -40,10 +38,6 @@ struct TileKernels {
     void (*times_slope)(std::size_t, const T*, const T*, const T*, T*);
     void (*stream)(std::size_t, const T*, T*);
 };
-
-/// Makes the streaming stores made so far visible before any later store, as
-/// other threads see them (they are weakly ordered).
-void store_fence();
 
 /// The kernels of the widest instruction set this CPU runs.
 template <class T>

@@ -3,19 +3,13 @@
 // time with that set's -m flags (as kernels/math_for_arch.cpp).
 #include "tile_kernels.hpp"
 
-#include <algorithm>
-#include <cstdint>
 #include <stdexcept>
-#include <type_traits>
-
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
 
 #include "../kernels/batch_math.hpp"
 #include "../kernels/elementwise_rules.hpp"
 #include "../kernels/math_arch.hpp"
 #include "../kernels/simd_loop.hpp"
+#include "../kernels/streaming_store.hpp"
 
 #ifndef XTAPE_KERNEL_ARCH
 #error "XTAPE_KERNEL_ARCH names the xsimd instruction set to compile for (meson sets it)"
@@ -24,36 +18,7 @@
 namespace xtape::detail {
 
 namespace {
-
 using Arch = XTAPE_KERNEL_ARCH;
-
-constexpr std::size_t cache_line_bytes = 64;
-
-// One cache line of `to` (64-byte aligned) from `from`, with streaming stores
-// of the widest registers this file is compiled for.
-template <class T>
-[[gnu::always_inline]] inline void stream_line(const T* from, T* to) {
-    constexpr bool single = std::is_same_v<T, float>;
-#if defined(__AVX512F__)
-    if constexpr (single) _mm512_stream_ps(to, _mm512_loadu_ps(from));
-    else _mm512_stream_pd(to, _mm512_loadu_pd(from));
-#elif defined(__AVX__)
-    constexpr std::size_t step = 32 / sizeof(T);
-    for (std::size_t i = 0; i < cache_line_bytes / sizeof(T); i += step) {
-        if constexpr (single) _mm256_stream_ps(to + i, _mm256_loadu_ps(from + i));
-        else _mm256_stream_pd(to + i, _mm256_loadu_pd(from + i));
-    }
-#elif defined(__SSE2__)
-    constexpr std::size_t step = 16 / sizeof(T);
-    for (std::size_t i = 0; i < cache_line_bytes / sizeof(T); i += step) {
-        if constexpr (single) _mm_stream_ps(to + i, _mm_loadu_ps(from + i));
-        else _mm_stream_pd(to + i, _mm_loadu_pd(from + i));
-    }
-#else
-    std::copy_n(from, cache_line_bytes / sizeof(T), to);  // no streaming stores known: plain ones
-#endif
-}
-
 }  // namespace
 
 template <class A, class T>
@@ -131,15 +96,7 @@ void ArchTileKernels<A, T>::times_slope(std::size_t n, const T* g, const T* slop
 
 template <class A, class T>
 void ArchTileKernels<A, T>::stream(std::size_t n, const T* from, T* to) {
-    // Plain stores for the partial lines at either end: a streaming store of
-    // part of a line is slow, and a neighbour may be writing the rest of it.
-    constexpr std::size_t line = cache_line_bytes / sizeof(T);
-    const std::size_t misalignment = reinterpret_cast<std::uintptr_t>(to) % cache_line_bytes / sizeof(T);
-    const std::size_t head = std::min(n, misalignment == 0 ? 0 : line - misalignment);
-    std::copy_n(from, head, to);
-    std::size_t i = head;
-    for (; i + line <= n; i += line) stream_line(from + i, to + i);
-    std::copy_n(from + i, n - i, to + i);
+    kernels::stream_copy<A, T>(n, from, to);
 }
 
 template struct ArchTileKernels<Arch, float>;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "../kernels/streaming_store.hpp"
+
 namespace xtape::detail {
 
 namespace {
@@ -33,12 +35,12 @@ TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_gr
     : e_(std::move(e)),
       kernels_(best_tile_kernels<T>()),
       plans_(tile_plans(*e_.program, e_.output, wants_grad)),
-      stream_grads_(elements * sizeof(T) >= streamed_gradient_bytes),
+      stream_grads_(elements * sizeof(T) >= kernels::streamed_output_bytes),
       storage_(take_tiles<T>(plans_->scratch_tiles + (stream_grads_ ? e_.program->inputs : 0))) {}
 
 template <class T>
 TileProgram<T>::~TileProgram() {
-    if (stream_grads_) store_fence();
+    if (stream_grads_) kernels::store_fence();
     std::vector<T>& stored = stored_tiles<T>();
     if (storage_.size() > stored.size()) stored = std::move(storage_);
 }

@@ -17,13 +17,6 @@ namespace xtape::detail {
 /// (4 KB per float slot), and the per-instruction dispatch is paid per 1024 elements.
 inline constexpr std::size_t tile_elements = 1024;
 
-/// Gradients of at least this many bytes are written with streaming stores:
-/// they are larger than a core's L2 cache, the next tile's work would evict
-/// them before anything reads them, and a plain store first reads each line
-/// from memory (a third more traffic for a loss whose gradient is as large as
-/// its two inputs).
-inline constexpr std::size_t streamed_gradient_bytes = std::size_t(4) << 20;
-
 /// A program and its output slot, as a fused node keeps them.
 struct FusedExpression {
     std::shared_ptr<const ElementwiseProgram> program;
@@ -41,10 +34,10 @@ public:
     explicit TileProgram(FusedExpression e);
 
     /// For the backward pass: `wants_grad[k]` says whether input k wants a
-    /// gradient, of `elements` elements in all (streamed_gradient_bytes).
+    /// gradient, of `elements` elements in all (kernels::streamed_output_bytes).
     TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements);
 
-    ~TileProgram();  // orders the streamed gradients' stores (store_fence)
+    ~TileProgram();  // orders the streamed gradients' stores (kernels::store_fence)
     TileProgram(const TileProgram&) = delete;
     TileProgram& operator=(const TileProgram&) = delete;
 

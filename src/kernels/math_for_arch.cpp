@@ -10,6 +10,7 @@
 #include "batch_math.hpp"
 #include "math_arch.hpp"
 #include "simd_loop.hpp"
+#include "streaming_store.hpp"
 
 #ifndef XTAPE_KERNEL_ARCH
 #error "XTAPE_KERNEL_ARCH names the xsimd instruction set to compile for (meson sets it)"
@@ -25,18 +26,28 @@ template <class T>
 using B = Batch<T, Arch>;
 
 // The max of a row, taken as 0 when it is not finite: the shift of the stable
-// softmax (an all -inf row does not give -inf - -inf).
+// softmax (an all -inf row does not give -inf - -inf). With `next`, the row
+// after it (of n elements too) is fetched into the cache along the way: the
+// hardware prefetchers stop at a page, and a row of 1024 floats is one.
 template <class T>
-T row_shift(const T* x, std::size_t n) {
+T row_shift(const T* x, std::size_t n, const T* next = nullptr) {
     constexpr std::size_t width = B<T>::size;
+    constexpr std::size_t line = cache_line_bytes / sizeof(T);
     T m = -std::numeric_limits<T>::infinity();
     std::size_t i = 0;
+    if (next != nullptr) __builtin_prefetch(next);
     if (n >= width) {
         B<T> best = B<T>::load_unaligned(x);
-        for (i = width; i + width <= n; i += width) best = xsimd::max(best, B<T>::load_unaligned(x + i));
+        for (i = width; i + width <= n; i += width) {
+            if (next != nullptr && i % line == 0) __builtin_prefetch(next + i);
+            best = xsimd::max(best, B<T>::load_unaligned(x + i));
+        }
         alignas(64) T lanes[width];
         best.store_aligned(lanes);
         for (T v : lanes) m = v > m ? v : m;
+    }
+    if (next != nullptr) {
+        for (std::size_t j = (i + line - 1) / line * line; j < n; j += line) __builtin_prefetch(next + j);
     }
     for (; i < n; ++i) m = x[i] > m ? x[i] : m;
     return std::isfinite(m) ? m : T(0);
@@ -192,7 +203,7 @@ template <class A, class T>
 void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
     if (n < B<T>::size) return shifted_sum_exp_short_rows(x, rows, n, shift, total);
     for (std::size_t r = 0; r < rows; ++r, x += n) {
-        shift[r] = row_shift(x, n);
+        shift[r] = row_shift(x, n, r + 1 < rows ? x + n : nullptr);
         total[r] = map_sum<T, Arch>(n, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
     }
 }
@@ -211,9 +222,29 @@ void ArchMath<A, T>::scaled_exp_rows(const T* x, const T* shift, const T* scale,
         }
         return;
     }
+    // In parts, each fetching the same part of the next row (a row of 1024
+    // floats is a page, where the hardware prefetchers stop); an output larger
+    // than the caches is staged part by part and streamed to memory.
+    constexpr std::size_t part = 256;
+    constexpr std::size_t line = cache_line_bytes / sizeof(T);
+    const bool stream = rows * n * sizeof(T) >= streamed_output_bytes;
+    alignas(64) T staged[part];
     for (std::size_t r = 0; r < rows; ++r, x += n, out += n) {
-        map<T, Arch>(n, out, [m = B<T>(shift[r]), k = B<T>(scale[r])](B<T> v) { return xsimd::exp(v - m) * k; }, x);
+        const auto scaled_exp = [m = B<T>(shift[r]), k = B<T>(scale[r])](B<T> v) { return xsimd::exp(v - m) * k; };
+        for (std::size_t begin = 0; begin < n; begin += part) {
+            const std::size_t count = std::min(part, n - begin);
+            if (r + 1 < rows) {
+                for (std::size_t j = begin; j < begin + count; j += line) __builtin_prefetch(x + n + j);
+            }
+            if (!stream) {
+                map<T, Arch>(count, out + begin, scaled_exp, x + begin);
+                continue;
+            }
+            map<T, Arch>(count, staged, scaled_exp, x + begin);
+            stream_copy<A, T>(count, staged, out + begin);
+        }
     }
+    if (stream) store_fence();
 }
 
 template struct ArchMath<XTAPE_KERNEL_ARCH, float>;
