@@ -13,6 +13,7 @@
 #include "xtape/detail/op_support.hpp"
 
 #include "kernels/simd_loop.hpp"
+#include "kernels/streaming_store.hpp"
 
 namespace xtape {
 
@@ -65,10 +66,15 @@ xt::xarray<T> copy_rows(Storage& storage, const xt::xarray<T>& whole, std::size_
     return part;
 }
 
-// Writes `part` over rows [begin, begin + part rows) of `whole`.
+// Writes `part` over rows [begin, begin + part rows) of `whole`, with streaming
+// stores when `whole` is larger than the caches (kernels::streamed_output_bytes;
+// the caller fences them).
 template <class T>
 void put_rows(const xt::xarray<T>& part, xt::xarray<T>& whole, std::size_t begin) {
     const std::size_t row = whole.size() / whole.shape()[0];
+    if (whole.size() * sizeof(T) >= kernels::streamed_output_bytes) {
+        return kernels::stream_copy(part.size(), part.data(), whole.data() + begin * row);
+    }
     std::copy_n(part.data(), part.size(), whole.data() + begin * row);
 }
 
@@ -175,6 +181,7 @@ struct RecomputingBackward {
                 }
             }
         }
+        kernels::store_fence();  // put_rows may have streamed
         for (std::size_t k = 0; k < splits.size(); ++k) {
             if (c.needs_grad(k)) c.accumulate(k, std::move(grads[k]));
         }
@@ -254,6 +261,7 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
                 if (wants_grad(k)) put_gradient_rows(chunk_tape, parts[k].index(), jacobian_rows[k], begin, end);
             }
         }
+        kernels::store_fence();  // put_rows may have streamed
     }
     RecomputingBackward<T> recompute{f, std::vector<Split>(splits.begin(), splits.end()), rows, samples};
     if (!per_sample) return tape.record("chunked", inputs, std::move(out), std::move(recompute));

@@ -75,6 +75,30 @@ TEST_CASE_TEMPLATE("chunked: per-sample gradient rows give the plain graph's gra
     }
 }
 
+TEST_CASE_TEMPLATE("chunked: inputs larger than the caches, their gradient rows streamed to memory, on either route", T,
+                   float, double) {
+    // x's gradient (and the per-sample rows) are above kernels::streamed_output_bytes;
+    // rows are not a whole number of cache lines, so chunks start mid-line.
+    const Shape shape = {1100, 1003};
+    REQUIRE(shape[0] * shape[1] * sizeof(T) >= (std::size_t(4) << 20));
+    const xt::xarray<double> x = test::random_array(shape, 21, -2, 2);
+    const xt::xarray<double> w = test::random_array({shape[1]}, 22, 0.5, 1.5);
+    const xt::xarray<double> b = test::random_array({shape[0], 1}, 23, -1, 1);
+    // Rounding as in the test above, but row i's seed is i + 1 (up to 1100): in
+    // column 0 two contributions of that size cancel, so the absolute tolerance
+    // scales with the largest seed.
+    const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+    const double atol = tolerance * static_cast<double>(shape[0]);
+    for (const bool w_is_constant : {false, true}) {
+        INFO("w constant (per-sample rows): ", w_is_constant);
+        const auto plain = run<T>(x, w, b, 0, w_is_constant);
+        const auto chunks = run<T>(x, w, b, 37, w_is_constant);
+        CHECK(chunks[0] == plain[0]);
+        CHECK(xt::allclose(chunks[1], plain[1], tolerance, atol));
+        CHECK(xt::allclose(chunks[3], plain[3], tolerance, atol));
+    }
+}
+
 TEST_CASE("chunked: a second backward adds the same gradients again, on either route") {
     for (bool w_is_constant : {false, true}) {
         Tape<double> tape;

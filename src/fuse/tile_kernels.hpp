@@ -24,7 +24,7 @@ struct ArchTileKernels {
                                  T* slope);
     /// out[0:n] = g[0:n] * slope[0:n], a derivative from its slope; plus addend as in derivative.
     static void times_slope(std::size_t n, const T* g, const T* slope, const T* addend, T* out);
-    /// to[0:n] = from[0:n] with streaming stores (kernels::stream_copy).
+    /// to[0:n] = from[0:n] with streaming stores (kernels::arch_stream_copy).
     static void stream(std::size_t n, const T* from, T* to);
 };
 

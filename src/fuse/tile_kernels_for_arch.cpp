@@ -96,7 +96,7 @@ void ArchTileKernels<A, T>::times_slope(std::size_t n, const T* g, const T* slop
 
 template <class A, class T>
 void ArchTileKernels<A, T>::stream(std::size_t n, const T* from, T* to) {
-    kernels::stream_copy<A, T>(n, from, to);
+    kernels::arch_stream_copy<A, T>(n, from, to);
 }
 
 template struct ArchTileKernels<Arch, float>;

@@ -241,7 +241,7 @@ void ArchMath<A, T>::scaled_exp_rows(const T* x, const T* shift, const T* scale,
                 continue;
             }
             map<T, Arch>(count, staged, scaled_exp, x + begin);
-            stream_copy<A, T>(count, staged, out + begin);
+            arch_stream_copy<A, T>(count, staged, out + begin);
         }
     }
     if (stream) store_fence();

@@ -25,6 +25,12 @@ inline constexpr std::size_t cache_line_bytes = 64;
 /// other threads see them (they are weakly ordered).
 void store_fence();
 
+/// to[0:n] = from[0:n] with streaming stores (arch_stream_copy for the
+/// baseline instruction set: a copy waits for memory, not for registers).
+/// store_fence() orders them.
+void stream_copy(std::size_t n, const float* from, float* to);
+void stream_copy(std::size_t n, const double* from, double* to);
+
 /// to[0:n] = from[0:n], the whole cache lines of `to` with streaming stores of
 /// the widest registers of instruction set A (the -m flags of the file that
 /// instantiates it: a template over A, so that each instruction set's copy has
@@ -32,7 +38,7 @@ void store_fence();
 /// streaming store of part of a line is slow, and a neighbour may be writing
 /// the rest of it.
 template <class A, class T>
-[[gnu::always_inline]] inline void stream_copy(std::size_t n, const T* from, T* to) {
+[[gnu::always_inline]] inline void arch_stream_copy(std::size_t n, const T* from, T* to) {
     constexpr std::size_t line = cache_line_bytes / sizeof(T);
     const std::size_t misalignment = reinterpret_cast<std::uintptr_t>(to) % cache_line_bytes / sizeof(T);
     const std::size_t head = std::min(n, misalignment == 0 ? 0 : line - misalignment);
