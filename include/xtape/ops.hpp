@@ -151,6 +151,13 @@ template <class T> IndexArray to_indices(const xt::xarray<T>& values, const char
 template <class T> Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis = -1);
 /// exp(a - logsumexp(a, axis)), stable.
 template <class T> Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis = -1);
+/// The cosine of the angle between a and b along their last axis:
+/// sum(a * b) / max(|a| |b|, eps), of a's shape without the last axis (Gluon's
+/// cosine similarity); a zero row gives 0 with the finite gradient b / eps.
+/// One pass over a and b each way. Throws ShapeError when the shapes differ
+/// or are 0-d, ValueError for an eps that is negative or not finite.
+template <class T>
+Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<T> eps = 1e-12);
 /// Matrix product of (m, k) and (k, n), or batched (..., m, k) x (..., k, n)
 /// with equal batch shapes. Throws ShapeError on mismatched inner sizes.
 template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "simd_loop.hpp"
+#include "streaming_store.hpp"
 
 namespace xtape::kernels {
 
@@ -59,6 +60,64 @@ T pairwise_sum(std::size_t n, Term term, const T* x, const Rest*... y) {
     if (n <= row_block) return block_sum(n, term, x, y...);
     const std::size_t half = (n + row_block - 1) / row_block / 2 * row_block;
     return pairwise_sum(half, term, x, y...) + pairwise_sum(n - half, term, x + half, (y + half)...);
+}
+
+// The sums of x*x, x*y and y*y over one stretch of a row.
+template <class T>
+struct SimilaritySums {
+    T xx = 0, xy = 0, yy = 0;
+};
+
+// The similarity sums over i < n <= row_block in one pass, two lane-wise
+// accumulators each; next_x[0:n] and next_y[0:n] (when not null) are fetched
+// into the cache along the way, a line each time the pass starts one.
+template <class T>
+SimilaritySums<T> block_similarity_sums(std::size_t n, const T* x, const T* y, const T* next_x, const T* next_y) {
+    using B = Batch<T>;
+    constexpr std::size_t width = B::size;
+    constexpr std::size_t line = cache_line_bytes / sizeof(T);
+    B xx0(T(0)), xx1(T(0)), xy0(T(0)), xy1(T(0)), yy0(T(0)), yy1(T(0));
+    std::size_t i = 0;
+    for (; i + 2 * width <= n; i += 2 * width) {
+        if (next_x != nullptr && i % line == 0) {
+            __builtin_prefetch(next_x + i);
+            __builtin_prefetch(next_y + i);
+        }
+        const B x0 = B::load_unaligned(x + i), x1 = B::load_unaligned(x + i + width);
+        const B y0 = B::load_unaligned(y + i), y1 = B::load_unaligned(y + i + width);
+        xx0 += x0 * x0;
+        xx1 += x1 * x1;
+        xy0 += x0 * y0;
+        xy1 += x1 * y1;
+        yy0 += y0 * y0;
+        yy1 += y1 * y1;
+    }
+    if (next_x != nullptr) {
+        for (std::size_t j = (i + line - 1) / line * line; j < n; j += line) {
+            __builtin_prefetch(next_x + j);
+            __builtin_prefetch(next_y + j);
+        }
+    }
+    SimilaritySums<T> sums{xsimd::hadd(xx0 + xx1), xsimd::hadd(xy0 + xy1), xsimd::hadd(yy0 + yy1)};
+    for (; i < n; ++i) {
+        sums.xx += x[i] * x[i];
+        sums.xy += x[i] * y[i];
+        sums.yy += y[i] * y[i];
+    }
+    return sums;
+}
+
+// The similarity sums over i < n: blocks of row_block added pairwise, as pairwise_sum.
+template <class T>
+SimilaritySums<T> pairwise_similarity_sums(std::size_t n, const T* x, const T* y, const T* next_x,
+                                           const T* next_y) {
+    if (n <= row_block) return block_similarity_sums(n, x, y, next_x, next_y);
+    const std::size_t half = (n + row_block - 1) / row_block / 2 * row_block;
+    const auto ahead = [half](const T* next) { return next == nullptr ? nullptr : next + half; };
+    const SimilaritySums<T> first = pairwise_similarity_sums(half, x, y, next_x, next_y);
+    const SimilaritySums<T> second = pairwise_similarity_sums(n - half, x + half, y + half, ahead(next_x),
+                                                              ahead(next_y));
+    return {first.xx + second.xx, first.xy + second.xy, first.yy + second.yy};
 }
 
 // acc[j] = sum_r term(x[r * stride + j]) for r < rows, j < w <= column_chunk,
@@ -179,6 +238,47 @@ void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t 
 }
 
 template <class T>
+void similarity_sums_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* xx, T* xy, T* yy) {
+    for (std::size_t o = 0; o < rows; ++o, x += n, y += n) {
+        const bool last = o + 1 == rows;
+        const SimilaritySums<T> sums =
+            pairwise_similarity_sums(n, x, y, last ? nullptr : x + n, last ? nullptr : y + n);
+        xx[o] = sums.xx;
+        xy[o] = sums.xy;
+        yy[o] = sums.yy;
+    }
+}
+
+template <class T>
+void combine_rows(const T* kx, const T* x, const T* ky, const T* y, std::size_t rows, std::size_t n, T* out) {
+    // In parts, each fetching the same part of the next rows; an output larger
+    // than the caches is staged part by part and streamed to memory.
+    constexpr std::size_t part = 256;
+    constexpr std::size_t line = cache_line_bytes / sizeof(T);
+    const bool stream = rows * n * sizeof(T) >= streamed_output_bytes;
+    alignas(64) T staged[part];
+    for (std::size_t o = 0; o < rows; ++o, x += n, y += n, out += n) {
+        const auto combine = [a = Batch<T>(kx[o]), b = Batch<T>(ky[o])](auto u, auto v) { return a * u + b * v; };
+        for (std::size_t begin = 0; begin < n; begin += part) {
+            const std::size_t count = std::min(part, n - begin);
+            if (o + 1 < rows) {
+                for (std::size_t j = begin; j < begin + count; j += line) {
+                    __builtin_prefetch(x + n + j);
+                    __builtin_prefetch(y + n + j);
+                }
+            }
+            if (!stream) {
+                map(count, out + begin, combine, x + begin, y + begin);
+                continue;
+            }
+            map(count, staged, combine, x + begin, y + begin);
+            stream_copy(count, staged, out + begin);
+        }
+    }
+    if (stream) store_fence();
+}
+
+template <class T>
 void broadcast_block(const T* g, const BlockReduction& b, T divisor, T* out) {
     if (b.reduced == 0) return;  // nothing to write
     for (std::size_t o = 0; o < b.outer; ++o) {
@@ -237,6 +337,8 @@ void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, c
     template void sum_exp_block(const T*, const BlockReduction&, const T*, T*);                               \
     template void dot_rows(const T*, const T*, std::size_t, std::size_t, T*);                                 \
     template void scale_rows(const T*, T, const T*, std::size_t, std::size_t, T*);                            \
+    template void similarity_sums_rows(const T*, const T*, std::size_t, std::size_t, T*, T*, T*);             \
+    template void combine_rows(const T*, const T*, const T*, const T*, std::size_t, std::size_t, T*);         \
     template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \
     template void scaled_exp_block(const T*, const BlockReduction&, const T*, const T*, T*);                  \
     template void first_max_gradient_block(const T*, const BlockReduction&, const T*, const T*, T*);

@@ -49,6 +49,19 @@ void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out);
 template <class T>
 void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t n, T* out);
 
+/// xx[o], xy[o], yy[o] = the sums of x*x, x*y and y*y over row o of `rows`
+/// rows of n, summed as in sum_block, from one pass that fetches the next rows
+/// into the cache as it goes (a row of 1024 floats is a page, where the
+/// hardware prefetchers stop).
+template <class T>
+void similarity_sums_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* xx, T* xy, T* yy);
+
+/// out[o, j] = kx[o] x[o, j] + ky[o] y[o, j] for `rows` rows of n, fetching
+/// the next rows as it goes; an output of streamed_output_bytes or more is
+/// written with streaming stores (streaming_store.hpp), fenced.
+template <class T>
+void combine_rows(const T* kx, const T* x, const T* ky, const T* y, std::size_t rows, std::size_t n, T* out);
+
 /// out[o, r, i] = g[o, i] / divisor: a reduced gradient broadcast back over the input.
 template <class T>
 void broadcast_block(const T* g, const BlockReduction& b, T divisor, T* out);

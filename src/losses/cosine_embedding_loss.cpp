@@ -50,18 +50,15 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
     in.add_rows(input2);
     in.add_rows(label.shape() == cos_shape ? label : reshape(label, cos_shape));
     const auto sw = in.add_weight(sample_weight, cos_shape);
-    return this->evaluate(in.vars(), in.splits(), [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T>& a = v[0];
-        const Var<T>& b = v[1];
-        // max(|a||b|, 1e-12) as sqrt(max(|a|^2 |b|^2, 1e-24)): the same value, but
-        // sqrt never sees 0, so zero vectors get a finite (not 0*inf) gradient.
-        // Gluon's sum(a * b) and squared norms, each as one dot pass.
-        const Var<T> norms_squared = mul(dot(a, a, {-1}), dot(b, b, {-1}));
-        const Var<T> cos = div(dot(a, b, {-1}), sqrt(maximum(norms_squared, T(1e-24))));
+    const auto graph = [self = *this, sw](std::span<const Var<T>> v) {
+        // Gluon's sum(a * b) / max(|a| |b|, 1e-12), one pass each way.
+        const Var<T> cos = cosine_similarity(v[0], v[1], T(1e-12));
         const Mask similar = xt::equal(v[2].value(), T(1));
         const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-self.margin_))));
         return self.weighted_batch_mean(e, detail::input_at(v, sw));
-    });
+    };
+    // Not in chunks (Loss::evaluate): they would only add copies.
+    return this->evaluate(in.vars(), in.splits(), graph, false);
 }
 
 template <class T>
