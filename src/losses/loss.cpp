@@ -148,6 +148,12 @@ Var<T> Loss<T>::weighted_batch_sum(std::span<const Var<T>> inputs, const Element
 }
 
 template <class T>
+Var<T> Loss<T>::weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                                   const std::optional<Var<T>>& sample_weight, std::optional<double> factor) const {
+    return fused_weighted_batch_reduction(inputs, expression, sample_weight, factor, false);
+}
+
+template <class T>
 Var<T> Loss<T>::fused_weighted_batch_reduction(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
                                                const std::optional<Var<T>>& sample_weight,
                                                std::optional<double> factor, bool mean) const {

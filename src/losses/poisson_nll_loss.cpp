@@ -54,16 +54,20 @@ Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
     const auto nll = [from_logits = from_logits_, epsilon = epsilon_](auto v) {
         return from_logits ? exp(v[0]) - v[1] * v[0] : v[0] - v[1] * log(v[0] + epsilon);
     };
-    // The per-sample sums, then their total over the count: the mean over every element.
-    // Without the Stirling term, one fused pass each way (not in chunks, which would only add copies).
+    // The mean over every element: the per-sample sums of the loss times w/N,
+    // then their total. Without the Stirling term, one fused pass each way (not
+    // in chunks, which would only add copies); the 1/N inside it leaves the
+    // gradient rows it computes with the values as they are (a division of the
+    // total would send them one more pass).
+    const double per_element = this->weight().value_or(1.0) / static_cast<double>(pred.size());
     const Var<T> sums =
-        !compute_full_ ? this->weighted_batch_sum(in.vars().first(2), nll, sample_weight)
-                       : this->evaluate(in.vars(), in.splits(), [self = *this, sw, nll](std::span<const Var<T>> v) {
+        !compute_full_ ? this->weighted_batch_sum(in.vars().first(2), nll, sample_weight, per_element)
+                       : this->evaluate(in.vars(), in.splits(), [self = *this, sw, nll, per_element](std::span<const Var<T>> v) {
                              const Var<T> e = add(fuse(v.first(2), nll), stirling_term(v[1]));
-                             return self.batch_sum(self.apply_weighting(e, detail::input_at(v, sw)));
+                             return self.batch_sum(self.apply_weighting(e, detail::input_at(v, sw), per_element));
                          });
     // Shape (1,), as the seed does.
-    return reshape(div(sum(sums), static_cast<T>(pred.size())), Shape{1});
+    return reshape(sum(sums), Shape{1});
 }
 
 template <class T>

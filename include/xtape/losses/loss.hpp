@@ -63,7 +63,7 @@ public:
     /// `sample_weight` must broadcast to e's shape exactly (NumPy rules); it is
     /// never reshaped. Throws ShapeError naming the loss and both shapes otherwise.
     Var<T> apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight) const;
-    /// As above with an explicit scalar factor in place of `weight` (L2's w/2).
+    /// As above with an explicit scalar factor in place of `weight` (L2's w/2, PoissonNLL's w/N).
     Var<T> apply_weighting(const Var<T>& e, const std::optional<Var<T>>& sample_weight,
                            std::optional<double> factor) const;
 
@@ -91,6 +91,9 @@ public:
     /// in one pass (fuse_sum) as the weighted_batch_mean above.
     Var<T> weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
                               const std::optional<Var<T>>& sample_weight) const;
+    /// As above with an explicit scalar factor in place of `weight` (PoissonNLL's w/N).
+    Var<T> weighted_batch_sum(std::span<const Var<T>> inputs, const ElementwiseFn& expression,
+                              const std::optional<Var<T>>& sample_weight, std::optional<double> factor) const;
     /// sum_b: as batch_mean with a sum.
     Var<T> batch_sum(const Var<T>& e) const;
     /// batch_sum(fuse(inputs, expression)) in one pass (fuse_sum).
