@@ -12,7 +12,7 @@
 
 #include "xtape/detail/op_support.hpp"
 
-#include "kernels/simd_loop.hpp"
+#include "kernels/reduction.hpp"
 #include "kernels/streaming_store.hpp"
 
 namespace xtape {
@@ -195,18 +195,6 @@ struct GradientRows {
     bool handed_over = false;
 };
 
-// Multiplies row i of `rows` by g_i, in place.
-template <class T>
-void scale_each_row(xt::xarray<T>& rows, const xt::xarray<T>& g) {
-    using B = kernels::Batch<T>;
-    const std::size_t samples = g.size();
-    const std::size_t row = rows.size() / samples;
-    for (std::size_t i = 0; i < samples; ++i) {
-        T* row_i = rows.data() + i * row;
-        kernels::map(row, row_i, [gi = B(g.flat(i))](B v) { return gi * v; }, row_i);
-    }
-}
-
 }  // namespace
 
 template <class T>
@@ -271,13 +259,12 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
         // backward through this node has to recompute them.
         if (gradient_rows->handed_over) return recompute(c);
         gradient_rows->handed_over = true;
-        const xt::xarray<T>& g = c.grad();
         // Summed (unit-weighted) losses, the usual case, leave the rows as they are.
-        const bool unit_seed = std::all_of(g.data(), g.data() + g.size(), [](T gi) { return gi == T(1); });
+        const xt::xarray<T>& g = c.grad();
         for (std::size_t k = 0; k < gradient_rows->rows.size(); ++k) {
             xt::xarray<T>& rows_k = gradient_rows->rows[k];
             if (!c.needs_grad(k) || rows_k.size() == 0) continue;
-            if (!unit_seed) scale_each_row(rows_k, g);
+            kernels::scale_rows_in_place(g.data(), g.size(), rows_k.size() / g.size(), rows_k.data());
             c.accumulate(k, std::move(rows_k));
         }
     };

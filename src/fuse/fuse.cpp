@@ -264,11 +264,10 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     return tape.record(op, inputs, std::move(out), [e, reduction, gradient_rows](GradContext<T>& c) {
         if (gradient_rows->at.empty()) return reduction.backward(c, e);  // handed over by an earlier backward
         const xt::xarray<T>& g = c.grad();
-        const bool unit_seed = std::all_of(g.begin(), g.end(), [](T gi) { return gi == T(1); });
         for (std::size_t k = 0; k < gradient_rows->at.size(); ++k) {
             xt::xarray<T>& rows_k = gradient_rows->arrays[k];
             if (!gradient_rows->given[k] || !c.needs_grad(k)) continue;
-            if (!unit_seed) kernels::scale_rows(g.data(), T(1), rows_k.data(), reduction.rows, reduction.n, rows_k.data());
+            kernels::scale_rows_in_place(g.data(), reduction.rows, reduction.n, rows_k.data());
             c.accumulate(k, std::move(rows_k));
         }
         gradient_rows->at.clear();

@@ -238,6 +238,14 @@ void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t 
 }
 
 template <class T>
+void scale_rows_in_place(const T* g, std::size_t rows, std::size_t n, T* y) {
+    for (std::size_t o = 0; o < rows; ++o) {
+        if (g[o] == T(1)) continue;
+        map(n, y + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
+    }
+}
+
+template <class T>
 void similarity_sums_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* xx, T* xy, T* yy) {
     for (std::size_t o = 0; o < rows; ++o, x += n, y += n) {
         const bool last = o + 1 == rows;
@@ -337,6 +345,7 @@ void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, c
     template void sum_exp_block(const T*, const BlockReduction&, const T*, T*);                               \
     template void dot_rows(const T*, const T*, std::size_t, std::size_t, T*);                                 \
     template void scale_rows(const T*, T, const T*, std::size_t, std::size_t, T*);                            \
+    template void scale_rows_in_place(const T*, std::size_t, std::size_t, T*);                                \
     template void similarity_sums_rows(const T*, const T*, std::size_t, std::size_t, T*, T*, T*);             \
     template void combine_rows(const T*, const T*, const T*, const T*, std::size_t, std::size_t, T*);         \
     template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \

@@ -49,6 +49,12 @@ void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out);
 template <class T>
 void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t n, T* out);
 
+/// y[o, j] *= g[o] in place for `rows` rows of n. A row whose g[o] is 1 is
+/// left as it is, unread: losses whose samples mostly pass their gradient
+/// through unchanged (the active samples of a hinge) skip their rows' pass.
+template <class T>
+void scale_rows_in_place(const T* g, std::size_t rows, std::size_t n, T* y);
+
 /// xx[o], xy[o], yy[o] = the sums of x*x, x*y and y*y over row o of `rows`
 /// rows of n, summed as in sum_block, from one pass that fetches the next rows
 /// into the cache as it goes (a row of 1024 floats is a page, where the
