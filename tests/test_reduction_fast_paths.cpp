@@ -291,3 +291,26 @@ TEST_CASE_TEMPLATE("logsumexp of rows larger than the caches: the gradient strea
         }
     }
 }
+
+TEST_CASE_TEMPLATE("logsumexp over rows: the softmax from the forward pass serves the first backward, a second one "
+                   "recomputes", T, float, double) {
+    // Rows shorter than a SIMD batch (one exp pass per block of rows) and longer.
+    for (const Shape& shape : {Shape{7, 3}, Shape{5, 37}}) {
+        CAPTURE(to_string(shape));
+        const auto x = random_array(shape, 43, -3, 3);
+        const auto w = random_array({shape[0], 1}, 44);
+        xt::xarray<double> weighted_softmax = xt::exp(x);  // times w, row by row
+        for (std::size_t i = 0; i < shape[0]; ++i) {
+            auto row = xt::view(weighted_softmax, i, xt::all());
+            const double total = xt::sum(row)();
+            for (auto& e : row) e *= w(i, 0) / total;
+        }
+        Tape<T> tape;
+        const auto v = tape.leaf(as<T>(x));
+        const Var<T> total = sum(mul(logsumexp(v, {1}, true), tape.constant(as<T>(w))));
+        tape.backward(total);
+        check_close<T>(v.grad(), as<T>(weighted_softmax), kernel_rtol<T>, kernel_rtol<T>);
+        tape.backward(total);
+        check_close<T>(v.grad(), as<T>(xt::xarray<double>(2.0 * weighted_softmax)), kernel_rtol<T>, kernel_rtol<T>);
+    }
+}

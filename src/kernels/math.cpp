@@ -66,8 +66,9 @@ void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::siz
 }
 
 template <class T>
-void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::shifted_sum_exp_rows(x, rows, n, shift, total); });
+void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total, T* softmax) {
+    on_best_arch(
+        [&](auto arch) { ArchMath<decltype(arch), T>::shifted_sum_exp_rows(x, rows, n, shift, total, softmax); });
 }
 
 template <class T>
@@ -87,7 +88,7 @@ void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t row
     template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);          \
     template void softmax_rows(const T*, T*, std::size_t, std::size_t);                             \
     template void softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);              \
-    template void shifted_sum_exp_rows(const T*, std::size_t, std::size_t, T*, T*);                 \
+    template void shifted_sum_exp_rows(const T*, std::size_t, std::size_t, T*, T*, T*);             \
     template void scaled_exp_rows(const T*, const T*, const T*, std::size_t, std::size_t, T*);
 
 XTAPE_INSTANTIATE(float)

@@ -59,9 +59,12 @@ void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::siz
 
 /// For each of `rows` contiguous rows of n values: shift[r] = the row's max (0
 /// when that is not finite) and total[r] = sum(exp(x - shift[r])): logsumexp
-/// is shift + log(total).
+/// is shift + log(total). With `softmax` (else null), also its gradient rows
+/// from the same pass: softmax[r, :] = exp(x - shift[r]) / total[r] (0 for a
+/// row whose total is 0), written with streaming stores when larger than the
+/// caches.
 template <class T>
-void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total);
+void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total, T* softmax = nullptr);
 
 /// out = exp(x - shift[r]) * scale[r] over each row r: the backward of logsumexp
 /// with scale = g / total.

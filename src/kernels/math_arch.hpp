@@ -20,7 +20,7 @@ struct ArchMath {
     static void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n);
     static void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n);
     static void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n);
-    static void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total);
+    static void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total, T* softmax);
     static void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n, T* out);
 };
 

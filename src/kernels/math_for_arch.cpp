@@ -1,11 +1,13 @@
 // The kernels of math.hpp written once over xsimd batches of instruction set
 // XTAPE_KERNEL_ARCH; meson compiles this file once per instruction set, each
 // time with that set's -m flags.
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <limits>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "batch_math.hpp"
 #include "math_arch.hpp"
@@ -174,11 +176,26 @@ void ArchMath<A, T>::softmax_grad_rows(const T* g, const T* y, T* dx, std::size_
 
 namespace {
 
+// to[0:n] = from[0:n], streamed or copied.
+template <class T>
+void put(bool stream, std::size_t n, const T* from, T* to) {
+    if (stream) return arch_stream_copy<Arch, T>(n, from, to);
+    std::copy_n(from, n, to);
+}
+
+// 1 / total, the factor that makes exps a softmax; 0 for a row whose total is
+// 0 (all -inf, where the exps are 0 too) or NaN, as logsumexp's backward has it.
+template <class T>
+T inverse_total(T total) {
+    return total > T(0) ? T(1) / total : T(0);
+}
+
 // Rows shorter than a SIMD batch (a few classes) would each go through the
 // padded tail: their shifted values go through exp together, a block of rows
 // at a time, and the per-row work is scalar (as log_softmax_short_rows).
 template <class T>
-void shifted_sum_exp_short_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
+void shifted_sum_exp_short_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total, T* softmax,
+                                bool stream) {
     constexpr std::size_t block = 256;  // values per exp pass, on the stack
     alignas(64) T exps[block];
     const std::size_t rows_per_block = block / n;
@@ -194,18 +211,43 @@ void shifted_sum_exp_short_rows(const T* x, std::size_t rows, std::size_t n, T* 
             for (std::size_t j = 0; j < n; ++j) sum += exps[r * n + j];
             total[first + r] = sum;
         }
+        if (softmax == nullptr) continue;
+        for (std::size_t r = 0; r < count; ++r) {
+            const T k = inverse_total(total[first + r]);
+            for (std::size_t j = 0; j < n; ++j) exps[r * n + j] *= k;
+        }
+        put(stream, count * n, exps, softmax + first * n);
     }
 }
 
 }  // namespace
 
 template <class A, class T>
-void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total) {
-    if (n < B<T>::size) return shifted_sum_exp_short_rows(x, rows, n, shift, total);
-    for (std::size_t r = 0; r < rows; ++r, x += n) {
-        shift[r] = row_shift(x, n, r + 1 < rows ? x + n : nullptr);
-        total[r] = map_sum<T, Arch>(n, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
+void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total,
+                                          T* softmax) {
+    const bool stream = softmax != nullptr && rows * n * sizeof(T) >= streamed_output_bytes;
+    if (n < B<T>::size) {
+        shifted_sum_exp_short_rows(x, rows, n, shift, total, softmax, stream);
+    } else if (softmax == nullptr) {
+        for (std::size_t r = 0; r < rows; ++r, x += n) {
+            shift[r] = row_shift(x, n, r + 1 < rows ? x + n : nullptr);
+            total[r] = map_sum<T, Arch>(n, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
+        }
+    } else {
+        // Each row's exps are staged (in the L1 cache for a row of a few
+        // thousand), summed, scaled, and put in place.
+        thread_local std::vector<T> staged;
+        staged.resize(n);
+        for (std::size_t r = 0; r < rows; ++r, x += n, softmax += n) {
+            shift[r] = row_shift(x, n, r + 1 < rows ? x + n : nullptr);
+            map<T, Arch>(n, staged.data(), [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
+            total[r] = map_sum<T, Arch>(n, [](B<T> v) { return v; }, staged.data());
+            map<T, Arch>(n, staged.data(), [k = B<T>(inverse_total(total[r]))](B<T> v) { return v * k; },
+                         staged.data());
+            put(stream, n, staged.data(), softmax);
+        }
     }
+    if (stream) store_fence();
 }
 
 // Short rows as in shifted_sum_exp_rows: one flat exp pass over the whole block.

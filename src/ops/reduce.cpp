@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -127,6 +128,13 @@ Var<T> reduce_empty(const Var<T>& a, const Reduction& r, const char* op) {
     return tape_of(a, op).record(op, {a}, xt::zeros<T>(r.out), nullptr);
 }
 
+// Gradient rows computed with the values, for the first backward to scale and hand over.
+template <class T>
+struct GradientRows {
+    xt::xarray<T> rows;
+    bool handed_over = false;
+};
+
 }  // namespace
 
 template <class T>
@@ -206,18 +214,32 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     // magnitude (0.001 in float at 1e4), a - m is exact near the max.
     xt::xarray<T> m = xt::empty<T>(r.kept);
     xt::xarray<T> s = xt::empty<T>(r.kept);
+    Tape<T>& tape = tape_of(a, "logsumexp");
     const bool rows = r.block && r.block->inner == 1;
+    // Over rows, when a gradient is wanted, the gradient rows (the softmax) come
+    // from the same pass as the values, and the backward only scales them by
+    // the incoming gradient (not at all for the usual 1): the input is read once.
+    std::shared_ptr<GradientRows<T>> softmax;
     if (rows) {
-        kernels::math::shifted_sum_exp_rows(a.value().data(), r.block->outer, r.block->reduced, m.data(), s.data());
+        if (tape.grad_enabled() && a.requires_grad()) {
+            softmax = std::make_shared<GradientRows<T>>(GradientRows<T>{tape.buffer(a.shape())});
+        }
+        kernels::math::shifted_sum_exp_rows(a.value().data(), r.block->outer, r.block->reduced, m.data(), s.data(),
+                                            softmax ? softmax->rows.data() : nullptr);
     } else {
         m = logsumexp_shift(a.value(), r);
         s = sum_exp(a.value(), m, r);
     }
-    xt::xarray<T> out = tape_of(a, "logsumexp").buffer(r.out);
+    xt::xarray<T> out = tape.buffer(r.out);
     for (std::size_t i = 0; i < out.size(); ++i) out.flat(i) = std::log(s.flat(i)) + m.flat(i);
-    return a.tape().record("logsumexp", {a}, std::move(out),
-                           [r, rows, m = std::move(m), s = std::move(s)](GradContext<T>& c) {
+    return tape.record("logsumexp", {a}, std::move(out),
+                       [r, rows, softmax, m = std::move(m), s = std::move(s)](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
+        if (softmax && !softmax->handed_over) {
+            softmax->handed_over = true;  // a second backward recomputes them below
+            kernels::scale_rows_in_place(c.grad().data(), r.block->outer, r.block->reduced, softmax->rows.data());
+            return c.accumulate(0, std::move(softmax->rows));
+        }
         // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too).
         xt::xarray<T> scale = xt::empty<T>(r.kept);
         for (std::size_t i = 0; i < scale.size(); ++i) {
