@@ -7,7 +7,6 @@
 #include <limits>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "batch_math.hpp"
 #include "math_arch.hpp"
@@ -225,7 +224,12 @@ void shifted_sum_exp_short_rows(const T* x, std::size_t rows, std::size_t n, T* 
 template <class A, class T>
 void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total,
                                           T* softmax) {
-    const bool stream = softmax != nullptr && rows * n * sizeof(T) >= streamed_output_bytes;
+    // A softmax larger than the caches is staged a row at a time (on the stack,
+    // in the L1 cache) and streamed; rows longer than the stage are written
+    // and scaled in place.
+    constexpr std::size_t stage_elements = 4096;
+    const bool stream =
+        softmax != nullptr && n <= stage_elements && rows * n * sizeof(T) >= streamed_output_bytes;
     if (n < B<T>::size) {
         shifted_sum_exp_short_rows(x, rows, n, shift, total, softmax, stream);
     } else if (softmax == nullptr) {
@@ -234,17 +238,14 @@ void ArchMath<A, T>::shifted_sum_exp_rows(const T* x, std::size_t rows, std::siz
             total[r] = map_sum<T, Arch>(n, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
         }
     } else {
-        // Each row's exps are staged (in the L1 cache for a row of a few
-        // thousand), summed, scaled, and put in place.
-        thread_local std::vector<T> staged;
-        staged.resize(n);
+        alignas(64) T stage[stage_elements];
         for (std::size_t r = 0; r < rows; ++r, x += n, softmax += n) {
+            T* exps = stream ? stage : softmax;
             shift[r] = row_shift(x, n, r + 1 < rows ? x + n : nullptr);
-            map<T, Arch>(n, staged.data(), [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
-            total[r] = map_sum<T, Arch>(n, [](B<T> v) { return v; }, staged.data());
-            map<T, Arch>(n, staged.data(), [k = B<T>(inverse_total(total[r]))](B<T> v) { return v * k; },
-                         staged.data());
-            put(stream, n, staged.data(), softmax);
+            map<T, Arch>(n, exps, [m = B<T>(shift[r])](B<T> v) { return xsimd::exp(v - m); }, x);
+            total[r] = map_sum<T, Arch>(n, [](B<T> v) { return v; }, exps);
+            map<T, Arch>(n, exps, [k = B<T>(inverse_total(total[r]))](B<T> v) { return v * k; }, exps);
+            if (stream) arch_stream_copy<Arch, T>(n, stage, softmax);
         }
     }
     if (stream) store_fence();
