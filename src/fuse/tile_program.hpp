@@ -34,7 +34,8 @@ public:
     explicit TileProgram(FusedExpression e);
 
     /// For the backward pass: `wants_grad[k]` says whether input k wants a
-    /// gradient, of `elements` elements in all (kernels::streamed_output_bytes).
+    /// gradient; each gradient has `elements` elements, and is written with
+    /// streaming stores when that is kernels::streamed_output_bytes or more.
     TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements);
 
     ~TileProgram();  // orders the streamed gradients' stores (kernels::store_fence)
