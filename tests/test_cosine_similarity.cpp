@@ -104,8 +104,8 @@ TEST_CASE("cosine_similarity names the op and the shapes or eps at fault") {
     const Var<double> a = tape.leaf(random_array({2, 3}, 1));
     const Var<double> b = tape.leaf(random_array({2, 4}, 2));
     const Var<double> scalar = tape.leaf(xt::xarray<double>(1.0));
-    CHECK_THROWS_WITH_AS(cosine_similarity(a, b), doctest::Contains("cosine_similarity: a of shape (2, 3) and b of shape (2, 4)"),
-                         ShapeError);
+    CHECK_THROWS_WITH_AS(cosine_similarity(a, b),
+                         doctest::Contains("cosine_similarity: a of shape (2, 3) and b of shape (2, 4)"), ShapeError);
     CHECK_THROWS_AS(cosine_similarity(scalar, scalar), ShapeError);
     CHECK_THROWS_WITH_AS(cosine_similarity(a, a, -1.0), doctest::Contains("eps must be finite and at least 0, got -1"),
                          ValueError);

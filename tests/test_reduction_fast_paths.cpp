@@ -265,8 +265,8 @@ TEST_CASE_TEMPLATE("sum_to reduces leading, size-1 and scattered axes as xtensor
     }
 }
 
-TEST_CASE_TEMPLATE("logsumexp of rows larger than the caches: the gradient streamed to memory equals each row's alone", T,
-                   float, double) {
+TEST_CASE_TEMPLATE("logsumexp of rows larger than the caches: the gradient streamed to memory equals each row's "
+                   "alone", T, float, double) {
     // Above kernels::streamed_output_bytes the gradient is staged and streamed;
     // a row alone is written in place. Rows shorter and longer than a staged
     // part, not a whole number of cache lines; weights as the incoming gradient.

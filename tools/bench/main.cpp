@@ -59,7 +59,8 @@ double disagreement(const Checksums& a, const Checksums& b) {
 
 /// xtape's step, torch's and, for a case with a bandwidth bound, a copy of
 /// `probe` take turns, so that the ratio and the bound are measured under the
-/// same conditions as the case.
+/// same conditions. The probe's copy leaves the caches cold: a large case's
+/// steps read their inputs from memory, as the bound assumes.
 Row measure(const CaseSpec& spec, const TimingPolicy& policy, CopyProbe& probe, bool with_torch) {
     const InputArrays inputs = spec.draw();
     const PeerStep xtape = xtape_step(spec, inputs);

@@ -24,7 +24,8 @@ nlohmann::json number_or_null(const std::optional<double>& value) {
 }  // namespace
 
 std::string to_table(const Report& report) {
-    std::string out = fmt::format("threads {}{}, {} clock, xtape kernels {}, copy bandwidth {:.1f} GB/s at the start, torch {}\n",
+    std::string out = fmt::format("threads {}{}, {} clock, xtape kernels {}, copy bandwidth {:.1f} GB/s at the start, "
+                                  "torch {}\n",
                                   report.threads, report.quick ? " (quick: reduced sizes, few repetitions)" : "",
                                   report.clock, report.kernels, report.bandwidth_gb_s,
                                   report.torch_version.value_or("absent"));
