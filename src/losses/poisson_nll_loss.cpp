@@ -60,6 +60,7 @@ Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
     // gradient rows it computes with the values as they are (a division of the
     // total would send them one more pass).
     const double per_element = this->weight().value_or(1.0) / static_cast<double>(pred.size());
+    // With the Stirling term: a composed graph, in chunks.
     const auto full = [self = *this, sw, nll, per_element](std::span<const Var<T>> v) {
         const Var<T> e = add(fuse(v.first(2), nll), stirling_term(v[1]));
         return self.batch_sum(self.apply_weighting(e, detail::input_at(v, sw), per_element));
