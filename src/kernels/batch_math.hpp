@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <iterator>
 #include <type_traits>
+#include <utility>
 
 #include "simd_loop.hpp"
 
@@ -51,14 +52,24 @@ template <class T, class A>
 // Horner's rule with FMA (simulated exactly over 20000 random t and every
 // power of two). xsimd's general log1p reduces the range with two divisions
 // and costs twice as much.
+inline constexpr float log1p_unit_coefficients[] = {
+    -0x1.a04acap-9f, 0x1.402f4cp-6f,  -0x1.cdd008p-5f, 0x1.afdde8p-4f, -0x1.38b908p-3f,
+    0x1.92b43p-3f,   -0x1.ff0254p-3f, 0x1.554bd6p-2f,  -0x1.ffffb8p-2f, 1.0f};
+
+// Horner's rule over those coefficients, written out by a fold: GCC 12 kept a
+// loop (one FMA per iteration, `#pragma GCC unroll` ignored in some
+// instantiations), which serialised the two batches map_pair keeps in flight.
+template <class A, std::size_t... K>
+[[gnu::always_inline]] inline Batch<float, A> log1p_unit_polynomial(Batch<float, A> t, std::index_sequence<K...>) {
+    Batch<float, A> acc(log1p_unit_coefficients[0]);
+    ((acc = xsimd::fma(acc, t, Batch<float, A>(log1p_unit_coefficients[K + 1]))), ...);
+    return acc;
+}
+
 template <class A>
 [[gnu::always_inline]] inline Batch<float, A> log1p_unit(Batch<float, A> t) {
-    constexpr float p[] = {-0x1.a04acap-9f, 0x1.402f4cp-6f,  -0x1.cdd008p-5f, 0x1.afdde8p-4f, -0x1.38b908p-3f,
-                           0x1.92b43p-3f,   -0x1.ff0254p-3f, 0x1.554bd6p-2f,  -0x1.ffffb8p-2f, 1.0f};
-    Batch<float, A> acc(p[0]);
-#pragma GCC unroll 16  // else GCC 12 keeps the loop, and the coefficients go through the stack
-    for (std::size_t k = 1; k < std::size(p); ++k) acc = xsimd::fma(acc, t, Batch<float, A>(p[k]));
-    return t * acc;
+    constexpr std::size_t degree = std::size(log1p_unit_coefficients) - 1;
+    return t * log1p_unit_polynomial<A>(t, std::make_index_sequence<degree>{});
 }
 
 // max(x,0) + log1p(exp(-|x|)), from tail = exp(-|x|): exp never overflows,

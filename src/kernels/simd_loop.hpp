@@ -33,10 +33,10 @@ Batch<T, A> load_padded(const T* src, std::size_t count) {
 /// The tail shorter than a batch goes through the same f on a zero-padded batch,
 /// so every element is computed by the same instructions wherever it sits (a
 /// row split into chunks gives bit-identical results). `out` may alias an input.
-/// Two batches go through f side by side: f is often one long dependent chain
-/// (exp, a polynomial), and the second batch fills the first one's latency.
+/// map, map_pair and map_sum are flattened: f and all it calls are inlined
+/// into the loop (GCC 12 called larger f out of line, once per batch).
 template <class T, class A = xsimd::default_arch, class F, class... In>
-void map(std::size_t n, T* out, F f, const In*... in) {
+[[gnu::flatten]] void map(std::size_t n, T* out, F f, const In*... in) {
     using B = Batch<T, A>;
     constexpr std::size_t width = B::size;
     std::size_t i = 0;
@@ -49,9 +49,12 @@ void map(std::size_t n, T* out, F f, const In*... in) {
 }
 
 /// first[i], second[i] = f(in_0[i], in_1[i], ...) for i < n, where f returns a
-/// std::pair of batches: two results that share their work. Otherwise as map.
+/// std::pair of batches: two results that share their work. Two batches go
+/// through f side by side: f is often one long dependent chain (exp, a
+/// polynomial), and the second batch fills the first one's latency.
+/// Otherwise as map.
 template <class T, class A = xsimd::default_arch, class F, class... In>
-void map_pair(std::size_t n, T* first, T* second, F f, const In*... in) {
+[[gnu::flatten]] void map_pair(std::size_t n, T* first, T* second, F f, const In*... in) {
     using B = Batch<T, A>;
     constexpr std::size_t width = B::size;
     std::size_t i = 0;
@@ -95,7 +98,7 @@ inline void clean_upper_state() {
 /// The sum of f(in_0[i], ...) for i < n, accumulated lane-wise then reduced;
 /// padded tail lanes contribute f's value masked to zero.
 template <class T, class A = xsimd::default_arch, class F, class... In>
-T map_sum(std::size_t n, F f, const In*... in) {
+[[gnu::flatten]] T map_sum(std::size_t n, F f, const In*... in) {
     using B = Batch<T, A>;
     constexpr std::size_t width = B::size;
     B total(T(0));
