@@ -7,6 +7,7 @@
 // All ops are defined in src/ops/ for T = float and double.
 #pragma once
 
+#include <concepts>
 #include <type_traits>
 #include <vector>
 
@@ -82,6 +83,26 @@ template <class T> Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std:
 
 /// mask ? a : b, broadcasting mask, a and b together. The mask has no gradient.
 template <class T> Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b);
+
+namespace detail {
+template <class V> struct var_element {};
+template <class T> struct var_element<Var<T>> { using type = T; };
+/// A Var<T> of any T, possibly const or a reference.
+template <class V> concept a_var = requires { typename var_element<std::remove_cvref_t<V>>::type; };
+}  // namespace detail
+
+/// The same `where`, for the call written unqualified with `using namespace
+/// xtape`: the mask's type brings in xt::where by argument-dependent lookup, an
+/// unconstrained template of three forwarding references that binds non-const
+/// arguments better than the declaration above. This one has the same form and a
+/// constraint, so C++20's partial ordering prefers it, and it calls the one above.
+template <class M, class A, class B>
+    requires detail::a_var<A> && std::same_as<std::remove_cvref_t<A>, std::remove_cvref_t<B>> &&
+             std::convertible_to<M, const Mask&>
+auto where(M&& mask, A&& a, B&& b) {
+    using T = typename detail::var_element<std::remove_cvref_t<A>>::type;
+    return xtape::where<T>(mask, a, b);
+}
 
 // ---- reductions over a set of axes (empty Axes = every axis) -----------------
 
