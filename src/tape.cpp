@@ -1,6 +1,8 @@
 // The tape: recording nodes, the reverse sweep, and the thread-local current tape.
 #include "xtape/tape.hpp"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "xtape/detail/sum_to.hpp"
@@ -86,7 +88,36 @@ Var<T> Tape<T>::push(const char* op, xt::xarray<T>&& value, bool requires_grad) 
     node.op = op;
     node.requires_grad = requires_grad;
     node.has_grad = false;
+    node.lender = nullptr;
     return Var<T>(this, static_cast<std::uint32_t>(size_++), epoch_);
+}
+
+template <class T>
+Tape<T>::~Tape() {
+    for (std::size_t i = 0; i < size_; ++i) {
+        if (nodes_[i].lender != nullptr) give_back(nodes_[i]);
+    }
+}
+
+template <class T>
+Var<T> Tape<T>::borrow(Lendable<T>& lendable) {
+    if (lendable.borrower_ != nullptr) {
+        throw TapeError(fmt::format("borrow: the array is already lent to a tape (as its variable #{})",
+                                    lendable.leaf_.index()));
+    }
+    const Var<T> leaf = push("leaf", std::move(lendable.value_), true);
+    nodes_[leaf.index_].lender = &lendable;
+    lendable.borrower_ = this;
+    lendable.leaf_ = leaf;
+    return leaf;
+}
+
+template <class T>
+void Tape<T>::give_back(Node& node) {
+    Lendable<T>& lender = *node.lender;
+    lender.value_ = std::move(node.value);
+    lender.borrower_ = nullptr;
+    node.lender = nullptr;
 }
 
 template <class T>
@@ -178,6 +209,7 @@ void Tape<T>::clear() {
     for (auto& [count, arrays] : spare_) arrays.clear();
     for (std::size_t i = 0; i < size_; ++i) {
         Node& node = nodes_[i];
+        if (node.lender != nullptr) give_back(node);
         recycle(std::move(node.value));
         recycle(std::move(node.grad));
         node.backward = nullptr;
@@ -201,6 +233,41 @@ xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
     spare->second.pop_back();
     array.reshape(shape);
     return array;
+}
+
+// ---- Lendable --------------------------------------------------------------
+
+template <class T>
+Lendable<T>::~Lendable() {
+    if (borrower_ != nullptr) borrower_->nodes_[leaf_.index()].lender = nullptr;
+}
+
+template <class T>
+xt::xarray<T>& Lendable<T>::get() {
+    return borrower_ != nullptr ? borrower_->nodes_[leaf_.index()].value : value_;
+}
+
+template <class T>
+const xt::xarray<T>& Lendable<T>::get() const {
+    return borrower_ != nullptr ? borrower_->nodes_[leaf_.index()].value : value_;
+}
+
+template <class T>
+xt::xarray<T>* Lendable<T>::grad() {
+    if (borrower_ == nullptr) return nullptr;
+    auto& node = borrower_->nodes_[leaf_.index()];
+    return node.has_grad ? &node.grad : nullptr;
+}
+
+template <class T>
+void Lendable<T>::reclaim() {
+    if (borrower_ == nullptr) return;
+    auto& node = borrower_->nodes_[leaf_.index()];
+    xt::xarray<T> copy = borrower_->buffer(node.value.shape());
+    std::copy_n(node.value.data(), node.value.size(), copy.data());
+    value_ = std::exchange(node.value, std::move(copy));
+    node.lender = nullptr;
+    borrower_ = nullptr;
 }
 
 // ---- GradContext -----------------------------------------------------------
@@ -286,6 +353,7 @@ NoGradGuard<T>::~NoGradGuard() {
 
 #define XTAPE_INSTANTIATE(T)                      \
     template class Var<T>;                        \
+    template class Lendable<T>;                   \
     template class Tape<T>;                       \
     template class GradContext<T>;                \
     template class TapeScope<T>;                  \

@@ -23,6 +23,8 @@ template <class T>
 class Tape;
 template <class T>
 class GradContext;
+template <class T>
+class Lendable;
 
 /// A handle to one value recorded on a tape: {tape, index, epoch}. Cheap to
 /// copy. It stays valid until its tape is cleared or destroyed; using it after
@@ -88,9 +90,15 @@ public:
     Tape() = default;
     Tape(const Tape&) = delete;
     Tape& operator=(const Tape&) = delete;
+    /// Gives every borrowed array back to its Lendable.
+    ~Tape();
 
     /// An input whose gradient is wanted (a parameter or a differentiable input).
     Var<T> leaf(xt::xarray<T> value);
+    /// A leaf holding `lendable`'s array itself, not a copy, until the next
+    /// clear() or the tape's destruction gives it back (see Lendable). Throws
+    /// TapeError when the array is already lent to a tape.
+    Var<T> borrow(Lendable<T>& lendable);
     /// An input without gradient (a label, a mask turned into numbers).
     Var<T> constant(xt::xarray<T> value);
 
@@ -118,7 +126,8 @@ public:
     /// Forgets every gradient (values and handles stay valid).
     void zero_grad();
     /// Forgets every node; handles made before become stale (they throw).
-    /// The storage of the values and gradients is kept for the next step (see buffer).
+    /// The storage of the values and gradients is kept for the next step (see
+    /// buffer); borrowed arrays go back to their Lendables.
     void clear();
 
     /// An uninitialised array of `shape` for an op's value or gradient. Its
@@ -173,6 +182,7 @@ public:
 
 private:
     friend class GradContext<T>;
+    friend class Lendable<T>;
 
     struct Node {
         xt::xarray<T> value;
@@ -182,11 +192,14 @@ private:
         const char* op = "";
         bool requires_grad = false;
         bool has_grad = false;
+        Lendable<T>* lender = nullptr;  // whose array `value` is, when borrowed
     };
 
     Var<T> push(const char* op, xt::xarray<T>&& value, bool requires_grad);
     // Makes an array no longer needed (a gradient already added in) spare storage.
     void recycle(xt::xarray<T>&& array);
+    // Moves a borrowed value back to its lender.
+    void give_back(Node& node);
     void sweep(std::uint32_t root);
 
     // A deque never moves its elements on growth, so references to values stay
@@ -288,6 +301,43 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
         accumulate_reduced(k, xt::xarray<T>(std::forward<E>(g)));
     }
 }
+
+/// An array that a tape can borrow as a leaf without copying it: a Parameter's
+/// value, which would otherwise be copied into the tape every step. While lent,
+/// the array lives in the tape's node (its storage never moves) and get() finds
+/// it there; the tape's clear() or destruction moves it back. A Lendable is
+/// lent to one tape at a time, and never moves itself (the tape points to it).
+template <class T>
+class Lendable {
+public:
+    /// Holds `value` until a tape borrows it.
+    explicit Lendable(xt::xarray<T> value) : value_(std::move(value)) {}
+    /// When lent, the tape keeps the array as its own until it is cleared.
+    ~Lendable();
+    Lendable(const Lendable&) = delete;
+    Lendable& operator=(const Lendable&) = delete;
+
+    /// The array, wherever it is (in the borrowing tape's node while lent).
+    xt::xarray<T>& get();
+    /// The array, wherever it is.
+    const xt::xarray<T>& get() const;
+    /// The tape that holds the array now, or nullptr.
+    Tape<T>* borrower() const { return borrower_; }
+    /// The leaf holding the array; valid only while borrower() is not null.
+    const Var<T>& leaf() const { return leaf_; }
+    /// The gradient a backward sweep sent to the leaf, or nullptr when it is not
+    /// lent or no gradient reached it.
+    xt::xarray<T>* grad();
+    /// Takes the array back before the borrower is cleared; the leaf keeps a
+    /// copy (from the tape's spare storage), so the tape's handles stay valid.
+    void reclaim();
+
+private:
+    friend class Tape<T>;
+    xt::xarray<T> value_;  // moved out while lent
+    Tape<T>* borrower_ = nullptr;
+    Var<T> leaf_;
+};
 
 /// The tape that `leaf()` and `constant()` use on this thread: by default one
 /// tape per thread, or the one a TapeScope selected.
