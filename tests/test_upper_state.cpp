@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../src/kernels/math.hpp"
+#include "../src/kernels/optimizer.hpp"
 #include "support/sanitizer.hpp"
 #include "xtape/xtape.hpp"
 
@@ -49,10 +50,12 @@ TEST_CASE("every dispatched kernel returns with the upper vector state clean") {
         return;
     }
     namespace math = xtape::kernels::math;
+    namespace optimizer = xtape::kernels::optimizer;
     for (const std::size_t n : {std::size_t(10), std::size_t(1000)}) {
         CAPTURE(n);
         const std::size_t rows = 4;
         std::vector<float> x(rows * n, 0.5f), g(rows * n, 1.0f), out(rows * n), shift(rows), total(rows);
+        std::vector<float> moment(rows * n, 0.0f), second(rows * n, 1.0f);
         const std::vector<std::pair<std::string, std::function<void()>>> kernels = {
             {"exp", [&] { math::exp(x.data(), out.data(), x.size()); }},
             {"log", [&] { math::log(x.data(), out.data(), x.size()); }},
@@ -67,6 +70,13 @@ TEST_CASE("every dispatched kernel returns with the upper vector state clean") {
             {"softmax_grad_rows", [&] { math::softmax_grad_rows(g.data(), x.data(), out.data(), rows, n); }},
             {"shifted_sum_exp_rows", [&] { math::shifted_sum_exp_rows(x.data(), rows, n, shift.data(), total.data()); }},
             {"scaled_exp_rows", [&] { math::scaled_exp_rows(x.data(), shift.data(), total.data(), rows, n, out.data()); }},
+            {"optimizer::sgd", [&] {
+                 optimizer::sgd<float>({0.1f, 0.9f, 0.01f}, x.size(), out.data(), g.data(), moment.data());
+             }},
+            {"optimizer::adam", [&] {
+                 optimizer::adam<float>({0.1f, 0.999f, 0.001f, 0.01f, 0.5f, 1e-8f, 0.f, 0.99f}, x.size(), out.data(),
+                                        g.data(), moment.data(), second.data());
+             }},
             {"fuse_mean", [&] {
                  xtape::Tape<float> tape;
                  const auto a = tape.leaf(xt::xarray<float>(xt::ones<float>({rows, n})));
