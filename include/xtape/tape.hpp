@@ -358,13 +358,15 @@ private:
     Tape<T>* previous_;
 };
 
-/// Disables gradient recording on a tape (the current one by default) until the
-/// scope ends: ops still compute values, but record no backward function.
+/// Disables gradient recording on a tape until the scope ends: ops still
+/// compute values, but record no backward function. The tape is named, never
+/// the thread's current one by default: a guard on a tape the code does not
+/// record on would change nothing.
 template <class T>
 class NoGradGuard {
 public:
     /// Disables recording on `tape`; the destructor restores its previous setting.
-    explicit NoGradGuard(Tape<T>& tape = current_tape<T>());
+    explicit NoGradGuard(Tape<T>& tape);
     ~NoGradGuard();
     NoGradGuard(const NoGradGuard&) = delete;
     NoGradGuard& operator=(const NoGradGuard&) = delete;
