@@ -69,7 +69,7 @@ static int run(int argc, char** argv) {
             const Var<float> loss = mean(loss_fn.apply(scores, tape.constant(take_rows(train_labels, batch))));
             total += loss.value().flat(0);
             tape.backward(loss);
-            adam.step(tape);
+            adam.step();
             tape.clear();
         }
         progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()),

@@ -137,7 +137,7 @@ static int run(int argc, char** argv) {
                 mean(ctc(logits, tape.constant(strips.labels), tape.constant(strips.lengths)));
             total += loss.value().flat(0);
             tape.backward(loss);
-            adam.step(tape);
+            adam.step();
             tape.clear();
         }
         progress.epoch(epoch, epochs, total / static_cast<double>(steps), character_error_rate(model, test));

@@ -33,7 +33,7 @@ static int run(int argc, char** argv) {
             const Var<float> loss = mean(loss_fn(logits, tape.constant(take_rows(split.train_y, batch))));
             total += loss.value().flat(0);
             tape.backward(loss);
-            adam.step(tape);
+            adam.step();
             tape.clear();  // the parameters keep their values; the next step records anew
         }
         const double accuracy =

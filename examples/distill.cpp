@@ -46,7 +46,7 @@ static int run(int argc, char** argv) {
                 const Var<float> loss = mean(cross_entropy(logits, tape.constant(take_rows(split.train_y, batch))));
                 total += loss.value().flat(0);
                 tape.backward(loss);
-                adam.step(tape);
+                adam.step();
                 tape.clear();
             }
             progress.epoch(epoch, teacher_epochs, total / static_cast<double>(batches.size()), test_accuracy(teacher));
@@ -78,7 +78,7 @@ static int run(int argc, char** argv) {
             const Var<float> loss = mean(kl_divergence(log_probabilities, tape.constant(take_rows(soft_targets, batch))));
             total += loss.value().flat(0);
             tape.backward(loss);
-            adam.step(tape);
+            adam.step();
             tape.clear();
         }
         progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), test_accuracy(student));

@@ -116,7 +116,7 @@ static int run(int argc, char** argv) {
             }
             total += loss.value().flat(0);
             tape.backward(loss);
-            adam.step(tape);
+            adam.step();
             tape.clear();
         }
         progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), test_accuracy());

@@ -79,7 +79,7 @@ static int run(int argc, char** argv) {
             const Var<float> loss = mean(poisson_nll(log_rate, tape.constant(take_rows(counts, batch))));
             total += loss.value().flat(0);
             tape.backward(loss);
-            adam.step(tape);
+            adam.step();
             tape.clear();
         }
         progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), coefficient_error());

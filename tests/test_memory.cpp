@@ -46,7 +46,7 @@ TEST_CASE("memory: 100 000 training steps with clear() between them keep the res
         tape.clear();
         const Var<float> out = loss(dense(tape.constant(x)), tape.constant(y));
         tape.backward(sum(out));
-        sgd.step(tape);
+        sgd.step();
     };
     // Warm up: the tape's node storage, the allocator's pools, the page cache of the code.
     for (int i = 0; i < 1000; ++i) train_step();

@@ -33,7 +33,7 @@ void check_parameter_gradients(const std::vector<Parameter<double>>& parameters,
     Tape<double> tape;
     tape.backward(loss(tape));
     std::vector<xt::xarray<double>> analytic_grads;
-    for (const Parameter<double>& p : parameters) analytic_grads.push_back(p.grad(tape));
+    for (const Parameter<double>& p : parameters) analytic_grads.push_back(p.grad());
     const double eps = 1e-6, atol = 1e-5, rtol = 1e-3;
     for (std::size_t k = 0; k < parameters.size(); ++k) {
         Parameter<double> p = parameters[k];
@@ -62,31 +62,67 @@ xt::xarray<double> random_inputs(std::size_t rows, std::size_t cols, std::uint64
 }
 }  // namespace
 
-TEST_CASE_TEMPLATE("a parameter enters each step once and its copies share the value", T, float, double) {
+TEST_CASE_TEMPLATE("a parameter enters each step once, without a copy, and its copies share the value", T, float,
+                   double) {
     Parameter<T> w("w", xt::xarray<T>{2, 3});
     Parameter<T> alias = w;
+    const T* storage = w.value().data();
+    CHECK(w.tape() == nullptr);
     Tape<T> tape;
     const Var<T> first = w.var(tape);
     const Var<T> again = alias.var(tape);
     CHECK(first.index() == again.index());
+    CHECK(first.value().data() == storage);  // the tape holds the parameter's own array
+    CHECK(w.tape() == &tape);
+    CHECK_FALSE(w.has_grad());
+    CHECK_THROWS_WITH_AS(w.grad(), doctest::Contains("backward has not reached"), TapeError);
     // w used twice: d/dw sum(w*w + w) = 2w + 1.
     tape.backward(sum(add(mul(first, again), first)));
-    CHECK(w.grad(tape) == xt::xarray<T>{5, 7});
+    CHECK(w.grad() == xt::xarray<T>{5, 7});
+    CHECK(alias.grad() == xt::xarray<T>{5, 7});
 
     tape.clear();
-    CHECK(w.grad(tape) == xt::xarray<T>{0, 0});  // not entered this step
+    CHECK(w.tape() == nullptr);
+    CHECK_FALSE(w.has_grad());  // not entered this step
+    CHECK_THROWS_WITH_AS(w.grad(), doctest::Contains("has not entered a tape"), TapeError);
     alias.value() += T(1);
     CHECK(w.value() == xt::xarray<T>{3, 4});
+    CHECK(w.value().data() == storage);
     CHECK(w.var(tape).value() == xt::xarray<T>{3, 4});  // a new leaf with the new value
 
-    Tape<T> other;
-    CHECK(w.grad(other) == xt::xarray<T>{0, 0});
     CHECK_THROWS_WITH_AS(w.assign(xt::xarray<T>{1, 2, 3}), doctest::Contains("'w'"), ShapeError);
     CHECK_THROWS_AS(Parameter<T>("", xt::xarray<T>{1}), ValueError);
 }
 
+TEST_CASE("a parameter follows the tape it last entered with gradients, and evaluation leaves it there") {
+    Parameter<double> w("w", xt::xarray<double>{2});
+    Tape<double> train;
+    const Var<double> leaf = w.var(train);
+    train.backward(mul(leaf, 4.0));
+    {
+        // Evaluation on a tape without gradients while w is on `train`: a copy.
+        Tape<double> evaluate;
+        NoGradGuard<double> no_grad(evaluate);
+        const Var<double> copy = w.var(evaluate);
+        CHECK(copy.value().data() != w.value().data());
+        CHECK(w.tape() == &train);
+    }
+    CHECK(w.grad()(0) == 4);  // still train's gradient
+    // A second tape that records gradients takes w over; train keeps a copy.
+    Tape<double> other;
+    const Var<double> moved = w.var(other);
+    CHECK(w.tape() == &other);
+    CHECK(moved.value().data() == w.value().data());
+    CHECK(leaf.value()(0) == 2);
+    CHECK_FALSE(w.has_grad());
+    other.backward(mul(moved, 3.0));
+    CHECK(w.grad()(0) == 3);
+    CHECK(leaf.grad()(0) == 4);
+}
+
 TEST_CASE("a tape made where a destroyed one was is not mistaken for it") {
-    // Tapes on the stack in a loop reuse one address and all start at epoch 1.
+    // Tapes on the stack in a loop reuse one address and all start at epoch 1;
+    // each one's destruction gives the parameter back.
     Parameter<double> w("w", xt::xarray<double>{2});
     for (int round = 0; round < 3; ++round) {
         Tape<double> tape;
@@ -95,13 +131,14 @@ TEST_CASE("a tape made where a destroyed one was is not mistaken for it") {
             w.var(tape);  // index 1
         } else {
             // Index 1 now holds another leaf; w must get a leaf of its own.
+            CHECK(w.tape() == nullptr);
             tape.constant(xt::xarray<double>{3});
             tape.leaf(xt::xarray<double>{9});
             const Var<double> leaf = w.var(tape);
             CHECK(leaf.index() == 2);
             CHECK(leaf.value()(0) == 2);
             tape.backward(mul(leaf, 4.0));
-            CHECK(w.grad(tape)(0) == 4);
+            CHECK(w.grad()(0) == 4);
         }
     }
 }
@@ -188,7 +225,7 @@ TEST_CASE_TEMPLATE("an MLP trained with Adam learns XOR", T, float, double) {
         const Var<T> l = mean(square(sub(mlp(tape.constant(x)), tape.constant(y))));
         loss = l.value().flat(0);
         tape.backward(l);
-        adam.step(tape);
+        adam.step();
         tape.clear();
     }
     CHECK(loss < T(0.01));

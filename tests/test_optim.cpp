@@ -1,7 +1,10 @@
-// The optimizers: SGD (momentum, weight decay) and Adam, against hand-computed steps.
+// The optimizers (SGD with momentum and weight decay, Adam, AdamW) against
+// hand-computed steps.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "xtape/train.hpp"
 #include "xtape/xtape.hpp"
@@ -10,11 +13,11 @@ using namespace xtape;
 
 namespace {
 // One step whose gradient with respect to w is exactly `g`: loss = sum(w * g).
-template <class T, class Optimizer>
-void step_with_gradient(Parameter<T>& w, Optimizer& optimizer, const xt::xarray<T>& g) {
+template <class T>
+void step_with_gradient(Parameter<T>& w, Optimizer<T>& optimizer, const xt::xarray<T>& g) {
     Tape<T> tape;
     tape.backward(sum(mul(w.var(tape), tape.constant(g))));
-    optimizer.step(tape);
+    optimizer.step();
 }
 }  // namespace
 
@@ -24,19 +27,21 @@ TEST_CASE_TEMPLATE("plain SGD steps against the gradient", T, float, double) {
     step_with_gradient(w, sgd, xt::xarray<T>{3, -1});
     CHECK(w.value()(0) == doctest::Approx(0.7));
     CHECK(w.value()(1) == doctest::Approx(2.1));
+    CHECK(sgd.state_names().empty());  // no velocity without momentum
 }
 
 TEST_CASE_TEMPLATE("SGD with momentum accumulates a velocity", T, float, double) {
     Parameter<T> w("w", xt::xarray<T>{1});
-    SGD<T> sgd({w}, {.learning_rate = 0.1, .momentum = 0.9});
+    Parameter<T> other("other", xt::xarray<T>{0});
+    SGD<T> sgd({w, other}, {.learning_rate = 0.1, .momentum = 0.9});
     step_with_gradient(w, sgd, xt::xarray<T>{3});
     CHECK(w.value()(0) == doctest::Approx(1 - 0.1 * 3));  // v = 3
     step_with_gradient(w, sgd, xt::xarray<T>{3});
     CHECK(w.value()(0) == doctest::Approx(0.7 - 0.1 * (0.9 * 3 + 3)));  // v = 5.7
-    // A step without gradient still moves by the remaining velocity.
-    Tape<T> empty;
-    sgd.step(empty);
+    // A step in which only `other` has a gradient: w moves by its remaining velocity.
+    step_with_gradient(other, sgd, xt::xarray<T>{1});
     CHECK(w.value()(0) == doctest::Approx(0.13 - 0.1 * (0.9 * 5.7)));
+    CHECK(other.value()(0) == doctest::Approx(-0.1));
 }
 
 TEST_CASE_TEMPLATE("SGD weight decay adds weight_decay * w to the gradient", T, float, double) {
@@ -62,25 +67,50 @@ TEST_CASE_TEMPLATE("Adam's steps follow the bias-corrected moments", T, float, d
     const double update = lr * (m / (1 - b1 * b1)) / (std::sqrt(v / (1 - b2 * b2)) + eps);
     CHECK(w.value()(0) == doctest::Approx(1 - lr * 3 / (3 + eps) - update));
     CHECK(adam.steps() == 2);
+    CHECK(adam.state(0, 0)(0) == doctest::Approx(m));  // m
+    CHECK(adam.state(1, 0)(0) == doctest::Approx(v));  // v
 }
 
-TEST_CASE_TEMPLATE("Adam and SGD minimise a quadratic", T, float, double) {
+TEST_CASE_TEMPLATE("AdamW shrinks the weights by 1 - lr * weight_decay before Adam's step", T, float, double) {
+    // Loshchilov and Hutter's decoupled decay: the shrinking does not pass through
+    // the moments, unlike Adam's L2 penalty (which, in step 1, m_hat / sqrt(v_hat)
+    // normalises away: Adam's first step is lr * sign(g + wd w)).
+    const double lr = 0.1, wd = 0.5, eps = 1e-8;
+    Parameter<T> wa("w", xt::xarray<T>{2, -4});
+    Parameter<T> wl2("w", xt::xarray<T>{2, -4});
+    AdamW<T> adamw({wa}, {.learning_rate = lr, .epsilon = eps, .weight_decay = wd});
+    Adam<T> adam({wl2}, {.learning_rate = lr, .epsilon = eps, .weight_decay = wd});
+    step_with_gradient(wa, adamw, xt::xarray<T>{1, 1});
+    step_with_gradient(wl2, adam, xt::xarray<T>{1, 1});
+    CHECK(wa.value()(0) == doctest::Approx(2 * (1 - lr * wd) - lr / (1 + eps)));
+    CHECK(wa.value()(1) == doctest::Approx(-4 * (1 - lr * wd) - lr / (1 + eps)));
+    // Adam with L2: g + wd w = 2 and -1, each normalised to a step of lr.
+    CHECK(wl2.value()(0) == doctest::Approx(2 - lr));
+    CHECK(wl2.value()(1) == doctest::Approx(-4 + lr));
+    CHECK(std::string(adamw.name()) == "AdamW");
+    CHECK(adamw.options()[3] == std::pair<std::string, double>{"weight_decay", wd});
+}
+
+TEST_CASE_TEMPLATE("Adam, AdamW and SGD minimise a quadratic", T, float, double) {
     // (w - 3)^2 summed over two coordinates.
     const xt::xarray<T> target = {3, 3};
     Parameter<T> a("a", xt::xarray<T>{0, -5});
+    Parameter<T> aw("aw", xt::xarray<T>{0, -5});
     Parameter<T> s("s", xt::xarray<T>{0, -5});
     Adam<T> adam({a}, {.learning_rate = 0.1});
+    AdamW<T> adamw({aw}, {.learning_rate = 0.1, .weight_decay = 0});
     SGD<T> sgd({s}, {.learning_rate = 0.05, .momentum = 0.5});
     Tape<T> tape;
     for (int i = 0; i < 500; ++i) {
-        tape.backward(sum(square(sub(a.var(tape), tape.constant(target)))));
-        tape.backward(sum(square(sub(s.var(tape), tape.constant(target)))));
-        adam.step(tape);
-        sgd.step(tape);
+        for (const Parameter<T>& p : {a, aw, s}) tape.backward(sum(square(sub(p.var(tape), tape.constant(target)))));
+        adam.step();
+        adamw.step();
+        sgd.step();
         tape.clear();
     }
     for (std::size_t i = 0; i < 2; ++i) {
         CHECK(a.value()(i) == doctest::Approx(3).epsilon(1e-3));
+        CHECK(aw.value()(i) == doctest::Approx(3).epsilon(1e-3));
         CHECK(s.value()(i) == doctest::Approx(3).epsilon(1e-3));
     }
 }
@@ -98,6 +128,21 @@ TEST_CASE("float and double optimizers take the same steps") {
     for (std::size_t i = 0; i < 2; ++i) CHECK(wf.value()(i) == doctest::Approx(wd.value()(i)).epsilon(1e-5));
 }
 
+TEST_CASE("an optimizer step uses the gradient and the value on the tape, not copies") {
+    // The gradient the step uses is the leaf's, on the tape: scaling it there
+    // changes the step. The value updated is the leaf's too (no copy).
+    Parameter<double> w("w", xt::xarray<double>{1, 1});
+    SGD<double> sgd({w}, {.learning_rate = 1});
+    Tape<double> tape;
+    const Var<double> leaf = w.var(tape);
+    tape.backward(sum(mul(leaf, tape.constant(xt::xarray<double>{2, 4}))));
+    w.grad() *= 0.5;
+    sgd.step();
+    CHECK(w.value() == xt::xarray<double>{0, -1});
+    CHECK(leaf.value() == xt::xarray<double>{0, -1});
+    CHECK(w.value().data() == leaf.value().data());
+}
+
 TEST_CASE("optimizers reject hyper-parameters outside their domain") {
     Parameter<double> w("w", xt::xarray<double>{1});
     CHECK_THROWS_WITH_AS(SGD<double>({w}, {.learning_rate = 0}), doctest::Contains("learning_rate"), ValueError);
@@ -106,8 +151,11 @@ TEST_CASE("optimizers reject hyper-parameters outside their domain") {
     CHECK_THROWS_WITH_AS(Adam<double>({w}, {.beta1 = 1}), doctest::Contains("beta1"), ValueError);
     CHECK_THROWS_AS(Adam<double>({w}, {.beta2 = -0.1}), ValueError);
     CHECK_THROWS_AS(Adam<double>({w}, {.epsilon = 0}), ValueError);
+    CHECK_THROWS_WITH_AS(AdamW<double>({w}, {.weight_decay = -1}), doctest::Contains("AdamW: weight_decay"),
+                         ValueError);
     Adam<double> adam({w});
     CHECK_THROWS_AS(adam.set_learning_rate(-1), ValueError);
+    CHECK_THROWS_AS(adam.set_steps(-1), ValueError);
     adam.set_learning_rate(0.5);
     CHECK(adam.learning_rate() == 0.5);
 }

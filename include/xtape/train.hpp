@@ -14,4 +14,5 @@
 #include "xtape/nn/parameter.hpp"
 #include "xtape/nn/serialize.hpp"
 #include "xtape/optim/adam.hpp"
+#include "xtape/optim/optimizer.hpp"
 #include "xtape/optim/sgd.hpp"

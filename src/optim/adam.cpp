@@ -1,75 +1,77 @@
-// Adam: per-coordinate step sizes from running moments of the gradient.
+// Adam and AdamW: per-coordinate step sizes from running moments of the gradient.
 #include "xtape/optim/adam.hpp"
 
 #include <cmath>
 
 #include <fmt/format.h>
-#include <xtensor/xbuilder.hpp>
-#include <xtensor/xmath.hpp>
 
 #include "xtape/errors.hpp"
 
+#include "../kernels/optimizer.hpp"
+
 namespace xtape {
 
-namespace {
-void check_learning_rate(double rate) {
-    if (!(rate > 0)) throw ValueError(fmt::format("Adam: learning_rate must be positive, got {}", rate));
-}
-}  // namespace
+namespace detail {
 
 template <class T>
-Adam<T>::Adam(std::vector<Parameter<T>> parameters, AdamOptions options)
-    : parameters_(std::move(parameters)), options_(options) {
-    check_learning_rate(options.learning_rate);
-    if (!(options.beta1 >= 0 && options.beta1 < 1)) {
-        throw ValueError(fmt::format("Adam: beta1 must lie in [0, 1), got {}", options.beta1));
-    }
-    if (!(options.beta2 >= 0 && options.beta2 < 1)) {
-        throw ValueError(fmt::format("Adam: beta2 must lie in [0, 1), got {}", options.beta2));
-    }
-    if (!(options.epsilon > 0)) throw ValueError(fmt::format("Adam: epsilon must be positive, got {}", options.epsilon));
-    if (!(options.weight_decay >= 0)) {
-        throw ValueError(fmt::format("Adam: weight_decay must be >= 0, got {}", options.weight_decay));
-    }
-    first_moment_.reserve(parameters_.size());
-    second_moment_.reserve(parameters_.size());
-    for (const Parameter<T>& p : parameters_) {
-        first_moment_.push_back(xt::zeros<T>(p.shape()));
-        second_moment_.push_back(xt::zeros<T>(p.shape()));
+AdamUpdate<T>::AdamUpdate(const char* name, std::vector<Parameter<T>> parameters, double learning_rate,
+                          double beta1, double beta2, double epsilon, double weight_decay, bool decoupled)
+    : Optimizer<T>(name, std::move(parameters), learning_rate, {"m", "v"}),
+      beta1_(beta1),
+      beta2_(beta2),
+      epsilon_(epsilon),
+      weight_decay_(weight_decay),
+      decoupled_(decoupled) {
+    if (!(beta1 >= 0 && beta1 < 1)) throw ValueError(fmt::format("{}: beta1 must lie in [0, 1), got {}", name, beta1));
+    if (!(beta2 >= 0 && beta2 < 1)) throw ValueError(fmt::format("{}: beta2 must lie in [0, 1), got {}", name, beta2));
+    if (!(epsilon > 0)) throw ValueError(fmt::format("{}: epsilon must be positive, got {}", name, epsilon));
+    if (!(weight_decay >= 0)) {
+        throw ValueError(fmt::format("{}: weight_decay must be >= 0, got {}", name, weight_decay));
     }
 }
 
 template <class T>
-void Adam<T>::step(const Tape<T>& tape) {
-    ++steps_;
-    const auto beta1 = static_cast<T>(options_.beta1);
-    const auto beta2 = static_cast<T>(options_.beta2);
-    const auto decay = static_cast<T>(options_.weight_decay);
-    const auto epsilon = static_cast<T>(options_.epsilon);
-    // The bias corrections, folded into the step size (computed in double).
-    const double t = static_cast<double>(steps_);
-    const auto correction1 = static_cast<T>(1 - std::pow(options_.beta1, t));
-    const auto correction2 = static_cast<T>(1 - std::pow(options_.beta2, t));
-    const auto rate = static_cast<T>(options_.learning_rate);
-    for (std::size_t k = 0; k < parameters_.size(); ++k) {
-        xt::xarray<T>& w = parameters_[k].value();
-        xt::xarray<T> g = parameters_[k].grad(tape);
-        if (decay != 0) g += decay * w;
-        xt::xarray<T>& m = first_moment_[k];
-        xt::xarray<T>& v = second_moment_[k];
-        m = beta1 * m + (T(1) - beta1) * g;
-        v = beta2 * v + (T(1) - beta2) * g * g;
-        w -= rate * (m / correction1) / (xt::sqrt(v / correction2) + epsilon);
-    }
+std::vector<std::pair<std::string, double>> AdamUpdate<T>::options() const {
+    return {{"beta1", beta1_}, {"beta2", beta2_}, {"epsilon", epsilon_}, {"weight_decay", weight_decay_}};
 }
 
 template <class T>
-void Adam<T>::set_learning_rate(double rate) {
-    check_learning_rate(rate);
-    options_.learning_rate = rate;
+void AdamUpdate<T>::update(std::size_t k, xt::xarray<T>& w, const xt::xarray<T>* g) {
+    // The bias corrections, folded into the step's scalars (computed in double).
+    const double t = static_cast<double>(this->steps());
+    const double rate = this->learning_rate();
+    const kernels::optimizer::AdamStep<T> step{
+        .one_minus_beta1 = static_cast<T>(1 - beta1_),
+        .beta2 = static_cast<T>(beta2_),
+        .one_minus_beta2 = static_cast<T>(1 - beta2_),
+        .step_size = static_cast<T>(rate / (1 - std::pow(beta1_, t))),
+        .root_correction2 = static_cast<T>(std::sqrt(1 - std::pow(beta2_, t))),
+        .epsilon = static_cast<T>(epsilon_),
+        .l2 = static_cast<T>(decoupled_ ? 0 : weight_decay_),
+        .keep = static_cast<T>(decoupled_ ? 1 - rate * weight_decay_ : 1),
+    };
+    kernels::optimizer::adam(step, w.size(), w.data(), g == nullptr ? nullptr : g->data(), this->state(0, k).data(),
+                             this->state(1, k).data());
 }
+
+template class AdamUpdate<float>;
+template class AdamUpdate<double>;
+
+}  // namespace detail
+
+template <class T>
+Adam<T>::Adam(std::vector<Parameter<T>> parameters, AdamOptions o)
+    : detail::AdamUpdate<T>("Adam", std::move(parameters), o.learning_rate, o.beta1, o.beta2, o.epsilon,
+                            o.weight_decay, false) {}
+
+template <class T>
+AdamW<T>::AdamW(std::vector<Parameter<T>> parameters, AdamWOptions o)
+    : detail::AdamUpdate<T>("AdamW", std::move(parameters), o.learning_rate, o.beta1, o.beta2, o.epsilon,
+                            o.weight_decay, true) {}
 
 template class Adam<float>;
 template class Adam<double>;
+template class AdamW<float>;
+template class AdamW<double>;
 
 }  // namespace xtape

@@ -2,50 +2,38 @@
 #include "xtape/optim/sgd.hpp"
 
 #include <fmt/format.h>
-#include <xtensor/xbuilder.hpp>
 
 #include "xtape/errors.hpp"
 
-namespace xtape {
+#include "../kernels/optimizer.hpp"
 
-namespace {
-void check_learning_rate(double rate, const char* optimizer) {
-    if (!(rate > 0)) throw ValueError(fmt::format("{}: learning_rate must be positive, got {}", optimizer, rate));
-}
-}  // namespace
+namespace xtape {
 
 template <class T>
 SGD<T>::SGD(std::vector<Parameter<T>> parameters, SGDOptions options)
-    : parameters_(std::move(parameters)), options_(options) {
-    check_learning_rate(options.learning_rate, "SGD");
+    : Optimizer<T>("SGD", std::move(parameters), options.learning_rate,
+                   options.momentum > 0 ? std::vector<std::string>{"velocity"} : std::vector<std::string>{}),
+      options_(options) {
     if (!(options.momentum >= 0 && options.momentum < 1)) {
         throw ValueError(fmt::format("SGD: momentum must lie in [0, 1), got {}", options.momentum));
     }
     if (!(options.weight_decay >= 0)) {
         throw ValueError(fmt::format("SGD: weight_decay must be >= 0, got {}", options.weight_decay));
     }
-    velocity_.reserve(parameters_.size());
-    for (const Parameter<T>& p : parameters_) velocity_.push_back(xt::zeros<T>(p.shape()));
 }
 
 template <class T>
-void SGD<T>::step(const Tape<T>& tape) {
-    const auto rate = static_cast<T>(options_.learning_rate);
-    const auto momentum = static_cast<T>(options_.momentum);
-    const auto decay = static_cast<T>(options_.weight_decay);
-    for (std::size_t k = 0; k < parameters_.size(); ++k) {
-        xt::xarray<T>& w = parameters_[k].value();
-        xt::xarray<T> g = parameters_[k].grad(tape);
-        if (decay != 0) g += decay * w;
-        velocity_[k] = momentum * velocity_[k] + g;
-        w -= rate * velocity_[k];
-    }
+std::vector<std::pair<std::string, double>> SGD<T>::options() const {
+    return {{"momentum", options_.momentum}, {"weight_decay", options_.weight_decay}};
 }
 
 template <class T>
-void SGD<T>::set_learning_rate(double rate) {
-    check_learning_rate(rate, "SGD");
-    options_.learning_rate = rate;
+void SGD<T>::update(std::size_t k, xt::xarray<T>& w, const xt::xarray<T>* g) {
+    const kernels::optimizer::SgdStep<T> step{static_cast<T>(this->learning_rate()),
+                                              static_cast<T>(options_.momentum),
+                                              static_cast<T>(options_.weight_decay)};
+    T* velocity = this->state_names().empty() ? nullptr : this->state(0, k).data();
+    kernels::optimizer::sgd(step, w.size(), w.data(), g == nullptr ? nullptr : g->data(), velocity);
 }
 
 template class SGD<float>;

@@ -1,7 +1,6 @@
 // Parameters: named arrays that live across training steps, outside the tape.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -12,16 +11,18 @@
 namespace xtape {
 
 /// A trainable array with a name ("mlp.0.weight"). The tape is cleared after
-/// every optimizer step, so a parameter keeps its value here and enters the
-/// tape anew each step as a leaf (`var`); after `backward` the optimizer reads
-/// that leaf's gradient (`grad`) and updates the value.
+/// every step, so a parameter keeps its value here and enters the tape anew
+/// each step as a leaf (`var`); after `backward` the optimizer reads that
+/// leaf's gradient (`grad`) and updates the value.
+///
+/// The value enters the tape without a copy: the tape borrows the array
+/// (Tape::borrow) and its clear() or destruction gives it back. So a parameter
+/// always knows the tape it is on, and its gradient is found there whichever
+/// tape the step recorded on. While it is lent, value() is the leaf's value
+/// itself: an optimizer step updates both.
 ///
 /// Parameter is a handle, like a Gluon Parameter: copies share one value, so a
 /// layer, its model and an optimizer can each hold the same parameter.
-///
-/// The leaf of the current step is recognised by the tape's address and epoch
-/// and by holding the parameter's value: a tape destroyed and another made at
-/// the same address (tapes on the stack in a loop) is not mistaken for it.
 template <class T>
 class Parameter {
 public:
@@ -31,37 +32,43 @@ public:
     /// The name given at construction.
     const std::string& name() const { return state_->name; }
     /// The value's shape.
-    const Shape& shape() const { return state_->value.shape(); }
-    /// The current value (shared by every copy of this handle).
-    const xt::xarray<T>& value() const { return state_->value; }
+    const Shape& shape() const { return value().shape(); }
+    /// The current value (shared by every copy of this handle). The array
+    /// object moves into a tape and back with the parameter (its elements do
+    /// not): call value() again rather than keep the reference across var()
+    /// or the tape's clear().
+    const xt::xarray<T>& value() const { return state_->value.get(); }
     /// The value, for updates; a new value must keep the shape (see `assign`).
-    xt::xarray<T>& value() { return state_->value; }
+    xt::xarray<T>& value() { return state_->value.get(); }
     /// Replaces the value; throws ShapeError naming the parameter when the
     /// shape differs.
     void assign(xt::xarray<T> value);
 
-    /// This step's leaf on `tape`: made (a copy of the value) on the first call
-    /// after the tape was cleared, and the same leaf on later calls in the step,
-    /// so a parameter used twice (a shared encoder) gets both contributions.
-    Var<T> var(Tape<T>& tape = current_tape<T>()) const;
+    /// This step's leaf on `tape`. The first call after the tape was cleared
+    /// lends the value to it (no copy), and later calls in the step return the
+    /// same leaf, so a parameter used twice (a shared encoder) gets both
+    /// contributions. A parameter moves to the tape it last entered with
+    /// gradients enabled (the tape it was on keeps a copy). On a tape with
+    /// gradients disabled (NoGradGuard, as `predict` does) while it is on
+    /// another tape, the leaf is a copy and the parameter stays where it is.
+    Var<T> var(Tape<T>& tape) const;
 
-    /// The gradient that backward sent to this step's leaf on `tape`; zeros of
-    /// the value's shape when the parameter did not enter this step or no
-    /// gradient reached it. Read it before the tape is cleared.
-    xt::xarray<T> grad(const Tape<T>& tape = current_tape<T>()) const;
+    /// The tape holding this step's leaf, or nullptr when the parameter has
+    /// not entered a tape since that tape was cleared.
+    Tape<T>* tape() const { return state_->value.borrower(); }
+    /// True when a backward sweep sent a gradient to this step's leaf.
+    bool has_grad() const { return state_->value.grad() != nullptr; }
+    /// That gradient, on the tape (no copy): updates to it (clipping) are what
+    /// the optimizer sees. Throws TapeError naming the parameter when there is
+    /// none (see has_grad).
+    xt::xarray<T>& grad() const;
 
 private:
     struct State {
+        State(std::string n, xt::xarray<T> v) : name(std::move(n)), value(std::move(v)) {}
         std::string name;
-        xt::xarray<T> value;
-        // The leaf of the current step and the tape and epoch it belongs to.
-        Var<T> leaf;
-        const Tape<T>* tape = nullptr;
-        std::uint32_t epoch = 0;
+        Lendable<T> value;
     };
-    // Whether this step's leaf lives on `tape`. Looks only at the given tape,
-    // never at a remembered one, which may be gone.
-    bool entered_on(const Tape<T>& tape) const;
 
     std::shared_ptr<State> state_;
 };

@@ -1,9 +1,11 @@
 // Stochastic gradient descent with momentum and weight decay.
 #pragma once
 
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "xtape/nn/parameter.hpp"
+#include "xtape/optim/optimizer.hpp"
 
 namespace xtape {
 
@@ -19,25 +21,20 @@ struct SGDOptions {
 
 /// For each parameter w with gradient g (PyTorch's convention):
 ///   g <- g + weight_decay * w;  v <- momentum * v + g;  w <- w - learning_rate * v
-/// with the velocity v starting at 0.
+/// with the velocity v starting at 0 (kept only when momentum > 0).
 template <class T>
-class SGD {
+class SGD final : public Optimizer<T> {
 public:
     /// Throws ValueError when learning_rate <= 0, momentum is outside [0, 1)
     /// or weight_decay < 0.
     SGD(std::vector<Parameter<T>> parameters, SGDOptions options = {});
 
-    /// One update from the gradients on `tape` (call after backward, before clear).
-    void step(const Tape<T>& tape = current_tape<T>());
-
-    /// The current step size.
-    double learning_rate() const { return options_.learning_rate; }
-    /// For schedules; throws ValueError when rate <= 0.
-    void set_learning_rate(double rate);
+    /// momentum and weight_decay.
+    std::vector<std::pair<std::string, double>> options() const override;
 
 private:
-    std::vector<Parameter<T>> parameters_;
-    std::vector<xt::xarray<T>> velocity_;
+    void update(std::size_t k, xt::xarray<T>& w, const xt::xarray<T>* g) override;
+
     SGDOptions options_;
 };
 
