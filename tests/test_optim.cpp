@@ -1,8 +1,10 @@
 // The optimizers (SGD with momentum and weight decay, Adam, AdamW) against
-// hand-computed steps.
+// hand-computed steps, gradient clipping and the learning-rate schedules.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
+#include <numbers>
 #include <string>
 #include <utility>
 
@@ -158,4 +160,56 @@ TEST_CASE("optimizers reject hyper-parameters outside their domain") {
     CHECK_THROWS_AS(adam.set_steps(-1), ValueError);
     adam.set_learning_rate(0.5);
     CHECK(adam.learning_rate() == 0.5);
+}
+
+TEST_CASE_TEMPLATE("clip_grad_norm scales every gradient to the norm asked for and returns the norm", T, float,
+                   double) {
+    Parameter<T> a("a", xt::xarray<T>{1, 1});
+    Parameter<T> b("b", xt::xarray<T>{{1, 1}, {1, 1}});
+    Parameter<T> unused("unused", xt::xarray<T>{1});
+    Tape<T> tape;
+    // Gradients (3, 0) and ((0, 4), (0, 0)): the norm of all of them is 5.
+    tape.backward(add(sum(mul(a.var(tape), tape.constant(xt::xarray<T>{3, 0}))),
+                      sum(mul(b.var(tape), tape.constant(xt::xarray<T>{{0, 4}, {0, 0}})))));
+    CHECK(clip_grad_norm<T>({a, b, unused}, 10.0) == doctest::Approx(5));
+    CHECK(a.grad() == xt::xarray<T>{3, 0});  // under the limit: unchanged
+    CHECK(clip_grad_norm<T>({a, b, unused}, 1.0) == doctest::Approx(5));
+    CHECK(a.grad()(0) == doctest::Approx(0.6).epsilon(1e-6));
+    CHECK(b.grad()(0, 1) == doctest::Approx(0.8).epsilon(1e-6));
+    CHECK(clip_grad_norm<T>({a, b}, 1.0) == doctest::Approx(1).epsilon(1e-5));
+    CHECK_THROWS_WITH_AS(clip_grad_norm<T>({a}, 0.0), doctest::Contains("max_norm"), ValueError);
+    // A norm that is not finite is reported and changes nothing.
+    a.grad()(0) = std::numeric_limits<T>::infinity();
+    CHECK(std::isinf(clip_grad_norm<T>({a, b}, 1.0)));
+    CHECK(b.grad()(0, 1) == doctest::Approx(0.8).epsilon(1e-5));
+}
+
+TEST_CASE("StepSchedule falls by gamma every step_size steps") {
+    const StepSchedule schedule(0.1, 3, 0.5);
+    CHECK(schedule(0) == 0.1);
+    CHECK(schedule(2) == 0.1);
+    CHECK(schedule(3) == 0.05);
+    CHECK(schedule(7) == 0.025);
+    CHECK_THROWS_AS(schedule(-1), ValueError);
+    CHECK_THROWS_WITH_AS(StepSchedule(0.1, 0), doctest::Contains("step_size"), ValueError);
+    CHECK_THROWS_AS(StepSchedule(0.1, 3, 1.5), ValueError);
+    CHECK_THROWS_AS(StepSchedule(0, 3), ValueError);
+}
+
+TEST_CASE("CosineSchedule warms up linearly, then follows half a cosine to the final rate") {
+    const CosineSchedule schedule(1.0, 12, {.warmup = 4, .final_rate = 0.1});
+    CHECK(schedule(0) == doctest::Approx(0.25));
+    CHECK(schedule(3) == doctest::Approx(1.0));
+    CHECK(schedule(4) == doctest::Approx(1.0));
+    // Halfway through the cosine (t = 4 + 8 / 2): the mean of base and final.
+    CHECK(schedule(8) == doctest::Approx(0.55));
+    CHECK(schedule(11) == doctest::Approx(0.1 + 0.9 * 0.5 * (1 + std::cos(std::numbers::pi * 7 / 8))));
+    CHECK(schedule(12) == 0.1);
+    CHECK(schedule(100) == 0.1);
+    for (std::int64_t t = 5; t < 12; ++t) CHECK(schedule(t) < schedule(t - 1));
+    // Without warmup the first rate is the base rate.
+    CHECK(CosineSchedule(0.3, 10)(0) == 0.3);
+    CHECK_THROWS_WITH_AS(CosineSchedule(1.0, 4, {.warmup = 4}), doctest::Contains("warmup"), ValueError);
+    CHECK_THROWS_AS(CosineSchedule(1.0, 4, {.final_rate = 2}), ValueError);
+    CHECK_THROWS_AS(schedule(-1), ValueError);
 }

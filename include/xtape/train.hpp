@@ -14,5 +14,7 @@
 #include "xtape/nn/parameter.hpp"
 #include "xtape/nn/serialize.hpp"
 #include "xtape/optim/adam.hpp"
+#include "xtape/optim/clip.hpp"
 #include "xtape/optim/optimizer.hpp"
+#include "xtape/optim/schedule.hpp"
 #include "xtape/optim/sgd.hpp"
