@@ -231,6 +231,35 @@ TEST_CASE_TEMPLATE("an MLP trained with Adam learns XOR", T, float, double) {
     CHECK(loss < T(0.01));
 }
 
+TEST_CASE_TEMPLATE("predict evaluates without gradients and leaves the parameters on their tape", T, float,
+                   double) {
+    Rng rng(12);
+    const MLP<T> mlp({3, 4, 2}, Activation::Relu, rng);
+    const xt::xarray<T> x = {{1, -1, 0.5}, {0, 2, -2}};
+    Tape<T> tape;
+    const xt::xarray<T> recorded = mlp(tape.constant(x)).value();
+    const std::size_t nodes = tape.size();
+    // While the parameters are on `tape`, predict works on copies of them.
+    CHECK(predict(mlp, x) == recorded);
+    CHECK(tape.size() == nodes);
+    CHECK(mlp.parameters()[0].tape() == &tape);
+    tape.clear();
+    // Off any tape, predict borrows them and gives them back.
+    CHECK(predict(mlp, x) == recorded);
+    CHECK(mlp.parameters()[0].tape() == nullptr);
+}
+
+TEST_CASE_TEMPLATE("argmax_rows picks each row's first largest score and accuracy counts matches", T, float, double) {
+    const xt::xarray<T> scores = {{0.1, 0.7, 0.2}, {3, -1, 3}, {-5, -4, -6}};
+    CHECK(argmax_rows(scores) == xt::xarray<T>{1, 0, 1});
+    CHECK(accuracy(argmax_rows(scores), xt::xarray<T>{1, 2, 1}) == doctest::Approx(2.0 / 3.0));
+    CHECK(accuracy(xt::xarray<T>{4}, xt::xarray<T>{4}) == 1.0);
+    CHECK_THROWS_WITH_AS(argmax_rows(xt::xarray<T>{1, 2}), doctest::Contains("argmax_rows"), ShapeError);
+    CHECK_THROWS_AS(argmax_rows(xt::xarray<T>(xt::zeros<T>({2, 0}))), ShapeError);
+    CHECK_THROWS_WITH_AS(accuracy(xt::xarray<T>{1, 2}, xt::xarray<T>{1, 2, 3}), doctest::Contains("(3,)"), ShapeError);
+    CHECK_THROWS_AS(accuracy(xt::xarray<T>(xt::zeros<T>({0})), xt::xarray<T>(xt::zeros<T>({0}))), ShapeError);
+}
+
 TEST_CASE_TEMPLATE("parameters saved as .npy load back exactly", T, float, double) {
     TempDir dir;
     Rng rng(6);

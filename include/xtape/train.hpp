@@ -9,6 +9,7 @@
 #include "xtape/data/take_rows.hpp"
 #include "xtape/nn/activation.hpp"
 #include "xtape/nn/dense.hpp"
+#include "xtape/nn/evaluation.hpp"
 #include "xtape/nn/init.hpp"
 #include "xtape/nn/mlp.hpp"
 #include "xtape/nn/parameter.hpp"
