@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
+#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xrandom.hpp>
 
@@ -189,6 +190,23 @@ TEST_CASE("dense gradients with respect to weights, bias and input match finite 
     const auto result = gradcheck(
         [&](Tape<double>&, const std::vector<Var<double>>& in) { return layer(in[0]); }, {{"x", x}});
     CHECK_MESSAGE(result.passed, to_string(result));
+}
+
+TEST_CASE("a sigmoid dense layer squashes x W + b into (0, 1) and has the right gradients") {
+    Rng rng(8);
+    const Dense<double> layer(4, 3, Activation::Sigmoid, rng);
+    const xt::xarray<double> x = random_inputs(5, 4, 9);
+    const xt::xarray<double> target = random_inputs(5, 3, 10);
+    Tape<double> tape;
+    const Var<double> y = layer(tape.constant(x));
+    const xt::xarray<double> affine = xt::linalg::dot(x, layer.weight().value()) + layer.bias().value();
+    CHECK(xt::allclose(y.value(), 1.0 / (1.0 + xt::exp(-affine))));
+    check_parameter_gradients(layer.parameters(), [&](Tape<double>& t) {
+        return sum(square(sub(layer(t.constant(x)), t.constant(target))));
+    });
+    CHECK(parse_activation("sigmoid") == Activation::Sigmoid);
+    CHECK(to_string(Activation::Sigmoid) == "sigmoid");
+    CHECK_THROWS_WITH_AS(parse_activation("gelu"), doctest::Contains("sigmoid"), ValueError);
 }
 
 TEST_CASE("an MLP chains its layers, names its parameters and has the right gradients") {

@@ -13,6 +13,7 @@ Var<T> activate(const Var<T>& x, Activation activation) {
     switch (activation) {
         case Activation::Relu: return relu(x);
         case Activation::Tanh: return tanh(x);
+        case Activation::Sigmoid: return sigmoid(x);
         case Activation::Identity: break;
     }
     return x;
@@ -22,16 +23,18 @@ std::string_view to_string(Activation activation) {
     switch (activation) {
         case Activation::Relu: return "relu";
         case Activation::Tanh: return "tanh";
+        case Activation::Sigmoid: return "sigmoid";
         case Activation::Identity: break;
     }
     return "identity";
 }
 
 Activation parse_activation(std::string_view name) {
-    for (Activation a : {Activation::Identity, Activation::Relu, Activation::Tanh}) {
+    for (Activation a : {Activation::Identity, Activation::Relu, Activation::Tanh, Activation::Sigmoid}) {
         if (name == to_string(a)) return a;
     }
-    throw ValueError(fmt::format("parse_activation: unknown activation '{}' (known: identity, relu, tanh)", name));
+    throw ValueError(
+        fmt::format("parse_activation: unknown activation '{}' (known: identity, relu, tanh, sigmoid)", name));
 }
 
 template Var<float> activate(const Var<float>&, Activation);
