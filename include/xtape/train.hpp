@@ -15,6 +15,7 @@
 #include "xtape/nn/parameter.hpp"
 #include "xtape/nn/serialize.hpp"
 #include "xtape/optim/adam.hpp"
+#include "xtape/optim/checkpoint.hpp"
 #include "xtape/optim/clip.hpp"
 #include "xtape/optim/optimizer.hpp"
 #include "xtape/optim/schedule.hpp"
