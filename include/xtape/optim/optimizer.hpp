@@ -58,7 +58,10 @@ protected:
     /// array zeros of its parameter's shape.
     Optimizer(const char* name, std::vector<Parameter<T>> parameters, double learning_rate,
               std::vector<std::string> state_names);
+    /// A copy updates the same parameters (handles) from a copy of the state;
+    /// protected, as a copy of the base alone would lose the derived optimizer.
     Optimizer(const Optimizer&) = default;
+    /// As the copy constructor.
     Optimizer& operator=(const Optimizer&) = default;
 
     /// Updates parameter k's value w from its gradient g (nullptr: none
