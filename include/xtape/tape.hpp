@@ -31,6 +31,9 @@ class GradContext;
 template <class T>
 class Var {
 public:
+    /// The element type.
+    using value_type = T;
+
     Var() = default;
 
     /// The value. The reference stays valid until the tape is cleared.
