@@ -12,6 +12,7 @@
 
 #include "xtape/detail/op_support.hpp"
 
+#include "gradient_rows.hpp"
 #include "kernels/reduction.hpp"
 #include "kernels/streaming_store.hpp"
 
@@ -188,13 +189,6 @@ struct RecomputingBackward {
     }
 };
 
-// Every sample's gradient row dy_i/dx_i of each input, from the forward pass.
-template <class T>
-struct GradientRows {
-    std::vector<xt::xarray<T>> rows;
-    bool handed_over = false;
-};
-
 }  // namespace
 
 template <class T>
@@ -217,7 +211,7 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
         (splits[k] == Split::rows ? rows_want_grad : whole_wants_grad) |= wanted;
     }
     bool per_sample = tape.grad_enabled() && rows_want_grad && !whole_wants_grad;
-    std::vector<xt::xarray<T>> jacobian_rows(inputs.size());
+    auto gradient_rows = std::make_shared<detail::GradientRows<T>>(inputs.size());
 
     xt::xarray<T> out;
     {
@@ -239,34 +233,22 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
                 out = tape.buffer(shape);
                 per_sample = per_sample && y.size() == end - begin;
                 for (std::size_t k = 0; k < inputs.size(); ++k) {
-                    if (wants_grad(k)) jacobian_rows[k] = tape.buffer(inputs[k].shape());
+                    if (wants_grad(k)) gradient_rows->keep(k, tape.buffer(inputs[k].shape()));
                 }
             }
             put_rows(y.value(), out, begin);
             if (!per_sample) continue;
             chunk_tape.backward(y, xt::ones<T>(y.shape()));
             for (std::size_t k = 0; k < inputs.size(); ++k) {
-                if (wants_grad(k)) put_gradient_rows(chunk_tape, parts[k].index(), jacobian_rows[k], begin, end);
+                if (wants_grad(k)) put_gradient_rows(chunk_tape, parts[k].index(), gradient_rows->rows(k), begin, end);
             }
         }
         kernels::store_fence();  // put_rows may have streamed
     }
     RecomputingBackward<T> recompute{f, std::vector<Split>(splits.begin(), splits.end()), rows, samples};
     if (!per_sample) return tape.record("chunked", inputs, std::move(out), std::move(recompute));
-    auto scale_rows = [gradient_rows = std::make_shared<GradientRows<T>>(std::move(jacobian_rows)),
-                       recompute = std::move(recompute)](GradContext<T>& c) {
-        // The rows are handed over to the inputs' gradients, so a second
-        // backward through this node has to recompute them.
-        if (gradient_rows->handed_over) return recompute(c);
-        gradient_rows->handed_over = true;
-        // Summed (unit-weighted) losses, the usual case, leave the rows as they are.
-        const xt::xarray<T>& g = c.grad();
-        for (std::size_t k = 0; k < gradient_rows->rows.size(); ++k) {
-            xt::xarray<T>& rows_k = gradient_rows->rows[k];
-            if (!c.needs_grad(k) || rows_k.size() == 0) continue;
-            kernels::scale_rows_in_place(g.data(), g.size(), rows_k.size() / g.size(), rows_k.data());
-            c.accumulate(k, std::move(rows_k));
-        }
+    auto scale_rows = [gradient_rows, recompute = std::move(recompute)](GradContext<T>& c) {
+        if (!gradient_rows->hand_over(c)) recompute(c);
     };
     return tape.record("chunked", inputs, std::move(out), std::move(scale_rows));
 }

@@ -28,6 +28,23 @@ const auto every_primitive = [](const auto& v) {
     return t * u + w;
 };
 
+// The other primitives of fuse.hpp (each one rule, as in every_primitive):
+// positive arguments where the primitive wants them (p >= 1), and every kink
+// at y = 0.2, which y keeps away from.
+const auto more_primitives = [](const auto& v) {
+    const auto& x = v[0];
+    const auto& y = v[1];
+    const auto& z = v[2];
+    const auto p = x * x + 1.0;
+    const auto kinked = y - 0.2;
+    const auto a = sigmoid(x) * tanh(y) + sqrt(p) / (z * z + 0.5) + pow(p, 1.5) + pow(p, y) + 2.0 / p + p / 3.0;
+    const auto b = maximum(kinked, z * 0.0) - minimum(kinked, 0.0) + maximum(kinked, 0.0) + minimum(kinked, x * 0.0) +
+                   log1p(p) + clip(kinked, -2.0, 0.0);
+    const auto c = log_sigmoid(z) + sin(x) * cos(y) + erf(z) + normal_cdf(y) + gelu(x) + leaky_relu(kinked, 0.1) +
+                   elu(kinked, 0.7);
+    return a * b + c;
+};
+
 // x's gradient sums four contributions of order 1 (inputs in [-1, 1]) that
 // may cancel. The fused sweep adds each one in its own pass, with an FMA where
 // the compiler contracts one, and the ops one by one round each first: besides
@@ -44,8 +61,11 @@ std::vector<xt::xarray<double>> sample_inputs(const Shape& shape, std::uint64_t 
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("fuse: the values and gradients of its primitives applied one by one", T, float, double) {
-    std::uint64_t seed = 1;
+namespace {
+
+// fuse(expression) against its primitives applied one by one, on each of `shapes`.
+template <class T, class Expression>
+void check_against_one_by_one(const Expression& expression, std::uint64_t seed) {
     for (const Shape& shape : shapes) {
         CAPTURE(to_string(shape));
         const auto inputs = sample_inputs(shape, seed);
@@ -54,7 +74,7 @@ TEST_CASE_TEMPLATE("fuse: the values and gradients of its primitives applied one
         auto run = [&](bool fused) {
             Tape<T> tape;
             const auto xs = leaves(tape, inputs);
-            const Var<T> y = fused ? fuse<T>(xs, every_primitive) : every_primitive(xs);
+            const Var<T> y = fused ? fuse<T>(xs, expression) : expression(xs);
             CHECK(std::string(y.op()) == (fused ? "fuse" : "add"));
             tape.backward(y, as<T>(weights));
             std::vector<xt::xarray<T>> out{y.value()};
@@ -71,12 +91,20 @@ TEST_CASE_TEMPLATE("fuse: the values and gradients of its primitives applied one
     }
 }
 
+}  // namespace
+
+TEST_CASE_TEMPLATE("fuse: the values and gradients of its primitives applied one by one", T, float, double) {
+    SUBCASE("every_primitive") { check_against_one_by_one<T>(every_primitive, 1); }
+    SUBCASE("more_primitives") { check_against_one_by_one<T>(more_primitives, 11); }
+}
+
 TEST_CASE("fuse: gradients against finite differences, float against double") {
     std::uint64_t seed = 20;
     // As `shapes`, with the multi-tile case just over one tile: finite differences cost size^2.
     for (const Shape& shape : {Shape{3, 4}, Shape{1100}, Shape{}}) {
         CAPTURE(to_string(shape));
         check_op([](auto&, const auto& v) { return fuse(std::span(v), every_primitive); }, sample_inputs(shape, seed));
+        check_op([](auto&, const auto& v) { return fuse(std::span(v), more_primitives); }, sample_inputs(shape, seed));
         seed += 3;
     }
 }

@@ -1,6 +1,7 @@
-// The transcendental kernels of src/kernels/math.hpp in every instruction set
-// they are compiled for that this CPU runs (the ops only reach the widest one),
-// against long double references, at every tail length.
+// The transcendental kernels, elementwise (the rules' kernels, src/rules/kernels.hpp)
+// and over rows (src/kernels/math.hpp), in every instruction set they are
+// compiled for that this CPU runs (the ops only reach the widest one), against
+// long double references, at every tail length.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -18,11 +19,13 @@
 
 #include "../src/kernels/cpu_features.hpp"
 #include "../src/kernels/math_arch.hpp"
+#include "../src/rules/kernels.hpp"
 #include "xtape/instruction_set.hpp"
 
 using xtape::kernels::CpuFeatures;
 using xtape::kernels::cpu_features;
 using xtape::kernels::math::ArchMath;
+using xtape::rules::Op;
 
 namespace {
 
@@ -67,22 +70,22 @@ void check_elementwise(Kernel kernel, const Reference& f, const std::vector<T>& 
     }
 }
 
-// softplus_and_sigmoid gives bit for bit what softplus and sigmoid give, at
-// every tail length, infinities included; NaN for NaN (which NaN an operation
-// returns when both operands are NaN depends on their order, which the
-// compiler may swap).
+// softplus' value and slope from one exp are bit for bit what softplus and
+// sigmoid give, at every tail length, infinities included; NaN for NaN (which
+// NaN an operation returns when both operands are NaN depends on their order,
+// which the compiler may swap).
 template <class A, class T>
 void check_softplus_and_sigmoid() {
-    using K = ArchMath<A, T>;
+    using K = xtape::rules::ArchKernels<A, T>;
     std::vector<T> x = spread<T>(-100, 100, 2001);
     x[3] = std::numeric_limits<T>::infinity();
     x[5] = -std::numeric_limits<T>::infinity();
     x[7] = std::numeric_limits<T>::quiet_NaN();
     for (std::size_t n = 1; n <= x.size(); n += n < 40 ? 1 : 1000) {
         std::vector<T> value(n), slope(n), softplus(n), sigmoid(n);
-        K::softplus_and_sigmoid(x.data(), value.data(), slope.data(), n);
-        K::softplus(x.data(), softplus.data(), n);
-        K::sigmoid(x.data(), sigmoid.data(), n);
+        K::apply_with_slope(Op::softplus, {}, n, x.data(), value.data(), slope.data());
+        K::apply(Op::softplus, {}, n, x.data(), nullptr, softplus.data());
+        K::apply(Op::sigmoid, {}, n, x.data(), nullptr, sigmoid.data());
         for (std::size_t i = 0; i < n; ++i) {
             CAPTURE(n);
             CAPTURE(x[i]);
@@ -95,34 +98,52 @@ void check_softplus_and_sigmoid() {
     }
 }
 
-// The accuracy the elementwise kernels keep: xsimd's exp, log, log1p and tanh
-// are within 2 ulps (Cephes' polynomials), and sigmoid and softplus add one or
-// two roundings (a division, an addition) to an exp and a log1p.
+// The accuracy the elementwise kernels keep: xsimd's exp, log, log1p, tanh,
+// sin, cos and erf are within 2 ulps (Cephes' polynomials), and sigmoid,
+// softplus and gelu add one or two roundings (a division, an addition) to an
+// exp, a log1p or an erf.
 constexpr double elementwise_ulps = 4;
 
 template <class A, class T>
 void check_elementwise_kernels() {
-    using K = ArchMath<A, T>;
+    using K = xtape::rules::ArchKernels<A, T>;
+    const auto kernel = [](Op op) {
+        return [op](const T* x, T* out, std::size_t n) { K::apply(op, {}, n, x, nullptr, out); };
+    };
     const T top = std::is_same_v<T, float> ? T(88.7) : T(709.7);  // just under exp's overflow
-    check_elementwise<T>(K::exp, [](long double v) { return std::exp(v); }, spread<T>(-80, top, 300),
+    check_elementwise<T>(kernel(Op::exp), [](long double v) { return std::exp(v); }, spread<T>(-80, top, 300),
                          elementwise_ulps, "exp");
-    check_elementwise<T>(K::log, [](long double v) { return std::log(v); }, spread<T>(T(1e-6), T(1e6), 300),
+    check_elementwise<T>(kernel(Op::log), [](long double v) { return std::log(v); }, spread<T>(T(1e-6), T(1e6), 300),
                          elementwise_ulps, "log");
-    check_elementwise<T>(K::log1p, [](long double v) { return std::log1p(v); }, spread<T>(T(-0.999), T(3), 300),
-                         elementwise_ulps, "log1p");
-    check_elementwise<T>(K::tanh, [](long double v) { return std::tanh(v); }, spread<T>(-20, 20, 301),
+    check_elementwise<T>(kernel(Op::log1p), [](long double v) { return std::log1p(v); },
+                         spread<T>(T(-0.999), T(3), 300), elementwise_ulps, "log1p");
+    check_elementwise<T>(kernel(Op::tanh), [](long double v) { return std::tanh(v); }, spread<T>(-20, 20, 301),
                          elementwise_ulps, "tanh");
-    check_elementwise<T>(K::sigmoid, [](long double v) { return 1 / (1 + std::exp(-v)); }, spread<T>(-80, 80, 301),
-                         elementwise_ulps, "sigmoid");
-    check_elementwise<T>(K::softplus, [](long double v) { return std::log1p(std::exp(v)); },
+    check_elementwise<T>(kernel(Op::sigmoid), [](long double v) { return 1 / (1 + std::exp(-v)); },
+                         spread<T>(-80, 80, 301), elementwise_ulps, "sigmoid");
+    check_elementwise<T>(kernel(Op::softplus), [](long double v) { return std::log1p(std::exp(v)); },
                          spread<T>(-80, 80, 2001), elementwise_ulps, "softplus");
+    check_elementwise<T>(kernel(Op::log_sigmoid), [](long double v) { return -std::log1p(std::exp(-v)); },
+                         spread<T>(-80, 80, 2001), elementwise_ulps, "log_sigmoid");
+    check_elementwise<T>(kernel(Op::sin), [](long double v) { return std::sin(v); }, spread<T>(-10, 10, 301),
+                         elementwise_ulps, "sin");
+    check_elementwise<T>(kernel(Op::cos), [](long double v) { return std::cos(v); }, spread<T>(-10, 10, 301),
+                         elementwise_ulps, "cos");
+    check_elementwise<T>(kernel(Op::erf), [](long double v) { return std::erf(v); }, spread<T>(-5, 5, 301),
+                         elementwise_ulps, "erf");
+    // Down to -12, where Phi is still a normal float (1.8e-33).
+    check_elementwise<T>(kernel(Op::normal_cdf), [](long double v) { return std::erfc(-v / std::sqrt(2.0L)) / 2; },
+                         spread<T>(-12, 8, 301), elementwise_ulps, "normal_cdf");
+    check_elementwise<T>(kernel(Op::gelu), [](long double v) { return v * std::erfc(-v / std::sqrt(2.0L)) / 2; },
+                         spread<T>(-12, 8, 301), elementwise_ulps, "gelu");
+    // softplus' derivative: g times sigmoid.
     const std::vector<T> x = spread<T>(-30, 30, 301);
     const std::vector<T> g = spread<T>(2, -1, 301);
     std::vector<T> out(x.size());
-    K::times_sigmoid(g.data(), x.data(), out.data(), x.size());
+    K::derivative(Op::softplus, {}, 0, x.size(), g.data(), x.data(), nullptr, nullptr, nullptr, out.data());
     std::vector<long double> want(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) want[i] = g[i] / (1 + std::exp(-static_cast<long double>(x[i])));
-    check_close(out, want, elementwise_ulps, std::numeric_limits<T>::min(), "times_sigmoid");
+    check_close(out, want, elementwise_ulps, std::numeric_limits<T>::min(), "softplus derivative");
     check_softplus_and_sigmoid<A, T>();
 }
 

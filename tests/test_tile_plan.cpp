@@ -18,7 +18,7 @@ namespace {
 ElementwiseProgram chain(ElementwiseOp op, std::size_t length) {
     ElementwiseProgram program;
     program.inputs = 1;
-    for (std::uint32_t slot = 0; slot < length; ++slot) program.code.push_back({op, slot, 0, 2.0});
+    for (std::uint32_t slot = 0; slot < length; ++slot) program.code.push_back({op, slot, 0, {2.0}});
     return program;
 }
 
@@ -57,7 +57,7 @@ TEST_CASE("tile plans: an intermediate's adjoint that a copy passes on is the in
     // a = x * 2; out = a + 3: out's gradient reaches a unchanged.
     ElementwiseProgram program;
     program.inputs = 1;
-    program.code = {{ElementwiseOp::mul_scalar, 0, 0, 2.0}, {ElementwiseOp::add_scalar, 1, 0, 3.0}};
+    program.code = {{ElementwiseOp::mul_scalar, 0, 0, {2.0}}, {ElementwiseOp::add_scalar, 1, 0, {3.0}}};
     const TilePlan both = plan_tiles(program, 2, analyse(program, 2, {true}), TileMode::forward_backward);
     REQUIRE(both.calls.size() == 3);  // two values, then x's gradient alone
     const TileCall& gradient = both.calls[2];
@@ -72,11 +72,11 @@ TEST_CASE("tile plans: made once per thread for a program, told apart by every i
     const auto first = tile_plans(program, output, {true});
     CHECK(tile_plans(program, output, {true}) == first);
     CHECK(tile_plans(program, output, {}) != first);
-    program.code[1].scalar = -2.0;
+    program.code[1].scalars.first = -2.0;
     CHECK(tile_plans(program, output, {true}) != first);
-    program.code[1].scalar = 0.0;
+    program.code[1].scalars.first = 0.0;
     const auto positive_zero = tile_plans(program, output, {true});
-    program.code[1].scalar = -0.0;
+    program.code[1].scalars.first = -0.0;
     CHECK(tile_plans(program, output, {true}) != positive_zero);
 }
 

@@ -11,6 +11,7 @@
 
 #include "../src/kernels/math.hpp"
 #include "../src/kernels/optimizer.hpp"
+#include "../src/rules/kernels.hpp"
 #include "support/sanitizer.hpp"
 #include "xtape/xtape.hpp"
 
@@ -51,19 +52,21 @@ TEST_CASE("every dispatched kernel returns with the upper vector state clean") {
     }
     namespace math = xtape::kernels::math;
     namespace optimizer = xtape::kernels::optimizer;
+    using xtape::rules::Op;
+    const xtape::rules::Kernels<float>& rules = xtape::rules::best_kernels<float>();
     for (const std::size_t n : {std::size_t(10), std::size_t(1000)}) {
         CAPTURE(n);
         const std::size_t rows = 4;
         std::vector<float> x(rows * n, 0.5f), g(rows * n, 1.0f), out(rows * n), shift(rows), total(rows);
         std::vector<float> moment(rows * n, 0.0f), second(rows * n, 1.0f);
         const std::vector<std::pair<std::string, std::function<void()>>> kernels = {
-            {"exp", [&] { math::exp(x.data(), out.data(), x.size()); }},
-            {"log", [&] { math::log(x.data(), out.data(), x.size()); }},
-            {"log1p", [&] { math::log1p(x.data(), out.data(), x.size()); }},
-            {"tanh", [&] { math::tanh(x.data(), out.data(), x.size()); }},
-            {"sigmoid", [&] { math::sigmoid(x.data(), out.data(), x.size()); }},
-            {"softplus", [&] { math::softplus(x.data(), out.data(), x.size()); }},
-            {"times_sigmoid", [&] { math::times_sigmoid(g.data(), x.data(), out.data(), x.size()); }},
+            {"exp", [&] { rules.apply(Op::exp, {}, x.size(), x.data(), nullptr, out.data()); }},
+            {"softplus", [&] { rules.apply(Op::softplus, {}, x.size(), x.data(), nullptr, out.data()); }},
+            {"softplus slope",
+             [&] { rules.apply_with_slope(Op::softplus, {}, x.size(), x.data(), out.data(), g.data()); }},
+            {"softplus derivative",
+             [&] { rules.derivative(Op::softplus, {}, 0, x.size(), g.data(), x.data(), nullptr, nullptr, nullptr,
+                                    out.data()); }},
             {"log_softmax_rows", [&] { math::log_softmax_rows(x.data(), out.data(), rows, n); }},
             {"log_softmax_grad_rows", [&] { math::log_softmax_grad_rows(g.data(), x.data(), out.data(), rows, n); }},
             {"softmax_rows", [&] { math::softmax_rows(x.data(), out.data(), rows, n); }},

@@ -8,14 +8,16 @@ kernels/math_for_arch.cpp is compiled with -mavx2 or -mavx512*. Any inline
 function or template it instantiates that is not specific to that instruction
 set (std::copy_n, say) is a weak symbol that the linker may keep for every
 caller in the library, and then the SSE2 path would run AVX-512 code on a CPU
-without it. So every external symbol of those objects must name the xsimd
-architecture (e.g. 'xsimd::avx512bw').
+without it. So every external code symbol of those objects must name the
+xsimd architecture (e.g. 'xsimd::avx512bw'). Data symbols (the tables of an
+inline function's static locals, such as xsimd's argument reduction for sin)
+are the same bytes whatever the instruction set, and are not code to run.
 """
 import subprocess
 import sys
 
-# Emitted by the compiler for exception handling; data, not code.
-HARMLESS = {"DW.ref.__gxx_personality_v0"}
+# nm's letters for code: text, weak text, and GNU indirect functions.
+CODE = {"T", "W", "i"}
 
 
 def foreign_symbols(arch, library):
@@ -25,8 +27,8 @@ def foreign_symbols(arch, library):
         parts = line.split(maxsplit=2)
         if len(parts) != 3:
             continue  # an archive member's header, or a blank line
-        name = parts[2]
-        if name not in HARMLESS and arch not in name:
+        kind, name = parts[1], parts[2]
+        if kind in CODE and arch not in name:
             yield name
 
 

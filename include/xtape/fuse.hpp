@@ -21,6 +21,9 @@ struct ElementwiseBuilder;
 /// appends an instruction to the expression's program.
 class ElementwiseExpr {
 public:
+    /// The type of the constants written with it.
+    using value_type = double;
+
     /// The program this value belongs to.
     const std::shared_ptr<detail::ElementwiseProgram>& program() const { return program_; }
     /// Its slot in the program: an input's index, or inputs + the instruction's index.
@@ -38,21 +41,55 @@ private:
 /// The primitives an elementwise expression may use: each has the meaning (and
 /// the derivative) of the op of ops.hpp with the same name. Scalars are rounded
 /// to the evaluation's type, as those ops' scalar arguments are. Combining values
-/// of two different expressions throws ValueError.
+/// of two different expressions throws ValueError; so do the scalar arguments
+/// the ops reject (smooth_l1's rho <= 0, clip's lo > hi).
 ElementwiseExpr add(const ElementwiseExpr& a, const ElementwiseExpr& b);
 ElementwiseExpr sub(const ElementwiseExpr& a, const ElementwiseExpr& b);
 ElementwiseExpr mul(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr div(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr maximum(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr minimum(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr pow(const ElementwiseExpr& a, const ElementwiseExpr& b);
 ElementwiseExpr add(const ElementwiseExpr& a, double s);
 ElementwiseExpr mul(const ElementwiseExpr& a, double s);
+ElementwiseExpr div(const ElementwiseExpr& a, double s);
 ElementwiseExpr rsub(double s, const ElementwiseExpr& a);
+ElementwiseExpr rdiv(double s, const ElementwiseExpr& a);
+ElementwiseExpr maximum(const ElementwiseExpr& a, double s);
+ElementwiseExpr minimum(const ElementwiseExpr& a, double s);
+ElementwiseExpr pow(const ElementwiseExpr& a, double p);
 ElementwiseExpr neg(const ElementwiseExpr& a);
 ElementwiseExpr exp(const ElementwiseExpr& a);
 ElementwiseExpr log(const ElementwiseExpr& a);
-ElementwiseExpr softplus(const ElementwiseExpr& a);
-ElementwiseExpr relu(const ElementwiseExpr& a);
+ElementwiseExpr log1p(const ElementwiseExpr& a);
+ElementwiseExpr sqrt(const ElementwiseExpr& a);
 ElementwiseExpr square(const ElementwiseExpr& a);
 ElementwiseExpr abs(const ElementwiseExpr& a);
+ElementwiseExpr relu(const ElementwiseExpr& a);
+ElementwiseExpr sigmoid(const ElementwiseExpr& a);
+ElementwiseExpr tanh(const ElementwiseExpr& a);
+ElementwiseExpr softplus(const ElementwiseExpr& a);
 ElementwiseExpr smooth_l1(const ElementwiseExpr& a, double rho);
+ElementwiseExpr clip(const ElementwiseExpr& a, double lo, double hi);
+ElementwiseExpr log_sigmoid(const ElementwiseExpr& a);
+ElementwiseExpr sin(const ElementwiseExpr& a);
+ElementwiseExpr cos(const ElementwiseExpr& a);
+ElementwiseExpr erf(const ElementwiseExpr& a);
+ElementwiseExpr normal_cdf(const ElementwiseExpr& a);
+ElementwiseExpr gelu(const ElementwiseExpr& a);
+ElementwiseExpr leaky_relu(const ElementwiseExpr& a, double slope = 0.01);
+ElementwiseExpr elu(const ElementwiseExpr& a, double alpha = 1);
+/// The piecewise-constant functions (no gradient) that derivatives are made of.
+ElementwiseExpr sign(const ElementwiseExpr& a);
+ElementwiseExpr step(const ElementwiseExpr& a);
+ElementwiseExpr ge(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr le(const ElementwiseExpr& a, const ElementwiseExpr& b);
+ElementwiseExpr ge(const ElementwiseExpr& a, double s);
+ElementwiseExpr le(const ElementwiseExpr& a, double s);
+ElementwiseExpr inside(const ElementwiseExpr& a, double lo, double hi);
+ElementwiseExpr leaky_slope(const ElementwiseExpr& a, double slope);
+/// elu's derivative (differentiable: its own derivative is itself minus step).
+ElementwiseExpr elu_slope(const ElementwiseExpr& a, double alpha);
 
 /// Builds an elementwise expression of its inputs.
 using ElementwiseFn = std::function<ElementwiseExpr(std::span<const ElementwiseExpr> inputs)>;
@@ -113,5 +150,8 @@ inline ElementwiseExpr operator-(const ElementwiseExpr& a, double s) { return ad
 inline ElementwiseExpr operator-(double s, const ElementwiseExpr& a) { return rsub(s, a); }
 inline ElementwiseExpr operator*(const ElementwiseExpr& a, double s) { return mul(a, s); }
 inline ElementwiseExpr operator*(double s, const ElementwiseExpr& a) { return mul(a, s); }
+inline ElementwiseExpr operator/(const ElementwiseExpr& a, const ElementwiseExpr& b) { return div(a, b); }
+inline ElementwiseExpr operator/(const ElementwiseExpr& a, double s) { return div(a, s); }
+inline ElementwiseExpr operator/(double s, const ElementwiseExpr& a) { return rdiv(s, a); }
 
 }  // namespace xtape

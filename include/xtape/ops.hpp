@@ -29,6 +29,8 @@ template <class T> Var<T> div(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> maximum(const Var<T>& a, const Var<T>& b);
 /// min(a, b); at a tie the gradient goes to a.
 template <class T> Var<T> minimum(const Var<T>& a, const Var<T>& b);
+/// a^b with a variable exponent; d/da = b a^(b-1), d/db = a^b log(a) (NaN where a <= 0).
+template <class T> Var<T> pow(const Var<T>& a, const Var<T>& b);
 
 // Scalar forms: one node, the scalar is not a variable. The scalar takes no
 // part in deducing T, so `maximum(x, 0.0)` works for a float x as well.
@@ -80,6 +82,47 @@ template <class T> Var<T> smooth_l1(const Var<T>& a, std::type_identity_t<T> rho
 /// min(max(a, lo), hi); the gradient is 1 where lo <= a <= hi, else 0.
 /// Throws ValueError when lo > hi.
 template <class T> Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi);
+/// log(sigmoid(a)) = -softplus(-a), stable for large |a|; d/da = sigmoid(-a).
+template <class T> Var<T> log_sigmoid(const Var<T>& a);
+/// sin(a)
+template <class T> Var<T> sin(const Var<T>& a);
+/// cos(a)
+template <class T> Var<T> cos(const Var<T>& a);
+/// The error function; d/da = 2/sqrt(pi) exp(-a^2).
+template <class T> Var<T> erf(const Var<T>& a);
+/// The standard normal distribution function Phi(a) = (1 + erf(a/sqrt 2))/2
+/// (accurate in the lower tail too); d/da = exp(-a^2/2)/sqrt(2 pi).
+template <class T> Var<T> normal_cdf(const Var<T>& a);
+/// The exact GELU, a Phi(a); d/da = Phi(a) + a Phi'(a).
+template <class T> Var<T> gelu(const Var<T>& a);
+/// a where a > 0, slope a elsewhere; the derivative at 0 is slope.
+template <class T> Var<T> leaky_relu(const Var<T>& a, std::type_identity_t<T> slope = std::type_identity_t<T>(0.01));
+/// a where a > 0, alpha (exp(a) - 1) elsewhere; d/da = 1 or alpha exp(a).
+template <class T> Var<T> elu(const Var<T>& a, std::type_identity_t<T> alpha = std::type_identity_t<T>(1));
+/// 1 where a > 0, -1 where a < 0, 0 at 0 and for NaN; no gradient (its derivative is 0).
+template <class T> Var<T> sign(const Var<T>& a);
+
+// ---- piecewise-constant masks (no gradient) ------------------------------------
+// What derivatives at kinks multiply the incoming gradient by, so that a
+// derivative written with them can be differentiated again (to 0 at the kink).
+
+/// 1 where a > 0, else 0 (NaN included): relu's derivative.
+template <class T> Var<T> step(const Var<T>& a);
+/// 1 where a >= b, else 0 (NaN included), with broadcasting: maximum's derivative.
+template <class T> Var<T> ge(const Var<T>& a, const Var<T>& b);
+/// 1 where a <= b, else 0 (NaN included), with broadcasting: minimum's derivative.
+template <class T> Var<T> le(const Var<T>& a, const Var<T>& b);
+/// 1 where a >= s, else 0.
+template <class T> Var<T> ge(const Var<T>& a, std::type_identity_t<T> s);
+/// 1 where a <= s, else 0.
+template <class T> Var<T> le(const Var<T>& a, std::type_identity_t<T> s);
+/// 1 where lo <= a <= hi, else 0: clip's derivative.
+template <class T> Var<T> inside(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi);
+/// 1 where a > 0, else slope: leaky_relu's derivative.
+template <class T> Var<T> leaky_slope(const Var<T>& a, std::type_identity_t<T> slope);
+/// 1 where a > 0, else alpha exp(a): elu's derivative (not a mask: its own
+/// derivative is itself minus step(a)).
+template <class T> Var<T> elu_slope(const Var<T>& a, std::type_identity_t<T> alpha);
 
 /// mask ? a : b, broadcasting mask, a and b together. The mask has no gradient.
 template <class T> Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b);

@@ -33,6 +33,9 @@ class Lendable;
 template <class T>
 class Var {
 public:
+    /// The element type.
+    using value_type = T;
+
     Var() = default;
 
     /// The value. The reference stays valid until the tape is cleared.

@@ -3,6 +3,7 @@
 
 #include "xtape/errors.hpp"
 
+#include "../rules/kernels.hpp"
 #include "program.hpp"
 
 namespace xtape {
@@ -18,10 +19,11 @@ std::vector<ElementwiseExpr> ElementwiseBuilder::inputs(std::size_t count) {
     return values;
 }
 
-ElementwiseExpr ElementwiseBuilder::append(ElementwiseInstruction instruction, const char* op,
-                                           const ElementwiseExpr& a, const ElementwiseExpr* b) {
+ElementwiseExpr ElementwiseBuilder::append(ElementwiseInstruction instruction, const ElementwiseExpr& a,
+                                           const ElementwiseExpr* b) {
     if (!a.program() || (b && b->program() != a.program())) {
-        throw ValueError(fmt::format("fuse: {} of values from two different expressions", op));
+        throw ValueError(
+            fmt::format("fuse: {} of values from two different expressions", rules::traits(instruction.op).name));
     }
     ElementwiseProgram& program = *a.program();
     instruction.a = a.slot();
@@ -32,43 +34,68 @@ ElementwiseExpr ElementwiseBuilder::append(ElementwiseInstruction instruction, c
 
 }  // namespace detail
 
-using detail::ElementwiseBuilder;
-using detail::ElementwiseOp;
+namespace {
 
-ElementwiseExpr add(const ElementwiseExpr& a, const ElementwiseExpr& b) {
-    return ElementwiseBuilder::append({ElementwiseOp::add}, "add", a, &b);
+using detail::ElementwiseBuilder;
+using rules::Op;
+
+ElementwiseExpr unary(Op op, const ElementwiseExpr& a, rules::Scalars scalars = {}) {
+    rules::check_scalars(op, scalars);
+    return ElementwiseBuilder::append({op, 0, 0, scalars}, a);
 }
-ElementwiseExpr sub(const ElementwiseExpr& a, const ElementwiseExpr& b) {
-    return ElementwiseBuilder::append({ElementwiseOp::sub}, "sub", a, &b);
+
+ElementwiseExpr binary(Op op, const ElementwiseExpr& a, const ElementwiseExpr& b) {
+    return ElementwiseBuilder::append({op}, a, &b);
 }
-ElementwiseExpr mul(const ElementwiseExpr& a, const ElementwiseExpr& b) {
-    return ElementwiseBuilder::append({ElementwiseOp::mul}, "mul", a, &b);
-}
-ElementwiseExpr add(const ElementwiseExpr& a, double s) {
-    return ElementwiseBuilder::append({ElementwiseOp::add_scalar, 0, 0, s}, "add", a);
-}
-ElementwiseExpr mul(const ElementwiseExpr& a, double s) {
-    return ElementwiseBuilder::append({ElementwiseOp::mul_scalar, 0, 0, s}, "mul", a);
-}
-ElementwiseExpr rsub(double s, const ElementwiseExpr& a) {
-    return ElementwiseBuilder::append({ElementwiseOp::rsub_scalar, 0, 0, s}, "rsub", a);
-}
-ElementwiseExpr neg(const ElementwiseExpr& a) { return ElementwiseBuilder::append({ElementwiseOp::neg}, "neg", a); }
-ElementwiseExpr exp(const ElementwiseExpr& a) { return ElementwiseBuilder::append({ElementwiseOp::exp}, "exp", a); }
-ElementwiseExpr log(const ElementwiseExpr& a) { return ElementwiseBuilder::append({ElementwiseOp::log}, "log", a); }
-ElementwiseExpr softplus(const ElementwiseExpr& a) {
-    return ElementwiseBuilder::append({ElementwiseOp::softplus}, "softplus", a);
-}
-ElementwiseExpr relu(const ElementwiseExpr& a) {
-    return ElementwiseBuilder::append({ElementwiseOp::relu}, "relu", a);
-}
-ElementwiseExpr square(const ElementwiseExpr& a) {
-    return ElementwiseBuilder::append({ElementwiseOp::square}, "square", a);
-}
-ElementwiseExpr abs(const ElementwiseExpr& a) { return ElementwiseBuilder::append({ElementwiseOp::abs}, "abs", a); }
-ElementwiseExpr smooth_l1(const ElementwiseExpr& a, double rho) {
-    if (!(rho > 0)) throw ValueError(fmt::format("smooth_l1: rho must be positive, got {}", rho));
-    return ElementwiseBuilder::append({ElementwiseOp::smooth_l1, 0, 0, rho}, "smooth_l1", a);
-}
+
+}  // namespace
+
+ElementwiseExpr add(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::add, a, b); }
+ElementwiseExpr sub(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::sub, a, b); }
+ElementwiseExpr mul(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::mul, a, b); }
+ElementwiseExpr div(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::div, a, b); }
+ElementwiseExpr maximum(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::maximum, a, b); }
+ElementwiseExpr minimum(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::minimum, a, b); }
+ElementwiseExpr pow(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::pow, a, b); }
+ElementwiseExpr ge(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::ge, a, b); }
+ElementwiseExpr le(const ElementwiseExpr& a, const ElementwiseExpr& b) { return binary(Op::le, a, b); }
+
+ElementwiseExpr add(const ElementwiseExpr& a, double s) { return unary(Op::add_scalar, a, {s}); }
+ElementwiseExpr mul(const ElementwiseExpr& a, double s) { return unary(Op::mul_scalar, a, {s}); }
+ElementwiseExpr div(const ElementwiseExpr& a, double s) { return unary(Op::div_scalar, a, {s}); }
+ElementwiseExpr rsub(double s, const ElementwiseExpr& a) { return unary(Op::rsub_scalar, a, {s}); }
+ElementwiseExpr rdiv(double s, const ElementwiseExpr& a) { return unary(Op::rdiv_scalar, a, {s}); }
+ElementwiseExpr maximum(const ElementwiseExpr& a, double s) { return unary(Op::maximum_scalar, a, {s}); }
+ElementwiseExpr minimum(const ElementwiseExpr& a, double s) { return unary(Op::minimum_scalar, a, {s}); }
+ElementwiseExpr pow(const ElementwiseExpr& a, double p) { return unary(Op::pow_scalar, a, {p}); }
+ElementwiseExpr ge(const ElementwiseExpr& a, double s) { return unary(Op::ge_scalar, a, {s}); }
+ElementwiseExpr le(const ElementwiseExpr& a, double s) { return unary(Op::le_scalar, a, {s}); }
+
+ElementwiseExpr neg(const ElementwiseExpr& a) { return unary(Op::neg, a); }
+ElementwiseExpr exp(const ElementwiseExpr& a) { return unary(Op::exp, a); }
+ElementwiseExpr log(const ElementwiseExpr& a) { return unary(Op::log, a); }
+ElementwiseExpr log1p(const ElementwiseExpr& a) { return unary(Op::log1p, a); }
+ElementwiseExpr sqrt(const ElementwiseExpr& a) { return unary(Op::sqrt, a); }
+ElementwiseExpr square(const ElementwiseExpr& a) { return unary(Op::square, a); }
+ElementwiseExpr abs(const ElementwiseExpr& a) { return unary(Op::abs, a); }
+ElementwiseExpr sign(const ElementwiseExpr& a) { return unary(Op::sign, a); }
+ElementwiseExpr relu(const ElementwiseExpr& a) { return unary(Op::relu, a); }
+ElementwiseExpr step(const ElementwiseExpr& a) { return unary(Op::step, a); }
+ElementwiseExpr sigmoid(const ElementwiseExpr& a) { return unary(Op::sigmoid, a); }
+ElementwiseExpr tanh(const ElementwiseExpr& a) { return unary(Op::tanh, a); }
+ElementwiseExpr softplus(const ElementwiseExpr& a) { return unary(Op::softplus, a); }
+ElementwiseExpr log_sigmoid(const ElementwiseExpr& a) { return unary(Op::log_sigmoid, a); }
+ElementwiseExpr sin(const ElementwiseExpr& a) { return unary(Op::sin, a); }
+ElementwiseExpr cos(const ElementwiseExpr& a) { return unary(Op::cos, a); }
+ElementwiseExpr erf(const ElementwiseExpr& a) { return unary(Op::erf, a); }
+ElementwiseExpr normal_cdf(const ElementwiseExpr& a) { return unary(Op::normal_cdf, a); }
+ElementwiseExpr gelu(const ElementwiseExpr& a) { return unary(Op::gelu, a); }
+ElementwiseExpr leaky_relu(const ElementwiseExpr& a, double slope) { return unary(Op::leaky_relu, a, {slope}); }
+ElementwiseExpr leaky_slope(const ElementwiseExpr& a, double slope) { return unary(Op::leaky_slope, a, {slope}); }
+ElementwiseExpr elu(const ElementwiseExpr& a, double alpha) { return unary(Op::elu, a, {alpha}); }
+ElementwiseExpr elu_slope(const ElementwiseExpr& a, double alpha) { return unary(Op::elu_slope, a, {alpha}); }
+ElementwiseExpr inside(const ElementwiseExpr& a, double lo, double hi) { return unary(Op::inside, a, {lo, hi}); }
+ElementwiseExpr smooth_l1(const ElementwiseExpr& a, double rho) { return unary(Op::smooth_l1, a, {rho}); }
+ElementwiseExpr clip(const ElementwiseExpr& a, double lo, double hi) { return unary(Op::clip, a, {lo, hi}); }
 
 }  // namespace xtape

@@ -11,6 +11,7 @@
 #include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
+#include "../gradient_rows.hpp"
 #include "../kernels/reduction.hpp"
 #include "program.hpp"
 #include "tile_program.hpp"
@@ -253,24 +254,18 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
         xt::xarray<T> out = reduction.forward<T>(tape, e, inputs, out_shape, nullptr, nullptr);
         return tape.record(op, inputs, std::move(out), [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
     }
-    // Row r of the output depends on row r of the inputs alone, so its gradient
-    // rows d out_r / d x are computed with the values, in the same pass over the
-    // inputs, and the backward only scales row r by the incoming g_r (nothing at
-    // all for the usual g = 1). A second backward recomputes them.
+    // Row r of the output depends on row r of the inputs alone: its gradient
+    // rows come from the same pass as the values (detail::GradientRows).
     TileProgram<T> sweep(e, wants_grad, reduction.rows * reduction.n);
-    auto gradient_rows = std::make_shared<InputGradients<T>>(
+    InputGradients<T> grads(
         tape, [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, sweep, inputs.size());
-    xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, gradient_rows.get(), &sweep);
+    xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, &grads, &sweep);
+    auto gradient_rows = std::make_shared<detail::GradientRows<T>>(inputs.size());
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        if (grads.given[k]) gradient_rows->keep(k, std::move(grads.arrays[k]));
+    }
     return tape.record(op, inputs, std::move(out), [e, reduction, gradient_rows](GradContext<T>& c) {
-        if (gradient_rows->at.empty()) return reduction.backward(c, e);  // handed over by an earlier backward
-        const xt::xarray<T>& g = c.grad();
-        for (std::size_t k = 0; k < gradient_rows->at.size(); ++k) {
-            xt::xarray<T>& rows_k = gradient_rows->arrays[k];
-            if (!gradient_rows->given[k] || !c.needs_grad(k)) continue;
-            kernels::scale_rows_in_place(g.data(), reduction.rows, reduction.n, rows_k.data());
-            c.accumulate(k, std::move(rows_k));
-        }
-        gradient_rows->at.clear();
+        if (!gradient_rows->hand_over(c)) reduction.backward(c, e);
     });
 }
 

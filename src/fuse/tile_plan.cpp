@@ -24,33 +24,31 @@ TileAnalysis analyse(const ElementwiseProgram& program, std::uint32_t output, co
         if (is_binary(instruction.op)) analysis.forward[instruction.b] = true;
     }
     if (wants_grad.empty()) return analysis;
-    // Forward: which slots depend on an input that wants a gradient.
+    // Forward: which slots depend on an input that wants a gradient (a
+    // piecewise-constant op's result never does: no gradient flows through it).
     std::vector<bool> reaches_input(slots, false);
     for (std::size_t k = 0; k < inputs; ++k) reaches_input[k] = wants_grad[k];
     for (std::size_t slot = inputs; slot < slots; ++slot) {
         const ElementwiseInstruction& instruction = instruction_of(slot);
-        reaches_input[slot] =
-            reaches_input[instruction.a] || (is_binary(instruction.op) && reaches_input[instruction.b]);
+        reaches_input[slot] = !rules::traits(instruction.op).piecewise_constant &&
+                              (reaches_input[instruction.a] || (is_binary(instruction.op) && reaches_input[instruction.b]));
     }
     // Reverse: which of those the output's gradient reaches, and which values the derivatives read.
     analysis.adjoint[output] = reaches_input[output];
     for (std::size_t slot = slots; slot-- > inputs;) {
         const ElementwiseInstruction& instruction = instruction_of(slot);
-        const bool binary = is_binary(instruction.op);
+        const rules::OpTraits traits = rules::traits(instruction.op);
+        const bool binary = traits.arity == 2;
         if (analysis.adjoint[slot]) {
-            analysis.slope[slot] = has_slope(instruction.op) && reaches_input[instruction.a];
-            for (int which = 0; which < (binary ? 2 : 1); ++which) {
+            analysis.slope[slot] = traits.has_slope && reaches_input[instruction.a];
+            for (int which = 0; which < traits.arity; ++which) {
                 const std::uint32_t operand = which == 0 ? instruction.a : instruction.b;
                 if (!reaches_input[operand]) continue;
                 analysis.adjoint[operand] = true;
-                switch (derivative_reads(instruction.op)) {
-                    case DerivativeReads::other_operand:
-                        analysis.recompute[which == 0 ? instruction.b : instruction.a] = true;
-                        break;
-                    case DerivativeReads::operand: analysis.recompute[instruction.a] = true; break;
-                    case DerivativeReads::result: analysis.recompute[slot] = true; break;
-                    case DerivativeReads::nothing: break;
-                }
+                const unsigned reads = traits.reads[which];
+                if (reads & rules::reads_a) analysis.recompute[instruction.a] = true;
+                if (reads & rules::reads_b) analysis.recompute[instruction.b] = true;
+                if (reads & rules::reads_result) analysis.recompute[slot] = true;
             }
         }
         if (analysis.recompute[slot]) {
@@ -132,7 +130,8 @@ private:
             for (int which = 0; which < (binary ? 2 : 1); ++which) {
                 const std::uint32_t operand = which == 0 ? instruction.a : instruction.b;
                 if (!analysis_.adjoint[operand]) continue;
-                if (operand >= program_.inputs && !written[operand] && derivative_is_copy(instruction.op, which)) {
+                if (operand >= program_.inputs && !written[operand] &&
+                    rules::traits(instruction.op).passes_gradient[which]) {
                     adjoint[operand] = g;
                 } else {
                     TileCall call;
@@ -158,18 +157,10 @@ private:
 
     void read_what_derivative_reads(TileCall& call, const ElementwiseInstruction& instruction,
                                     std::uint32_t slot) const {
-        switch (derivative_reads(instruction.op)) {
-            case DerivativeReads::other_operand:
-                if (call.which == 0) {
-                    call.b = value_of(instruction.b);
-                } else {
-                    call.a = value_of(instruction.a);
-                }
-                break;
-            case DerivativeReads::operand: call.a = value_of(instruction.a); break;
-            case DerivativeReads::result: call.y = value_of(slot); break;
-            case DerivativeReads::nothing: break;
-        }
+        const unsigned reads = rules::traits(instruction.op).reads[call.which];
+        if (reads & rules::reads_a) call.a = value_of(instruction.a);
+        if (reads & rules::reads_b) call.b = value_of(instruction.b);
+        if (reads & rules::reads_result) call.y = value_of(slot);
     }
 
     // Gives each virtual tile a physical one that is free from the call that
@@ -239,7 +230,8 @@ struct PlanKey {
     bool matches(const ElementwiseProgram& other_program, std::uint32_t other_output,
                  const std::vector<bool>& other_wants_grad) const {
         const auto same = [](const ElementwiseInstruction& x, const ElementwiseInstruction& y) {
-            return x.op == y.op && x.a == y.a && x.b == y.b && std::memcmp(&x.scalar, &y.scalar, sizeof x.scalar) == 0;
+            return x.op == y.op && x.a == y.a && x.b == y.b &&
+                   std::memcmp(&x.scalars, &y.scalars, sizeof x.scalars) == 0;
         };
         return output == other_output && wants_grad == other_wants_grad && program.inputs == other_program.inputs &&
                std::equal(program.code.begin(), program.code.end(), other_program.code.begin(),

@@ -33,7 +33,7 @@ TileProgram<T>::TileProgram(FusedExpression e) : TileProgram(std::move(e), {}, 0
 template <class T>
 TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements)
     : e_(std::move(e)),
-      kernels_(best_tile_kernels<T>()),
+      kernels_(rules::best_kernels<T>()),
       plans_(tile_plans(*e_.program, e_.output, wants_grad)),
       stream_grads_(elements * sizeof(T) >= kernels::streamed_output_bytes),
       storage_(take_tiles<T>(plans_->scratch_tiles + (stream_grads_ ? e_.program->inputs : 0))) {}
@@ -111,13 +111,14 @@ void TileProgram<T>::execute(const TilePlan& plan, std::span<const T* const> inp
         prefetcher_.step();
         const ElementwiseInstruction& instruction = e_.program->code[call.instruction];
         switch (call.kernel) {
-            case TileCall::Kernel::apply: kernels_.apply(instruction, n, at(call.a), at(call.b), written(call.target)); break;
+            case TileCall::Kernel::apply: kernels_.apply(instruction.op, instruction.scalars, n, at(call.a), at(call.b), written(call.target)); break;
             case TileCall::Kernel::apply_with_slope:
-                kernels_.apply_with_slope(instruction, n, at(call.a), written(call.target), written(call.slope));
+                kernels_.apply_with_slope(instruction.op, instruction.scalars, n, at(call.a), written(call.target),
+                                           written(call.slope));
                 break;
             case TileCall::Kernel::derivative:
-                kernels_.derivative(instruction, call.which, n, at(call.g), at(call.a), at(call.b), at(call.y),
-                                    at(call.addend), written(call.target));
+                kernels_.derivative(instruction.op, instruction.scalars, call.which, n, at(call.g), at(call.a), at(call.b),
+                                    at(call.y), at(call.addend), written(call.target));
                 break;
             case TileCall::Kernel::times_slope:
                 kernels_.times_slope(n, at(call.g), at(call.slope), at(call.addend), written(call.target));

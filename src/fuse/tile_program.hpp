@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "program.hpp"
-#include "tile_kernels.hpp"
+#include "../rules/kernels.hpp"
 #include "tile_plan.hpp"
 #include "tile_prefetcher.hpp"
 
@@ -72,7 +72,7 @@ private:
     T* staged_grad(std::size_t k) { return scratch(plans_->scratch_tiles + k); }
 
     FusedExpression e_;
-    TileKernels<T> kernels_;
+    const rules::Kernels<T>& kernels_;
     std::shared_ptr<const TilePlans> plans_;
     TilePrefetcher prefetcher_;
     bool stream_grads_ = false;

@@ -11,41 +11,6 @@ namespace xtape::kernels::math {
 using kernels::on_best_arch;
 
 template <class T>
-void exp(const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::exp(x, out, n); });
-}
-
-template <class T>
-void log(const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log(x, out, n); });
-}
-
-template <class T>
-void log1p(const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log1p(x, out, n); });
-}
-
-template <class T>
-void tanh(const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::tanh(x, out, n); });
-}
-
-template <class T>
-void sigmoid(const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::sigmoid(x, out, n); });
-}
-
-template <class T>
-void softplus(const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softplus(x, out, n); });
-}
-
-template <class T>
-void times_sigmoid(const T* g, const T* x, T* out, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::times_sigmoid(g, x, out, n); });
-}
-
-template <class T>
 void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
     on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log_softmax_rows(x, out, rows, n); });
 }
@@ -77,13 +42,6 @@ void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t row
 }
 
 #define XTAPE_INSTANTIATE(T)                                                                        \
-    template void exp(const T*, T*, std::size_t);                                                   \
-    template void log(const T*, T*, std::size_t);                                                   \
-    template void log1p(const T*, T*, std::size_t);                                                 \
-    template void tanh(const T*, T*, std::size_t);                                                  \
-    template void sigmoid(const T*, T*, std::size_t);                                               \
-    template void softplus(const T*, T*, std::size_t);                                              \
-    template void times_sigmoid(const T*, const T*, T*, std::size_t);                               \
     template void log_softmax_rows(const T*, T*, std::size_t, std::size_t);                         \
     template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);          \
     template void softmax_rows(const T*, T*, std::size_t, std::size_t);                             \

@@ -1,5 +1,6 @@
-// Transcendental kernels over contiguous buffers, compiled for several instruction
-// sets: each call runs the widest one this CPU has.
+// The row kernels (softmax and its kin over contiguous rows), compiled for
+// several instruction sets: each call runs the widest one this CPU has. (The
+// elementwise ones are the rules' kernels, rules/kernels.hpp.)
 #pragma once
 
 #include <cstddef>
@@ -11,34 +12,6 @@ namespace xtape::kernels::math {
 // AVX-512's four times). They are built for SSE2, AVX2 with FMA and AVX-512 (F, CD, DQ, BW)
 // (math_for_arch.cpp) whatever the build's -march, and chosen at run time.
 // Inputs and output may alias.
-
-/// out[i] = exp(x[i]), finite up to exp's true overflow point.
-template <class T>
-void exp(const T* x, T* out, std::size_t n);
-
-/// out[i] = log(x[i]).
-template <class T>
-void log(const T* x, T* out, std::size_t n);
-
-/// out[i] = log(1 + x[i]), accurate for small x.
-template <class T>
-void log1p(const T* x, T* out, std::size_t n);
-
-/// out[i] = tanh(x[i]).
-template <class T>
-void tanh(const T* x, T* out, std::size_t n);
-
-/// out[i] = 1 / (1 + exp(-x[i])), without overflow for any x.
-template <class T>
-void sigmoid(const T* x, T* out, std::size_t n);
-
-/// out[i] = log(1 + exp(x[i])), without overflow for any x.
-template <class T>
-void softplus(const T* x, T* out, std::size_t n);
-
-/// out[i] = g[i] * sigmoid(x[i]): the backward of softplus.
-template <class T>
-void times_sigmoid(const T* g, const T* x, T* out, std::size_t n);
 
 /// out = log_softmax of each of `rows` contiguous rows of n values, computed
 /// from x - m with m the row's max (0 when that is not finite).

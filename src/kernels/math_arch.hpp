@@ -8,14 +8,6 @@ namespace xtape::kernels::math {
 
 template <class A, class T>
 struct ArchMath {
-    static void exp(const T* x, T* out, std::size_t n);
-    static void log(const T* x, T* out, std::size_t n);
-    static void log1p(const T* x, T* out, std::size_t n);
-    static void tanh(const T* x, T* out, std::size_t n);
-    static void sigmoid(const T* x, T* out, std::size_t n);
-    static void softplus(const T* x, T* out, std::size_t n);
-    static void softplus_and_sigmoid(const T* x, T* value, T* slope, std::size_t n);
-    static void times_sigmoid(const T* g, const T* x, T* out, std::size_t n);
     static void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n);
     static void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n);
     static void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n);

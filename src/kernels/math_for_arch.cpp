@@ -80,52 +80,6 @@ void log_softmax_short_rows(const T* x, T* out, std::size_t rows, std::size_t n)
 // The members are written for ArchMath<A, T> but instantiated (at the end) only
 // for A = Arch, the instruction set this object is compiled for.
 
-template <class A, class T>
-void ArchMath<A, T>::exp(const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> v) { return exp_to_overflow<T>(v); }, x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::log(const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> v) { return xsimd::log(v); }, x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::log1p(const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> v) { return xsimd::log1p(v); }, x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::tanh(const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> v) { return xsimd::tanh(v); }, x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::sigmoid(const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> v) { return stable_sigmoid<T>(v); }, x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::softplus(const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> v) { return stable_softplus<T>(v); }, x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::softplus_and_sigmoid(const T* x, T* value, T* slope, std::size_t n) {
-    map_pair<T, Arch>(
-        n, value, slope,
-        [](B<T> v) {
-            const B<T> tail = exp_minus_abs(v);
-            return std::pair{softplus_from_tail(v, tail), sigmoid_from_tail(v, tail)};
-        },
-        x);
-}
-
-template <class A, class T>
-void ArchMath<A, T>::times_sigmoid(const T* g, const T* x, T* out, std::size_t n) {
-    map<T, Arch>(n, out, [](B<T> gv, B<T> v) { return gv * stable_sigmoid<T>(v); }, g, x);
-}
-
 // out = (x - m) - log(sum(exp(x - m))) per row.
 template <class A, class T>
 void ArchMath<A, T>::log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {

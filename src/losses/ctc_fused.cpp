@@ -11,7 +11,7 @@
 #include "xtape/detail/op_support.hpp"
 #include "xtape/losses/ctc_nll.hpp"
 
-#include "../kernels/math.hpp"
+#include "../rules/kernels.hpp"
 
 namespace xtape {
 
@@ -169,7 +169,7 @@ void softmax_frame(const T* row, std::size_t classes, double* probs) {
     double m = row[0];
     for (std::size_t c = 1; c < classes; ++c) m = std::max(m, static_cast<double>(row[c]));
     for (std::size_t c = 0; c < classes; ++c) probs[c] = static_cast<double>(row[c]) - m;
-    kernels::math::exp(probs, probs, classes);
+    rules::best_kernels<double>().apply(rules::Op::exp, {}, classes, probs, nullptr, probs);
     double sum = 0;
     for (std::size_t c = 0; c < classes; ++c) sum += probs[c];
     const double inverse = 1 / sum;

@@ -13,6 +13,7 @@
 #include "../kernels/elementwise.hpp"
 #include "../kernels/math.hpp"
 #include "../kernels/reduction.hpp"
+#include "../gradient_rows.hpp"
 #include "../kernels/simd_loop.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
@@ -128,13 +129,6 @@ Var<T> reduce_empty(const Var<T>& a, const Reduction& r, const char* op) {
     return tape_of(a, op).record(op, {a}, xt::zeros<T>(r.out), nullptr);
 }
 
-// Gradient rows computed with the values, for the first backward to scale and hand over.
-template <class T>
-struct GradientRows {
-    xt::xarray<T> rows;
-    bool handed_over = false;
-};
-
 }  // namespace
 
 template <class T>
@@ -219,13 +213,14 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     // Over rows, when a gradient is wanted, the gradient rows (the softmax) come
     // from the same pass as the values, and the backward only scales them by
     // the incoming gradient (not at all for the usual 1): the input is read once.
-    std::shared_ptr<GradientRows<T>> softmax;
+    std::shared_ptr<detail::GradientRows<T>> softmax;
     if (rows) {
         if (tape.grad_enabled() && a.requires_grad()) {
-            softmax = std::make_shared<GradientRows<T>>(GradientRows<T>{tape.buffer(a.shape())});
+            softmax = std::make_shared<detail::GradientRows<T>>(1);
+            softmax->keep(0, tape.buffer(a.shape()));
         }
         kernels::math::shifted_sum_exp_rows(a.value().data(), r.block->outer, r.block->reduced, m.data(), s.data(),
-                                            softmax ? softmax->rows.data() : nullptr);
+                                            softmax ? softmax->rows(0).data() : nullptr);
     } else {
         m = logsumexp_shift(a.value(), r);
         s = sum_exp(a.value(), m, r);
@@ -235,11 +230,7 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     return tape.record("logsumexp", {a}, std::move(out),
                        [r, rows, softmax, m = std::move(m), s = std::move(s)](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
-        if (softmax && !softmax->handed_over) {
-            softmax->handed_over = true;  // a second backward recomputes them below
-            kernels::scale_rows_in_place(c.grad().data(), r.block->outer, r.block->reduced, softmax->rows.data());
-            return c.accumulate(0, std::move(softmax->rows));
-        }
+        if (softmax && softmax->hand_over(c)) return;  // a second backward recomputes them below
         // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too).
         xt::xarray<T> scale = xt::empty<T>(r.kept);
         for (std::size_t i = 0; i < scale.size(); ++i) {

@@ -1,163 +1,63 @@
-// Elementwise unary ops: each forward beside its derivative, each one SIMD pass.
+// Elementwise unary ops: each one rule of rules/elementwise.hpp, recorded by
+// ops/elementwise.hpp; and where(mask, a, b).
 #include <algorithm>
-#include <cmath>
-#include <type_traits>
 
-#include <fmt/format.h>
-#include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
 #include "../kernels/elementwise.hpp"
-#include "../kernels/elementwise_rules.hpp"
-#include "../kernels/math.hpp"
-#include "xtape/detail/op_support.hpp"
+#include "elementwise.hpp"
 #include "xtape/ops.hpp"
 
 namespace xtape {
 
-using detail::tape_of;
+using detail::record_unary;
 using kernels::mapped;
-using kernels::transformed;
+using detail::tape_of;
 
-template <class T>
-Var<T> neg(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    auto negate = [](B x) { return -x; };
-    return tape_of(a, "neg").record("neg", {a}, mapped<T>(a.tape(), negate, a.value()), [negate](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, negate, c.grad()));  // d(-a)/da = -1
-    });
-}
-
-template <class T>
-Var<T> exp(const Var<T>& a) {
-    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::exp<T>, a.value());
-    return tape_of(a, "exp").record("exp", {a}, std::move(out), [](GradContext<T>& c) {
-        // d exp(a)/da = exp(a)
-        c.accumulate(0, mapped<T>(c, kernels::rules::exp_grad, c.grad(), c.value()));
-    });
-}
-
-template <class T>
-Var<T> log(const Var<T>& a) {
-    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log<T>, a.value());
-    return tape_of(a, "log").record("log", {a}, std::move(out), [](GradContext<T>& c) {
-        // d log(a)/da = 1/a
-        c.accumulate(0, mapped<T>(c, kernels::rules::log_grad, c.grad(), c.input(0)));
-    });
-}
-
-template <class T>
-Var<T> log1p(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::log1p<T>, a.value());
-    return tape_of(a, "log1p").record("log1p", {a}, std::move(out), [](GradContext<T>& c) {
-        // d log(1+a)/da = 1/(1+a)
-        c.accumulate(0, mapped<T>(c, [](B dy, B x) { return dy / (x + T(1)); }, c.grad(), c.input(0)));
-    });
-}
-
-template <class T>
-Var<T> sqrt(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    xt::xarray<T> out = mapped<T>(a.tape(), [](B x) { return xsimd::sqrt(x); }, a.value());
-    return tape_of(a, "sqrt").record("sqrt", {a}, std::move(out), [](GradContext<T>& c) {
-        // d sqrt(a)/da = 1/(2 sqrt(a))
-        c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy / (T(2) * y); }, c.grad(), c.value()));
-    });
-}
-
-template <class T>
-Var<T> square(const Var<T>& a) {
-    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::square, a.value());
-    return tape_of(a, "square").record("square", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, kernels::rules::square_grad, c.grad(), c.input(0)));
-    });
-}
-
-template <class T>
-Var<T> pow(const Var<T>& a, std::type_identity_t<T> p) {
-    // One scalar pass of std::pow: xsimd's pow is exp(p log|a|), less accurate
-    // for large results and wrong at a = 0 (0^0 = 0, 0^-1 = 0).
-    xt::xarray<T> out = xt::empty<T>(a.shape());
-    std::transform(a.value().begin(), a.value().end(), out.begin(), [p](T x) { return std::pow(x, p); });
-    return tape_of(a, "pow").record("pow", {a}, std::move(out), [p](GradContext<T>& c) {
-        // d a^p/da = p a^(p-1)
-        xt::xarray<T> g = xt::empty<T>(c.input(0).shape());
-        std::transform(c.grad().begin(), c.grad().end(), c.input(0).begin(), g.begin(),
-                       [p](T dy, T x) { return dy * (p * std::pow(x, p - T(1))); });
-        c.accumulate(0, std::move(g));
-    });
-}
-
-template <class T>
-Var<T> abs(const Var<T>& a) {
-    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::abs, a.value());
-    return tape_of(a, "abs").record("abs", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, kernels::rules::abs_grad, c.grad(), c.input(0)));
-    });
-}
-
-template <class T>
-Var<T> relu(const Var<T>& a) {
-    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::relu, a.value());
-    return tape_of(a, "relu").record("relu", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, kernels::rules::relu_grad, c.grad(), c.input(0)));
-    });
-}
-
-template <class T>
-Var<T> sigmoid(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::sigmoid<T>, a.value());
-    return tape_of(a, "sigmoid").record("sigmoid", {a}, std::move(out), [](GradContext<T>& c) {
-        // s' = s (1 - s)
-        c.accumulate(0, mapped<T>(c, [](B dy, B s) { return dy * s * (T(1) - s); }, c.grad(), c.value()));
-    });
-}
-
-template <class T>
-Var<T> tanh(const Var<T>& a) {
-    using B = kernels::Batch<T>;
-    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::tanh<T>, a.value());
-    return tape_of(a, "tanh").record("tanh", {a}, std::move(out), [](GradContext<T>& c) {
-        // tanh' = 1 - tanh^2
-        c.accumulate(0, mapped<T>(c, [](B dy, B y) { return dy * (T(1) - y * y); }, c.grad(), c.value()));
-    });
-}
-
-template <class T>
-Var<T> softplus(const Var<T>& a) {
-    xt::xarray<T> out = transformed<T>(a.tape(), kernels::math::softplus<T>, a.value());
-    return tape_of(a, "softplus").record("softplus", {a}, std::move(out), [](GradContext<T>& c) {
-        // d softplus(a)/da = sigmoid(a), exactly 0.5 at 0
-        c.accumulate(0, transformed<T>(c, kernels::math::times_sigmoid<T>, c.grad(), c.input(0)));
-    });
-}
-
+template <class T> Var<T> neg(const Var<T>& a) { return record_unary<rules::Neg>(a); }
+template <class T> Var<T> exp(const Var<T>& a) { return record_unary<rules::Exp>(a); }
+template <class T> Var<T> log(const Var<T>& a) { return record_unary<rules::Log>(a); }
+template <class T> Var<T> log1p(const Var<T>& a) { return record_unary<rules::Log1p>(a); }
+template <class T> Var<T> sqrt(const Var<T>& a) { return record_unary<rules::Sqrt>(a); }
+template <class T> Var<T> square(const Var<T>& a) { return record_unary<rules::Square>(a); }
+template <class T> Var<T> pow(const Var<T>& a, std::type_identity_t<T> p) { return record_unary<rules::PowScalar>(a, {p}); }
+template <class T> Var<T> abs(const Var<T>& a) { return record_unary<rules::Abs>(a); }
+template <class T> Var<T> sign(const Var<T>& a) { return record_unary<rules::Sign>(a); }
+template <class T> Var<T> relu(const Var<T>& a) { return record_unary<rules::Relu>(a); }
+template <class T> Var<T> step(const Var<T>& a) { return record_unary<rules::Step>(a); }
+template <class T> Var<T> sigmoid(const Var<T>& a) { return record_unary<rules::Sigmoid>(a); }
+template <class T> Var<T> tanh(const Var<T>& a) { return record_unary<rules::Tanh>(a); }
+template <class T> Var<T> softplus(const Var<T>& a) { return record_unary<rules::Softplus>(a); }
+template <class T> Var<T> log_sigmoid(const Var<T>& a) { return record_unary<rules::LogSigmoid>(a); }
+template <class T> Var<T> sin(const Var<T>& a) { return record_unary<rules::Sin>(a); }
+template <class T> Var<T> cos(const Var<T>& a) { return record_unary<rules::Cos>(a); }
+template <class T> Var<T> erf(const Var<T>& a) { return record_unary<rules::Erf>(a); }
+template <class T> Var<T> normal_cdf(const Var<T>& a) { return record_unary<rules::NormalCdf>(a); }
+template <class T> Var<T> gelu(const Var<T>& a) { return record_unary<rules::Gelu>(a); }
 template <class T>
 Var<T> smooth_l1(const Var<T>& a, std::type_identity_t<T> rho) {
-    using B = kernels::Batch<T>;
-    if (!(rho > T(0))) throw ValueError(fmt::format("smooth_l1: rho must be positive, got {}", rho));
-    xt::xarray<T> out = mapped<T>(a.tape(), kernels::rules::SmoothL1<B>(rho), a.value());
-    return tape_of(a, "smooth_l1").record("smooth_l1", {a}, std::move(out), [rho](GradContext<T>& c) {
-        c.accumulate(0, mapped<T>(c, kernels::rules::SmoothL1Grad<B>(rho), c.grad(), c.input(0)));
-    });
+    return record_unary<rules::SmoothL1>(a, {rho});
 }
-
 template <class T>
 Var<T> clip(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
-    using B = kernels::Batch<T>;
-    if (!(lo <= hi)) throw ValueError(fmt::format("clip: lo = {} is greater than hi = {}", lo, hi));
-    // As xt::clip: lo below lo, hi above hi, else the value (NaN stays NaN).
-    xt::xarray<T> out = mapped<T>(a.tape(), 
-        [low = B(lo), high = B(hi)](B x) { return xsimd::select(x < low, low, xsimd::select(high < x, high, x)); },
-        a.value());
-    return tape_of(a, "clip").record("clip", {a}, std::move(out), [lo, hi](GradContext<T>& c) {
-        // 1 inside [lo, hi] (bounds included), 0 where the value was clipped
-        c.accumulate(0, mapped<T>(c, [low = B(lo), high = B(hi), zero = B(T(0))](
-                                      B dy, B x) { return xsimd::select(x >= low && x <= high, dy, zero); },
-                                  c.grad(), c.input(0)));
-    });
+    return record_unary<rules::Clip>(a, {lo, hi});
+}
+template <class T>
+Var<T> inside(const Var<T>& a, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
+    return record_unary<rules::Inside>(a, {lo, hi});
+}
+template <class T>
+Var<T> leaky_relu(const Var<T>& a, std::type_identity_t<T> slope) {
+    return record_unary<rules::LeakyRelu>(a, {slope});
+}
+template <class T>
+Var<T> leaky_slope(const Var<T>& a, std::type_identity_t<T> slope) {
+    return record_unary<rules::LeakySlope>(a, {slope});
+}
+template <class T> Var<T> elu(const Var<T>& a, std::type_identity_t<T> alpha) { return record_unary<rules::Elu>(a, {alpha}); }
+template <class T>
+Var<T> elu_slope(const Var<T>& a, std::type_identity_t<T> alpha) {
+    return record_unary<rules::EluSlope>(a, {alpha});
 }
 
 template <class T>
@@ -200,12 +100,25 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     template Var<T> square(const Var<T>&);                               \
     template Var<T> pow(const Var<T>&, T);                               \
     template Var<T> abs(const Var<T>&);                                  \
+    template Var<T> sign(const Var<T>&);                                 \
     template Var<T> relu(const Var<T>&);                                 \
+    template Var<T> step(const Var<T>&);                                 \
     template Var<T> sigmoid(const Var<T>&);                              \
     template Var<T> tanh(const Var<T>&);                                 \
     template Var<T> softplus(const Var<T>&);                             \
-    template Var<T> smooth_l1(const Var<T>&, T);                        \
+    template Var<T> log_sigmoid(const Var<T>&);                          \
+    template Var<T> sin(const Var<T>&);                                  \
+    template Var<T> cos(const Var<T>&);                                  \
+    template Var<T> erf(const Var<T>&);                                  \
+    template Var<T> normal_cdf(const Var<T>&);                           \
+    template Var<T> gelu(const Var<T>&);                                 \
+    template Var<T> smooth_l1(const Var<T>&, T);                         \
     template Var<T> clip(const Var<T>&, T, T);                           \
+    template Var<T> inside(const Var<T>&, T, T);                         \
+    template Var<T> leaky_relu(const Var<T>&, T);                        \
+    template Var<T> leaky_slope(const Var<T>&, T);                       \
+    template Var<T> elu(const Var<T>&, T);                               \
+    template Var<T> elu_slope(const Var<T>&, T);                         \
     template Var<T> where(const Mask&, const Var<T>&, const Var<T>&);
 
 XTAPE_INSTANTIATE(float)

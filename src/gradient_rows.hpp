@@ -1,0 +1,58 @@
+// Gradient rows computed with a row-wise node's value, handed over by its first backward.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "xtape/tape.hpp"
+
+#include "kernels/reduction.hpp"
+
+namespace xtape::detail {
+
+/// A node whose output row r depends on row r of its inputs alone (a row
+/// reduction, a loss per sample) can compute each row's gradient
+/// d out_r / d input (seed 1) in the pass that computes its value, and read
+/// its inputs once. GradientRows keeps those arrays until the node's first
+/// backward, which scales row r by the incoming g_r in place (a row whose g_r
+/// is 1 is left unread) and hands the arrays over as the inputs' gradients:
+/// no second array, no second pass. A later backward finds them gone and
+/// recomputes. Used by logsumexp, fuse_sum/fuse_mean and chunked evaluation.
+template <class T>
+class GradientRows {
+public:
+    explicit GradientRows(std::size_t inputs) : rows_(inputs), kept_(inputs, false) {}
+
+    /// Keeps `rows`, of input k's shape, as input k's gradient rows.
+    void keep(std::size_t k, xt::xarray<T> rows) {
+        rows_[k] = std::move(rows);
+        kept_[k] = true;
+    }
+    /// The array kept for input k (for the pass that fills it).
+    xt::xarray<T>& rows(std::size_t k) { return rows_[k]; }
+    /// Whether rows are kept for input k.
+    bool kept(std::size_t k) const { return kept_[k]; }
+
+    /// On the first call, scales the kept rows by the node's incoming gradient
+    /// (one value per output row), adds them to the inputs' gradients and
+    /// returns true; afterwards returns false (the caller recomputes).
+    bool hand_over(GradContext<T>& c) {
+        if (handed_over_) return false;
+        handed_over_ = true;
+        const xt::xarray<T>& g = c.grad();
+        for (std::size_t k = 0; k < rows_.size(); ++k) {
+            if (!kept_[k] || !c.needs_grad(k)) continue;
+            if (g.size() > 0) kernels::scale_rows_in_place(g.data(), g.size(), rows_[k].size() / g.size(), rows_[k].data());
+            c.accumulate(k, std::move(rows_[k]));
+        }
+        return true;
+    }
+
+private:
+    std::vector<xt::xarray<T>> rows_;
+    std::vector<bool> kept_;
+    bool handed_over_ = false;
+};
+
+}  // namespace xtape::detail
