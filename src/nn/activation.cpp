@@ -14,6 +14,9 @@ Var<T> activate(const Var<T>& x, Activation activation) {
         case Activation::Relu: return relu(x);
         case Activation::Tanh: return tanh(x);
         case Activation::Sigmoid: return sigmoid(x);
+        case Activation::Gelu: return gelu(x);
+        case Activation::LeakyRelu: return leaky_relu(x);
+        case Activation::Elu: return elu(x);
         case Activation::Identity: break;
     }
     return x;
@@ -24,17 +27,22 @@ std::string_view to_string(Activation activation) {
         case Activation::Relu: return "relu";
         case Activation::Tanh: return "tanh";
         case Activation::Sigmoid: return "sigmoid";
+        case Activation::Gelu: return "gelu";
+        case Activation::LeakyRelu: return "leaky_relu";
+        case Activation::Elu: return "elu";
         case Activation::Identity: break;
     }
     return "identity";
 }
 
 Activation parse_activation(std::string_view name) {
-    for (Activation a : {Activation::Identity, Activation::Relu, Activation::Tanh, Activation::Sigmoid}) {
+    for (Activation a : {Activation::Identity, Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Gelu,
+                         Activation::LeakyRelu, Activation::Elu}) {
         if (name == to_string(a)) return a;
     }
-    throw ValueError(
-        fmt::format("parse_activation: unknown activation '{}' (known: identity, relu, tanh, sigmoid)", name));
+    throw ValueError(fmt::format(
+        "parse_activation: unknown activation '{}' (known: identity, relu, tanh, sigmoid, gelu, leaky_relu, elu)",
+        name));
 }
 
 template Var<float> activate(const Var<float>&, Activation);

@@ -12,7 +12,9 @@ namespace xtape {
 namespace {
 template <class T>
 xt::xarray<T> initial_weight(std::size_t in, std::size_t out, Activation activation, Rng& rng) {
-    if (activation == Activation::Relu) return he_normal<T>(in, out, rng);
+    const bool relu_like = activation == Activation::Relu || activation == Activation::LeakyRelu ||
+                           activation == Activation::Elu || activation == Activation::Gelu;
+    if (relu_like) return he_normal<T>(in, out, rng);
     return glorot_uniform<T>(in, out, rng);
 }
 }  // namespace

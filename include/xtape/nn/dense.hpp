@@ -12,7 +12,8 @@
 namespace xtape {
 
 /// y = activation(x W + b) for x of shape (N, in): W is (in, out), b is (out,).
-/// W starts He normal before a relu and Glorot uniform otherwise; b starts at 0.
+/// W starts He normal before a relu-like activation (relu, leaky_relu, elu,
+/// gelu) and Glorot uniform otherwise; b starts at 0.
 template <class T>
 class Dense {
 public:
