@@ -25,12 +25,12 @@ long launched_processes() {
 bool is_mpi() { return false; }
 
 bool start() {
-    if (started) return false;
     if (const long processes = launched_processes(); processes > 1) {
         throw ValueError(fmt::format("distributed::Environment: mpirun started {} processes, but this xtape was "
                                      "built without MPI, so each would train alone (configure with -Dmpi=enabled)",
                                      processes));
     }
+    if (started) return false;
     started = true;
     return true;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,18 @@ TEST_CASE("rank, size and sum describe the world") {
 TEST_CASE("a second Environment neither starts MPI again nor finalises it") {
     { const distributed::Environment inner; }
     CHECK(distributed::sum(1) == distributed::size());  // MPI still running
+}
+
+TEST_CASE("without MPI, an Environment refuses to start among processes that mpirun launched" *
+          doctest::skip(distributed::built_with_mpi())) {
+    // OpenMPI's mpirun tells each process how many it started.
+    REQUIRE(setenv("OMPI_COMM_WORLD_SIZE", "2", 1) == 0);
+    CHECK_THROWS_WITH_AS(distributed::Environment(),
+                         "distributed::Environment: mpirun started 2 processes, but this xtape was built without MPI, "
+                         "so each would train alone (configure with -Dmpi=enabled)",
+                         ValueError);
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    CHECK_NOTHROW(distributed::Environment());
 }
 
 TEST_CASE("share_of splits n items into consecutive shares as even as they can be") {
