@@ -59,7 +59,9 @@ void abort_all(int status);
 
 /// A share of a global batch: the items [begin, end).
 struct Share {
+    /// The first item.
     std::size_t begin = 0;
+    /// One past the last item.
     std::size_t end = 0;
     /// end - begin.
     std::size_t size() const { return end - begin; }
