@@ -52,7 +52,8 @@ Strips make_strips(const xt::xarray<float>& images, const xt::xarray<float>& cla
 // Strips [share.begin, share.end) of a batch.
 Strips strips_of(const Strips& s, distributed::Share share) {
     return {xt::view(s.frames, xt::range(share.begin * kMaxFrames, share.end * kMaxFrames)),
-            xt::view(s.labels, xt::range(share.begin, share.end)), xt::view(s.lengths, xt::range(share.begin, share.end))};
+            xt::view(s.labels, xt::range(share.begin, share.end)),
+            xt::view(s.lengths, xt::range(share.begin, share.end))};
 }
 
 // Greedy (best path) decoding: the likeliest class of each frame, repeats

@@ -127,8 +127,8 @@ TEST_CASE("a step from given gradients rejects a wrong number or shape of them")
     const std::vector<xt::xarray<double>> none;
     const std::vector<xt::xarray<double>> wrong_shape = {xt::xarray<double>{1, 2, 3}};
     CHECK_THROWS_WITH_AS(adam.step(none), "Adam::step: 0 gradients for 1 parameters", ShapeError);
-    CHECK_THROWS_WITH_AS(sgd.step(wrong_shape), "SGD::step: gradient 0 has shape (3,), but parameter 'w' has shape (2,)",
-                         ShapeError);
+    CHECK_THROWS_WITH_AS(sgd.step(wrong_shape),
+                         "SGD::step: gradient 0 has shape (3,), but parameter 'w' has shape (2,)", ShapeError);
     CHECK(w.value() == xt::xarray<double>{1, 2});  // untouched
     CHECK(adam.steps() == 0);
 }

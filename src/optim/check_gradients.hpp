@@ -24,8 +24,8 @@ void check_gradients(const char* optimizer, const std::vector<Parameter<T>>& par
     }
     for (std::size_t k = 0; k < parameters.size(); ++k) {
         if (gradients[k].shape() != parameters[k].shape()) {
-            throw ShapeError(fmt::format("{}::step: gradient {} has shape {}, but parameter '{}' has shape {}", optimizer,
-                                         k, to_string(gradients[k].shape()), parameters[k].name(),
+            throw ShapeError(fmt::format("{}::step: gradient {} has shape {}, but parameter '{}' has shape {}",
+                                         optimizer, k, to_string(gradients[k].shape()), parameters[k].name(),
                                          to_string(parameters[k].shape())));
         }
     }

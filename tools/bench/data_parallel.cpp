@@ -99,8 +99,8 @@ StepTimes time_steps(int steps, int warmup, std::size_t batch, bool synchronised
     std::size_t elements = 0;
     for (const Parameter<float>& p : mlp.parameters()) elements += p.value().size();
     const double mean_step_us = microseconds(timed_start, Clock::now()) / steps;
-    return {median(step_us), mean_step_us, median(forward_backward_us), median(wait_us), median(average_us), median(optimizer_us),
-            elements};
+    return {median(step_us), mean_step_us, median(forward_backward_us), median(wait_us),
+            median(average_us), median(optimizer_us), elements};
 }
 
 int run(int argc, char** argv) {
