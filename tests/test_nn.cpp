@@ -85,6 +85,24 @@ TEST_CASE_TEMPLATE("a parameter enters each step once and its copies share the v
     CHECK_THROWS_AS(Parameter<T>("", xt::xarray<T>{1}), ValueError);
 }
 
+TEST_CASE_TEMPLATE("find_grad points at the gradient grad() copies, or is null where grad() gives zeros", T, float,
+                   double) {
+    Parameter<T> w("w", xt::xarray<T>{2, 3});
+    Parameter<T> unused("unused", xt::xarray<T>{1});
+    Tape<T> tape;
+    CHECK(w.find_grad(tape) == nullptr);  // not entered yet
+    const Var<T> leaf = w.var(tape);
+    CHECK(w.find_grad(tape) == nullptr);  // entered, but no backward yet
+    tape.backward(sum(mul(leaf, leaf)));
+    const xt::xarray<T>* gradient = w.find_grad(tape);
+    REQUIRE(gradient != nullptr);
+    CHECK(*gradient == xt::xarray<T>{4, 6});
+    CHECK(gradient == &tape.grad_of(leaf.index()));  // the tape's own array, not a copy
+    CHECK(unused.find_grad(tape) == nullptr);
+    tape.clear();
+    CHECK(w.find_grad(tape) == nullptr);
+}
+
 TEST_CASE("a tape made where a destroyed one was is not mistaken for it") {
     // Tapes on the stack in a loop reuse one address and all start at epoch 1.
     Parameter<double> w("w", xt::xarray<double>{2});

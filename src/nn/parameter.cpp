@@ -51,8 +51,14 @@ Var<T> Parameter<T>::var(Tape<T>& tape) const {
 
 template <class T>
 xt::xarray<T> Parameter<T>::grad(const Tape<T>& tape) const {
-    if (!entered_on(tape)) return xt::zeros<T>(state_->value.shape());
-    return state_->leaf.grad();
+    if (const xt::xarray<T>* gradient = find_grad(tape)) return *gradient;
+    return xt::zeros<T>(state_->value.shape());
+}
+
+template <class T>
+const xt::xarray<T>* Parameter<T>::find_grad(const Tape<T>& tape) const {
+    if (!entered_on(tape) || !tape.has_grad_of(state_->leaf.index())) return nullptr;
+    return &tape.grad_of(state_->leaf.index());
 }
 
 template class Parameter<float>;

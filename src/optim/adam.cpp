@@ -7,6 +7,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
 
+#include "check_gradients.hpp"
 #include "xtape/errors.hpp"
 
 namespace xtape {
@@ -41,6 +42,18 @@ Adam<T>::Adam(std::vector<Parameter<T>> parameters, AdamOptions options)
 
 template <class T>
 void Adam<T>::step(const Tape<T>& tape) {
+    update([&](std::size_t k) { return parameters_[k].grad(tape); });
+}
+
+template <class T>
+void Adam<T>::step(std::span<const xt::xarray<T>> gradients) {
+    detail::check_gradients("Adam", parameters_, gradients);
+    update([&](std::size_t k) -> const xt::xarray<T>& { return gradients[k]; });
+}
+
+template <class T>
+template <class GradientOf>
+void Adam<T>::update(const GradientOf& gradient_of) {
     ++steps_;
     const auto beta1 = static_cast<T>(options_.beta1);
     const auto beta2 = static_cast<T>(options_.beta2);
@@ -53,7 +66,7 @@ void Adam<T>::step(const Tape<T>& tape) {
     const auto rate = static_cast<T>(options_.learning_rate);
     for (std::size_t k = 0; k < parameters_.size(); ++k) {
         xt::xarray<T>& w = parameters_[k].value();
-        xt::xarray<T> g = parameters_[k].grad(tape);
+        xt::xarray<T> g = gradient_of(k);
         if (decay != 0) g += decay * w;
         xt::xarray<T>& m = first_moment_[k];
         xt::xarray<T>& v = second_moment_[k];

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <xtensor/xbuilder.hpp>
 
+#include "check_gradients.hpp"
 #include "xtape/errors.hpp"
 
 namespace xtape {
@@ -30,12 +31,24 @@ SGD<T>::SGD(std::vector<Parameter<T>> parameters, SGDOptions options)
 
 template <class T>
 void SGD<T>::step(const Tape<T>& tape) {
+    update([&](std::size_t k) { return parameters_[k].grad(tape); });
+}
+
+template <class T>
+void SGD<T>::step(std::span<const xt::xarray<T>> gradients) {
+    detail::check_gradients("SGD", parameters_, gradients);
+    update([&](std::size_t k) -> const xt::xarray<T>& { return gradients[k]; });
+}
+
+template <class T>
+template <class GradientOf>
+void SGD<T>::update(const GradientOf& gradient_of) {
     const auto rate = static_cast<T>(options_.learning_rate);
     const auto momentum = static_cast<T>(options_.momentum);
     const auto decay = static_cast<T>(options_.weight_decay);
     for (std::size_t k = 0; k < parameters_.size(); ++k) {
         xt::xarray<T>& w = parameters_[k].value();
-        xt::xarray<T> g = parameters_[k].grad(tape);
+        xt::xarray<T> g = gradient_of(k);
         if (decay != 0) g += decay * w;
         velocity_[k] = momentum * velocity_[k] + g;
         w -= rate * velocity_[k];

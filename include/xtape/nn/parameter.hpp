@@ -49,6 +49,10 @@ public:
     /// the value's shape when the parameter did not enter this step or no
     /// gradient reached it. Read it before the tape is cleared.
     xt::xarray<T> grad(const Tape<T>& tape = current_tape<T>()) const;
+    /// The same gradient without a copy (valid until the tape is cleared), or
+    /// nullptr where grad() gives zeros: for code that reads every step's
+    /// gradients into a buffer of its own (distributed::GradientAverager).
+    const xt::xarray<T>* find_grad(const Tape<T>& tape = current_tape<T>()) const;
 
 private:
     struct State {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "xtape/nn/parameter.hpp"
@@ -35,6 +36,10 @@ public:
 
     /// One update from the gradients on `tape` (call after backward, before clear).
     void step(const Tape<T>& tape = current_tape<T>());
+    /// One update from given gradients, one per parameter in the constructor's
+    /// order (distributed::GradientAverager's averages). Throws ShapeError when
+    /// their number or a shape differs.
+    void step(std::span<const xt::xarray<T>> gradients);
 
     /// The current step size.
     double learning_rate() const { return options_.learning_rate; }
@@ -44,6 +49,10 @@ public:
     std::int64_t steps() const { return steps_; }
 
 private:
+    // One update with gradient_of(k) as parameter k's gradient.
+    template <class GradientOf>
+    void update(const GradientOf& gradient_of);
+
     std::vector<Parameter<T>> parameters_;
     std::vector<xt::xarray<T>> first_moment_;
     std::vector<xt::xarray<T>> second_moment_;

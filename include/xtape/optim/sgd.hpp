@@ -1,6 +1,7 @@
 // Stochastic gradient descent with momentum and weight decay.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "xtape/nn/parameter.hpp"
@@ -29,6 +30,10 @@ public:
 
     /// One update from the gradients on `tape` (call after backward, before clear).
     void step(const Tape<T>& tape = current_tape<T>());
+    /// One update from given gradients, one per parameter in the constructor's
+    /// order (distributed::GradientAverager's averages). Throws ShapeError when
+    /// their number or a shape differs.
+    void step(std::span<const xt::xarray<T>> gradients);
 
     /// The current step size.
     double learning_rate() const { return options_.learning_rate; }
@@ -36,6 +41,10 @@ public:
     void set_learning_rate(double rate);
 
 private:
+    // One update with gradient_of(k) as parameter k's gradient.
+    template <class GradientOf>
+    void update(const GradientOf& gradient_of);
+
     std::vector<Parameter<T>> parameters_;
     std::vector<xt::xarray<T>> velocity_;
     SGDOptions options_;
