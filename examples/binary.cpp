@@ -59,21 +59,17 @@ static int run(int argc, char** argv) {
     Adam<float> adam(model.parameters(), {.learning_rate = 0.01});
 
     example::Progress progress("test_accuracy");
+    example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     const std::size_t n = train_x.shape()[0];
     for (int epoch = 1; epoch <= epochs; ++epoch) {
-        double total = 0;
-        const auto batches = shuffled_batches(n, 32, rng);
-        for (const auto& batch : batches) {
-            const Var<float> scores = model(tape.constant(take_rows(train_x, batch)));
-            const Var<float> loss = mean(loss_fn.apply(scores, tape.constant(take_rows(train_labels, batch))));
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();
+        for (const auto& batch : shuffled_batches(n, 32, rng)) {
+            parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
+                const Var<float> scores = model(tape.constant(take_rows(train_x, rows)));
+                return mean(loss_fn.apply(scores, tape.constant(take_rows(train_labels, rows))));
+            });
         }
-        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()),
-                       accuracy_of(model, test_x, split.test_y));
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_of(model, test_x, split.test_y));
     }
     return progress.finish("accuracy", accuracy_of(model, test_x, split.test_y));
 }

@@ -49,6 +49,13 @@ Strips make_strips(const xt::xarray<float>& images, const xt::xarray<float>& cla
     return s;
 }
 
+// Strips [share.begin, share.end) of a batch.
+Strips strips_of(const Strips& s, distributed::Share share) {
+    return {xt::view(s.frames, xt::range(share.begin * kMaxFrames, share.end * kMaxFrames)),
+            xt::view(s.labels, xt::range(share.begin, share.end)),
+            xt::view(s.lengths, xt::range(share.begin, share.end))};
+}
+
 // Greedy (best path) decoding: the likeliest class of each frame, repeats
 // merged, blanks dropped.
 std::vector<std::size_t> greedy_decode(const xt::xarray<float>& logits, std::size_t strip, std::size_t frames) {
@@ -124,23 +131,22 @@ static int run(int argc, char** argv) {
     const CTCLoss<float> ctc;  // layout NTC, labels NT padded with -1, blank = class 10
 
     example::Progress progress("test_cer");
+    example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     const std::size_t batch = 32;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
-        double total = 0;
         const std::size_t steps = strips_per_epoch / batch;
         for (std::size_t step = 0; step < steps; ++step) {
+            // Every process draws the whole batch (their random streams stay in step) and trains on its share.
             const Strips strips = make_strips(split.train_x, split.train_y, batch, rng);
-            const Var<float> frame_logits = model(tape.constant(strips.frames));
-            const Var<float> logits = reshape(frame_logits, Shape{batch, kMaxFrames, kClasses});
-            const Var<float> loss =
-                mean(ctc(logits, tape.constant(strips.labels), tape.constant(strips.lengths)));
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();
+            parallel.step(adam, tape, batch, [&](distributed::Share share) {
+                const Strips mine = strips_of(strips, share);
+                const Var<float> frame_logits = model(tape.constant(mine.frames));
+                const Var<float> logits = reshape(frame_logits, Shape{mine.count(), kMaxFrames, kClasses});
+                return mean(ctc(logits, tape.constant(mine.labels), tape.constant(mine.lengths)));
+            });
         }
-        progress.epoch(epoch, epochs, total / static_cast<double>(steps), character_error_rate(model, test));
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), character_error_rate(model, test));
     }
     return progress.finish("cer", character_error_rate(model, test));
 }

@@ -23,22 +23,21 @@ static int run(int argc, char** argv) {
     const SoftmaxCrossEntropyLoss<float> loss_fn;  // sparse labels, logits in
 
     example::Progress progress("test_accuracy");
+    example::DataParallel<float> parallel(mlp.parameters());
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         adam.set_learning_rate(example::cosine_rate(2e-3, epoch, epochs));
-        double total = 0;
-        const auto batches = shuffled_batches(n, 32, rng);
-        for (const auto& batch : batches) {
-            const Var<float> logits = mlp(tape.constant(take_rows(split.train_x, batch)));
-            const Var<float> loss = mean(loss_fn(logits, tape.constant(take_rows(split.train_y, batch))));
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();  // the parameters keep their values; the next step records anew
+        for (const auto& batch : shuffled_batches(n, 32, rng)) {
+            // The mean loss over this process's rows of the batch (all of them in one process); the
+            // step runs backward, the optimizer and tape.clear(): the parameters keep their values.
+            parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
+                const Var<float> logits = mlp(tape.constant(take_rows(split.train_x, rows)));
+                return mean(loss_fn(logits, tape.constant(take_rows(split.train_y, rows))));
+            });
         }
         const double accuracy =
             example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
-        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), accuracy);
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), accuracy);
     }
     const double accuracy = example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
     return progress.finish("accuracy", accuracy);

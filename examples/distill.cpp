@@ -37,19 +37,16 @@ static int run(int argc, char** argv) {
         Adam<float> adam(teacher.parameters(), {.learning_rate = 2e-3});
         const SoftmaxCrossEntropyLoss<float> cross_entropy;
         example::Progress progress("test_accuracy", "teacher epoch");
+        example::DataParallel<float> parallel(teacher.parameters());
         for (int epoch = 1; epoch <= teacher_epochs; ++epoch) {
             adam.set_learning_rate(example::cosine_rate(2e-3, epoch, teacher_epochs));
-            double total = 0;
-            const auto batches = shuffled_batches(n, 32, rng);
-            for (const auto& batch : batches) {
-                const Var<float> logits = teacher(tape.constant(take_rows(split.train_x, batch)));
-                const Var<float> loss = mean(cross_entropy(logits, tape.constant(take_rows(split.train_y, batch))));
-                total += loss.value().flat(0);
-                tape.backward(loss);
-                adam.step();
-                tape.clear();
+            for (const auto& batch : shuffled_batches(n, 32, rng)) {
+                parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
+                    const Var<float> logits = teacher(tape.constant(take_rows(split.train_x, rows)));
+                    return mean(cross_entropy(logits, tape.constant(take_rows(split.train_y, rows))));
+                });
             }
-            progress.epoch(epoch, teacher_epochs, total / static_cast<double>(batches.size()), test_accuracy(teacher));
+            progress.epoch(epoch, teacher_epochs, parallel.epoch_loss(), test_accuracy(teacher));
         }
     }
 
@@ -68,20 +65,17 @@ static int run(int argc, char** argv) {
     Adam<float> adam(student.parameters(), {.learning_rate = 3e-3});
     const KLDivLoss<float> kl_divergence;  // from_logits: the prediction is a log-distribution
     example::Progress progress("test_accuracy");
+    example::DataParallel<float> parallel(student.parameters());
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         adam.set_learning_rate(example::cosine_rate(3e-3, epoch, epochs));
-        double total = 0;
-        const auto batches = shuffled_batches(n, 32, rng);
-        for (const auto& batch : batches) {
-            const Var<float> logits = student(tape.constant(take_rows(split.train_x, batch)));
-            const Var<float> log_probabilities = log_softmax(mul(logits, inverse_temperature), -1);
-            const Var<float> loss = mean(kl_divergence(log_probabilities, tape.constant(take_rows(soft_targets, batch))));
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();
+        for (const auto& batch : shuffled_batches(n, 32, rng)) {
+            parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
+                const Var<float> logits = student(tape.constant(take_rows(split.train_x, rows)));
+                const Var<float> log_probabilities = log_softmax(mul(logits, inverse_temperature), -1);
+                return mean(kl_divergence(log_probabilities, tape.constant(take_rows(soft_targets, rows))));
+            });
         }
-        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), test_accuracy(student));
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), test_accuracy(student));
     }
     fmt::print("teacher: accuracy={:.4f}\n", test_accuracy(teacher));
     return progress.finish("accuracy", test_accuracy(student));

@@ -83,43 +83,38 @@ static int run(int argc, char** argv) {
                                           example::predict(embed, split.test_x), split.test_y, cosine);
     };
     example::Progress progress("test_1nn_accuracy");
+    example::DataParallel<float> parallel(embed.parameters());
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
-        double total = 0;
-        const auto batches = shuffled_batches(n, 64, rng);
-        for (const auto& anchors : batches) {
+        for (const auto& anchors : shuffled_batches(n, 64, rng)) {
             const std::size_t b = anchors.size();
-            // The same network embeds every part: its parameters enter the tape
-            // once per step, so each gets the gradient of all its uses.
-            auto embed_rows = [&](const std::vector<std::size_t>& rows) {
-                return embed(tape.constant(take_rows(split.train_x, rows)));
-            };
-            std::vector<std::size_t> partners(b);
-            Var<float> loss;
-            if (!cosine) {
-                std::vector<std::size_t> negatives(b);
-                for (std::size_t i = 0; i < b; ++i) {
-                    const auto c = std::size_t(split.train_y(anchors[i]));
+            // Partners for the whole batch, drawn alike in every process (their random
+            // streams stay in step); each process trains on its share of the rows.
+            std::vector<std::size_t> partners(b), negatives(b);
+            xt::xarray<float> same(Shape{b});  // cosine: pairs of one class (1) and of two (-1) alternate
+            for (std::size_t i = 0; i < b; ++i) {
+                const auto c = std::size_t(split.train_y(anchors[i]));
+                if (!cosine) {
                     partners[i] = same_class(classes, c, rng);
                     negatives[i] = other_class(classes, c, rng);
-                }
-                loss = mean(triplet(embed_rows(anchors), embed_rows(partners), embed_rows(negatives)));
-            } else {
-                // Alternate pairs of one class (label 1) and of two classes (label -1).
-                xt::xarray<float> same(Shape{b});
-                for (std::size_t i = 0; i < b; ++i) {
-                    const auto c = std::size_t(split.train_y(anchors[i]));
+                } else {
                     same(i) = i % 2 == 0 ? 1.0f : -1.0f;
                     partners[i] = i % 2 == 0 ? same_class(classes, c, rng) : other_class(classes, c, rng);
                 }
-                loss = mean(pairs(embed_rows(anchors), embed_rows(partners), tape.constant(same)));
             }
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();
+            parallel.step(adam, tape, b, [&](distributed::Share share) {
+                // The same network embeds every part: its parameters enter the tape
+                // once per step, so each gets the gradient of all its uses.
+                auto embed_rows = [&](const std::vector<std::size_t>& rows) {
+                    const auto rows_of_share = std::span(rows).subspan(share.begin, share.size());
+                    return embed(tape.constant(take_rows(split.train_x, rows_of_share)));
+                };
+                if (!cosine) return mean(triplet(embed_rows(anchors), embed_rows(partners), embed_rows(negatives)));
+                const xt::xarray<float> same_share = xt::view(same, xt::range(share.begin, share.end));
+                return mean(pairs(embed_rows(anchors), embed_rows(partners), tape.constant(same_share)));
+            });
         }
-        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), test_accuracy());
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), test_accuracy());
     }
     return progress.finish("accuracy", test_accuracy());
 }

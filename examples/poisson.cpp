@@ -69,20 +69,17 @@ static int run(int argc, char** argv) {
     };
 
     example::Progress progress("coef_max_rel_error");
+    example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         adam.set_learning_rate(example::cosine_rate(base_rate, epoch, epochs));
-        double total = 0;
-        const auto batches = shuffled_batches(samples, 256, rng);
-        for (const auto& batch : batches) {
-            const Var<float> log_rate = model(tape.constant(take_rows(x, batch)));
-            const Var<float> loss = mean(poisson_nll(log_rate, tape.constant(take_rows(counts, batch))));
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();
+        for (const auto& batch : shuffled_batches(samples, 256, rng)) {
+            parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
+                const Var<float> log_rate = model(tape.constant(take_rows(x, rows)));
+                return mean(poisson_nll(log_rate, tape.constant(take_rows(counts, rows))));
+            });
         }
-        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()), coefficient_error());
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), coefficient_error());
     }
     fmt::print("true:   w = [{:.3f}], b = {:.3f}\n", fmt::join(true_weights, ", "), true_bias);
     const xt::xarray<float>& fitted = model.weight().value();

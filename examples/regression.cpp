@@ -122,21 +122,17 @@ static int run(int argc, char** argv) {
     Adam<float> adam(model.parameters(), {.learning_rate = base_rate});
 
     example::Progress progress("test_r2");
+    example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         adam.set_learning_rate(example::cosine_rate(base_rate, epoch, epochs));
-        double total = 0;
-        const auto batches = shuffled_batches(n, 32, rng);
-        for (const auto& batch : batches) {
-            const Var<float> predicted = model(tape.constant(take_rows(train_x, batch)));
-            const Var<float> loss = mean(loss_fn(predicted, tape.constant(take_rows(train_y, batch))));
-            total += loss.value().flat(0);
-            tape.backward(loss);
-            adam.step();
-            tape.clear();
+        for (const auto& batch : shuffled_batches(n, 32, rng)) {
+            parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
+                const Var<float> predicted = model(tape.constant(take_rows(train_x, rows)));
+                return mean(loss_fn(predicted, tape.constant(take_rows(train_y, rows))));
+            });
         }
-        progress.epoch(epoch, epochs, total / static_cast<double>(batches.size()),
-                       r_squared(example::predict(model, test_x), test_y));
+        progress.epoch(epoch, epochs, parallel.epoch_loss(), r_squared(example::predict(model, test_x), test_y));
     }
     return progress.finish("r2", r_squared(example::predict(model, test_x), test_y));
 }

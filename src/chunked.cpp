@@ -253,25 +253,6 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
     return tape.record("chunked", inputs, std::move(out), std::move(scale_rows));
 }
 
-namespace {
-std::size_t& chunk_elements_setting() {
-    thread_local std::size_t elements = 32768;
-    return elements;
-}
-}  // namespace
-
-std::size_t loss_chunk_elements() {
-    return chunk_elements_setting();
-}
-
-LossChunkingScope::LossChunkingScope(std::size_t elements) : previous_(chunk_elements_setting()) {
-    chunk_elements_setting() = elements;
-}
-
-LossChunkingScope::~LossChunkingScope() {
-    chunk_elements_setting() = previous_;
-}
-
 template Var<float> chunked(const SampleFn<float>&, std::span<const Var<float>>, std::span<const Split>, std::size_t);
 template Var<double> chunked(const SampleFn<double>&, std::span<const Var<double>>, std::span<const Split>,
                              std::size_t);

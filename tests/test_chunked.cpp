@@ -210,48 +210,8 @@ TEST_CASE("chunked: bad arguments throw, naming chunked and the shapes, and reco
     CHECK(tape.size() == before);
 }
 
-TEST_CASE_TEMPLATE("every registered loss: chunks of one sample give the plain graph's values and gradients", T,
-                   float, double) {
-    const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-13;
-    std::size_t compared = 0;
-    for (const LossInfo& info : loss_registry()) {
-        if (info.name == "CTCLoss") continue;  // CTC is one fused node
-        for (const OptionMap& options : test::option_grid(info)) {
-            for (const Shape& shape : info.check_shapes) {
-                const ArrayMap<double> inputs = info.sample(options, shape, 23);
-                std::vector<std::string> names;
-                for (const auto& [name, value] : inputs) {
-                    if (info.is_differentiable(options, name)) names.push_back(name);
-                }
-                // Values and gradients of every differentiable input, plainly (chunk size 0) or one sample per chunk.
-                const auto evaluate = [&](std::size_t chunk_elements) {
-                    LossChunkingScope scope(chunk_elements);
-                    Tape<T> tape;
-                    std::vector<Var<T>> leaves;
-                    for (const auto& name : names) leaves.push_back(tape.leaf(xt::cast<T>(inputs.at(name))));
-                    const Var<T> loss = test::apply_on<T>(tape, info, options, inputs, names, leaves);
-                    tape.backward(sum(loss));
-                    std::vector<xt::xarray<T>> out = {loss.value()};
-                    for (const auto& leaf : leaves) out.push_back(leaf.grad());
-                    return out;
-                };
-                const auto plain = evaluate(0);
-                const auto chunks = evaluate(1);
-                INFO(info.repr(options), " shape ", to_string(shape));
-                REQUIRE(plain.size() == chunks.size());
-                for (std::size_t k = 0; k < plain.size(); ++k) {
-                    INFO((k == 0 ? std::string("value") : "gradient of " + names[k - 1]));
-                    REQUIRE(chunks[k].shape() == plain[k].shape());
-                    CHECK(xt::allclose(chunks[k], plain[k], tolerance, tolerance));
-                }
-                ++compared;
-            }
-        }
-    }
-    CHECK(compared > 100);
-}
-
 TEST_CASE("every registered loss: gradcheck with one sample per chunk, default options") {
+    const ExecutionScope in_chunks(Execution::chunked);
     LossChunkingScope scope(1);
     for (const LossInfo& info : loss_registry()) {
         if (info.name == "CTCLoss") continue;

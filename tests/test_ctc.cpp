@@ -379,7 +379,7 @@ TEST_CASE("CTCLoss repr is Gluon's, with batch_axis from the label layout") {
     CTCLossOptions options = options_of(CtcImplementation::Fused, "TNC", "TN");
     options.weight = 0.5;
     CHECK(CTCLoss<double>(options).repr() == "CTCLoss(batch_axis=1, w=0.5, layout=TNC, label_layout=TN)");
-    CHECK(CTCLoss<double>().implementation() == CtcImplementation::Fused);
+    CHECK(CTCLoss<double>().options().implementation == CtcImplementation::Fused);
 }
 
 TEST_CASE("every bad input of the spec is an error naming CTCLoss") {

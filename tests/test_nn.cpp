@@ -82,6 +82,7 @@ TEST_CASE_TEMPLATE("a parameter enters each step once, without a copy, and its c
     // w used twice: d/dw sum(w*w + w) = 2w + 1.
     tape.backward(sum(add(mul(first, again), first)));
     CHECK(w.grad() == xt::xarray<T>{5, 7});
+    CHECK(&w.grad() == &tape.grad_of(first.index()));  // the tape's own array, not a copy
     CHECK(alias.grad() == xt::xarray<T>{5, 7});
 
     tape.clear();

@@ -7,6 +7,7 @@
 #include <numbers>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "xtape/train.hpp"
 #include "xtape/xtape.hpp"
@@ -143,6 +144,40 @@ TEST_CASE("an optimizer step uses the gradient and the value on the tape, not co
     CHECK(w.value() == xt::xarray<double>{0, -1});
     CHECK(leaf.value() == xt::xarray<double>{0, -1});
     CHECK(w.value().data() == leaf.value().data());
+}
+
+TEST_CASE_TEMPLATE("a step from given gradients equals the step from the tape's", T, float, double) {
+    // Two parameters, one of which gets no gradient on the tape (zeros).
+    const xt::xarray<T> g = {0.5, -2};
+    Parameter<T> w1("w", xt::xarray<T>{1, 2}), w2("w", xt::xarray<T>{1, 2});
+    Parameter<T> u1("u", xt::xarray<T>{3, 4}), u2("u", xt::xarray<T>{3, 4});
+    Adam<T> adam1({w1, u1}, {.learning_rate = 0.1, .weight_decay = 0.01});
+    Adam<T> adam2({w2, u2}, {.learning_rate = 0.1, .weight_decay = 0.01});
+    SGD<T> sgd1({w1, u1}, {.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01});
+    SGD<T> sgd2({w2, u2}, {.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01});
+    const std::vector<xt::xarray<T>> gradients = {g, xt::zeros<T>({2})};
+    for (int i = 0; i < 3; ++i) {
+        step_with_gradient(w1, adam1, g);
+        adam2.step(gradients);
+        step_with_gradient(w1, sgd1, g);
+        sgd2.step(gradients);
+    }
+    CHECK(w1.value() == w2.value());  // bit for bit: the same arithmetic
+    CHECK(u1.value() == u2.value());
+    CHECK(u1.value()(0) != T(3));  // weight decay moved it
+}
+
+TEST_CASE("a step from given gradients rejects a wrong number or shape of them") {
+    Parameter<double> w("w", xt::xarray<double>{1, 2});
+    Adam<double> adam({w});
+    SGD<double> sgd({w});
+    const std::vector<xt::xarray<double>> none;
+    const std::vector<xt::xarray<double>> wrong_shape = {xt::xarray<double>{1, 2, 3}};
+    CHECK_THROWS_WITH_AS(adam.step(none), "Adam::step: 0 gradients for 1 parameters", ShapeError);
+    CHECK_THROWS_WITH_AS(sgd.step(wrong_shape),
+                         "SGD::step: gradient 0 has shape (3,), but parameter 'w' has shape (2,)", ShapeError);
+    CHECK(w.value() == xt::xarray<double>{1, 2});  // untouched
+    CHECK(adam.steps() == 0);
 }
 
 TEST_CASE("optimizers reject hyper-parameters outside their domain") {

@@ -8,6 +8,9 @@
 #include <exception>
 #include <filesystem>
 #include <numbers>
+#include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include <xtensor/xsort.hpp>
 #include <xtensor/xview.hpp>
 
+#include "xtape/distributed.hpp"
 #include "xtape/losses.hpp"
 #include "xtape/train.hpp"
 #include "xtape/xtape.hpp"
@@ -83,6 +87,62 @@ private:
     std::vector<double> losses_;
 };
 
+/// Training steps on every rank that mpirun started (xtape/distributed.hpp):
+/// every rank draws the same global batches, runs the model on its share of
+/// each, and steps with the gradient averaged over the whole batch, so that
+/// the parameters stay equal on every rank. In one process a step is the plain
+/// one: backward, the optimizer's step, clear.
+template <class T>
+class DataParallel {
+public:
+    /// Starts every rank from rank 0's values of `parameters`; throws on every
+    /// rank when the ranks' models differ.
+    explicit DataParallel(const std::vector<xtape::Parameter<T>>& parameters) : averager_(parameters) {
+        xtape::distributed::broadcast(parameters);
+    }
+
+    /// One step on a global batch of `batch_size` samples: `loss_of(share)`
+    /// records on `tape` the mean loss over this rank's share of them (it is
+    /// not called when the share is empty, a batch smaller than the number of
+    /// ranks); then backward, the gradients averaged over the batch, the
+    /// optimizer's step and tape.clear().
+    template <class Optimizer, class LossOfShare>
+    void step(Optimizer& optimizer, xtape::Tape<T>& tape, std::size_t batch_size, const LossOfShare& loss_of) {
+        const xtape::distributed::Share share = xtape::distributed::local_share(batch_size);
+        if (share.size() > 0) {
+            const xtape::Var<T> loss = loss_of(share);
+            // This rank's part of the batch's mean loss: the parts add up over the ranks.
+            loss_parts_ += loss.value().flat(0) * (static_cast<double>(share.size()) / static_cast<double>(batch_size));
+            tape.backward(loss);
+        }
+        optimizer.step(averager_.average(tape, share.size()));
+        tape.clear();
+        ++steps_;
+    }
+
+    /// As above for a batch of row indices: `loss_of(rows)` gets this rank's rows.
+    template <class Optimizer, class LossOfRows>
+    void step(Optimizer& optimizer, xtape::Tape<T>& tape, std::span<const std::size_t> batch,
+              const LossOfRows& loss_of) {
+        step(optimizer, tape, batch.size(),
+             [&](xtape::distributed::Share share) { return loss_of(batch.subspan(share.begin, share.size())); });
+    }
+
+    /// The mean over the steps since the last call of each whole batch's mean
+    /// loss (the same on every rank); the next call starts from there.
+    double epoch_loss() {
+        const double mean = xtape::distributed::sum(loss_parts_) / static_cast<double>(steps_);
+        loss_parts_ = 0;
+        steps_ = 0;
+        return mean;
+    }
+
+private:
+    xtape::distributed::GradientAverager<T> averager_;
+    double loss_parts_ = 0;
+    std::size_t steps_ = 0;
+};
+
 /// A cosine schedule: the step size of `epoch` (1-based) falls from `base` to
 /// base / 100 along half a cosine, so that minibatch noise dies out by the end.
 inline double cosine_rate(double base, int epoch, int epochs) {
@@ -133,13 +193,30 @@ inline xtape::TrainTestSplit<float> shrink_training(xtape::TrainTestSplit<float>
     return split;
 }
 
-/// Runs an example's main function: an exception (a missing data file, bad input)
-/// becomes one line on stderr and exit status 1 instead of an abort.
+/// Runs an example's main function, alone or on every rank that mpirun
+/// started: an exception (a missing data file, bad input) becomes one line on
+/// stderr and exit status 1 instead of an abort, and ends the other ranks too,
+/// which may be waiting for this one. Only rank 0 prints to stdout: every rank
+/// computes the same progress.
 inline int main_reporting_errors(int argc, char** argv, int (*run)(int, char**)) {
+    // Outside the try: finalising MPI waits for every rank, so a failing rank
+    // must reach abort_all first.
+    std::optional<xtape::distributed::Environment> environment;
     try {
+        environment.emplace();
+        if (xtape::distributed::rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) {
+            throw std::runtime_error("cannot send the output of ranks other than 0 to /dev/null");
+        }
         return run(argc, argv);
     } catch (const std::exception& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
+        if (environment && xtape::distributed::size() > 1) {
+            fmt::print(stderr, "error: rank {} of {}: {}\n", xtape::distributed::rank(), xtape::distributed::size(),
+                       e.what());
+        } else {
+            fmt::print(stderr, "error: {}\n", e.what());
+        }
+        std::fflush(stderr);
+        xtape::distributed::abort_all(1);
         return 1;
     }
 }

@@ -44,26 +44,4 @@ template <class T>
 Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<const Split> splits,
                std::size_t rows);
 
-/// The number of elements per input chunk that the Gluon losses aim for when
-/// they evaluate a large batch in chunks (see Loss::evaluate); 0 turns chunking
-/// off. A per-thread setting; the default, 32768 (128 KB per float array),
-/// keeps a loss's intermediates within a core's L2 cache (1-2 MB) with few
-/// enough chunks that recording them costs little. Measured on 4096 x 1024
-/// floats: 7-16% faster than 16384 for L1, Huber and SoftmaxCE, within 3% for
-/// the others (xtape-bench --chunk-elements).
-std::size_t loss_chunk_elements();
-
-/// Sets loss_chunk_elements() for this thread until the scope ends (0: never chunk).
-class LossChunkingScope {
-public:
-    /// Sets this thread's chunk size; the destructor restores the previous one.
-    explicit LossChunkingScope(std::size_t elements);
-    ~LossChunkingScope();
-    LossChunkingScope(const LossChunkingScope&) = delete;
-    LossChunkingScope& operator=(const LossChunkingScope&) = delete;
-
-private:
-    std::size_t previous_;
-};
-
 }  // namespace xtape

@@ -3,6 +3,7 @@
 
 #include "xtape/chunked.hpp"
 #include "xtape/errors.hpp"
+#include "xtape/execution.hpp"
 #include "xtape/fuse.hpp"
 #include "xtape/gradcheck.hpp"
 #include "xtape/instruction_set.hpp"

@@ -137,10 +137,11 @@ void put(bool stream, std::size_t n, const T* from, T* to) {
 }
 
 // 1 / total, the factor that makes exps a softmax; 0 for a row whose total is
-// 0 (all -inf, where the exps are 0 too) or NaN, as logsumexp's backward has it.
+// 0 (all -inf, where the exps are 0 too), as logsumexp's backward has it. A
+// row holding a NaN has a NaN total, and its whole softmax is NaN, as torch's.
 template <class T>
 T inverse_total(T total) {
-    return total > T(0) ? T(1) / total : T(0);
+    return total == T(0) ? T(0) : T(1) / total;
 }
 
 // Rows shorter than a SIMD batch (a few classes) would each go through the

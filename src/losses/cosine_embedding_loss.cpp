@@ -11,15 +11,25 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
+namespace {
+const detail::OptionFields<CosineEmbeddingLossOptions>& fields() {
+    static const detail::OptionFields<CosineEmbeddingLossOptions> list(
+        {detail::field("margin", &CosineEmbeddingLossOptions::margin,
+                       "cosine below which dissimilar pairs cost nothing", {"0.5"}),
+         detail::weight_field<CosineEmbeddingLossOptions>(), detail::batch_axis_field<CosineEmbeddingLossOptions>()});
+    return list;
+}
+}  // namespace
+
 template <class T>
 CosineEmbeddingLoss<T>::CosineEmbeddingLoss(const CosineEmbeddingLossOptions& options)
-    : Loss<T>("CosineEmbeddingLoss", options.weight, options.batch_axis), margin_(options.margin) {}
+    : Loss<T>("CosineEmbeddingLoss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& input2, const Var<T>& label,
@@ -54,16 +64,16 @@ Var<T> CosineEmbeddingLoss<T>::operator()(const Var<T>& input1, const Var<T>& in
         // Gluon's sum(a * b) / max(|a| |b|, 1e-12), one pass each way.
         const Var<T> cos = cosine_similarity(v[0], v[1], T(1e-12));
         const Mask similar = xt::equal(v[2].value(), T(1));
-        const Var<T> e = xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-self.margin_))));
-        return self.weighted_batch_mean(e, detail::input_at(v, sw));
+        const Var<T> e =
+            xtape::where(similar, rsub(T(1), cos), relu(add(cos, static_cast<T>(-self.options_.margin))));
+        return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw), self.weight()));
     };
-    // Not in chunks (Loss::evaluate): they would only add copies.
-    return this->evaluate(in.vars(), in.splits(), graph, false);
+    return detail::run_graph(*this, graph, in, detail::GraphKind::one_pass);
 }
 
 template <class T>
 std::string CosineEmbeddingLoss<T>::repr() const {
-    return fmt::format("{}, margin={})", this->repr_head(), margin_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class CosineEmbeddingLoss<float>;
@@ -80,21 +90,11 @@ LossInfo cosine_embedding_loss_info() {
                    required_input("label", "1 (similar) or -1 (dissimilar), input2's shape without the last axis",
                                   false),
                    {"sample_weight", false, true, "weights that broadcast to the shape of cos"}};
-    info.options = {{"margin", OptionType::Real, "0", {}, {"0", "0.5"}, "cosine below which dissimilar pairs cost nothing"},
-                    weight_option("None"),
-                    batch_axis_option()};
     info.check_shapes = default_check_shapes();
-    set_callables<CosineEmbeddingLoss>(
-        info,
-        [](const OptionReader& o) {
-            return CosineEmbeddingLossOptions{
-                .margin = o.get_real("margin"), .weight = o.weight(), .batch_axis = o.batch_axis()};
-        },
-        [](const auto& loss, const auto& in) {
-            return loss(in.required("input1"), in.required("input2"), in.required("label"),
-                        in.optional("sample_weight"));
-        });
-    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+    set_callables<CosineEmbeddingLoss>(info, fields(), [](const auto& loss, const auto& in) {
+        return loss(in.required("input1"), in.required("input2"), in.required("label"), in.optional("sample_weight"));
+    });
+    set_sampler(info, fields(), [](const CosineEmbeddingLossOptions& o, const Shape& shape, Sampler& s) {
         xt::xarray<double> input1 = s.uniform(shape, -1, 1);
         xt::xarray<double> input2 = s.uniform(shape, -1, 1);
         const xt::xarray<double> cos = xt::sum(input1 * input2, {shape.size() - 1}) /
@@ -103,7 +103,7 @@ LossInfo cosine_embedding_loss_info() {
         xt::xarray<double> label = s.signs(cos.shape());
         // A dissimilar pair at the kink cos = margin becomes a similar one (no kink there).
         for (std::size_t i = 0; i < label.size(); ++i) {
-            if (std::abs(cos.flat(i) - o.get_real("margin")) < 0.05) label.flat(i) = 1;
+            if (std::abs(cos.flat(i) - o.margin) < 0.05) label.flat(i) = 1;
         }
         return ArrayMap<double>{{"input1", std::move(input1)},
                                 {"input2", std::move(input2)},

@@ -10,26 +10,31 @@
 #include "xtape/losses/ctc_nll.hpp"
 
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
 namespace {
+const detail::OptionFields<CTCLossOptions>& fields() {
+    static const detail::OptionFields<CTCLossOptions> list(
+        {detail::field("layout", &CTCLossOptions::layout, "axes of pred", {"TNC"}, {"NTC", "TNC"}),
+         detail::field("label_layout", &CTCLossOptions::label_layout, "axes of label", {"TN"}, {"NT", "TN"}),
+         detail::weight_field<CTCLossOptions>()});
+    return list;
+}
+
 // Gluon's batch_axis for CTCLoss: where N sits in the label layout.
 std::ptrdiff_t batch_axis_of(std::string_view label_layout) {
     return parse_ctc_label_layout(label_layout) == CtcLabelLayout::TN ? 1 : 0;
 }
-
-const char* name_of(CtcLayout layout) { return layout == CtcLayout::TNC ? "TNC" : "NTC"; }
-const char* name_of(CtcLabelLayout layout) { return layout == CtcLabelLayout::TN ? "TN" : "NT"; }
 }  // namespace
 
 template <class T>
 CTCLoss<T>::CTCLoss(const CTCLossOptions& options)
     : Loss<T>("CTCLoss", options.weight, batch_axis_of(options.label_layout)),
+      options_(options),
       layout_(parse_ctc_layout(options.layout)),
-      label_layout_(parse_ctc_label_layout(options.label_layout)),
-      implementation_(options.implementation) {}
+      label_layout_(parse_ctc_label_layout(options.label_layout)) {}
 
 template <class T>
 Var<T> CTCLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> pred_lengths,
@@ -43,15 +48,15 @@ Var<T> CTCLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::opti
         throw ShapeError(fmt::format("CTCLoss: sample_weight of shape {} does not broadcast to the loss of shape {}",
                                      to_string(sample_weight->shape()), to_string(Shape{alignment->batch})));
     }
-    const Var<T> nll = implementation_ == CtcImplementation::Fused ? ctc_nll(pred, alignment)
-                                                                   : ctc_nll_composed(pred, *alignment);
-    return this->apply_weighting(nll, sample_weight);
+    const bool composed =
+        options_.implementation == CtcImplementation::Composed || current_execution() == Execution::eager;
+    const Var<T> nll = composed ? ctc_nll_composed(pred, *alignment) : ctc_nll(pred, alignment);
+    return this->apply_weighting(nll, sample_weight, this->weight());
 }
 
 template <class T>
 std::string CTCLoss<T>::repr() const {
-    return fmt::format("{}, layout={}, label_layout={})", this->repr_head(), name_of(layout_),
-                       name_of(label_layout_));
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class CTCLoss<float>;
@@ -63,8 +68,8 @@ namespace {
 // Valid CTC inputs for a pred of `shape` in the options' layout: labels of 1 to
 // min(T, 3) classes (none when C = 1) padded with -1, and frame counts that
 // leave every sample feasible, so that each one has a gradient.
-ArrayMap<double> sample_ctc_inputs(const OptionReader& o, const Shape& shape, Sampler& s) {
-    const bool time_major = parse_ctc_layout(o.get_string("layout")) == CtcLayout::TNC;
+ArrayMap<double> sample_ctc_inputs(const CTCLossOptions& o, const Shape& shape, Sampler& s) {
+    const bool time_major = parse_ctc_layout(o.layout) == CtcLayout::TNC;
     const std::size_t batch = shape[time_major ? 1 : 0];
     const std::size_t frames = shape[time_major ? 0 : 1];
     const std::size_t classes = shape[2];
@@ -86,7 +91,7 @@ ArrayMap<double> sample_ctc_inputs(const OptionReader& o, const Shape& shape, Sa
         label_lengths(n) = static_cast<double>(row.size());
         pred_lengths(n) = static_cast<double>(draw(std::max<std::size_t>(ctc_min_frames(row), 1), frames));
     }
-    if (parse_ctc_label_layout(o.get_string("label_layout")) == CtcLabelLayout::TN) {
+    if (parse_ctc_label_layout(o.label_layout) == CtcLabelLayout::TN) {
         label = xt::transpose(label);
     }
     return ArrayMap<double>{{"pred", s.uniform(shape, -2, 2)},
@@ -106,22 +111,12 @@ LossInfo ctc_loss_info() {
                    {"pred_lengths", false, false, "frames used by each sample, (N,)"},
                    {"label_lengths", false, false, "label entries used by each sample, (N,)"},
                    sample_weight_input()};
-    info.options = {{"layout", OptionType::String, "NTC", {"NTC", "TNC"}, {"NTC", "TNC"}, "axes of pred"},
-                    {"label_layout", OptionType::String, "NT", {"NT", "TN"}, {"NT", "TN"}, "axes of label"},
-                    weight_option("None")};
     info.check_shapes = {Shape{2, 5, 4}, Shape{3, 4, 3}};
-    set_callables<CTCLoss>(
-        info,
-        [](const OptionReader& o) {
-            return CTCLossOptions{.layout = o.get_string("layout"),
-                                  .label_layout = o.get_string("label_layout"),
-                                  .weight = o.weight()};
-        },
-        [](const auto& loss, const auto& in) {
-            return loss(in.required("pred"), in.required("label"), in.optional("pred_lengths"),
-                        in.optional("label_lengths"), in.optional("sample_weight"));
-        });
-    set_sampler(info, sample_ctc_inputs);
+    set_callables<CTCLoss>(info, fields(), [](const auto& loss, const auto& in) {
+        return loss(in.required("pred"), in.required("label"), in.optional("pred_lengths"),
+                    in.optional("label_lengths"), in.optional("sample_weight"));
+    });
+    set_sampler(info, fields(), sample_ctc_inputs);
     return info;
 }
 

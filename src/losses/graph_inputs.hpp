@@ -1,4 +1,4 @@
-// The inputs of a loss's graph in the order Loss::evaluate hands them over, and how each is cut by samples.
+// The inputs of a loss's graph, and how chunked evaluation cuts each by samples.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,18 @@
 
 namespace xtape::detail {
 
+/// How chunked() hands an input that broadcasts against a loss of shape
+/// `loss_shape` to the chunks: by rows when it has one entry per sample along
+/// axis 0, whole when it broadcasts along that axis.
+template <class T>
+Split split_of(const Var<T>& input, const Shape& loss_shape) {
+    const bool per_sample = input.dimension() == loss_shape.size() && !loss_shape.empty() &&
+                            input.shape()[0] == loss_shape[0] && loss_shape[0] != 1;
+    return per_sample ? Split::rows : Split::whole;
+}
+
+/// The inputs of a loss's graph, in the order the execution layer hands them
+/// over, and how each is cut by samples.
 template <class T>
 class GraphInputs {
 public:
@@ -25,7 +37,7 @@ public:
     std::optional<std::size_t> add_weight(const std::optional<Var<T>>& weight, const Shape& loss_shape) {
         if (!weight) return std::nullopt;
         vars_.push_back(*weight);
-        splits_.push_back(Loss<T>::split_of(*weight, loss_shape));
+        splits_.push_back(split_of(*weight, loss_shape));
         return vars_.size() - 1;
     }
     /// As add_weight, for the loss's sample_weight, whose position sample_weight_at() then gives.

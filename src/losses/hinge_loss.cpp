@@ -5,59 +5,62 @@
 
 #include <fmt/format.h>
 
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
 namespace {
+const detail::OptionFields<HingeLossOptions>& fields() {
+    static const detail::OptionFields<HingeLossOptions> list(
+        {detail::field("margin", &HingeLossOptions::margin, "the margin pred*label must exceed", {"2"}),
+         detail::weight_field<HingeLossOptions>(), detail::batch_axis_field<HingeLossOptions>()});
+    return list;
+}
+
 // Both losses: mean_b(sw * w * h) with h = max(0, margin - pred*label), squared
 // for SquaredHingeLoss; the label is reshaped like pred.
-template <class T, class HingeLike>
-Var<T> hinge_loss(const HingeLike& loss, double margin, bool squared, const Var<T>& pred, const Var<T>& label,
+template <class T>
+Var<T> hinge_loss(const Loss<T>& loss, double margin, bool squared, const Var<T>& pred, const Var<T>& label,
                   const std::optional<Var<T>>& sample_weight) {
-    loss.check_batch_axis(pred);
-    loss.check_sample_weight(sample_weight, pred.shape());
-    const std::vector<Var<T>> in{pred, reshape_like(label, pred, loss.name(), "label")};
     const auto hinge = [margin, squared](auto v) {
-        const ElementwiseExpr h = relu(rsub(margin, mul(v[0], v[1])));
+        const auto h = relu(margin - v[0] * v[1]);
         return squared ? square(h) : h;
     };
-    // One fused pass each way, so not in chunks (Loss::evaluate): they would only add copies.
-    return loss.weighted_batch_mean(in, hinge, sample_weight);
+    return detail::pred_label_mean(loss, hinge, pred, label, sample_weight, loss.weight());
 }
 }  // namespace
 
 template <class T>
 HingeLoss<T>::HingeLoss(const HingeLossOptions& options)
-    : Loss<T>("HingeLoss", options.weight, options.batch_axis), margin_(options.margin) {}
+    : Loss<T>("HingeLoss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> HingeLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
-    return hinge_loss(*this, margin_, false, pred, label, sample_weight);
+    return hinge_loss(*this, options_.margin, false, pred, label, sample_weight);
 }
 
 template <class T>
 std::string HingeLoss<T>::repr() const {
-    return fmt::format("{}, margin={})", this->repr_head(), margin_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template <class T>
 SquaredHingeLoss<T>::SquaredHingeLoss(const HingeLossOptions& options)
-    : Loss<T>("SquaredHingeLoss", options.weight, options.batch_axis), margin_(options.margin) {}
+    : Loss<T>("SquaredHingeLoss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> SquaredHingeLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                        std::optional<Var<T>> sample_weight) const {
-    return hinge_loss(*this, margin_, true, pred, label, sample_weight);
+    return hinge_loss(*this, options_.margin, true, pred, label, sample_weight);
 }
 
 template <class T>
 std::string SquaredHingeLoss<T>::repr() const {
-    return fmt::format("{}, margin={})", this->repr_head(), margin_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class HingeLoss<float>;
@@ -76,22 +79,13 @@ LossInfo hinge_info(const char* name, const char* summary) {
     info.summary = summary;
     info.inputs = {required_input("pred", "scores"), required_input("label", "signs -1 or 1, reshaped like pred"),
                    sample_weight_input()};
-    info.options = {{"margin", OptionType::Real, "1", {}, {"1", "2"}, "the margin pred*label must exceed"},
-                    weight_option("None"),
-                    batch_axis_option()};
     info.check_shapes = default_check_shapes();
-    set_callables<L>(
-        info,
-        [](const OptionReader& o) {
-            return HingeLossOptions{.margin = o.get_real("margin"), .weight = o.weight(), .batch_axis = o.batch_axis()};
-        },
-        call_pred_label);
-    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
-        const double margin = o.get_real("margin");
+    set_callables<L>(info, fields(), call_pred_label);
+    set_sampler(info, fields(), [](const HingeLossOptions& o, const Shape& shape, Sampler& s) {
         xt::xarray<double> label = s.signs(shape);
         // Away from the kink at pred*label = margin.
         xt::xarray<double> pred = s.uniform_where(
-            shape, -3, 3, [&](double x, std::size_t i) { return std::abs(margin - x * label.flat(i)) > 0.05; });
+            shape, -3, 3, [&](double x, std::size_t i) { return std::abs(o.margin - x * label.flat(i)) > 0.05; });
         return ArrayMap<double>{{"pred", std::move(pred)},
                                 {"label", std::move(label)},
                                 {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};

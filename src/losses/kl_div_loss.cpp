@@ -3,43 +3,58 @@
 
 #include <fmt/format.h>
 
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
-#include "graph_inputs.hpp"
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
+namespace {
+using Options = KLDivLossOptions;
+const detail::OptionFields<Options>& fields() {
+    static const detail::OptionFields<Options> list(
+        {detail::field("from_logits", &Options::from_logits, "pred holds log-probabilities", {"false"}),
+         detail::field("axis", &Options::axis, "the class axis of log_softmax", {"1"}),
+         detail::weight_field<Options>(), detail::batch_axis_field<Options>()});
+    return list;
+}
+
+// label * (log(label) - log-probabilities), of v = (label, log-probabilities). The
+// 1e-12 keeps log(label) finite at label = 0, where label * log(label) is then 0.
+const auto divergence = [](auto v) { return v[0] * (log(v[0] + 1e-12) - v[1]); };
+}  // namespace
+
 template <class T>
-KLDivLoss<T>::KLDivLoss(const KLDivLossOptions& options)
-    : Loss<T>("KLDivLoss", options.weight, options.batch_axis),
-      from_logits_(options.from_logits),
-      axis_(options.axis) {}
+KLDivLoss<T>::KLDivLoss(const Options& options)
+    : Loss<T>("KLDivLoss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
     this->check_batch_axis(pred);
     this->check_sample_weight(sample_weight, pred.shape());
-    const std::size_t axis = normalize_axis(axis_, pred.dimension(), this->name());
+    const std::size_t axis = normalize_axis(options_.axis, pred.dimension(), this->name());
+    if (options_.from_logits) {
+        const std::vector<Var<T>> in{reshape_like(label, pred, this->name(), "label"), pred};
+        return detail::reduce_elementwise(*this, detail::elementwise<T>(divergence), std::span<const Var<T>>(in),
+                                          sample_weight, this->weight(), detail::BatchReduction::mean);
+    }
     const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
-    const auto sw = in.sample_weight_at();
-    const auto graph = [self = *this, sw](std::span<const Var<T>> v) {
-        const Var<T>& y = v[1];
-        const Var<T> lp = self.from_logits_ ? v[0] : log_softmax(v[0], self.axis_);
-        // The 1e-12 keeps log(y) finite at y = 0, where y*log(y) is then 0.
-        const auto divergence = [](auto in) { return in[0] * (log(in[0] + 1e-12) - in[1]); };
-        return self.weighted_batch_mean(std::vector<Var<T>>{y, lp}, divergence, detail::input_at(v, sw));
+    const auto graph = [self = *this, sw = in.sample_weight_at()](std::span<const Var<T>> v) {
+        const std::vector<Var<T>> operands{v[1], log_softmax(v[0], self.options_.axis)};
+        return detail::reduce_elementwise(self, detail::elementwise<T>(divergence),
+                                          std::span<const Var<T>>(operands), detail::input_at(v, sw), self.weight(),
+                                          detail::BatchReduction::mean);
     };
-    // With logits the graph is one fused pass each way, which chunks would only
-    // add copies to; a softmax along the batch axis mixes the samples.
-    return this->evaluate(in.vars(), in.splits(), graph, !from_logits_ && axis != 0);
+    // A softmax along the batch axis mixes the samples.
+    return detail::run_graph(*this, graph, in,
+                             axis == 0 ? detail::GraphKind::mixes_samples : detail::GraphKind::several_passes);
 }
 
 template <class T>
 std::string KLDivLoss<T>::repr() const {
-    return fmt::format("{}, from_logits={}, axis={})", this->repr_head(), from_logits_, axis_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class KLDivLoss<float>;
@@ -54,21 +69,9 @@ LossInfo kl_div_loss_info() {
     info.inputs = {required_input("pred", "log-probabilities, or logits when from_logits=false"),
                    required_input("label", "non-negative target distribution, reshaped like pred"),
                    sample_weight_input()};
-    info.options = {{"from_logits", OptionType::Bool, "true", {}, {"true", "false"}, "pred holds log-probabilities"},
-                    {"axis", OptionType::Int, "-1", {}, {"-1", "1"}, "the class axis of log_softmax"},
-                    weight_option("None"),
-                    batch_axis_option()};
     info.check_shapes = default_check_shapes();
-    set_callables<KLDivLoss>(
-        info,
-        [](const OptionReader& o) {
-            return KLDivLossOptions{.from_logits = o.get_bool("from_logits"),
-                                    .axis = o.get_int("axis"),
-                                    .weight = o.weight(),
-                                    .batch_axis = o.batch_axis()};
-        },
-        call_pred_label);
-    set_sampler(info, [](const OptionReader&, const Shape& shape, Sampler& s) {
+    set_callables<KLDivLoss>(info, fields(), call_pred_label);
+    set_sampler(info, fields(), [](const Options&, const Shape& shape, Sampler& s) {
         // Labels away from 0, where log(label + 1e-12) curves too sharply for finite differences.
         return ArrayMap<double>{{"pred", s.uniform(shape, -2, 0)},
                                 {"label", s.uniform(shape, 0.05, 1)},

@@ -3,31 +3,36 @@
 
 #include <cmath>
 
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
+namespace {
+const detail::OptionFields<L1LossOptions>& fields() {
+    static const detail::OptionFields<L1LossOptions> list(
+        {detail::weight_field<L1LossOptions>(), detail::batch_axis_field<L1LossOptions>()});
+    return list;
+}
+}  // namespace
+
 template <class T>
-L1Loss<T>::L1Loss(const L1LossOptions& options) : Loss<T>("L1Loss", options.weight, options.batch_axis) {}
+L1Loss<T>::L1Loss(const L1LossOptions& options)
+    : Loss<T>("L1Loss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> L1Loss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> sample_weight) const {
-    this->check_batch_axis(pred);
-    this->check_sample_weight(sample_weight, pred.shape());
-    const std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
-    // |pred - label|, Gluon's |label - pred| exactly. One fused pass each way,
-    // so not in chunks (Loss::evaluate): they would only add copies.
+    // |pred - label|, Gluon's |label - pred| exactly.
     const auto absolute_error = [](auto v) { return abs(v[0] - v[1]); };
-    return this->weighted_batch_mean(in, absolute_error, sample_weight);
+    return detail::pred_label_mean(*this, absolute_error, pred, label, sample_weight, this->weight());
 }
 
 template <class T>
 std::string L1Loss<T>::repr() const {
-    return this->repr_head() + ")";
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class L1Loss<float>;
@@ -41,12 +46,9 @@ LossInfo l1_loss_info() {
     info.summary = "the absolute error: mean_b(sw * w * |label - pred|)";
     info.inputs = {required_input("pred", "predictions"), required_input("label", "targets, reshaped like pred"),
                    sample_weight_input()};
-    info.options = {weight_option("None"), batch_axis_option()};
     info.check_shapes = default_check_shapes();
-    set_callables<L1Loss>(
-        info, [](const OptionReader& o) { return L1LossOptions{.weight = o.weight(), .batch_axis = o.batch_axis()}; },
-        call_pred_label);
-    set_sampler(info, [](const OptionReader&, const Shape& shape, Sampler& s) {
+    set_callables<L1Loss>(info, fields(), call_pred_label);
+    set_sampler(info, fields(), [](const L1LossOptions&, const Shape& shape, Sampler& s) {
         xt::xarray<double> pred = s.uniform(shape, -2, 2);
         // Away from the kink of |label - pred| at 0.
         xt::xarray<double> label =

@@ -4,41 +4,47 @@
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
+namespace {
+const detail::OptionFields<LogisticLossOptions>& fields() {
+    static const detail::OptionFields<LogisticLossOptions> list(
+        {detail::weight_field<LogisticLossOptions>(), detail::batch_axis_field<LogisticLossOptions>(),
+         detail::field("label_format", &LogisticLossOptions::label_format, "labels in {-1, 1} or {0, 1}", {"binary"},
+                       {"signed", "binary"})});
+    return list;
+}
+}  // namespace
+
 template <class T>
 LogisticLoss<T>::LogisticLoss(const LogisticLossOptions& options)
-    : Loss<T>("LogisticLoss", options.weight, options.batch_axis), label_format_(options.label_format) {
-    if (label_format_ != "signed" && label_format_ != "binary") {
+    : Loss<T>("LogisticLoss", options.weight, options.batch_axis), options_(options) {
+    if (options_.label_format != "signed" && options_.label_format != "binary") {
         throw ValueError(fmt::format("LogisticLoss: label_format must be 'signed' or 'binary', got '{}'",
-                                     label_format_));
+                                     options_.label_format));
     }
 }
 
 template <class T>
 Var<T> LogisticLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
                                    std::optional<Var<T>> sample_weight) const {
-    this->check_batch_axis(pred);
-    this->check_sample_weight(sample_weight, pred.shape());
-    const std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
-    const auto logistic = [is_signed = label_format_ == "signed"](auto v) {
-        const ElementwiseExpr& x = v[0];
-        const ElementwiseExpr y = is_signed ? (v[1] + 1.0) * 0.5 : v[1];  // -1/1 -> 0/1
+    const auto logistic = [is_signed = options_.label_format == "signed"](auto v) {
+        const auto& x = v[0];
+        const auto y = is_signed ? (v[1] + 1.0) * 0.5 : v[1];  // -1/1 -> 0/1
         return softplus(x) - x * y;
     };
-    // One fused pass each way, so not in chunks (Loss::evaluate): they would only add copies.
-    return this->weighted_batch_mean(in, logistic, sample_weight);
+    return detail::pred_label_mean(*this, logistic, pred, label, sample_weight, this->weight());
 }
 
 template <class T>
 std::string LogisticLoss<T>::repr() const {
-    return fmt::format("{}, label_format={})", this->repr_head(), label_format_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class LogisticLoss<float>;
@@ -53,20 +59,10 @@ LossInfo logistic_loss_info() {
     info.inputs = {required_input("pred", "logits"),
                    required_input("label", "-1/1 (signed) or 0/1 (binary), reshaped like pred"),
                    sample_weight_input()};
-    info.options = {weight_option("None"),
-                    batch_axis_option(),
-                    {"label_format", OptionType::String, "signed", {"signed", "binary"}, {"signed", "binary"},
-                     "how labels are written"}};
     info.check_shapes = default_check_shapes();
-    set_callables<LogisticLoss>(
-        info,
-        [](const OptionReader& o) {
-            return LogisticLossOptions{
-                .weight = o.weight(), .batch_axis = o.batch_axis(), .label_format = o.get_string("label_format")};
-        },
-        call_pred_label);
-    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
-        xt::xarray<double> label = o.get_string("label_format") == "signed" ? s.signs(shape) : s.classes(shape, 2);
+    set_callables<LogisticLoss>(info, fields(), call_pred_label);
+    set_sampler(info, fields(), [](const LogisticLossOptions& o, const Shape& shape, Sampler& s) {
+        xt::xarray<double> label = o.label_format == "signed" ? s.signs(shape) : s.classes(shape, 2);
         return ArrayMap<double>{{"pred", s.uniform(shape, -3, 3)},
                                 {"label", std::move(label)},
                                 {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)}};

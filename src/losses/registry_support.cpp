@@ -125,15 +125,6 @@ const std::string& OptionReader::get_string(const std::string& name) const {
     return parsed(name, OptionType::String).text;
 }
 
-OptionSpec weight_option(const std::string& default_value) {
-    return {"weight", OptionType::OptionalReal, default_value, {}, {default_value, "0.5"},
-            "global scalar weight of the loss, or None"};
-}
-
-OptionSpec batch_axis_option() {
-    return {"batch_axis", OptionType::Int, "0", {}, {"0", "1"}, "the axis that holds the samples"};
-}
-
 InputSpec required_input(const std::string& name, const std::string& doc, bool differentiable) {
     return {name, true, differentiable, doc};
 }

@@ -33,10 +33,6 @@ public:
     std::optional<double> get_optional_real(const std::string& name) const;
     const std::string& get_string(const std::string& name) const;
 
-    /// The common `weight` and `batch_axis`.
-    std::optional<double> weight() const { return get_optional_real("weight"); }
-    std::ptrdiff_t batch_axis() const { return get_int("batch_axis"); }
-
 private:
     struct Parsed {
         OptionType type;
@@ -84,39 +80,12 @@ private:
 
 // ---- the specs most losses share ----------------------------------------------------
 
-/// Gluon's `weight` with the loss's default ("None", or "1" for L2Loss).
-OptionSpec weight_option(const std::string& default_value);
-/// Gluon's `batch_axis` (default 0).
-OptionSpec batch_axis_option();
 /// A required, differentiable input such as "pred".
 InputSpec required_input(const std::string& name, const std::string& doc, bool differentiable = true);
 /// The optional, differentiable `sample_weight`.
 InputSpec sample_weight_input();
 /// (3, 4) and (2, 3, 4): a 2-D and a 3-D pred, small enough for full gradchecks.
 std::vector<Shape> default_check_shapes();
-
-/// Fills `info.repr`, `bind_float` and `bind_double` for the loss class
-/// template L: `make_options(reader)` turns the parsed options into L's options
-/// struct, and `call(loss, reader)` applies the loss to the inputs of an InputReader.
-template <template <class> class L, class MakeOptions, class Call>
-void set_callables(LossInfo& info, MakeOptions make_options, Call call) {
-    const std::string name = info.name;
-    const std::vector<OptionSpec> options = info.options;
-    const std::vector<InputSpec> inputs = info.inputs;
-    info.repr = [=](const OptionMap& values) {
-        return L<double>(make_options(OptionReader(name, options, values))).repr();
-    };
-    info.bind_float = [=](const OptionMap& values) -> BoundLoss<float> {
-        return [=, loss = L<float>(make_options(OptionReader(name, options, values)))](const InputMap<float>& in) {
-            return call(loss, InputReader<float>(name, inputs, in));
-        };
-    };
-    info.bind_double = [=](const OptionMap& values) -> BoundLoss<double> {
-        return [=, loss = L<double>(make_options(OptionReader(name, options, values)))](const InputMap<double>& in) {
-            return call(loss, InputReader<double>(name, inputs, in));
-        };
-    };
-}
 
 /// Applies a loss that takes (pred, label, sample_weight?), the most common signature.
 inline constexpr auto call_pred_label = [](const auto& loss, const auto& in) {
@@ -152,17 +121,6 @@ public:
 private:
     std::mt19937_64 rng_;
 };
-
-/// Sets `info.sample` from `draw(options, pred_shape, sampler)`, which returns
-/// every input by name.
-template <class Draw>
-void set_sampler(LossInfo& info, Draw draw) {
-    info.sample = [name = info.name, options = info.options, draw](const OptionMap& values, const Shape& shape,
-                                                                    std::uint64_t seed) {
-        Sampler sampler(seed);
-        return draw(OptionReader(name, options, values), shape, sampler);
-    };
-}
 
 /// `shape` with its last axis set to 1: a sample_weight that broadcasts, like
 /// the (N, 1) of an (N, C) loss.

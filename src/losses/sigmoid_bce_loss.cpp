@@ -4,18 +4,27 @@
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
+namespace {
+using Options = SigmoidBinaryCrossEntropyLossOptions;
+const detail::OptionFields<Options>& fields() {
+    static const detail::OptionFields<Options> list(
+        {detail::field("from_sigmoid", &Options::from_sigmoid, "pred holds probabilities", {"true"}),
+         detail::weight_field<Options>(), detail::batch_axis_field<Options>()});
+    return list;
+}
+}  // namespace
+
 template <class T>
-SigmoidBinaryCrossEntropyLoss<T>::SigmoidBinaryCrossEntropyLoss(const SigmoidBinaryCrossEntropyLossOptions& options)
-    : Loss<T>("SigmoidBinaryCrossEntropyLoss", options.weight, options.batch_axis),
-      from_sigmoid_(options.from_sigmoid) {}
+SigmoidBinaryCrossEntropyLoss<T>::SigmoidBinaryCrossEntropyLoss(const Options& options)
+    : Loss<T>("SigmoidBinaryCrossEntropyLoss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& label,
@@ -30,29 +39,27 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
     // x, y reshaped like x, and p broadcast to x's shape
     std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
     if (pos_weight) in.push_back(broadcast_to(*pos_weight, pred.shape()));
-    const auto bce = [from_sigmoid = from_sigmoid_](auto v) {
-        const ElementwiseExpr& x = v[0];
-        const ElementwiseExpr& y = v[1];
+    const auto bce = [from_sigmoid = options_.from_sigmoid](auto v) {
+        const auto& x = v[0];
+        const auto& y = v[1];
         const bool weighted = v.size() == 3;
         if (!from_sigmoid) {
             if (!weighted) return softplus(x) - x * y;
             // (1-y)*x + (1+(p-1)*y)*softplus(-x): the positive term log(1+exp(-x)) scaled by p
-            const ElementwiseExpr scale = (v[2] - 1.0) * y + 1.0;
-            return (1.0 - y) * x + scale * softplus(-x);
+            return (1.0 - y) * x + ((v[2] - 1.0) * y + 1.0) * softplus(-x);
         }
         // The 1e-12 keeps log finite at probabilities of exactly 0 or 1, as Gluon does.
-        ElementwiseExpr positive = y * log(x + 1e-12);
+        auto positive = y * log(x + 1e-12);
         if (weighted) positive = v[2] * positive;
-        const ElementwiseExpr negative = (1.0 - y) * log((1.0 - x) + 1e-12);
-        return -(positive + negative);
+        return -(positive + (1.0 - y) * log((1.0 - x) + 1e-12));
     };
-    // One fused pass each way, so not in chunks (Loss::evaluate): they would only add copies.
-    return this->weighted_batch_mean(in, bce, sample_weight);
+    return detail::reduce_elementwise(*this, detail::elementwise<T>(bce), std::span<const Var<T>>(in), sample_weight,
+                                      this->weight(), detail::BatchReduction::mean);
 }
 
 template <class T>
 std::string SigmoidBinaryCrossEntropyLoss<T>::repr() const {
-    return fmt::format("{}, from_sigmoid={})", this->repr_head(), from_sigmoid_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class SigmoidBinaryCrossEntropyLoss<float>;
@@ -68,23 +75,14 @@ LossInfo sigmoid_bce_loss_info() {
     info.inputs = {required_input("pred", "logits, or probabilities when from_sigmoid"),
                    required_input("label", "targets in [0, 1], reshaped like pred"), sample_weight_input(),
                    {"pos_weight", false, true, "weight of the positive term, broadcast to pred"}};
-    info.options = {{"from_sigmoid", OptionType::Bool, "false", {}, {"false", "true"}, "pred holds probabilities"},
-                    weight_option("None"),
-                    batch_axis_option()};
     info.check_shapes = default_check_shapes();
-    set_callables<SigmoidBinaryCrossEntropyLoss>(
-        info,
-        [](const OptionReader& o) {
-            return SigmoidBinaryCrossEntropyLossOptions{
-                .from_sigmoid = o.get_bool("from_sigmoid"), .weight = o.weight(), .batch_axis = o.batch_axis()};
-        },
-        [](const auto& loss, const auto& in) {
-            return loss(in.required("pred"), in.required("label"), in.optional("sample_weight"),
-                        in.optional("pos_weight"));
-        });
-    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
+    set_callables<SigmoidBinaryCrossEntropyLoss>(info, fields(), [](const auto& loss, const auto& in) {
+        return loss(in.required("pred"), in.required("label"), in.optional("sample_weight"),
+                    in.optional("pos_weight"));
+    });
+    set_sampler(info, fields(), [](const Options& o, const Shape& shape, Sampler& s) {
         // Probabilities stay inside (0, 1), away from the 1e-12 guards.
-        xt::xarray<double> pred = o.get_bool("from_sigmoid") ? s.uniform(shape, 0.05, 0.95) : s.uniform(shape, -3, 3);
+        xt::xarray<double> pred = o.from_sigmoid ? s.uniform(shape, 0.05, 0.95) : s.uniform(shape, -3, 3);
         return ArrayMap<double>{{"pred", std::move(pred)},
                                 {"label", s.uniform(shape, 0, 1)},
                                 {"sample_weight", s.uniform(broadcast_weight_shape(shape), 0.5, 1.5)},

@@ -5,17 +5,26 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
+#include "execution.hpp"
 #include "loss_infos.hpp"
-#include "registry_support.hpp"
+#include "option_fields.hpp"
 
 namespace xtape {
 
+namespace {
+const detail::OptionFields<TripletLossOptions>& fields() {
+    static const detail::OptionFields<TripletLossOptions> list(
+        {detail::field("margin", &TripletLossOptions::margin, "the gap between the two distances", {"3"}),
+         detail::weight_field<TripletLossOptions>(), detail::batch_axis_field<TripletLossOptions>()});
+    return list;
+}
+}  // namespace
+
 template <class T>
 TripletLoss<T>::TripletLoss(const TripletLossOptions& options)
-    : Loss<T>("TripletLoss", options.weight, options.batch_axis), margin_(options.margin) {}
+    : Loss<T>("TripletLoss", options.weight, options.batch_axis), options_(options) {}
 
 template <class T>
 Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, const Var<T>& negative,
@@ -29,17 +38,18 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     check_reshapable_like(negative, pred, this->name(), "negative");
     const std::vector<Var<T>> in{pred, reshape_like(positive, pred, this->name(), "positive"),
                                  reshape_like(negative, pred, this->name(), "negative")};
-    // (pred - positive)^2 - (pred - negative)^2, Gluon's squares exactly, summed
-    // over each sample in one fused pass each way.
+    // (pred - positive)^2 - (pred - negative)^2, Gluon's squares exactly, summed over each sample.
     const auto squared_distances = [](auto v) { return square(v[0] - v[1]) - square(v[0] - v[2]); };
-    const Var<T> s = this->batch_sum(in, squared_distances);
+    const Var<T> s = detail::reduce_elementwise(*this, detail::elementwise<T>(squared_distances),
+                                                std::span<const Var<T>>(in), std::nullopt, std::nullopt,
+                                                detail::BatchReduction::sum);
     // Per sample already: weighting comes after the reduction, with no mean.
-    return this->apply_weighting(relu(add(s, static_cast<T>(margin_))), sample_weight);
+    return this->apply_weighting(relu(add(s, static_cast<T>(options_.margin))), sample_weight, this->weight());
 }
 
 template <class T>
 std::string TripletLoss<T>::repr() const {
-    return fmt::format("{}, margin={})", this->repr_head(), margin_);
+    return fields().repr(this->name(), this->batch_axis(), options_);
 }
 
 template class TripletLoss<float>;
@@ -54,22 +64,14 @@ LossInfo triplet_loss_info() {
     info.inputs = {required_input("pred", "anchors"), required_input("positive", "same-class examples, like pred"),
                    required_input("negative", "other-class examples, like pred"),
                    {"sample_weight", false, true, "per-sample weights that broadcast to (N,)"}};
-    info.options = {{"margin", OptionType::Real, "1", {}, {"1", "3"}, "the gap between the two distances"},
-                    weight_option("None"),
-                    batch_axis_option()};
     info.check_shapes = default_check_shapes();
-    set_callables<TripletLoss>(
-        info,
-        [](const OptionReader& o) {
-            return TripletLossOptions{.margin = o.get_real("margin"), .weight = o.weight(), .batch_axis = o.batch_axis()};
-        },
-        [](const auto& loss, const auto& in) {
-            return loss(in.required("pred"), in.required("positive"), in.required("negative"),
-                        in.optional("sample_weight"));
-        });
-    set_sampler(info, [](const OptionReader& o, const Shape& shape, Sampler& s) {
-        const double margin = o.get_real("margin");
-        const std::size_t batch = normalize_axis(o.batch_axis(), shape.size(), "TripletLoss");
+    set_callables<TripletLoss>(info, fields(), [](const auto& loss, const auto& in) {
+        return loss(in.required("pred"), in.required("positive"), in.required("negative"),
+                    in.optional("sample_weight"));
+    });
+    set_sampler(info, fields(), [](const TripletLossOptions& o, const Shape& shape, Sampler& s) {
+        const double margin = o.margin;
+        const std::size_t batch = normalize_axis(o.batch_axis, shape.size(), "TripletLoss");
         Axes others;
         for (std::size_t i = 0; i < shape.size(); ++i) {
             if (i != batch) others.push_back(static_cast<std::ptrdiff_t>(i));

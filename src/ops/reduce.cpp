@@ -231,10 +231,11 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
                        [r, rows, softmax, m = std::move(m), s = std::move(s)](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
         if (softmax && softmax->hand_over(c)) return;  // a second backward recomputes them below
-        // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too).
+        // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too),
+        // NaN for a slice holding a NaN (s is NaN).
         xt::xarray<T> scale = xt::empty<T>(r.kept);
         for (std::size_t i = 0; i < scale.size(); ++i) {
-            scale.flat(i) = s.flat(i) > T(0) ? c.grad().flat(i) / s.flat(i) : T(0);
+            scale.flat(i) = s.flat(i) == T(0) ? T(0) : c.grad().flat(i) / s.flat(i);
         }
         const auto& x = c.input(0);
         if (!r.block) {

@@ -9,6 +9,8 @@
 
 #include "xtape/errors.hpp"
 
+#include "check_gradients.hpp"
+
 namespace xtape {
 
 namespace {
@@ -47,6 +49,13 @@ void Optimizer<T>::step() {
         Parameter<T>& p = parameters_[k];
         update(k, p.value(), p.has_grad() ? &p.grad() : nullptr);
     }
+}
+
+template <class T>
+void Optimizer<T>::step(std::span<const xt::xarray<T>> gradients) {
+    detail::check_gradients(name_, parameters_, gradients);
+    ++steps_;
+    for (std::size_t k = 0; k < parameters_.size(); ++k) update(k, parameters_[k].value(), &gradients[k]);
 }
 
 template <class T>

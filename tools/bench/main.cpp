@@ -10,7 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "xtape/chunked.hpp"
+#include "xtape/execution.hpp"
 #include "xtape/instruction_set.hpp"
 
 #include "bandwidth.hpp"

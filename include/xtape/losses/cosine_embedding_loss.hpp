@@ -42,11 +42,11 @@ public:
     /// "CosineEmbeddingLoss(batch_axis=0, w=None, margin=0)"
     std::string repr() const;
 
-    /// The `margin` option.
-    double margin() const { return margin_; }
+    /// The options it was built with.
+    const CosineEmbeddingLossOptions& options() const { return options_; }
 
 private:
-    double margin_;
+    CosineEmbeddingLossOptions options_;
 };
 
 }  // namespace xtape

@@ -11,7 +11,8 @@ namespace xtape {
 
 /// How CTCLoss computes -log p: the fused alpha-beta op (ctc_nll, the default,
 /// measured faster at every size tried) or the recursion composed from tape
-/// primitives (ctc_nll_composed, the reference). Both give the same value and gradient.
+/// primitives (ctc_nll_composed, the reference, which ExecutionScope(eager)
+/// also chooses). Both give the same value and gradient.
 enum class CtcImplementation { Fused, Composed };
 
 /// Gluon's options of CTCLoss, with its defaults, and the implementation (not a Gluon option).
@@ -68,13 +69,13 @@ public:
     CtcLayout layout() const { return layout_; }
     /// The `label_layout` option, parsed.
     CtcLabelLayout label_layout() const { return label_layout_; }
-    /// The `implementation` option.
-    CtcImplementation implementation() const { return implementation_; }
+    /// The options it was built with.
+    const CTCLossOptions& options() const { return options_; }
 
 private:
+    CTCLossOptions options_;
     CtcLayout layout_;
     CtcLabelLayout label_layout_;
-    CtcImplementation implementation_;
 };
 
 }  // namespace xtape

@@ -37,11 +37,11 @@ public:
     /// "HingeLoss(batch_axis=0, w=None, margin=1)"
     std::string repr() const;
 
-    /// The `margin` option.
-    double margin() const { return margin_; }
+    /// The options it was built with.
+    const HingeLossOptions& options() const { return options_; }
 
 private:
-    double margin_;
+    HingeLossOptions options_;
 };
 
 /// SquaredHingeLoss: e = max(0, margin - pred*label)^2; otherwise as HingeLoss.
@@ -60,11 +60,11 @@ public:
     /// "SquaredHingeLoss(batch_axis=0, w=None, margin=1)"
     std::string repr() const;
 
-    /// The `margin` option.
-    double margin() const { return margin_; }
+    /// The options it was built with.
+    const HingeLossOptions& options() const { return options_; }
 
 private:
-    double margin_;
+    HingeLossOptions options_;
 };
 
 }  // namespace xtape

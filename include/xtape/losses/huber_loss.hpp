@@ -40,11 +40,11 @@ public:
     /// "HuberLoss(batch_axis=0, w=None, rho=1)"
     std::string repr() const;
 
-    /// The `rho` option.
-    double rho() const { return rho_; }
+    /// The options it was built with.
+    const HuberLossOptions& options() const { return options_; }
 
 private:
-    double rho_;
+    HuberLossOptions options_;
 };
 
 }  // namespace xtape

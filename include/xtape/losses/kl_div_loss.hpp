@@ -41,14 +41,11 @@ public:
     /// "KLDivLoss(batch_axis=0, w=None, from_logits=true, axis=-1)"
     std::string repr() const;
 
-    /// The `from_logits` option.
-    bool from_logits() const { return from_logits_; }
-    /// The `axis` option, as given.
-    std::ptrdiff_t axis() const { return axis_; }
+    /// The options it was built with.
+    const KLDivLossOptions& options() const { return options_; }
 
 private:
-    bool from_logits_;
-    std::ptrdiff_t axis_;
+    KLDivLossOptions options_;
 };
 
 }  // namespace xtape

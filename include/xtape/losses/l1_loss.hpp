@@ -34,6 +34,11 @@ public:
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "L1Loss(batch_axis=0, w=None)"
     std::string repr() const;
+    /// The options it was built with.
+    const L1LossOptions& options() const { return options_; }
+
+private:
+    L1LossOptions options_;
 };
 
 }  // namespace xtape

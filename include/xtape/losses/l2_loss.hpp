@@ -34,6 +34,11 @@ public:
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
     /// "L2Loss(batch_axis=0, w=1)"
     std::string repr() const;
+    /// The options it was built with.
+    const L2LossOptions& options() const { return options_; }
+
+private:
+    L2LossOptions options_;
 };
 
 }  // namespace xtape

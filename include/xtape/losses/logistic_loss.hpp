@@ -41,11 +41,11 @@ public:
     /// "LogisticLoss(batch_axis=0, w=None, label_format=signed)"
     std::string repr() const;
 
-    /// The `label_format` option: "signed" or "binary".
-    const std::string& label_format() const { return label_format_; }
+    /// The options it was built with.
+    const LogisticLossOptions& options() const { return options_; }
 
 private:
-    std::string label_format_;
+    LogisticLossOptions options_;
 };
 
 }  // namespace xtape

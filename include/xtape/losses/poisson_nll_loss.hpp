@@ -45,17 +45,11 @@ public:
     /// "PoissonNLLLoss(batch_axis=0, w=None, from_logits=true, compute_full=false, epsilon=1e-08)"
     std::string repr() const;
 
-    /// The `from_logits` option.
-    bool from_logits() const { return from_logits_; }
-    /// The `compute_full` option.
-    bool compute_full() const { return compute_full_; }
-    /// The `epsilon` option.
-    double epsilon() const { return epsilon_; }
+    /// The options it was built with.
+    const PoissonNLLLossOptions& options() const { return options_; }
 
 private:
-    bool from_logits_;
-    bool compute_full_;
-    double epsilon_;
+    PoissonNLLLossOptions options_;
 };
 
 }  // namespace xtape

@@ -41,11 +41,11 @@ public:
     /// "SigmoidBinaryCrossEntropyLoss(batch_axis=0, w=None, from_sigmoid=false)"
     std::string repr() const;
 
-    /// The `from_sigmoid` option.
-    bool from_sigmoid() const { return from_sigmoid_; }
+    /// The options it was built with.
+    const SigmoidBinaryCrossEntropyLossOptions& options() const { return options_; }
 
 private:
-    bool from_sigmoid_;
+    SigmoidBinaryCrossEntropyLossOptions options_;
 };
 
 /// Gluon's alias: the same class.

@@ -47,17 +47,11 @@ public:
     /// "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=true, from_logits=false)"
     std::string repr() const;
 
-    /// The `axis` option, as given.
-    std::ptrdiff_t axis() const { return axis_; }
-    /// The `sparse_label` option.
-    bool sparse_label() const { return sparse_label_; }
-    /// The `from_logits` option.
-    bool from_logits() const { return from_logits_; }
+    /// The options it was built with.
+    const SoftmaxCrossEntropyLossOptions& options() const { return options_; }
 
 private:
-    std::ptrdiff_t axis_;
-    bool sparse_label_;
-    bool from_logits_;
+    SoftmaxCrossEntropyLossOptions options_;
 };
 
 /// Gluon's alias: the same class.

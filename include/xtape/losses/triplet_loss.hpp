@@ -39,11 +39,11 @@ public:
     /// "TripletLoss(batch_axis=0, w=None, margin=1)"
     std::string repr() const;
 
-    /// The `margin` option.
-    double margin() const { return margin_; }
+    /// The options it was built with.
+    const TripletLossOptions& options() const { return options_; }
 
 private:
-    double margin_;
+    TripletLossOptions options_;
 };
 
 }  // namespace xtape

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,10 @@ public:
     /// has a gradient: backward was not called, or not on the graph the
     /// parameters entered, or the tape was cleared before the step.
     void step();
+    /// One update from given gradients, one per parameter in the constructor's
+    /// order (distributed::GradientAverager's averages over the ranks). Throws
+    /// ShapeError, and changes nothing, when their number or a shape differs.
+    void step(std::span<const xt::xarray<T>> gradients);
 
     /// The current step size.
     double learning_rate() const { return learning_rate_; }
