@@ -21,10 +21,10 @@ BinaryLoss make_loss(const std::string& name) {
 }
 
 double accuracy_of(const Dense<float>& model, const xt::xarray<float>& x, const xt::xarray<float>& labels01) {
-    const xt::xarray<float> scores = example::predict(model, x);
+    const xt::xarray<float> scores = predict(model, x);
     // Every loss here scores class 1 positive: sigmoid(s) > 1/2, or sign(s) = +1.
     const xt::xarray<float> predicted = xt::cast<float>(xt::flatten(scores) > 0.0f);
-    return example::accuracy(predicted, labels01);
+    return accuracy(predicted, labels01);
 }
 }  // namespace
 
@@ -45,33 +45,36 @@ static int run(int argc, char** argv) {
     const xt::xarray<float> table = load_csv<float>(example::data_file(options, "breast_cancer.csv"), ',', 1);
     const xt::xarray<float> features = xt::view(table, xt::all(), xt::range(0, 30));
     const xt::xarray<float> classes = xt::view(table, xt::all(), 30);
-    auto split = train_test_split(features, classes, 0.25, options.seed);
-    const auto standardizer = Standardizer<float>::fit(split.train_x);
-    const xt::xarray<float> train_x = standardizer.transform(split.train_x);
-    const xt::xarray<float> test_x = standardizer.transform(split.test_x);
+    const example::Parts parts = example::split_three(features, classes, 0.25, 0.2, options.seed);
+    const auto standardizer = Standardizer<float>::fit(parts.train_x);
+    const xt::xarray<float> train_x = standardizer.transform(parts.train_x);
+    const xt::xarray<float> validation_x = standardizer.transform(parts.validation_x);
+    const xt::xarray<float> test_x = standardizer.transform(parts.test_x);
 
     const BinaryLoss loss_fn = make_loss(loss_name);
-    const xt::xarray<float> train_labels = loss_fn.signed_labels ? xt::xarray<float>(2.0f * split.train_y - 1.0f)
-                                                                 : split.train_y;
+    const xt::xarray<float> train_labels = loss_fn.signed_labels ? xt::xarray<float>(2.0f * parts.train_y - 1.0f)
+                                                                 : parts.train_y;
 
     Rng rng(options.seed);
     const Dense<float> model(30, 1, Activation::Identity, rng, "linear");
     Adam<float> adam(model.parameters(), {.learning_rate = 0.01});
 
-    example::Progress progress("test_accuracy");
+    example::Training training(options, "val_accuracy");
     example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     const std::size_t n = train_x.shape()[0];
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
+    for (int epoch = training.begin("", model.parameters(), adam, rng); epoch <= epochs; ++epoch) {
         for (const auto& batch : shuffled_batches(n, 32, rng)) {
             parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
                 const Var<float> scores = model(tape.constant(take_rows(train_x, rows)));
                 return mean(loss_fn.apply(scores, tape.constant(take_rows(train_labels, rows))));
             });
         }
-        progress.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_of(model, test_x, split.test_y));
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_of(model, validation_x, parts.validation_y))) {
+            return training.stop();
+        }
     }
-    return progress.finish("accuracy", accuracy_of(model, test_x, split.test_y));
+    return training.finish("accuracy", accuracy_of(model, test_x, parts.test_y));
 }
 
 int main(int argc, char** argv) {

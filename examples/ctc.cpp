@@ -1,4 +1,8 @@
 // Example: reading strips of 3 to 5 handwritten digits column by column, trained with CTCLoss, greedy decoding.
+#include <algorithm>
+
+#include <fmt/ranges.h>
+
 #include "common/example.hpp"
 
 using namespace xtape;
@@ -87,20 +91,37 @@ std::size_t edit_distance(const std::vector<std::size_t>& a, const std::vector<s
     return row[b.size()];
 }
 
+// The digits of strip n.
+std::vector<std::size_t> truth_of(const Strips& strips, std::size_t n) {
+    std::vector<std::size_t> truth;
+    for (std::size_t k = 0; k < kMaxDigits && strips.labels(n, k) >= 0; ++k) truth.push_back(std::size_t(strips.labels(n, k)));
+    return truth;
+}
+
 // Character error rate: total edit distance over total label length.
 template <class Model>
 double character_error_rate(const Model& model, const Strips& strips) {
-    const xt::xarray<float> logits = example::predict(model, strips.frames);
+    const xt::xarray<float> logits = predict(model, strips.frames);
     std::size_t errors = 0, characters = 0;
     for (std::size_t n = 0; n < strips.count(); ++n) {
-        std::vector<std::size_t> truth;
-        for (std::size_t k = 0; k < kMaxDigits && strips.labels(n, k) >= 0; ++k) {
-            truth.push_back(std::size_t(strips.labels(n, k)));
-        }
+        const std::vector<std::size_t> truth = truth_of(strips, n);
         errors += edit_distance(greedy_decode(logits, n, std::size_t(strips.lengths(n))), truth);
         characters += truth.size();
     }
     return static_cast<double>(errors) / static_cast<double>(characters);
+}
+
+// The first `count` strips: the truth beside the greedy decoding, and the edits between them.
+template <class Model>
+void print_decodings(const Model& model, const Strips& strips, std::size_t count) {
+    const xt::xarray<float> logits = predict(model, strips.frames);
+    fmt::print("{:<8} {:<8} {}\n", "truth", "decoded", "edits");
+    for (std::size_t n = 0; n < std::min(count, strips.count()); ++n) {
+        const std::vector<std::size_t> truth = truth_of(strips, n);
+        const std::vector<std::size_t> decoded = greedy_decode(logits, n, std::size_t(strips.lengths(n)));
+        fmt::print("{:<8} {:<8} {}\n", fmt::format("{}", fmt::join(truth, "")), fmt::format("{}", fmt::join(decoded, "")),
+                   edit_distance(decoded, truth));
+    }
 }
 }  // namespace
 
@@ -121,24 +142,28 @@ static int run(int argc, char** argv) {
     }
 
     const example::Digits digits = example::load_digits(options);
-    const auto split = train_test_split(digits.images, digits.labels, 0.2, options.seed);
+    const example::Parts parts = example::split_three(digits.images, digits.labels, 0.2, 0.2, options.seed);
     Rng rng(options.seed);
-    Rng test_rng(options.seed + 1);
-    const Strips test = make_strips(split.test_x, split.test_y, options.quick ? 100 : 500, test_rng);
+    // Fixed strips of held-out digits: validation strips of the validation
+    // digits for every epoch, test strips of the test digits for the end.
+    Rng held_out_rng(options.seed + 1);
+    const Strips validation =
+        make_strips(parts.validation_x, parts.validation_y, options.quick ? 100 : 300, held_out_rng);
+    const Strips test = make_strips(parts.test_x, parts.test_y, options.quick ? 100 : 500, held_out_rng);
 
     const MLP<float> model({kFeatures, 128, kClasses}, Activation::Relu, rng, "frame");
     Adam<float> adam(model.parameters(), {.learning_rate = 2e-3});
     const CTCLoss<float> ctc;  // layout NTC, labels NT padded with -1, blank = class 10
 
-    example::Progress progress("test_cer");
+    example::Training training(options, "val_cer");
     example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     const std::size_t batch = 32;
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
+    for (int epoch = training.begin("", model.parameters(), adam, rng); epoch <= epochs; ++epoch) {
         const std::size_t steps = strips_per_epoch / batch;
         for (std::size_t step = 0; step < steps; ++step) {
             // Every process draws the whole batch (their random streams stay in step) and trains on its share.
-            const Strips strips = make_strips(split.train_x, split.train_y, batch, rng);
+            const Strips strips = make_strips(parts.train_x, parts.train_y, batch, rng);
             parallel.step(adam, tape, batch, [&](distributed::Share share) {
                 const Strips mine = strips_of(strips, share);
                 const Var<float> frame_logits = model(tape.constant(mine.frames));
@@ -146,9 +171,12 @@ static int run(int argc, char** argv) {
                 return mean(ctc(logits, tape.constant(mine.labels), tape.constant(mine.lengths)));
             });
         }
-        progress.epoch(epoch, epochs, parallel.epoch_loss(), character_error_rate(model, test));
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), character_error_rate(model, validation))) {
+            return training.stop();
+        }
     }
-    return progress.finish("cer", character_error_rate(model, test));
+    print_decodings(model, test, 8);
+    return training.finish("cer", character_error_rate(model, test));
 }
 
 int main(int argc, char** argv) {

@@ -13,34 +13,37 @@ static int run(int argc, char** argv) {
     if (options.quick) epochs = 3;
 
     const example::Digits digits = example::load_digits(options);
-    auto split = train_test_split(digits.images, digits.labels, 0.2, options.seed);
-    if (options.quick) split = example::shrink_training(std::move(split), 400);
-    const std::size_t n = split.train_x.shape()[0];
+    auto parts = example::split_three(digits.images, digits.labels, 0.2, 0.2, options.seed);
+    if (options.quick) parts = example::shrink_training(std::move(parts), 400);
+    const std::size_t n = parts.train_x.shape()[0];
 
     Rng rng(options.seed);
     const MLP<float> mlp({64, 128, 10}, Activation::Relu, rng);
     Adam<float> adam(mlp.parameters(), {.learning_rate = 2e-3});
+    const CosineSchedule schedule(2e-3, epochs, {.final_rate = 2e-5});
     const SoftmaxCrossEntropyLoss<float> loss_fn;  // sparse labels, logits in
+    auto accuracy_on = [&](const xt::xarray<float>& x, const xt::xarray<float>& y) {
+        return accuracy(argmax_rows(predict(mlp, x)), y);
+    };
 
-    example::Progress progress("test_accuracy");
+    example::Training training(options, "val_accuracy");
     example::DataParallel<float> parallel(mlp.parameters());
     Tape<float> tape;
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-        adam.set_learning_rate(example::cosine_rate(2e-3, epoch, epochs));
+    for (int epoch = training.begin("", mlp.parameters(), adam, rng); epoch <= epochs; ++epoch) {
+        adam.set_learning_rate(schedule(epoch - 1));
         for (const auto& batch : shuffled_batches(n, 32, rng)) {
             // The mean loss over this process's rows of the batch (all of them in one process); the
             // step runs backward, the optimizer and tape.clear(): the parameters keep their values.
             parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
-                const Var<float> logits = mlp(tape.constant(take_rows(split.train_x, rows)));
-                return mean(loss_fn(logits, tape.constant(take_rows(split.train_y, rows))));
+                const Var<float> logits = mlp(tape.constant(take_rows(parts.train_x, rows)));
+                return mean(loss_fn(logits, tape.constant(take_rows(parts.train_y, rows))));
             });
         }
-        const double accuracy =
-            example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
-        progress.epoch(epoch, epochs, parallel.epoch_loss(), accuracy);
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_on(parts.validation_x, parts.validation_y))) {
+            return training.stop();
+        }
     }
-    const double accuracy = example::accuracy(example::argmax_rows(example::predict(mlp, split.test_x)), split.test_y);
-    return progress.finish("accuracy", accuracy);
+    return training.finish("accuracy", accuracy_on(parts.test_x, parts.test_y));
 }
 
 int main(int argc, char** argv) {

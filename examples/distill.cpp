@@ -22,31 +22,36 @@ static int run(int argc, char** argv) {
     }
 
     const example::Digits digits = example::load_digits(options);
-    auto split = train_test_split(digits.images, digits.labels, 0.2, options.seed);
-    if (options.quick) split = example::shrink_training(std::move(split), 400);
-    const std::size_t n = split.train_x.shape()[0];
+    auto parts = example::split_three(digits.images, digits.labels, 0.2, 0.2, options.seed);
+    if (options.quick) parts = example::shrink_training(std::move(parts), 400);
+    const std::size_t n = parts.train_x.shape()[0];
     Rng rng(options.seed);
     Tape<float> tape;
-    auto test_accuracy = [&](const MLP<float>& model) {
-        return example::accuracy(example::argmax_rows(example::predict(model, split.test_x)), split.test_y);
+    auto accuracy_on = [&](const MLP<float>& model, const xt::xarray<float>& x, const xt::xarray<float>& y) {
+        return accuracy(argmax_rows(predict(model, x)), y);
     };
+    example::Training training(options, "val_accuracy");
 
     // The teacher, on the hard labels.
     const MLP<float> teacher({64, 128, 10}, Activation::Relu, rng, "teacher");
     {
         Adam<float> adam(teacher.parameters(), {.learning_rate = 2e-3});
+        const CosineSchedule schedule(2e-3, teacher_epochs, {.final_rate = 2e-5});
         const SoftmaxCrossEntropyLoss<float> cross_entropy;
-        example::Progress progress("test_accuracy", "teacher epoch");
         example::DataParallel<float> parallel(teacher.parameters());
-        for (int epoch = 1; epoch <= teacher_epochs; ++epoch) {
-            adam.set_learning_rate(example::cosine_rate(2e-3, epoch, teacher_epochs));
+        for (int epoch = training.begin("teacher", teacher.parameters(), adam, rng); epoch <= teacher_epochs;
+             ++epoch) {
+            adam.set_learning_rate(schedule(epoch - 1));
             for (const auto& batch : shuffled_batches(n, 32, rng)) {
                 parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
-                    const Var<float> logits = teacher(tape.constant(take_rows(split.train_x, rows)));
-                    return mean(cross_entropy(logits, tape.constant(take_rows(split.train_y, rows))));
+                    const Var<float> logits = teacher(tape.constant(take_rows(parts.train_x, rows)));
+                    return mean(cross_entropy(logits, tape.constant(take_rows(parts.train_y, rows))));
                 });
             }
-            progress.epoch(epoch, teacher_epochs, parallel.epoch_loss(), test_accuracy(teacher));
+            if (!training.epoch(epoch, teacher_epochs, parallel.epoch_loss(),
+                                accuracy_on(teacher, parts.validation_x, parts.validation_y))) {
+                return training.stop();
+            }
         }
     }
 
@@ -56,29 +61,32 @@ static int run(int argc, char** argv) {
     xt::xarray<float> soft_targets;
     {
         NoGradGuard<float> no_grad(tape);
-        soft_targets = softmax(mul(teacher(tape.constant(split.train_x)), inverse_temperature), -1).value();
+        soft_targets = softmax(mul(teacher(tape.constant(parts.train_x)), inverse_temperature), -1).value();
         tape.clear();
     }
 
     // The student never sees a label: it matches log_softmax(logits / T) to the soft targets.
     const MLP<float> student({64, 32, 10}, Activation::Relu, rng, "student");
     Adam<float> adam(student.parameters(), {.learning_rate = 3e-3});
+    const CosineSchedule schedule(3e-3, epochs, {.final_rate = 3e-5});
     const KLDivLoss<float> kl_divergence;  // from_logits: the prediction is a log-distribution
-    example::Progress progress("test_accuracy");
     example::DataParallel<float> parallel(student.parameters());
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-        adam.set_learning_rate(example::cosine_rate(3e-3, epoch, epochs));
+    for (int epoch = training.begin("student", student.parameters(), adam, rng); epoch <= epochs; ++epoch) {
+        adam.set_learning_rate(schedule(epoch - 1));
         for (const auto& batch : shuffled_batches(n, 32, rng)) {
             parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
-                const Var<float> logits = student(tape.constant(take_rows(split.train_x, rows)));
+                const Var<float> logits = student(tape.constant(take_rows(parts.train_x, rows)));
                 const Var<float> log_probabilities = log_softmax(mul(logits, inverse_temperature), -1);
                 return mean(kl_divergence(log_probabilities, tape.constant(take_rows(soft_targets, rows))));
             });
         }
-        progress.epoch(epoch, epochs, parallel.epoch_loss(), test_accuracy(student));
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(),
+                            accuracy_on(student, parts.validation_x, parts.validation_y))) {
+            return training.stop();
+        }
     }
-    fmt::print("teacher: accuracy={:.4f}\n", test_accuracy(teacher));
-    return progress.finish("accuracy", test_accuracy(student));
+    fmt::print("teacher: accuracy={:.4f}\n", accuracy_on(teacher, parts.test_x, parts.test_y));
+    return training.finish("accuracy", accuracy_on(student, parts.test_x, parts.test_y));
 }
 
 int main(int argc, char** argv) {

@@ -67,10 +67,10 @@ static int run(int argc, char** argv) {
     const bool cosine = loss_name == "cosine";
 
     const example::Digits digits = example::load_digits(options);
-    auto split = train_test_split(digits.images, digits.labels, 0.2, options.seed);
-    if (options.quick) split = example::shrink_training(std::move(split), 400);
-    const std::size_t n = split.train_x.shape()[0];
-    const auto classes = rows_by_class(split.train_y);
+    auto parts = example::split_three(digits.images, digits.labels, 0.2, 0.2, options.seed);
+    if (options.quick) parts = example::shrink_training(std::move(parts), 400);
+    const std::size_t n = parts.train_x.shape()[0];
+    const auto classes = rows_by_class(parts.train_y);
 
     Rng rng(options.seed);
     const MLP<float> embed({64, 128, 32}, Activation::Relu, rng, "embedding");
@@ -78,14 +78,14 @@ static int run(int argc, char** argv) {
     const TripletLoss<float> triplet;          // max(0, |a-p|^2 - |a-n|^2 + 1)
     const CosineEmbeddingLoss<float> pairs;    // 1 - cos for a pair of one class, max(0, cos) otherwise
 
-    auto test_accuracy = [&] {
-        return nearest_neighbour_accuracy(example::predict(embed, split.train_x), split.train_y,
-                                          example::predict(embed, split.test_x), split.test_y, cosine);
+    // Held-out digits classified by their nearest training digit in the embedding.
+    auto accuracy_on = [&](const xt::xarray<float>& x, const xt::xarray<float>& y) {
+        return nearest_neighbour_accuracy(predict(embed, parts.train_x), parts.train_y, predict(embed, x), y, cosine);
     };
-    example::Progress progress("test_1nn_accuracy");
+    example::Training training(options, "val_1nn_accuracy");
     example::DataParallel<float> parallel(embed.parameters());
     Tape<float> tape;
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
+    for (int epoch = training.begin("", embed.parameters(), adam, rng); epoch <= epochs; ++epoch) {
         for (const auto& anchors : shuffled_batches(n, 64, rng)) {
             const std::size_t b = anchors.size();
             // Partners for the whole batch, drawn alike in every process (their random
@@ -93,7 +93,7 @@ static int run(int argc, char** argv) {
             std::vector<std::size_t> partners(b), negatives(b);
             xt::xarray<float> same(Shape{b});  // cosine: pairs of one class (1) and of two (-1) alternate
             for (std::size_t i = 0; i < b; ++i) {
-                const auto c = std::size_t(split.train_y(anchors[i]));
+                const auto c = std::size_t(parts.train_y(anchors[i]));
                 if (!cosine) {
                     partners[i] = same_class(classes, c, rng);
                     negatives[i] = other_class(classes, c, rng);
@@ -107,16 +107,18 @@ static int run(int argc, char** argv) {
                 // once per step, so each gets the gradient of all its uses.
                 auto embed_rows = [&](const std::vector<std::size_t>& rows) {
                     const auto rows_of_share = std::span(rows).subspan(share.begin, share.size());
-                    return embed(tape.constant(take_rows(split.train_x, rows_of_share)));
+                    return embed(tape.constant(take_rows(parts.train_x, rows_of_share)));
                 };
                 if (!cosine) return mean(triplet(embed_rows(anchors), embed_rows(partners), embed_rows(negatives)));
                 const xt::xarray<float> same_share = xt::view(same, xt::range(share.begin, share.end));
                 return mean(pairs(embed_rows(anchors), embed_rows(partners), tape.constant(same_share)));
             });
         }
-        progress.epoch(epoch, epochs, parallel.epoch_loss(), test_accuracy());
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_on(parts.validation_x, parts.validation_y))) {
+            return training.stop();
+        }
     }
-    return progress.finish("accuracy", test_accuracy());
+    return training.finish("accuracy", accuracy_on(parts.test_x, parts.test_y));
 }
 
 int main(int argc, char** argv) {

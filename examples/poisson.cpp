@@ -54,10 +54,22 @@ static int run(int argc, char** argv) {
         counts(i) = poisson_draw(std::exp(log_rate), rng);
     }
 
+    // A fifth of the samples (the split's test part) for validation; the
+    // held-out check at the end is the coefficients against the truth.
+    const auto split = train_test_split(x, counts, 0.2, options.seed);
+    const std::size_t n = split.train_x.shape()[0];
+
     const Dense<float> model(d, 1, Activation::Identity, rng, "log_rate");
     const double base_rate = 0.05;
     Adam<float> adam(model.parameters(), {.learning_rate = base_rate});
+    const CosineSchedule schedule(base_rate, epochs, {.final_rate = base_rate / 100});
     const PoissonNLLLoss<float> poisson_nll;  // from_logits: the prediction is the log-rate
+    auto validation_nll = [&] {
+        Tape<float> tape;
+        NoGradGuard<float> no_grad(tape);
+        const Var<float> log_rate = model(tape.constant(split.test_x));
+        return static_cast<double>(mean(poisson_nll(log_rate, tape.constant(split.test_y))).value().flat(0));
+    };
 
     // The largest relative error over the weights and the bias.
     auto coefficient_error = [&] {
@@ -68,24 +80,24 @@ static int run(int argc, char** argv) {
         return worst;
     };
 
-    example::Progress progress("coef_max_rel_error");
+    example::Training training(options, "val_nll");
     example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-        adam.set_learning_rate(example::cosine_rate(base_rate, epoch, epochs));
-        for (const auto& batch : shuffled_batches(samples, 256, rng)) {
+    for (int epoch = training.begin("", model.parameters(), adam, rng); epoch <= epochs; ++epoch) {
+        adam.set_learning_rate(schedule(epoch - 1));
+        for (const auto& batch : shuffled_batches(n, 256, rng)) {
             parallel.step(adam, tape, batch, [&](std::span<const std::size_t> rows) {
-                const Var<float> log_rate = model(tape.constant(take_rows(x, rows)));
-                return mean(poisson_nll(log_rate, tape.constant(take_rows(counts, rows))));
+                const Var<float> log_rate = model(tape.constant(take_rows(split.train_x, rows)));
+                return mean(poisson_nll(log_rate, tape.constant(take_rows(split.train_y, rows))));
             });
         }
-        progress.epoch(epoch, epochs, parallel.epoch_loss(), coefficient_error());
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_nll())) return training.stop();
     }
     fmt::print("true:   w = [{:.3f}], b = {:.3f}\n", fmt::join(true_weights, ", "), true_bias);
     const xt::xarray<float>& fitted = model.weight().value();
     fmt::print("fitted: w = [{:.3f}], b = {:.3f}\n", fmt::join(fitted.begin(), fitted.end(), ", "),
                model.bias().value()(0));
-    return progress.finish("coef_max_rel_error", coefficient_error());
+    return training.finish("coef_max_rel_error", coefficient_error());
 }
 
 int main(int argc, char** argv) {
