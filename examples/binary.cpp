@@ -70,7 +70,8 @@ static int run(int argc, char** argv) {
                 return mean(loss_fn.apply(scores, tape.constant(take_rows(train_labels, rows))));
             });
         }
-        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_of(model, validation_x, parts.validation_y))) {
+        const double validation_accuracy = accuracy_of(model, validation_x, parts.validation_y);
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_accuracy)) {
             return training.stop();
         }
     }

@@ -94,7 +94,9 @@ std::size_t edit_distance(const std::vector<std::size_t>& a, const std::vector<s
 // The digits of strip n.
 std::vector<std::size_t> truth_of(const Strips& strips, std::size_t n) {
     std::vector<std::size_t> truth;
-    for (std::size_t k = 0; k < kMaxDigits && strips.labels(n, k) >= 0; ++k) truth.push_back(std::size_t(strips.labels(n, k)));
+    for (std::size_t k = 0; k < kMaxDigits && strips.labels(n, k) >= 0; ++k) {
+        truth.push_back(std::size_t(strips.labels(n, k)));
+    }
     return truth;
 }
 
@@ -119,8 +121,9 @@ void print_decodings(const Model& model, const Strips& strips, std::size_t count
     for (std::size_t n = 0; n < std::min(count, strips.count()); ++n) {
         const std::vector<std::size_t> truth = truth_of(strips, n);
         const std::vector<std::size_t> decoded = greedy_decode(logits, n, std::size_t(strips.lengths(n)));
-        fmt::print("{:<8} {:<8} {}\n", fmt::format("{}", fmt::join(truth, "")), fmt::format("{}", fmt::join(decoded, "")),
-                   edit_distance(decoded, truth));
+        const std::string truth_text = fmt::format("{}", fmt::join(truth, ""));
+        const std::string decoded_text = fmt::format("{}", fmt::join(decoded, ""));
+        fmt::print("{:<8} {:<8} {}\n", truth_text, decoded_text, edit_distance(decoded, truth));
     }
 }
 }  // namespace

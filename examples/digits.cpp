@@ -39,7 +39,8 @@ static int run(int argc, char** argv) {
                 return mean(loss_fn(logits, tape.constant(take_rows(parts.train_y, rows))));
             });
         }
-        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_on(parts.validation_x, parts.validation_y))) {
+        const double validation_accuracy = accuracy_on(parts.validation_x, parts.validation_y);
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_accuracy)) {
             return training.stop();
         }
     }

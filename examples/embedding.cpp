@@ -114,7 +114,8 @@ static int run(int argc, char** argv) {
                 return mean(pairs(embed_rows(anchors), embed_rows(partners), tape.constant(same_share)));
             });
         }
-        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), accuracy_on(parts.validation_x, parts.validation_y))) {
+        const double validation_accuracy = accuracy_on(parts.validation_x, parts.validation_y);
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_accuracy)) {
             return training.stop();
         }
     }

@@ -137,7 +137,8 @@ static int run(int argc, char** argv) {
                 return mean(loss_fn(predicted, tape.constant(take_rows(train_y, rows))));
             });
         }
-        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), r_squared(predict(model, validation_x), validation_y))) {
+        const double validation_r2 = r_squared(predict(model, validation_x), validation_y);
+        if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_r2)) {
             return training.stop();
         }
     }

@@ -240,8 +240,9 @@ private:
                     if (!std::isfinite(value(r))) continue;
                     path += fmt::format("{}{:.1f},{:.1f} ", path.empty() ? "M" : "L", x_of(r.epoch), y_of(value(r)));
                 }
-                svg += fmt::format("<path fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" d=\"{}\"><title>{}</title></path>\n",
-                                   colours[k % 4], path, stages_[k].name.empty() ? "model" : stages_[k].name);
+                svg += fmt::format(
+                    "<path fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" d=\"{}\"><title>{}</title></path>\n",
+                    colours[k % 4], path, stages_[k].name.empty() ? "model" : stages_[k].name);
             }
         }
         svg += "</svg>\n";

@@ -133,8 +133,9 @@ void with_flags(bool a, bool b, bool c, F f) {
 
 template <class A, class T>
 void ArchOptimizer<A, T>::sgd(const SgdStep<T>& step, std::size_t n, T* w, const T* g, T* velocity) {
-    with_flags(g != nullptr, step.weight_decay != T(0), velocity != nullptr, [&]<bool has_grad, bool decay, bool momentum>() {
-        sgd_pass<has_grad, decay, momentum>(step, n, w, g, velocity);
+    const bool has_grad = g != nullptr, decay = step.weight_decay != T(0), momentum = velocity != nullptr;
+    with_flags(has_grad, decay, momentum, [&]<bool with_grad, bool with_decay, bool with_momentum>() {
+        sgd_pass<with_grad, with_decay, with_momentum>(step, n, w, g, velocity);
     });
     clean_upper_state<Arch>();
 }
