@@ -87,12 +87,18 @@ using BackwardFn = std::function<void(GradContext<T>&)>;
 /// The result of step `output` is what the node computes (before the
 /// reduction its op name says, for fuse_sum and fuse_mean).
 struct Composition {
+    /// One primitive of the node.
     struct Step {
+        /// The primitive's op name, e.g. "smooth_l1".
         std::string op;
+        /// What it reads: the node's inputs below `inputs`, earlier steps from there on.
         std::vector<std::uint32_t> operands;
     };
+    /// The number of the node's inputs.
     std::size_t inputs = 0;
+    /// The primitives, in evaluation order.
     std::vector<Step> steps;
+    /// The operand number (an input or a step) of the node's result.
     std::uint32_t output = 0;
 };
 
