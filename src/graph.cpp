@@ -1,6 +1,7 @@
 // Rendering the graph recorded on a tape as Graphviz DOT.
 #include "xtape/graph.hpp"
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -51,19 +52,39 @@ std::string to_dot(const Tape<T>& tape, const Var<T>& root) {
             style = "shape=ellipse";
         }
         if (i == last) style += ", penwidth=2";
-        dot += fmt::format("  n{} [label=\"{}\\n{}\", {}];\n", i, escaped(op), to_string(tape.value_of(i).shape()),
-                           style);
-    }
-    for (std::uint32_t i = 0; i <= last; ++i) {
-        if (!reaches_root[i]) continue;
+        const std::string* name = tape.name_of(i);
+        const std::string label = fmt::format("{}{}\\n{}", name ? escaped(*name) + "\\n" : "", escaped(op),
+                                              to_string(tape.value_of(i).shape()));
         const auto inputs = tape.inputs_of(i);
-        for (std::size_t k = 0; k < inputs.size(); ++k) {
-            if (inputs.size() > 1) {
-                dot += fmt::format("  n{} -> n{} [label=\"{}\"];\n", inputs[k], i, k);
-            } else {
-                dot += fmt::format("  n{} -> n{};\n", inputs[k], i);
+        const std::optional<Composition> composition = inputs.empty() ? std::nullopt : tape.composition_of(i);
+        if (!composition) {
+            dot += fmt::format("  n{} [label=\"{}\", {}];\n", i, label, style);
+            for (std::size_t k = 0; k < inputs.size(); ++k) {
+                const std::string position = inputs.size() > 1 ? fmt::format(" [label=\"{}\"]", k) : "";
+                dot += fmt::format("  n{} -> n{}{};\n", inputs[k], i, position);
+            }
+            continue;
+        }
+        // A fused node: a cluster of its primitives, each input wired to the steps that read it.
+        dot += fmt::format("  subgraph cluster_n{} {{\n    style=rounded; color=\"#999999\"; label=\"{}\";\n", i,
+                           escaped(op));
+        const auto step_id = [&](std::uint32_t operand) {
+            return operand < composition->inputs ? fmt::format("n{}", inputs[operand])
+                                                 : fmt::format("n{}s{}", i, operand - composition->inputs);
+        };
+        for (std::size_t j = 0; j < composition->steps.size(); ++j) {
+            dot += fmt::format("    n{}s{} [label=\"{}\", shape=ellipse, fontsize=9];\n", i, j,
+                               escaped(composition->steps[j].op));
+        }
+        dot += fmt::format("    n{} [label=\"{}\", {}];\n  }}\n", i, label, style);
+        for (std::size_t j = 0; j < composition->steps.size(); ++j) {
+            const auto& operands = composition->steps[j].operands;
+            for (std::size_t k = 0; k < operands.size(); ++k) {
+                const std::string position = operands.size() > 1 ? fmt::format(" [label=\"{}\"]", k) : "";
+                dot += fmt::format("  {} -> n{}s{}{};\n", step_id(operands[k]), i, j, position);
             }
         }
+        dot += fmt::format("  {} -> n{};\n", step_id(composition->output), i);
     }
     dot += "}\n";
     return dot;

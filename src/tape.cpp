@@ -85,6 +85,7 @@ Var<T> Tape<T>::push(const char* op, xt::xarray<T>&& value, bool requires_grad) 
     node.value = std::move(value);
     node.inputs.clear();
     node.backward = nullptr;
+    node.composition = nullptr;
     node.op = op;
     node.requires_grad = requires_grad;
     node.has_grad = false;
@@ -213,9 +214,36 @@ void Tape<T>::clear() {
         recycle(std::move(node.value));
         recycle(std::move(node.grad));
         node.backward = nullptr;
+        node.composition = nullptr;
     }
+    names_.clear();
     size_ = 0;
     ++epoch_;
+}
+
+template <class T>
+void Tape<T>::set_name(const Var<T>& v, std::string name) {
+    check(v, "set_name");
+    names_[v.index_] = std::move(name);
+}
+
+template <class T>
+const std::string* Tape<T>::name_of(std::uint32_t index) const {
+    const auto it = names_.find(index);
+    return it == names_.end() ? nullptr : &it->second;
+}
+
+template <class T>
+void Tape<T>::set_composition(const Var<T>& v, std::function<Composition()> describe) {
+    check(v, "set_composition");
+    nodes_[v.index_].composition = std::move(describe);
+}
+
+template <class T>
+std::optional<Composition> Tape<T>::composition_of(std::uint32_t index) const {
+    const auto& describe = nodes_[index].composition;
+    if (!describe) return std::nullopt;
+    return describe();
 }
 
 template <class T>

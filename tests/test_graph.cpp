@@ -93,3 +93,28 @@ TEST_CASE("to_dot refuses a stale root or one of another tape") {
     a.clear();
     CHECK_THROWS_AS(to_dot(a, x), TapeError);
 }
+
+TEST_CASE("to_dot names nodes, and draws a fused node as a cluster of its primitives") {
+    Tape<double> tape;
+    const auto pred = tape.leaf(xt::xarray<double>{{1, 2}, {3, 4}});
+    const auto label = tape.constant(xt::xarray<double>{{0, 1}, {1, 0}});
+    tape.set_name(pred, "pred");
+    tape.set_name(label, "label");
+    const Var<double> loss = HuberLoss<double>()(pred, label);
+    const std::string dot = to_dot(tape, loss);
+    CHECK(dot.find("label=\"pred\\nleaf\\n(2, 2)\"") != std::string::npos);
+    CHECK(dot.find("label=\"label\\nconstant\\n(2, 2)\"") != std::string::npos);
+    // The fused node's cluster holds sub and smooth_l1; pred and label feed sub
+    // as operands 0 and 1, smooth_l1 reads sub, and the node takes smooth_l1's values.
+    CHECK(dot.find("subgraph cluster_n2 {") != std::string::npos);
+    CHECK(dot.find("n2s0 [label=\"sub\"") != std::string::npos);
+    CHECK(dot.find("n2s1 [label=\"smooth_l1\"") != std::string::npos);
+    CHECK(dot.find("n0 -> n2s0 [label=\"0\"]") != std::string::npos);
+    CHECK(dot.find("n1 -> n2s0 [label=\"1\"]") != std::string::npos);
+    CHECK(dot.find("n2s0 -> n2s1;") != std::string::npos);
+    CHECK(dot.find("n2s1 -> n2;") != std::string::npos);
+    // Names go with clear().
+    tape.clear();
+    const auto other = tape.leaf(xt::xarray<double>{1});
+    CHECK(tape.name_of(other.index()) == nullptr);
+}

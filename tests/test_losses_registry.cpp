@@ -2,6 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -194,6 +198,75 @@ TEST_CASE("every registered loss accepts NaN in a differentiable input without a
             Var<double> out;
             CHECK_NOTHROW(out = info.apply<double>({}, vars));
             CHECK_NOTHROW(tape.backward(sum(out)));
+        }
+    }
+}
+
+namespace {
+
+// The options column of each loss's row in a contract's table of losses
+// ("| HuberLoss | rho=1, weight=None, batch_axis=0 | ..."), by loss name.
+std::map<std::string, std::map<std::string, std::string>> documented_defaults(const std::string& path) {
+    std::ifstream file(path);
+    REQUIRE(file.good());
+    std::map<std::string, std::map<std::string, std::string>> table;
+    std::string line;
+    while (std::getline(file, line)) {
+        std::vector<std::string> cells;
+        std::stringstream row(line);
+        std::string cell;
+        while (std::getline(row, cell, '|')) cells.push_back(cell);
+        if (line.rfind("| ", 0) != 0 || cells.size() < 3) continue;
+        const auto trim = [](std::string text) {
+            const auto first = text.find_first_not_of(" '`");
+            const auto last = text.find_last_not_of(" '`");
+            return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+        };
+        const std::string name = trim(cells[1].substr(0, cells[1].find('(')));
+        std::map<std::string, std::string> options;
+        std::stringstream pairs(cells[2]);
+        std::string pair;
+        while (std::getline(pairs, pair, ',')) {
+            const auto equals = pair.find('=');
+            if (equals != std::string::npos) options[trim(pair.substr(0, equals))] = trim(pair.substr(equals + 1));
+        }
+        if (!options.empty()) table[name] = options;
+    }
+    return table;
+}
+
+// Whether a registry default and a documented one say the same: as numbers
+// when both are numbers (1e-8 and 1e-08), else as text, case aside (false, False).
+bool same_default(const std::string& registry, const std::string& documented) {
+    char* end_a = nullptr;
+    char* end_b = nullptr;
+    const double a = std::strtod(registry.c_str(), &end_a);
+    const double b = std::strtod(documented.c_str(), &end_b);
+    if (!registry.empty() && !documented.empty() && *end_a == 0 && *end_b == 0) return a == b;
+    std::string x = registry, y = documented;
+    for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : y) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return x == y;
+}
+
+}  // namespace
+
+TEST_CASE("every Gluon loss's options and defaults are those of docs/gluon-losses.md") {
+    const auto documented = documented_defaults(std::string(XTAPE_DOCS_DIR) + "/gluon-losses.md");
+    for (const LossInfo& info : loss_registry()) {
+        CAPTURE(info.name);
+        const auto row = documented.find(info.name);
+        REQUIRE(row != documented.end());
+        std::map<std::string, std::string> registry;
+        for (const OptionSpec& option : info.options) registry[option.name] = option.default_value;
+        for (const auto& [name, value] : row->second) {
+            CAPTURE(name);
+            REQUIRE(registry.count(name) == 1);
+            CHECK(same_default(registry.at(name), value));
+        }
+        for (const auto& [name, value] : registry) {
+            CAPTURE(name);
+            CHECK(row->second.count(name) == 1);
         }
     }
 }

@@ -6,7 +6,9 @@
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -80,6 +82,27 @@ private:
 /// context and accumulates into its inputs' gradients.
 template <class T>
 using BackwardFn = std::function<void(GradContext<T>&)>;
+
+/// The primitives that one node runs at once (a fused program), for drawing
+/// the graph: step j applies `op` to its operands, each an input of the node
+/// (a position below `inputs`) or the result of an earlier step (inputs + j).
+/// The result of step `output` is what the node computes (before the
+/// reduction its op name says, for fuse_sum and fuse_mean).
+struct Composition {
+    /// One primitive of the node.
+    struct Step {
+        /// The primitive's op name, e.g. "smooth_l1".
+        std::string op;
+        /// What it reads: the node's inputs below `inputs`, earlier steps from there on.
+        std::vector<std::uint32_t> operands;
+    };
+    /// The number of the node's inputs.
+    std::size_t inputs = 0;
+    /// The primitives, in evaluation order.
+    std::vector<Step> steps;
+    /// The operand number (an input or a step) of the node's result.
+    std::uint32_t output = 0;
+};
 
 /// A tape of nodes in creation order. `backward(root)` walks from the root's
 /// index down to 0 and calls the backward function of every node that a
@@ -166,6 +189,12 @@ public:
     /// Throws TapeError unless `v` is a live handle of this tape.
     void check(const Var<T>& v, const char* op = "tape") const;
 
+    /// Names `v` for the graph (to_dot): a loss names its inputs by their role
+    /// ("pred", "label", "sample_weight"). The names go with clear().
+    void set_name(const Var<T>& v, std::string name);
+    /// Gives node `v` the primitives it runs (a fused node), described when the graph is drawn.
+    void set_composition(const Var<T>& v, std::function<Composition()> describe);
+
     // Read access for ops, gradcheck and graph export.
     /// The value of node `index` (unchecked: `index` < size()).
     const xt::xarray<T>& value_of(std::uint32_t index) const { return nodes_[index].value; }
@@ -182,6 +211,10 @@ public:
     bool has_grad_of(std::uint32_t index) const { return nodes_[index].has_grad; }
     /// The gradient stored at node `index`, valid only when has_grad_of(index) (unchecked).
     const xt::xarray<T>& grad_of(std::uint32_t index) const { return nodes_[index].grad; }
+    /// The name given to node `index` (set_name), or null (unchecked).
+    const std::string* name_of(std::uint32_t index) const;
+    /// The primitives node `index` runs (set_composition), or nullopt for a plain node (unchecked).
+    std::optional<Composition> composition_of(std::uint32_t index) const;
 
 private:
     friend class GradContext<T>;
@@ -192,6 +225,7 @@ private:
         xt::xarray<T> grad;  // meaningful only when has_grad
         xt::svector<std::uint32_t, 4> inputs;
         BackwardFn<T> backward;
+        std::function<Composition()> composition;
         const char* op = "";
         bool requires_grad = false;
         bool has_grad = false;
@@ -210,6 +244,7 @@ private:
     std::deque<Node> nodes_;
     // Storage released by the last clear(), by element count, for buffer().
     std::unordered_map<std::size_t, std::vector<xt::xarray<T>>> spare_;
+    std::unordered_map<std::uint32_t, std::string> names_;
     std::size_t size_ = 0;
     std::uint32_t epoch_ = 1;
     bool grad_enabled_ = true;

@@ -20,6 +20,8 @@ namespace xtape {
 
 namespace {
 
+using detail::ElementwiseInstruction;
+using detail::ElementwiseProgram;
 using detail::FusedExpression;
 using detail::tile_elements;
 using detail::TileProgram;
@@ -43,6 +45,43 @@ FusedExpression build(std::span<const Var<T>> inputs, const ElementwiseFn& expre
     }
     // A copy: the expression's values could still append to their program.
     return {std::make_shared<const detail::ElementwiseProgram>(*result.program()), result.slot()};
+}
+
+// The primitives of `e` that its output depends on, for drawing the graph.
+Composition composition_of(const FusedExpression& e) {
+    const ElementwiseProgram& program = *e.program;
+    std::vector<bool> needed(program.slots(), false);
+    needed[e.output] = true;
+    for (std::size_t slot = program.slots(); slot-- > program.inputs;) {
+        if (!needed[slot]) continue;
+        const ElementwiseInstruction& instruction = program.code[slot - program.inputs];
+        needed[instruction.a] = true;
+        if (detail::is_binary(instruction.op)) needed[instruction.b] = true;
+    }
+    // Steps are numbered among the needed ones only.
+    Composition composition;
+    composition.inputs = program.inputs;
+    std::vector<std::uint32_t> renamed(program.slots());
+    for (std::uint32_t k = 0; k < program.inputs; ++k) renamed[k] = k;
+    for (std::size_t slot = program.inputs; slot < program.slots(); ++slot) {
+        if (!needed[slot]) continue;
+        const ElementwiseInstruction& instruction = program.code[slot - program.inputs];
+        Composition::Step step{rules::traits(instruction.op).name, {renamed[instruction.a]}};
+        if (detail::is_binary(instruction.op)) step.operands.push_back(renamed[instruction.b]);
+        renamed[slot] = static_cast<std::uint32_t>(program.inputs + composition.steps.size());
+        composition.steps.push_back(std::move(step));
+    }
+    composition.output = renamed[e.output];
+    return composition;
+}
+
+// Records a fused node, with its composition for the graph.
+template <class T>
+Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
+                    const FusedExpression& e, BackwardFn<T> backward) {
+    const Var<T> y = tape.record(op, inputs, std::move(value), std::move(backward));
+    tape.set_composition(y, [e] { return composition_of(e); });
+    return y;
 }
 
 // Pointers to element `begin` of each array.
@@ -252,7 +291,8 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     for (std::size_t k = 0; k < inputs.size(); ++k) wants_grad[k] = inputs[k].requires_grad();
     if (!tape.grad_enabled() || std::none_of(wants_grad.begin(), wants_grad.end(), [](bool w) { return w; })) {
         xt::xarray<T> out = reduction.forward<T>(tape, e, inputs, out_shape, nullptr, nullptr);
-        return tape.record(op, inputs, std::move(out), [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
+        return record_fused<T>(tape, op, inputs, std::move(out), e,
+                               [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
     }
     // Row r of the output depends on row r of the inputs alone: its gradient
     // rows come from the same pass as the values (detail::GradientRows).
@@ -264,7 +304,7 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         if (grads.given[k]) gradient_rows->keep(k, std::move(grads.arrays[k]));
     }
-    return tape.record(op, inputs, std::move(out), [e, reduction, gradient_rows](GradContext<T>& c) {
+    return record_fused<T>(tape, op, inputs, std::move(out), e, [e, reduction, gradient_rows](GradContext<T>& c) {
         if (!gradient_rows->hand_over(c)) reduction.backward(c, e);
     });
 }
@@ -288,7 +328,7 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
             program.forward(at, count, out.data() + begin);
         }
     }
-    return tape.record("fuse", inputs, std::move(out), [e](GradContext<T>& c) {
+    return record_fused<T>(tape, "fuse", inputs, std::move(out), e, [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs_count), c.grad().size());
         InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program,
