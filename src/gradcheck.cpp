@@ -1,7 +1,10 @@
 // Checking analytic gradients against central finite differences, in double.
 #include "xtape/gradcheck.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <compare>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -14,7 +17,9 @@ namespace xtape {
 namespace {
 
 // Evaluates sum(v * f(inputs)) on a fresh tape; v is drawn once from the seed
-// so that every evaluation projects the output the same way.
+// so that every evaluation projects the output the same way. An output of one
+// element keeps v = 1: projecting it would test nothing more, and would scale
+// the values a reader compares with a derivative by hand.
 class Projected {
 public:
     Projected(const GradcheckFunction& f, std::uint64_t seed) : f_(f), seed_(seed) {}
@@ -32,8 +37,10 @@ public:
             projection_drawn_ = true;
             std::mt19937_64 rng(seed_);
             std::uniform_real_distribution<double> u(0.5, 1.5);
-            projection_ = xt::empty<double>(y.shape());
-            for (double& v : projection_) v = u(rng);
+            projection_ = xt::ones<double>(y.shape());
+            if (projection_.size() > 1) {
+                for (double& v : projection_) v = u(rng);
+            }
         }
         Var<double> scalar = sum(mul(y, tape.constant(projection_)));
         if (grads != nullptr) {
@@ -51,26 +58,56 @@ private:
     bool projection_drawn_ = false;
 };
 
+// How far an element is from passing, for ranking: a non-finite value first,
+// then the error over the tolerance, then the error itself (with no tolerance
+// at all, every wrong element has an infinite ratio).
+struct Badness {
+    bool non_finite = false;
+    double tolerance_ratio = 0;
+    double abs_error = 0;
+
+    auto operator<=>(const Badness&) const = default;
+};
+
+// Compares elements one at a time and keeps the counts, the largest errors and the worst element.
 struct Tracker {
     const GradcheckOptions& options;
     GradcheckResult result;
+    Badness worst;
 
     void compare(const std::string& input, std::size_t index, double analytic, double numeric) {
-        const double abs_error = std::abs(analytic - numeric);
-        const double rel_error = abs_error / std::max(std::abs(numeric), 1e-300);
-        const bool ok = abs_error <= options.atol + options.rtol * std::abs(numeric);
+        const bool finite = std::isfinite(analytic) && std::isfinite(numeric);
+        const double infinity = std::numeric_limits<double>::infinity();
+        const double abs_error = finite ? std::abs(analytic - numeric) : infinity;
+        const double tolerance = options.atol + options.rtol * std::abs(numeric);
+        const bool ok = finite && abs_error <= tolerance;
+        const Badness badness{!finite, abs_error == 0 ? 0 : finite ? abs_error / tolerance : infinity, abs_error};
+
         ++result.checked;
-        result.max_rel_error = std::max(result.max_rel_error, std::abs(numeric) > 0 ? rel_error : 0.0);
-        // The worst element is the first failure, or else the largest absolute error.
-        const bool first_failure = !ok && result.passed;
-        if (first_failure || (result.passed && abs_error >= result.max_abs_error)) {
+        result.max_abs_error = std::max(result.max_abs_error, abs_error);
+        const double rel_error = !finite ? infinity : numeric != 0 ? abs_error / std::abs(numeric) : 0.0;
+        result.max_rel_error = std::max(result.max_rel_error, rel_error);
+        if (!ok) {
+            ++result.failures;
+            result.passed = false;
+        }
+        if (!finite && result.problem.empty()) result.problem = not_finite(input, index, analytic, numeric);
+        if (result.checked == 1 || badness > worst) {
+            worst = badness;
             result.worst_input = input;
             result.worst_index = index;
             result.worst_analytic = analytic;
             result.worst_numeric = numeric;
+            result.worst_tolerance_ratio = badness.tolerance_ratio;
         }
-        result.max_abs_error = std::max(result.max_abs_error, abs_error);
-        if (!ok || !std::isfinite(analytic) || !std::isfinite(numeric)) result.passed = false;
+    }
+
+    static std::string not_finite(const std::string& input, std::size_t index, double analytic, double numeric) {
+        const bool analytic_finite = std::isfinite(analytic);
+        const char* what = analytic_finite                ? "the central difference is"
+                           : std::isfinite(numeric)       ? "the gradient is"
+                                                          : "the gradient and the central difference are";
+        return fmt::format("{}[{}]: {} not finite (analytic {}, numeric {})", input, index, what, analytic, numeric);
     }
 };
 
@@ -79,7 +116,7 @@ struct Tracker {
 GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
                           const GradcheckOptions& options) {
     Projected projected(f, options.seed);
-    Tracker tracker{options, {}};
+    Tracker tracker{options, {}, {}};
     std::vector<xt::xarray<double>> analytic;
     const double value = projected.evaluate(inputs, &analytic);
     if (!std::isfinite(value)) {
@@ -123,18 +160,20 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Gradchec
         const double plus = projected.evaluate(shifted, nullptr);
         for (std::size_t k = 0; k < inputs.size(); ++k) shifted[k].value = inputs[k].value - eps * direction[k];
         const double minus = projected.evaluate(shifted, nullptr);
-        tracker.compare(fmt::format("direction {}", d), static_cast<std::size_t>(d), analytic_dot,
-                        (plus - minus) / (2 * eps));
+        tracker.compare("direction", static_cast<std::size_t>(d), analytic_dot, (plus - minus) / (2 * eps));
     }
     return tracker.result;
 }
 
 std::string to_string(const GradcheckResult& r) {
-    if (!r.problem.empty()) return fmt::format("failed: {}", r.problem);
-    return fmt::format("{}: {} compared, max abs error {:.3g}, max rel error {:.3g}; worst {}[{}]: "
-                       "analytic {:.17g}, numeric {:.17g}",
-                       r.passed ? "passed" : "FAILED", r.checked, r.max_abs_error, r.max_rel_error,
-                       r.worst_input, r.worst_index, r.worst_analytic, r.worst_numeric);
+    if (r.checked == 0) return r.problem.empty() ? "passed: nothing to compare" : fmt::format("failed: {}", r.problem);
+    const std::string counts = r.passed ? fmt::format("passed: {} compared", r.checked)
+                                        : fmt::format("FAILED: {}{} of {} outside tolerance",
+                                                      r.problem.empty() ? "" : r.problem + "; ", r.failures, r.checked);
+    return fmt::format("{}, max abs error {:.3g}, max rel error {:.3g}; worst {}[{}]: analytic {:.17g}, numeric {:.17g} "
+                       "({:.3g} x its tolerance)",
+                       counts, r.max_abs_error, r.max_rel_error, r.worst_input, r.worst_index, r.worst_analytic,
+                       r.worst_numeric, r.worst_tolerance_ratio);
 }
 
 }  // namespace xtape
