@@ -44,9 +44,10 @@ def write(path, content):
     return path
 
 
-def float64_file(path, shape, values):
+def float64_file(path, shape, values, fortran_order=False):
+    """values in the file's own order: row-major, or column-major with fortran_order."""
     shape_text = "(" + "".join(f"{d}, " for d in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
-    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}"
+    header = f"{{'descr': '<f8', 'fortran_order': {fortran_order}, 'shape': {shape_text}, }}"
     return write(path, npy_bytes(header, struct.pack(f"<{len(values)}d", *values)))
 
 
@@ -130,6 +131,27 @@ def eval_matches_in_process():
                         expect(a.read() == b.read(), f"eval {loss} {dtype} {options}: {f} is bit for bit the in-process result")
 
 
+def fortran_order():
+    # MXNet's CTC test with label_layout='TN' saves a transposed label: np.save(path, label.T) writes
+    # label's bytes with the shape reversed and fortran_order True. Read as NumPy reads it, it gives
+    # the same loss as the (N, L) label in the NT layout.
+    with tempfile.TemporaryDirectory() as d:
+        n, t, c, l = 2, 5, 4, 2
+        pred = float64_file(os.path.join(d, "pred.npy"), (n, t, c), [0.1 * ((7 * i) % 11) for i in range(n * t * c)])
+        label = [0.0, 1.0, 2.0, 2.0]  # (N, L) row-major: [[0, 1], [2, 2]]
+        label_nt = float64_file(os.path.join(d, "label_nt.npy"), (n, l), label)
+        label_tn = float64_file(os.path.join(d, "label_tn.npy"), (l, n), label, fortran_order=True)
+        results = {}
+        for layout, file in (("NT", label_nt), ("TN", label_tn)):
+            out = os.path.join(d, layout)
+            status, _, err = run("eval", "CTCLoss", "--opt", f"label_layout={layout}", "--in", f"pred={pred}",
+                                 "--in", f"label={file}", "--out", out)
+            expect(status == 0, f"eval with the {layout} label exits 0: {err!r}")
+            results[layout] = open(os.path.join(out, "loss.npy"), "rb").read() if status == 0 else None
+        expect(results["NT"] is not None and results["NT"] == results["TN"],
+               "the Fortran-order (L, N) label gives the loss of the C-order (N, L) one")
+
+
 def error_paths():
     with tempfile.TemporaryDirectory() as d:
         pred = float64_file(os.path.join(d, "pred.npy"), (3, 4), [0.1 * i for i in range(12)])
@@ -199,7 +221,6 @@ def corrupt_npy():
             "huge-dimension": npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (10**30,), }", b""),
             "absurd-header-length": b"\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'",
             "big-endian": npy_bytes("{'descr': '>f8', 'fortran_order': False, 'shape': (3, 4), }", b"\0" * 96),
-            "fortran": npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (3, 4), }", b"\0" * 96),
             "unknown-dtype": npy_bytes("{'descr': '<c16', 'fortran_order': False, 'shape': (3, 4), }", b"\0" * 192),
             "garbage-header": npy_bytes("\x00\x01\x02 not a dict", b"\0" * 96),
         }
@@ -234,6 +255,7 @@ CASES = {
     "eval": eval_matches_in_process,
     "errors": error_paths,
     "corrupt-npy": corrupt_npy,
+    "fortran-npy": fortran_order,
     "list-graph": list_and_graph,
 }
 
