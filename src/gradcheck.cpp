@@ -1,4 +1,4 @@
-// Checking analytic gradients against central finite differences, in double.
+// Checking analytic gradients in double: against central finite differences, and by the Taylor test.
 #include "xtape/gradcheck.hpp"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 #include "xtape/shape.hpp"
 
@@ -25,8 +26,13 @@ public:
     Projected(const GradcheckFunction& f, std::uint64_t seed) : f_(f), seed_(seed) {}
 
     // The projected scalar, and (when `grads` is given) its gradient for each input.
-    double evaluate(const std::vector<GradcheckInput>& inputs,
-                    std::vector<xt::xarray<double>>* grads) {
+    double evaluate(const std::vector<GradcheckInput>& inputs, std::vector<xt::xarray<double>>* grads) {
+        return evaluate(inputs, grads, nullptr);
+    }
+
+    // As above; `magnitude` (when given) receives sum |v * y|, the scale of the rounding of the sum.
+    double evaluate(const std::vector<GradcheckInput>& inputs, std::vector<xt::xarray<double>>* grads,
+                    double* magnitude) {
         Tape<double> tape;
         std::vector<Var<double>> leaves;
         leaves.reserve(inputs.size());
@@ -43,12 +49,23 @@ public:
             }
         }
         Var<double> scalar = sum(mul(y, tape.constant(projection_)));
+        if (magnitude != nullptr) {
+            *magnitude = 0;
+            for (std::size_t i = 0; i < projection_.size(); ++i) *magnitude += std::abs(projection_.flat(i) * y.value().flat(i));
+        }
         if (grads != nullptr) {
             tape.backward(scalar);
             grads->clear();
             for (const auto& leaf : leaves) grads->push_back(leaf.grad());
         }
         return scalar.value().flat(0);
+    }
+
+    // J itself, sum(v * f), as a function with a one-element output (after a first evaluate()).
+    GradcheckFunction scalar() const {
+        return [this](Tape<double>& tape, const std::vector<Var<double>>& leaves) {
+            return sum(mul(f_(tape, leaves), tape.constant(projection_)));
+        };
     }
 
 private:
@@ -111,7 +128,195 @@ struct Tracker {
     }
 };
 
+// J along a random direction h from x: J(x + eps h), with J(x) and ∇J·h from the tape.
+// h has normal elements (drawn from the seed) scaled so that max |h| = 1.
+class DirectionalProbe {
+public:
+    DirectionalProbe(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs, std::uint64_t seed)
+        : projected_(f, seed), x_(inputs), shifted_(inputs) {
+        std::vector<xt::xarray<double>> gradient;
+        value_ = projected_.evaluate(inputs, &gradient, &magnitude_);
+        std::mt19937_64 rng(seed + 2);  // seed: the projection, seed + 1: gradcheck's fast directions
+        std::normal_distribution<double> normal(0.0, 1.0);
+        double largest = 0;
+        for (const auto& in : inputs) {
+            xt::xarray<double> h = xt::empty<double>(in.value.shape());
+            for (double& e : h) {
+                e = normal(rng);
+                largest = std::max(largest, std::abs(e));
+            }
+            h_.push_back(std::move(h));
+        }
+        for (std::size_t k = 0; k < h_.size(); ++k) {
+            for (std::size_t i = 0; i < h_[k].size(); ++i) {
+                h_[k].flat(i) /= largest;
+                slope_ += gradient[k].flat(i) * h_[k].flat(i);
+            }
+        }
+        moves_ = largest > 0;
+    }
+
+    double at(double eps) {
+        for (std::size_t k = 0; k < x_.size(); ++k) {
+            xt::noalias(shifted_[k].value) = x_[k].value + eps * h_[k];
+        }
+        return projected_.evaluate(shifted_, nullptr);
+    }
+
+    double value() const { return value_; }
+    double slope() const { return slope_; }
+    // sum |v * y| at x: rounding in the sum alone is a few ulps of it.
+    double magnitude() const { return magnitude_; }
+    // False when the inputs have no element, so that h is empty.
+    bool moves() const { return moves_; }
+    const std::vector<xt::xarray<double>>& direction() const { return h_; }
+    GradcheckFunction scalar() const { return projected_.scalar(); }
+
+private:
+    Projected projected_;
+    const std::vector<GradcheckInput>& x_;
+    std::vector<GradcheckInput> shifted_;
+    std::vector<xt::xarray<double>> h_;
+    double value_ = 0;
+    double slope_ = 0;
+    double magnitude_ = 0;
+    bool moves_ = false;
+};
+
+// A residual counts towards a rate only this far above the rounding level: its
+// own rounding then moves the rate by less than 0.02.
+constexpr double significant_over_rounding = 100;
+// eps0 leaves the smallest residual of the highest order this far above rounding:
+// its rounding then moves the last rate by less than 0.003.
+constexpr double smallest_over_rounding = 1e3;
+
+// The residual of `order` at eps from J's change: |change - eps slope - eps²/2 curvature| up to that order.
+double residual(int order, double eps, double change, double slope, double curvature) {
+    double r = change;
+    if (order >= 1) r -= eps * slope;
+    if (order >= 2) r -= eps * eps / 2 * curvature;
+    return std::abs(r);
+}
+
+// The rates of one series and whether its residuals stay at rounding level.
+void measure_rates(TaylorSeries& series, double significant) {
+    const auto& r = series.residuals;
+    series.at_rounding = std::all_of(r.begin(), r.end(), [&](double v) { return v <= significant; });
+    series.min_rate = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t k = 0; k + 1 < r.size(); ++k) {
+        const bool above = r[k] > significant && r[k + 1] > significant;
+        const double rate = above ? std::log2(r[k] / r[k + 1]) : std::numeric_limits<double>::quiet_NaN();
+        series.rates.push_back(rate);
+        if (above && !(rate >= series.min_rate)) series.min_rate = rate;
+    }
+}
+
+// Why a series of order >= 1 fails, or empty.
+std::string series_problem(const TaylorSeries& s, const std::vector<double>& eps) {
+    if (s.at_rounding) return {};
+    if (std::isnan(s.min_rate)) {
+        return fmt::format("R{} is above rounding at too few steps to give a rate", s.order);
+    }
+    if (s.min_rate >= s.required_rate) return {};
+    std::size_t k = 0;
+    while (!(s.rates[k] == s.min_rate)) ++k;
+    const char* what = s.order == 1 ? "the gradient along h disagrees with J's change"
+                                    : "the curvature along h disagrees with J's change";
+    return fmt::format("R{} falls at rate {:.2f} between eps {:.2e} and {:.2e}, below {} (expected {}): {}", s.order,
+                       s.min_rate, eps[k], eps[k + 1], s.required_rate, s.expected_rate, what);
+}
+
 }  // namespace
+
+TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
+                         const TaylorOptions& options) {
+    if (options.steps < 3 || !(options.max_eps > 0) || !(options.eps0 >= 0)) {
+        throw ValueError(fmt::format("taylor_test: steps must be at least 3 (got {}), max_eps positive (got {}) and "
+                                     "eps0 zero or positive (got {})", options.steps, options.max_eps, options.eps0));
+    }
+    TaylorResult result;
+    DirectionalProbe probe(f, inputs, options.seed);
+    result.value = probe.value();
+    result.slope = probe.slope();
+    const bool second_order = static_cast<bool>(options.curvature);
+    result.curvature = second_order ? options.curvature(probe.scalar(), inputs, probe.direction())
+                                    : std::numeric_limits<double>::quiet_NaN();
+    if (!std::isfinite(result.value) || !std::isfinite(result.slope) || (second_order && !std::isfinite(result.curvature))) {
+        result.problem = fmt::format("not finite at x: J {}, ∇J·h {}{}", result.value, result.slope,
+                                     second_order ? fmt::format(", hᵀHh {}", result.curvature) : "");
+        return result;
+    }
+    if (!probe.moves()) {
+        result.problem = "the inputs have no element to move";
+        return result;
+    }
+
+    // Rounding: at steps this small the expansion's terms (d² ~ 1e-20) are far below it,
+    // and the second difference cancels the linear one, so what is left is rounding.
+    double noise = 0;
+    for (const double d : {1.0e-10, 1.25e-10, 1.5e-10, 1.75e-10}) {
+        noise = std::max(noise, std::abs(probe.at(d) + probe.at(-d) - 2 * result.value) / 2);
+    }
+    result.rounding = std::max(noise, std::ldexp(probe.magnitude(), -52));
+    const int top = second_order ? 2 : 1;
+    const auto residuals_at = [&](double eps) {
+        const double change = probe.at(eps) - result.value;
+        std::vector<double> r;
+        for (int order = 0; order <= top; ++order) r.push_back(residual(order, eps, change, result.slope, result.curvature));
+        return r;
+    };
+
+    double eps0 = options.eps0;
+    if (eps0 == 0) {
+        // The highest residual falls as eps^(top + 1): from its size at max_eps, the step at
+        // which it reaches the target, and eps0 that many halvings above that step.
+        const double at_max = residuals_at(options.max_eps)[top];
+        const double target = smallest_over_rounding * result.rounding;
+        eps0 = options.max_eps;
+        if (at_max > target) {
+            const double smallest = options.max_eps * std::pow(target / at_max, 1.0 / (top + 1));
+            eps0 = std::min(options.max_eps, std::ldexp(smallest, options.steps - 1));
+        }
+    }
+    for (int order = 0; order <= top; ++order) {
+        result.series.push_back({order, order + 1.0, order == 0 ? 0.0 : order == 1 ? 1.9 : 2.85, {}, {}, 0, false});
+    }
+    for (int k = 0; k < options.steps; ++k) {
+        const double eps = std::ldexp(eps0, -k);
+        result.eps.push_back(eps);
+        const std::vector<double> r = residuals_at(eps);
+        if (!std::all_of(r.begin(), r.end(), [](double v) { return std::isfinite(v); })) {
+            result.problem = fmt::format("J(x + eps h) is not finite at eps {:.3g}", eps);
+            return result;
+        }
+        for (int order = 0; order <= top; ++order) result.series[order].residuals.push_back(r[order]);
+    }
+    const double significant = significant_over_rounding * result.rounding;
+    for (auto& series : result.series) measure_rates(series, significant);
+
+    if (result.series[0].at_rounding) {
+        result.problem = "J does not change along h above rounding: there is nothing to compare";
+        return result;
+    }
+    for (const auto& series : result.series) {
+        if (series.order == 0 || !result.problem.empty()) continue;
+        result.problem = series_problem(series, result.eps);
+    }
+    result.passed = result.problem.empty();
+    return result;
+}
+
+std::vector<DifferenceError> central_difference_errors(const GradcheckFunction& f,
+                                                       const std::vector<GradcheckInput>& inputs,
+                                                       const std::vector<double>& steps, std::uint64_t seed) {
+    DirectionalProbe probe(f, inputs, seed);
+    std::vector<DifferenceError> errors;
+    for (const double step : steps) {
+        const double numeric = (probe.at(step) - probe.at(-step)) / (2 * step);
+        errors.push_back({step, std::abs(numeric - probe.slope())});
+    }
+    return errors;
+}
 
 GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
                           const GradcheckOptions& options) {
@@ -163,6 +368,18 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Gradchec
         tracker.compare("direction", static_cast<std::size_t>(d), analytic_dot, (plus - minus) / (2 * eps));
     }
     return tracker.result;
+}
+
+std::string to_string(const TaylorResult& r) {
+    if (!r.problem.empty()) return fmt::format("FAILED: {}", r.problem);
+    std::string text = "passed:";
+    for (const auto& s : r.series) {
+        if (s.order == 0) continue;
+        text += s.at_rounding ? fmt::format(" R{} at rounding level at every step;", s.order)
+                              : fmt::format(" R{} rate >= {:.2f} (needs {});", s.order, s.min_rate, s.required_rate);
+    }
+    text.back() = ' ';
+    return text + fmt::format("eps {:.2e} .. {:.2e}", r.eps.front(), r.eps.back());
 }
 
 std::string to_string(const GradcheckResult& r) {

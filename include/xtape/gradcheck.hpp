@@ -1,4 +1,4 @@
-// Checking analytic gradients against central finite differences, in double.
+// Checking analytic gradients in double: against central finite differences, and by the Taylor test.
 #pragma once
 
 #include <cstdint>
@@ -90,9 +90,100 @@ using GradcheckFunction = std::function<Var<double>(Tape<double>&, const std::ve
 GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
                           const GradcheckOptions& options = {});
 
+/// hᵀ H h, the second derivative along h at x of a scalar function J given as a
+/// GradcheckFunction whose output has one element: what the Taylor test's R2
+/// needs. A Hessian-vector product gives it (hᵀ (H h)).
+using DirectionalCurvature = std::function<double(const GradcheckFunction& scalar,
+                                                  const std::vector<GradcheckInput>& x,
+                                                  const std::vector<xt::xarray<double>>& h)>;
+
+/// How the Taylor test probes. Residuals are taken at eps_k = eps0 / 2^k, k < steps, along a
+/// random direction h (normal elements, scaled so that max |h| = 1).
+struct TaylorOptions {
+    /// Number of steps (at least 3: two rates).
+    int steps = 6;
+    /// The largest eps0: with max |h| = 1, no element moves by more, so that a
+    /// point drawn 0.05 or more from every kink (the registry's samplers) stays on its side.
+    double max_eps = 1e-3;
+    /// A fixed eps0; 0 chooses it (see taylor_test).
+    double eps0 = 0;
+    /// Seed of the projection v (as gradcheck's) and of the direction h.
+    std::uint64_t seed = 0;
+    /// hᵀ H h for R2; empty: no R2.
+    DirectionalCurvature curvature;
+};
+
+/// One residual of the Taylor test at every step, with the rates at which it falls.
+struct TaylorSeries {
+    /// 0 for R0 = |J(x + eps h) - J(x)|, 1 for R1 = |R0 term - eps ∇J·h|, 2 for R2 = |R1 term - eps²/2 hᵀHh|.
+    int order = 0;
+    /// order + 1: a residual of order p falls as eps^(p+1).
+    double expected_rate = 1;
+    /// The rate the test requires of every rate above rounding (R1 1.9, R2 2.85; R0 none, 0).
+    double required_rate = 0;
+    /// The residual at each step.
+    std::vector<double> residuals;
+    /// log2(residuals[k] / residuals[k + 1]) where both are above rounding, else NaN.
+    std::vector<double> rates;
+    /// The smallest rate above rounding; NaN when there is none.
+    double min_rate = 0;
+    /// Every residual is at rounding level: J agrees with its expansion to rounding along h.
+    bool at_rounding = false;
+};
+
+/// The outcome of taylor_test: the steps, the residuals and their rates.
+struct TaylorResult {
+    /// R1 (and R2) fall at their rates over the steps above rounding, or stay at rounding throughout.
+    bool passed = false;
+    /// Why it failed or could not conclude, else empty.
+    std::string problem;
+    /// J(x), ∇J·h, and hᵀHh (NaN without a curvature).
+    double value = 0;
+    double slope = 0;
+    double curvature = 0;
+    /// The rounding level of J's differences near x, measured; residuals below
+    /// 100 times it give no rate.
+    double rounding = 0;
+    /// The steps eps_k, largest first.
+    std::vector<double> eps;
+    /// R0, R1, and R2 when a curvature is given.
+    std::vector<TaylorSeries> series;
+};
+
+/// pyadjoint's Taylor test of the tape's gradient of f (projected to a scalar J
+/// as gradcheck does): along a random direction h, R0 = |J(x + eps h) - J(x)|
+/// falls as eps, R1 = |J(x + eps h) - J(x) - eps ∇J·h| as eps² when ∇J is right
+/// (as eps when it is not), and with a curvature R2 = |R1 term - eps²/2 hᵀHh| as eps³.
+/// Passes when every rate of R1 (and R2) above rounding reaches 1.9 (2.85), or
+/// when the residual stays at rounding level at every step while R0 does not.
+///
+/// eps0 (unless given) is the smallest step whose last halving still leaves the
+/// highest residual 10^3 times above the rounding level, from that residual at
+/// max_eps (it falls as eps^(p+1)); at most max_eps. The rounding level is measured:
+/// the largest |J(x + d h) + J(x - d h) - 2 J(x)| / 2 over four steps d near 1e-10,
+/// where the expansion's terms are far below rounding, and at least 2^-52 sum |v y|.
+TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
+                         const TaylorOptions& options = {});
+
+/// The error of one central difference along h: |(J(x + s h) - J(x - s h)) / 2s - ∇J·h|.
+struct DifferenceError {
+    double step = 0;
+    double error = 0;
+};
+
+/// The error of central differences of J along the Taylor test's direction h
+/// (the same seed gives the same h) at each step: the V whose right arm is
+/// truncation (~ s²) and left arm rounding (~ 1/s); gradcheck's eps sits near its bottom.
+std::vector<DifferenceError> central_difference_errors(const GradcheckFunction& f,
+                                                       const std::vector<GradcheckInput>& inputs,
+                                                       const std::vector<double>& steps, std::uint64_t seed = 0);
+
 /// One line: "passed: 12 compared, max abs error 1.2e-10, max rel error 3e-09; worst x[3]: analytic ...,
 /// numeric ..." or "FAILED: 2 of 12 outside tolerance, ...", with the problem first when there is one.
 std::string to_string(const GradcheckResult& result);
+
+/// One line: "passed: R1 rate >= 1.99 (needs 1.9) at eps 2.4e-04 .. 7.5e-06" or the problem.
+std::string to_string(const TaylorResult& result);
 
 }  // namespace xtape
 
