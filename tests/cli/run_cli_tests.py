@@ -51,6 +51,16 @@ def float64_file(path, shape, values, fortran_order=False):
     return write(path, npy_bytes(header, struct.pack(f"<{len(values)}d", *values)))
 
 
+def npy_values(path):
+    """The elements of a little-endian float32/float64 .npy file in C order, as Python floats."""
+    data = open(path, "rb").read()
+    length = struct.unpack("<H", data[8:10])[0]
+    header = data[10:10 + length].decode()
+    kind = re.search(r"'descr': '<(f[48])'", header).group(1)
+    body = data[10 + length:]
+    return list(struct.unpack(f"<{len(body) // int(kind[1])}{'f' if kind == 'f4' else 'd'}", body))
+
+
 def loss_names():
     status, out, _ = run("list")
     return re.findall(r"^(\w+)(?: \(alias [^)]*\))?: ", out, re.M)
@@ -121,10 +131,20 @@ def eval_matches_in_process():
                     args += ["--opt", o]
                 for f in inputs:
                     args += ["--in", f"{f[3:-4]}={os.path.join(d, f)}"]
-                status, _, err = run(*args)
+                status, out, err = run(*args)
                 expect(status == 0, f"eval {loss} {dtype} exits 0: {err}")
                 expected = sorted(os.listdir(os.path.join(d, "expected")))
                 actual = sorted(os.listdir(os.path.join(d, "actual"))) if status == 0 else []
+                # One line: the files written, then the sum of the loss.
+                match = re.fullmatch(r"wrote (.*); sum of the loss (\S+)\n", out)
+                expect(match is not None, f"eval {loss} prints one line with the files and the sum: {out!r}")
+                if match and status == 0:
+                    written = match.group(1).split(", ")
+                    expect(sorted(os.path.basename(w) for w in written) == actual and
+                           all(os.path.isfile(w) for w in written), f"the line names the files written: {written}")
+                    total = sum(npy_values(os.path.join(d, "actual", "loss.npy")))
+                    expect(abs(float(match.group(2)) - total) <= 1e-12 * max(1.0, abs(total)),
+                           f"the sum {match.group(2)} is the sum of loss.npy, {total}")
                 expect(expected == actual, f"eval {loss} writes {expected}, not {actual}")
                 for f in set(expected) & set(actual):
                     with open(os.path.join(d, "expected", f), "rb") as a, open(os.path.join(d, "actual", f), "rb") as b:

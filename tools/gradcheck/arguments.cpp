@@ -1,11 +1,14 @@
 // Turning the text of the command line into losses, options, shapes and input files.
 #include "arguments.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "tool_errors.hpp"
+#include "xtape/io/npy.hpp"
 
 namespace xtape::tool {
 
@@ -44,6 +47,48 @@ OptionMap parse_options(const LossInfo& loss, const std::vector<std::string>& as
 std::string naming_loss(const LossInfo& loss, const std::string& message) {
     if (message.find(loss.name) != std::string::npos) return message;
     return loss.name + ": " + message;
+}
+
+std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments) {
+    std::map<std::string, std::string> files;
+    for (const auto& text : assignments) {
+        auto [name, file] = split_assignment(text, "--in");
+        const bool known = std::any_of(loss.inputs.begin(), loss.inputs.end(),
+                                       [&name = name](const InputSpec& s) { return s.name == name; });
+        if (!known) {
+            std::string names;
+            for (const auto& s : loss.inputs) names += (names.empty() ? "" : ", ") + s.name;
+            throw UsageError(fmt::format("--in {}: {} has no input '{}' (inputs: {})", text, loss.name, name, names));
+        }
+        if (!files.emplace(name, file).second) throw UsageError(fmt::format("--in {}: input '{}' given twice", text, name));
+    }
+    return files;
+}
+
+template <class T>
+ArrayMap<T> read_inputs(const std::map<std::string, std::string>& files) {
+    ArrayMap<T> inputs;
+    for (const auto& [name, file] : files) {
+        try {
+            inputs[name] = read_npy<T>(file).array;
+        } catch (const NpyError& e) {
+            throw DataError(e.what());
+        }
+    }
+    return inputs;
+}
+
+template ArrayMap<float> read_inputs(const std::map<std::string, std::string>&);
+template ArrayMap<double> read_inputs(const std::map<std::string, std::string>&);
+
+std::string shape_input(const LossInfo& loss) {
+    const Shape& shape = loss.check_shapes.at(0);
+    const ArrayMap<double> sample = loss.sample({}, shape, 0);
+    for (const auto& spec : loss.inputs) {
+        const auto it = sample.find(spec.name);
+        if (it != sample.end() && it->second.shape() == shape) return spec.name;
+    }
+    throw std::logic_error(fmt::format("{}: no sampled input has the check shape {}", loss.name, to_string(shape)));
 }
 
 Shape parse_shape(const std::string& text) {

@@ -1,6 +1,7 @@
 // Turning the text of the command line into losses, options, shapes and input files.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,20 @@ OptionMap parse_options(const LossInfo& loss, const std::vector<std::string>& as
 
 /// The loss's error message, prefixed with "LOSS: " unless it already names the loss.
 std::string naming_loss(const LossInfo& loss, const std::string& message);
+
+/// The files of `--in NAME=FILE` assignments by input name: UsageError for a
+/// name the loss does not take, or one given twice.
+std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments);
+
+/// The arrays of those files, converted to T: DataError naming the file when one
+/// cannot be read (or is not a .npy file xtape reads).
+template <class T>
+ArrayMap<T> read_inputs(const std::map<std::string, std::string>& files);
+
+/// The input whose shape the registry's samplers and check shapes call the pred
+/// shape (pred, or CosineEmbeddingLoss's input1): the first input whose sampled
+/// array has the loss's first check shape.
+std::string shape_input(const LossInfo& loss);
 
 /// "4,10" -> (4, 10). Every size at least 1 and at most max_elements elements
 /// in all; UsageError otherwise.
