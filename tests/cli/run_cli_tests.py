@@ -257,6 +257,16 @@ def list_and_graph():
     names = loss_names()
     expect(status == 0 and len(names) >= 12, f"list shows every loss: {names}")
     expect("sample_weight" in out and "batch_axis=0" in out, "list shows inputs and option defaults")
+    # The shape sample_weight must broadcast to, which a user otherwise learns from an error.
+    blocks = dict(zip(names, re.split(r"^\w+(?: \(alias [^)]*\))?: ", out, flags=re.M)[1:]))
+    for name, expected in [("SoftmaxCrossEntropyLoss", "(3, 1) for pred (3, 4); (2, 3, 1) for pred (2, 3, 4)"),
+                           ("L2Loss", "(3, 4) for pred (3, 4); (2, 3, 4) for pred (2, 3, 4)"),
+                           ("TripletLoss", "(3,) for pred (3, 4); (2,) for pred (2, 3, 4)"),
+                           ("CosineEmbeddingLoss", "(3,) for input1 (3, 4); (2, 3) for input1 (2, 3, 4)"),
+                           ("CTCLoss", "(2,) for pred (2, 5, 4)")]:
+        expect(f"sample_weight must broadcast to (default options): {expected}" in blocks.get(name, ""),
+               f"{name}'s sample_weight shape: {expected}")
+    expect(out.count("sample_weight must broadcast to") == len(names), "every loss says its sample_weight shape")
     with tempfile.TemporaryDirectory() as d:
         dot = os.path.join(d, "softmax.dot")
         status, _, err = run("graph", "SoftmaxCELoss", "--shape", "2,5", "--out", dot)
