@@ -66,47 +66,68 @@ def loss_names():
     return re.findall(r"^(\w+)(?: \(alias [^)]*\))?: ", out, re.M)
 
 
+def tables(out):
+    """The gradient table's rows, the Taylor table's rows and the last line of a check's output."""
+    lines = out.strip().splitlines()
+    gradient, taylor = out.strip().split("\n\n")
+    gradient_lines, taylor_lines = gradient.splitlines(), taylor.splitlines()
+    return gradient_lines, taylor_lines[:-1], lines[-1]
+
+
 def default_check():
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     status, out, err = run()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(f"default check: {seconds:.1f} s of CPU time")
-    lines = out.strip().splitlines()
+    gradient, taylor, last = tables(out)
     expect(status == 0, f"the default check exits 0, not {status}; failures:\n" +
-           "\n".join(l for l in lines if "FAILED" in l))
-    expect(re.fullmatch(r"[1-9]\d* passed, 0 failed", lines[-1]) is not None, f"last line: {lines[-1]!r}")
-    header = lines[0].split()
-    expect(header[:3] == ["loss", "configuration", "inputs"] and header[-1] == "status", f"table header: {lines[0]!r}")
-    rows = lines[1:-1]
-    expect(int(lines[-1].split()[0]) == len(rows), "one row per check")
+           "\n".join(l for l in gradient + taylor if "FAILED" in l))
+    expect(re.fullmatch(r"[1-9]\d* passed, 0 failed", last) is not None, f"last line: {last!r}")
+    header = gradient[0].split()
+    expect(header[:3] == ["loss", "configuration", "inputs"] and header[-1] == "status", f"table header: {gradient[0]!r}")
+    expect(taylor[0].startswith("Taylor test") and "R1 rate (>= 1.9)" in taylor[0], f"Taylor header: {taylor[0]!r}")
+    rows, taylor_rows = gradient[1:], taylor[1:]
+    expect(int(last.split()[0]) == len(rows) + len(taylor_rows), "one row per check")
     for name in loss_names():
         expect(any(r.startswith(name + " ") for r in rows), f"{name} is checked")
+        expect(sum(r.startswith(name + " ") for r in taylor_rows) == 1, f"{name} has one Taylor test")
+    for r in taylor_rows:
+        cells = re.split(r"\s{2,}", r)
+        expect(cells[-1] == "ok" and float(cells[-3]) == 1.0 and float(cells[-2]) >= 1.9,
+               f"R0 falls at rate 1, R1 at 1.9 or more: {r!r}")
     expect(err == "", f"nothing on stderr when it is not a terminal: {err!r}")
     expect(seconds < 30, f"the default check takes {seconds:.1f} s of CPU time, over 30 s")
     # With no tolerance at all, rounding alone fails every check: the check can fail, and says so.
     status, out, _ = run("check", "L1Loss", "--atol", "0", "--rtol", "0")
-    lines = out.strip().splitlines()
+    gradient, taylor, last = tables(out)
     expect(status == 1, f"failed checks exit 1, not {status}")
-    expect(re.fullmatch(r"0 passed, [1-9]\d* failed", lines[-1]) is not None, f"last line: {lines[-1]!r}")
-    expect(all("FAILED: gradient of" in l for l in lines[1:-1]), "every row says which gradient failed")
+    expect(re.fullmatch(r"1 passed, [1-9]\d* failed", last) is not None, f"last line (the Taylor test passes): {last!r}")
+    expect(all("FAILED: gradient of" in l for l in gradient[1:]), "every row says which gradient failed")
 
 
 def json_output():
     status, out, _ = run("--json")
     document = json.loads(out)
-    checks = document["checks"]
+    checks, taylor = document["checks"], document["taylor"]
     expect(status == 0, "--json exits 0")
-    expect(document["failed"] == 0 and document["passed"] == len(checks) > 0, "counts match the checks")
+    expect(document["failed"] == 0 and document["passed"] == len(checks) + len(taylor) > 0, "counts match the checks")
     for c in checks:
         expect(c["status"] == "passed" and c["gradient"]["checked"] > 0 and c["float_vs_double"]["passed"],
                f"check passed: {c['loss']} {c['configuration']}")
         expect(c["gradient"]["max_abs_error"] <= 1e-5 + 1e-3, f"error within tolerance: {c}")
+        expect(c["gradient"]["worst_tolerance_ratio"] <= 1, f"the worst element is within its tolerance: {c}")
     expect({c["loss"] for c in checks} == set(loss_names()), "every loss is in the document")
+    expect(sorted(t["loss"] for t in taylor) == sorted(loss_names()), "one Taylor test per loss")
+    for t in taylor:
+        r0, r1 = t["series"]
+        expect(t["status"] == "passed" and len(t["eps"]) == len(r1["residuals"]) == 6, f"Taylor test: {t}")
+        expect(all(abs(rate - 1) < 0.05 for rate in r0["rates"]) and min(r1["rates"]) >= 1.9, f"rates of {t['loss']}")
+        expect(len(t["central_differences"]) > 10, "the central differences along h are in the document")
     # The JSON document holds exactly the checks that the table shows.
     status, table, _ = run("L2Loss", "SoftmaxCELoss")
     status, out, _ = run("check", "l2loss", "softmaxceloss", "--json")
-    rows = table.strip().splitlines()[1:-1]
+    rows = tables(table)[0][1:]
     document = json.loads(out)
     expect([(c["loss"], c["configuration"]) for c in document["checks"]] ==
            [tuple(re.split(r"\s{2,}", r)[:2]) for r in rows], "the JSON and the table list the same checks")
@@ -200,6 +221,14 @@ def error_paths():
             ["graph", "L2Loss"],
             ["graph", "NoSuchLoss", "--out", os.path.join(d, "g.dot")],
             ["list", "extra"],
+            # An option value the loss rejects for the configuration is a usage error, not a failed gradient.
+            ["check", "SoftmaxCELoss", "--opt", "axis=3"],
+            ["taylor", "SoftmaxCELoss", "--opt", "axis=3"],
+            ["check", "L2Loss", "SoftmaxCELoss", "--in", f"pred={pred}"],
+            ["check", "L2Loss", "--in", f"pred={pred}", "--shape", "2,6"],
+            ["taylor", "NoSuchLoss"],
+            ["taylor", "--steps", "2"],
+            ["taylor", "HuberLoss", "--opt", "rho=-1"],
         ]
         for args in usage:
             status, stdout, err = run(*args)
@@ -209,6 +238,8 @@ def error_paths():
         expect("NoSuchLoss" in run("check", "NoSuchLoss")[2], "the unknown loss is named")
         expect("nonsense" in run("check", "L2Loss", "--opt", "nonsense=1")[2], "the unknown option is named")
         expect("HuberLoss" in run("check", "HuberLoss", "--opt", "rho=-1")[2], "an option value the loss refuses")
+        err = run("check", "SoftmaxCELoss", "--opt", "axis=3")[2]
+        expect("SoftmaxCrossEntropyLoss: axis 3" in (err.splitlines() or [""])[0], f"the loss's own message: {err!r}")
 
         data = [
             (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}", "--out", out], "L2Loss"),
@@ -218,6 +249,13 @@ def error_paths():
               "--out", out], "missing.npy"),
             (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={d}", "--out", out], d),
             (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={label}", "--out", pred], "pred.npy"),
+            # A shape or data the loss rejects is exit 3 with its message, not a failed gradient.
+            (["check", "CTCLoss", "--shape", "4,3"], "CTCLoss: pred of shape (4, 3)"),
+            (["taylor", "CTCLoss", "--shape", "4,3"], "CTCLoss: pred of shape (4, 3)"),
+            (["check", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={classes}"], "label value 99"),
+            (["check", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}"], "L2Loss"),
+            (["taylor", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}"], "L2Loss"),
+            (["check", "L2Loss", "--in", f"pred={os.path.join(d, 'missing.npy')}"], "missing.npy"),
         ]
         for args, named in data:
             status, stdout, err = run(*args)
@@ -250,6 +288,50 @@ def corrupt_npy():
                                  "--out", os.path.join(d, "out"))
             expect(status == 3, f"{what}: exits 3, not {status}: {err!r}")
             expect(err.count("\n") == 1 and f"{what}.npy" in err, f"{what}: one line naming the file: {err!r}")
+
+
+def check_at_arrays():
+    with tempfile.TemporaryDirectory() as d:
+        # One sample: the loss has one element, which the checks do not project, so that the
+        # Taylor test's J(x) is the loss itself, as eval computes it from the same files.
+        pred = float64_file(os.path.join(d, "pred.npy"), (1, 5), [0.3, -1.2, 2.0, 0.7, -0.1])
+        label = float64_file(os.path.join(d, "label.npy"), (1,), [3.0])
+        status, out, err = run("check", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={label}", "--json")
+        expect(status == 0, f"check at the given arrays exits 0: {err!r}")
+        document = json.loads(out) if status == 0 else {"checks": [], "taylor": []}
+        checks, taylor = document["checks"], document["taylor"]
+        expect(len(checks) == 1 and len(taylor) == 1, "one configuration: the given arrays")
+        expect(all(c["configuration"] == "(1, 5) seed=0 given=label,pred" and c["status"] == "passed" for c in checks),
+               f"the check names the given arrays: {[c['configuration'] for c in checks]}")
+        status, line, err = run("eval", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={label}",
+                                "--out", os.path.join(d, "out"))
+        loss = npy_values(os.path.join(d, "out", "loss.npy")) if status == 0 else [None]
+        expect(taylor and abs(taylor[0]["value"] - loss[0]) <= 1e-15 * abs(loss[0]),
+               f"the Taylor test's J(x) is the loss at the given arrays: {taylor and taylor[0]['value']} vs {loss}")
+        # The inputs not given are sampled: pred alone checks as well.
+        status, out, err = run("check", "SoftmaxCELoss", "--in", f"pred={pred}")
+        expect(status == 0 and out.strip().splitlines()[-1] == "2 passed, 0 failed", f"pred alone: {out!r} {err!r}")
+
+
+def taylor_alone():
+    status, out, err = run("taylor")
+    blocks = out.strip().split("\n\n")
+    expect(status == 0, f"taylor exits 0: {err!r}")
+    expect(blocks[-1] == f"{len(loss_names())} passed, 0 failed", f"last line: {blocks[-1]!r}")
+    for name, block in zip(loss_names(), blocks):
+        lines = block.splitlines()
+        expect(lines[0].startswith(name + " "), f"{name} first: {lines[0]!r}")
+        expect(lines[2].split() == ["eps", "R0", "rate", "R1", "rate"], f"pyadjoint's columns: {lines[2]!r}")
+        steps = [l.split() for l in lines[3:-1]]
+        expect(len(steps) == 6, f"{name}: six steps")
+        eps = [float(s[0]) for s in steps]
+        expect(all(abs(eps[k + 1] / eps[k] - 0.5) < 1e-3 for k in range(5)), f"{name}: eps halves: {eps}")
+        r1 = [float(s[3] if len(s) == 5 else s[2]) for s in steps]  # the last step has no rates
+        expect(all(abs(r1[k + 1] / r1[k] - 0.25) < 0.02 for k in range(5)), f"{name}: R1 falls by 4 per step: {r1}")
+        expect(lines[-1].startswith("passed: R1 rate >= "), f"{name}: verdict {lines[-1]!r}")
+    status, out, _ = run("taylor", "HuberLoss", "--json", "--eps0", "1e-4", "--steps", "4")
+    t = json.loads(out)["taylor"][0]
+    expect(status == 0 and t["eps"] == [1e-4, 5e-5, 2.5e-5, 1.25e-5], f"--eps0 and --steps: {t['eps']}")
 
 
 def list_and_graph():
@@ -287,6 +369,8 @@ CASES = {
     "corrupt-npy": corrupt_npy,
     "fortran-npy": fortran_order,
     "list-graph": list_and_graph,
+    "check-at-arrays": check_at_arrays,
+    "taylor": taylor_alone,
 }
 
 if __name__ == "__main__":

@@ -91,6 +91,35 @@ std::string shape_input(const LossInfo& loss) {
     throw std::logic_error(fmt::format("{}: no sampled input has the check shape {}", loss.name, to_string(shape)));
 }
 
+std::vector<std::pair<const LossInfo*, GridRequest>> loss_requests(const std::vector<std::string>& names,
+                                                                   const std::vector<std::string>& options,
+                                                                   const std::string& shape,
+                                                                   const std::vector<std::string>& inputs,
+                                                                   std::optional<std::uint64_t> seed) {
+    std::vector<const LossInfo*> losses;
+    if (names.empty()) {
+        for (const auto& loss : loss_registry()) losses.push_back(&loss);
+    } else {
+        for (const auto& name : names) losses.push_back(&loss_named(name));
+    }
+    if (!inputs.empty() && losses.size() != 1) {
+        throw UsageError(fmt::format("--in names the inputs of one loss: name exactly one loss, not {}", losses.size()));
+    }
+    const std::optional<Shape> parsed_shape = shape.empty() ? std::nullopt : std::optional<Shape>(parse_shape(shape));
+    std::vector<std::pair<const LossInfo*, GridRequest>> requests;
+    for (const LossInfo* loss : losses) {
+        GridRequest request{parse_options(*loss, options), parsed_shape, seed,
+                            std::make_shared<const ArrayMap<double>>(read_inputs<double>(input_files(*loss, inputs)))};
+        const auto pred = request.given->find(shape_input(*loss));
+        if (parsed_shape && pred != request.given->end() && pred->second.shape() != *parsed_shape) {
+            throw UsageError(fmt::format("--shape {} is not the shape {} of the given {}", to_string(*parsed_shape),
+                                         to_string(pred->second.shape()), pred->first));
+        }
+        requests.emplace_back(loss, std::move(request));
+    }
+    return requests;
+}
+
 Shape parse_shape(const std::string& text) {
     Shape shape;
     std::size_t elements = 1;
