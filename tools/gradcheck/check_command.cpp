@@ -6,6 +6,7 @@
 #include "arguments.hpp"
 #include "check.hpp"
 #include "commands.hpp"
+#include "html_report.hpp"
 #include "point.hpp"
 #include "progress.hpp"
 #include "report.hpp"
@@ -42,6 +43,7 @@ int run_check(const CheckCommand& command) {
             taylor_records.push_back(taylor_check(*loss, configuration, command.taylor));
         }
     }
+    if (!command.report.empty()) write_html_report(command.report, records, taylor_records, settings, command.taylor);
     if (command.json) {
         print_json(std::cout, records, taylor_records, settings);
     } else {

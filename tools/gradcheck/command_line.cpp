@@ -70,6 +70,8 @@ int run_command_line(const std::vector<std::string>& arguments) {
     check_app->add_option("--rtol", check.gradcheck.rtol, "relative tolerance")->check(CLI::NonNegativeNumber);
     check_app->add_flag("--fast", check.gradcheck.fast, "compare random directional derivatives only");
     check_app->add_flag("--json", check.json, "print one JSON document instead of the table");
+    check_app->add_option("--report", check.report, "also write a self-contained HTML report with plots")
+        ->type_name("FILE.html");
 
     TaylorCommand taylor;
     CLI::App* taylor_app = app.add_subcommand("taylor", "the Taylor test of every loss (or the named ones), every step");

@@ -11,7 +11,7 @@
 namespace xtape::tool {
 
 /// `check [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
-/// [--dtype D] [--eps E] [--atol A] [--rtol R] [--fast] [--json]`:
+/// [--dtype D] [--eps E] [--atol A] [--rtol R] [--fast] [--json] [--report FILE.html]`:
 /// the grid of configurations of each loss (or the one at the user's arrays),
 /// and a Taylor test per loss.
 struct CheckCommand {
@@ -24,6 +24,7 @@ struct CheckCommand {
     GradcheckOptions gradcheck;
     TaylorOptions taylor;
     bool json = false;
+    std::string report;  // the HTML report to write, or empty
 };
 
 /// `taylor [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
