@@ -29,7 +29,7 @@ int run_check(const CheckCommand& command) {
         taylor.emplace_back(loss, std::move(c));
     }
 
-    const CheckSettings settings{command.gradcheck, command.dtype == "float32"};
+    const CheckSettings settings{command.gradcheck, command.dtype == "float32", command.taylor};
     std::vector<CheckRecord> records;
     std::vector<TaylorRecord> taylor_records;
     {
@@ -40,10 +40,10 @@ int run_check(const CheckCommand& command) {
         }
         for (const auto& [loss, configuration] : taylor) {
             progress.step(loss->name + " Taylor test");
-            taylor_records.push_back(taylor_check(*loss, configuration, command.taylor));
+            taylor_records.push_back(taylor_check(*loss, configuration, settings.taylor));
         }
     }
-    if (!command.report.empty()) write_html_report(command.report, records, taylor_records, settings, command.taylor);
+    if (!command.report.empty()) write_html_report(command.report, records, taylor_records, settings);
     if (command.json) {
         print_json(std::cout, records, taylor_records, settings);
     } else {

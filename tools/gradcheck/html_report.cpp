@@ -165,8 +165,7 @@ std::string checks_table(const std::vector<CheckRecord>& records) {
 }  // namespace
 
 void write_html_report(const std::string& path, const std::vector<CheckRecord>& records,
-                       const std::vector<TaylorRecord>& taylor, const CheckSettings& settings,
-                       const TaylorOptions& taylor_options) {
+                       const std::vector<TaylorRecord>& taylor, const CheckSettings& settings) {
     const GradcheckOptions& g = settings.gradcheck;
     std::string html = fmt::format("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                                    "<title>xtape-gradcheck report</title>\n<style>{}</style>\n</head>\n<body>\n",
@@ -179,7 +178,7 @@ void write_html_report(const std::string& path, const std::vector<CheckRecord>& 
         "along a random direction h with max |h| = 1; R1 must fall at rate 1.9 or more wherever it is above 100 "
         "times the rounding level.</p>\n",
         settings.float_gradients ? "float32" : "float64", g.fast ? "fast" : "full", g.eps, g.atol, g.rtol,
-        taylor_options.steps, taylor_options.max_eps);
+        settings.taylor.steps, settings.taylor.max_eps);
     html += "<h2>Status per loss</h2>\n" + status_table(records, taylor);
     html += "<h2>Per loss: the Taylor test and the central differences</h2>\n";
     for (const auto& t : taylor) html += loss_section(t, g.eps);

@@ -16,7 +16,6 @@ namespace xtape::tool {
 /// table of every gradient check. Its one script only lets the table hide the
 /// rows that passed. Throws DataError naming the file when it cannot be written.
 void write_html_report(const std::string& path, const std::vector<CheckRecord>& records,
-                       const std::vector<TaylorRecord>& taylor, const CheckSettings& settings,
-                       const TaylorOptions& taylor_options);
+                       const std::vector<TaylorRecord>& taylor, const CheckSettings& settings);
 
 }  // namespace xtape::tool

@@ -94,14 +94,19 @@ void print_json(std::ostream& out, const std::vector<CheckRecord>& records, cons
     const auto passed = std::count_if(records.begin(), records.end(), [](const CheckRecord& r) { return r.passed(); }) +
                         std::count_if(taylor.begin(), taylor.end(), [](const TaylorRecord& r) { return r.passed(); });
     const GradcheckOptions& g = settings.gradcheck;
+    const TaylorOptions& t = settings.taylor;
+    nlohmann::json used = {{"taylor", {{"steps", t.steps}, {"max_eps", t.max_eps}, {"eps0", t.eps0}}}};
+    // The gradient checks' settings only where there are gradient checks (not for `taylor`).
+    if (!records.empty()) {
+        used.update({{"gradients", settings.float_gradients ? "float32" : "float64"},
+                     {"eps", g.eps},
+                     {"atol", g.atol},
+                     {"rtol", g.rtol},
+                     {"fast", g.fast},
+                     {"float_rtol", float_rtol}});
+    }
     const nlohmann::json document = {
-        {"settings",
-         {{"gradients", settings.float_gradients ? "float32" : "float64"},
-          {"eps", g.eps},
-          {"atol", g.atol},
-          {"rtol", g.rtol},
-          {"fast", g.fast},
-          {"float_rtol", float_rtol}}},
+        {"settings", used},
         {"checks", checks},
         {"taylor", taylor_tests},
         {"passed", passed},

@@ -21,7 +21,7 @@ int run_taylor(const TaylorCommand& command) {
     std::vector<TaylorRecord> records;
     for (const auto& [loss, configuration] : work) records.push_back(taylor_check(*loss, configuration, command.taylor));
     if (command.json) {
-        print_json(std::cout, {}, records, CheckSettings{});
+        print_json(std::cout, {}, records, CheckSettings{.taylor = command.taylor});
     } else {
         print_taylor(std::cout, records);
     }
