@@ -51,7 +51,8 @@ public:
         Var<double> scalar = sum(mul(y, tape.constant(projection_)));
         if (magnitude != nullptr) {
             *magnitude = 0;
-            for (std::size_t i = 0; i < projection_.size(); ++i) *magnitude += std::abs(projection_.flat(i) * y.value().flat(i));
+            for (std::size_t i = 0; i < projection_.size(); ++i)
+                *magnitude += std::abs(projection_.flat(i) * y.value().flat(i));
         }
         if (grads != nullptr) {
             tape.backward(scalar);
@@ -121,9 +122,9 @@ struct Tracker {
 
     static std::string not_finite(const std::string& input, std::size_t index, double analytic, double numeric) {
         const bool analytic_finite = std::isfinite(analytic);
-        const char* what = analytic_finite                ? "the central difference is"
-                           : std::isfinite(numeric)       ? "the gradient is"
-                                                          : "the gradient and the central difference are";
+        const char* what = analytic_finite          ? "the central difference is"
+                           : std::isfinite(numeric) ? "the gradient is"
+                                                    : "the gradient and the central difference are";
         return fmt::format("{}[{}]: {} not finite (analytic {}, numeric {})", input, index, what, analytic, numeric);
     }
 };
@@ -186,9 +187,21 @@ private:
 // A residual counts towards a rate only this far above the rounding level: its
 // own rounding then moves the rate by less than 0.02.
 constexpr double significant_over_rounding = 100;
-// eps0 leaves the smallest residual of the highest order this far above rounding:
-// its rounding then moves the last rate by less than 0.003.
+// Second differences of a smooth J fall at rate 2 (4 where hᵀHh vanishes); across a kink at
+// rate 1, and faster than 4 between a step that straddles it and one that does not.
+constexpr double smooth_rate_low = 1.5, smooth_rate_high = 4.5;
+// The steps end at the smallest one whose highest residual is still this far above
+// rounding: its rounding then moves the last rate by less than 0.003.
 constexpr double smallest_over_rounding = 1e3;
+// The ladder of steps max_eps / 2^j stops here at the latest (2^-60 of max_eps).
+constexpr int max_halvings = 60;
+
+// J on both sides of x at one step of the ladder.
+struct Step {
+    double eps = 0;
+    double ahead = 0;   // J(x + eps h)
+    double behind = 0;  // J(x - eps h)
+};
 
 // The residual of `order` at eps from J's change: |change - eps slope - eps²/2 curvature| up to that order.
 double residual(int order, double eps, double change, double slope, double curvature) {
@@ -211,9 +224,17 @@ void measure_rates(TaylorSeries& series, double significant) {
     }
 }
 
-// Why a series of order >= 1 fails, or empty.
-std::string series_problem(const TaylorSeries& s, const std::vector<double>& eps) {
-    if (s.at_rounding) return {};
+// Why a series of order >= 1 fails, or empty. A series at rounding level passes only
+// when the steps start at the top of the ladder: smaller steps may just be too small to
+// show the next term.
+std::string series_problem(const TaylorSeries& s, const std::vector<double>& eps, bool steps_from_top) {
+    if (s.at_rounding) {
+        if (steps_from_top) return {};
+        return fmt::format(
+            "R{} is at rounding level at every step below the kink: J may be linear along h there, or the "
+            "steps too small to show its eps^{} term",
+            s.order, s.expected_rate);
+    }
     if (std::isnan(s.min_rate)) {
         return fmt::format("R{} is above rounding at too few steps to give a rate", s.order);
     }
@@ -231,8 +252,10 @@ std::string series_problem(const TaylorSeries& s, const std::vector<double>& eps
 TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
                          const TaylorOptions& options) {
     if (options.steps < 3 || !(options.max_eps > 0) || !(options.eps0 >= 0)) {
-        throw ValueError(fmt::format("taylor_test: steps must be at least 3 (got {}), max_eps positive (got {}) and "
-                                     "eps0 zero or positive (got {})", options.steps, options.max_eps, options.eps0));
+        throw ValueError(
+            fmt::format("taylor_test: steps must be at least 3 (got {}), max_eps positive (got {}) and "
+                        "eps0 zero or positive (got {})",
+                        options.steps, options.max_eps, options.eps0));
     }
     TaylorResult result;
     DirectionalProbe probe(f, inputs, options.seed);
@@ -241,7 +264,8 @@ TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<Gradcheck
     const bool second_order = static_cast<bool>(options.curvature);
     result.curvature = second_order ? options.curvature(probe.scalar(), inputs, probe.direction())
                                     : std::numeric_limits<double>::quiet_NaN();
-    if (!std::isfinite(result.value) || !std::isfinite(result.slope) || (second_order && !std::isfinite(result.curvature))) {
+    if (!std::isfinite(result.value) || !std::isfinite(result.slope) ||
+        (second_order && !std::isfinite(result.curvature))) {
         result.problem = fmt::format("not finite at x: J {}, ∇J·h {}{}", result.value, result.slope,
                                      second_order ? fmt::format(", hᵀHh {}", result.curvature) : "");
         return result;
@@ -259,49 +283,85 @@ TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<Gradcheck
     }
     result.rounding = std::max(noise, std::ldexp(probe.magnitude(), -52));
     const int top = second_order ? 2 : 1;
-    const auto residuals_at = [&](double eps) {
-        const double change = probe.at(eps) - result.value;
-        std::vector<double> r;
-        for (int order = 0; order <= top; ++order) r.push_back(residual(order, eps, change, result.slope, result.curvature));
-        return r;
-    };
+    const double significant = significant_over_rounding * result.rounding;
+    const std::size_t steps = static_cast<std::size_t>(options.steps);
 
-    double eps0 = options.eps0;
-    if (eps0 == 0) {
-        // The highest residual falls as eps^(top + 1): from its size at max_eps, the step at
-        // which it reaches the target, and eps0 that many halvings above that step.
-        const double at_max = residuals_at(options.max_eps)[top];
-        const double target = smallest_over_rounding * result.rounding;
-        eps0 = options.max_eps;
-        if (at_max > target) {
-            const double smallest = options.max_eps * std::pow(target / at_max, 1.0 / (top + 1));
-            eps0 = std::min(options.max_eps, std::ldexp(smallest, options.steps - 1));
-        }
-    }
-    for (int order = 0; order <= top; ++order) {
-        result.series.push_back({order, order + 1.0, order == 0 ? 0.0 : order == 1 ? 1.9 : 2.85, {}, {}, 0, false});
-    }
-    for (int k = 0; k < options.steps; ++k) {
-        const double eps = std::ldexp(eps0, -k);
-        result.eps.push_back(eps);
-        const std::vector<double> r = residuals_at(eps);
-        if (!std::all_of(r.begin(), r.end(), [](double v) { return std::isfinite(v); })) {
-            result.problem = fmt::format("J(x + eps h) is not finite at eps {:.3g}", eps);
+    // The ladder: eps0 / 2^k for a given eps0; else max_eps / 2^j down to where J's change
+    // itself (R0) is at rounding level, so that the window can be chosen from what it shows.
+    std::vector<Step> ladder;
+    for (int j = 0; j <= max_halvings; ++j) {
+        const double eps = std::ldexp(options.eps0 > 0 ? options.eps0 : options.max_eps, -j);
+        const Step step{eps, probe.at(eps), probe.at(-eps)};
+        if (!std::isfinite(step.ahead) || !std::isfinite(step.behind)) {
+            result.problem = fmt::format("J(x ± eps h) is not finite at eps {:.3g}", eps);
             return result;
         }
-        for (int order = 0; order <= top; ++order) result.series[order].residuals.push_back(r[order]);
+        ladder.push_back(step);
+        const bool enough = ladder.size() >= steps;
+        if (options.eps0 > 0 ? enough : enough && std::abs(step.ahead - result.value) <= significant) break;
     }
-    const double significant = significant_over_rounding * result.rounding;
-    for (auto& series : result.series) measure_rates(series, significant);
+    const auto residual_at = [&](int order, const Step& step) {
+        return residual(order, step.eps, step.ahead - result.value, result.slope, result.curvature);
+    };
 
+    // Kinks: the second differences J(x + eps h) + J(x - eps h) - 2 J(x), which do not involve
+    // the gradient, fall as eps² where J is smooth. A pair of steps whose rate leaves [1.5, 4.5]
+    // (the smaller one taken as at least the rounding level, so that a drop from well above
+    // rounding to nothing counts) has a kink within the larger; the window starts two steps below.
+    std::size_t smooth_from = 0;
+    for (std::size_t k = 0; k + 1 < ladder.size(); ++k) {
+        const auto second_difference = [&](const Step& st) {
+            return std::abs(st.ahead + st.behind - 2 * result.value);
+        };
+        const double a = second_difference(ladder[k]), b = second_difference(ladder[k + 1]);
+        if (a <= significant) continue;
+        const double rate = std::log2(a / std::max(b, result.rounding));
+        if (rate < smooth_rate_low || rate > smooth_rate_high) smooth_from = k + 2;
+    }
+    // The window of `steps` steps: with a given eps0, the ladder itself; else ending at the
+    // smallest smooth step whose highest residual is still smallest_over_rounding times the
+    // rounding level (the smallest steps find the smallest gradient errors), and starting
+    // no higher than smooth_from.
+    std::size_t start = 0;
+    if (options.eps0 == 0) {
+        std::size_t last_above = smooth_from;
+        for (std::size_t k = smooth_from; k < ladder.size(); ++k) {
+            if (residual_at(top, ladder[k]) >= smallest_over_rounding * result.rounding) last_above = k;
+        }
+        start = std::max(smooth_from, last_above + 1 >= steps ? last_above + 1 - steps : 0);
+        start = std::min(start, ladder.size() >= steps ? ladder.size() - steps : 0);
+    }
+    const std::size_t end = std::min(ladder.size(), start + steps);
+
+    for (int order = 0; order <= top; ++order) {
+        TaylorSeries series{order, order + 1.0, order == 0 ? 0.0 : order == 1 ? 1.9 : 2.85, {}, {}, 0, false};
+        for (std::size_t k = start; k < end; ++k) series.residuals.push_back(residual_at(order, ladder[k]));
+        measure_rates(series, significant);
+        result.series.push_back(std::move(series));
+    }
+    for (std::size_t k = start; k < end; ++k) result.eps.push_back(ladder[k].eps);
+
+    if (smooth_from > 0) {
+        // Either the window starts below the kink, or (a given eps0, too short a ladder) its larger steps straddle it.
+        const double kink = ladder[smooth_from - 1].eps;
+        result.note = smooth_from > start ? fmt::format(
+                                                "J's second differences show a kink along h within {:.2e} "
+                                                "of x, which the larger steps straddle",
+                                                kink)
+                                          : fmt::format(
+                                                "steps below {:.2e}: J's second differences show a kink "
+                                                "along h at larger ones",
+                                                kink);
+    }
     if (result.series[0].at_rounding) {
         result.problem = "J does not change along h above rounding: there is nothing to compare";
         return result;
     }
     for (const auto& series : result.series) {
         if (series.order == 0 || !result.problem.empty()) continue;
-        result.problem = series_problem(series, result.eps);
+        result.problem = series_problem(series, result.eps, start == 0);
     }
+    if (!result.problem.empty() && smooth_from > 0) result.problem = result.note + ": " + result.problem;
     result.passed = result.problem.empty();
     return result;
 }
@@ -379,7 +439,8 @@ std::string to_string(const TaylorResult& r) {
                               : fmt::format(" R{} rate >= {:.2f} (needs {});", s.order, s.min_rate, s.required_rate);
     }
     text.back() = ' ';
-    return text + fmt::format("eps {:.2e} .. {:.2e}", r.eps.front(), r.eps.back());
+    text += fmt::format("eps {:.2e} .. {:.2e}", r.eps.front(), r.eps.back());
+    return r.note.empty() ? text : text + " (" + r.note + ")";
 }
 
 std::string to_string(const GradcheckResult& r) {
@@ -387,10 +448,11 @@ std::string to_string(const GradcheckResult& r) {
     const std::string counts = r.passed ? fmt::format("passed: {} compared", r.checked)
                                         : fmt::format("FAILED: {}{} of {} outside tolerance",
                                                       r.problem.empty() ? "" : r.problem + "; ", r.failures, r.checked);
-    return fmt::format("{}, max abs error {:.3g}, max rel error {:.3g}; worst {}[{}]: analytic {:.17g}, numeric {:.17g} "
-                       "({:.3g} x its tolerance)",
-                       counts, r.max_abs_error, r.max_rel_error, r.worst_input, r.worst_index, r.worst_analytic,
-                       r.worst_numeric, r.worst_tolerance_ratio);
+    return fmt::format(
+        "{}, max abs error {:.3g}, max rel error {:.3g}; worst {}[{}]: analytic {:.17g}, numeric {:.17g} "
+        "({:.3g} x its tolerance)",
+        counts, r.max_abs_error, r.max_rel_error, r.worst_input, r.worst_index, r.worst_analytic, r.worst_numeric,
+        r.worst_tolerance_ratio);
 }
 
 }  // namespace xtape

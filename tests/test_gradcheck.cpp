@@ -30,9 +30,7 @@ Var<double> mul_with_wrong_gradient(Tape<double>& tape, const Var<double>& x, co
 }
 
 // A correct function of two inputs with broadcasting: log_softmax(x * y) along rows.
-Var<double> correct(Tape<double>&, const std::vector<Var<double>>& v) {
-    return log_softmax(v[0] * v[1], -1);
-}
+Var<double> correct(Tape<double>&, const std::vector<Var<double>>& v) { return log_softmax(v[0] * v[1], -1); }
 
 }  // namespace
 
@@ -273,7 +271,9 @@ TEST_CASE("the Taylor test of a function linear along h: R1 stays at rounding an
 }
 
 TEST_CASE("the Taylor test of a function that does not change says there is nothing to compare") {
-    auto flat = [](Tape<double>& tape, const std::vector<Var<double>>& v) { return mul(v[0], tape.constant(xt::xarray<double>{0.0, 0.0})); };
+    auto flat = [](Tape<double>& tape, const std::vector<Var<double>>& v) {
+        return mul(v[0], tape.constant(xt::xarray<double>{0.0, 0.0}));
+    };
     const TaylorResult r = taylor_test(flat, {{"x", xt::xarray<double>{1.0, 2.0}}});
     CHECK_FALSE(r.passed);
     CHECK(r.problem.find("does not change") != std::string::npos);
@@ -340,4 +340,28 @@ TEST_CASE("the Taylor test passes every registered loss over its option grid, ev
         }
     }
     MESSAGE(tests, " Taylor tests");
+}
+
+TEST_CASE("the Taylor test takes its steps below a kink near x, and fails a point on a kink as such") {
+    // relu(x) + x²: a kink at 0. x[0] = 1e-5 sits closer to it than the largest steps.
+    auto f = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(add(relu(v[0]), square(v[0]))); };
+    const TaylorResult near = taylor_test(f, {{"x", xt::xarray<double>{1e-5, 0.5, -0.7, 0.3}}});
+    INFO(to_string(near));
+    CHECK(near.passed);
+    CHECK(near.eps.front() < 1e-5);
+    CHECK(near.note.find("kink") != std::string::npos);
+    CHECK(to_string(near).find("kink") != std::string::npos);
+    // With the steps fixed across the kink, the test fails and says why.
+    TaylorOptions across;
+    across.eps0 = 1e-4;
+    const TaylorResult fixed = taylor_test(f, {{"x", xt::xarray<double>{1e-5, 0.5, -0.7, 0.3}}}, across);
+    INFO(to_string(fixed));
+    CHECK_FALSE(fixed.passed);
+    CHECK(fixed.problem.find("kink") != std::string::npos);
+
+    const TaylorResult on = taylor_test(f, {{"x", xt::xarray<double>{0.0, 0.5, -0.7, 0.3}}});
+    INFO(to_string(on));
+    CHECK_FALSE(on.passed);
+    CHECK(on.problem.find("kink") != std::string::npos);
+    CHECK(on.problem.find("R1 falls") == std::string::npos);
 }

@@ -93,8 +93,7 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Gradchec
 /// hᵀ H h, the second derivative along h at x of a scalar function J given as a
 /// GradcheckFunction whose output has one element: what the Taylor test's R2
 /// needs. A Hessian-vector product gives it (hᵀ (H h)).
-using DirectionalCurvature = std::function<double(const GradcheckFunction& scalar,
-                                                  const std::vector<GradcheckInput>& x,
+using DirectionalCurvature = std::function<double(const GradcheckFunction& scalar, const std::vector<GradcheckInput>& x,
                                                   const std::vector<xt::xarray<double>>& h)>;
 
 /// How the Taylor test probes. Residuals are taken at eps_k = eps0 / 2^k, k < steps, along a
@@ -137,6 +136,8 @@ struct TaylorResult {
     bool passed = false;
     /// Why it failed or could not conclude, else empty.
     std::string problem;
+    /// What the reader should know of a pass: that eps0 was lowered below a kink, else empty.
+    std::string note;
     /// J(x), ∇J·h, and hᵀHh (NaN without a curvature).
     double value = 0;
     double slope = 0;
@@ -156,6 +157,15 @@ struct TaylorResult {
 /// (as eps when it is not), and with a curvature R2 = |R1 term - eps²/2 hᵀHh| as eps³.
 /// Passes when every rate of R1 (and R2) above rounding reaches 1.9 (2.85), or
 /// when the residual stays at rounding level at every step while R0 does not.
+///
+/// Kinks: a step across a kink of J along h breaks the expansion whatever the
+/// gradient. The second differences J(x + eps h) + J(x - eps h) - 2 J(x), which
+/// do not involve the gradient, fall as eps² where J is smooth (eps⁴ where hᵀHh
+/// vanishes), as eps across a kink and faster than eps⁴ between a step that
+/// straddles it and one that does not; where their rate leaves [1.5, 4.5], eps0
+/// is lowered below those steps (up to 8 times, 4 or more each) and the note
+/// says so. A point on a kink, or too close to one for steps above rounding,
+/// fails with that problem rather than a rate.
 ///
 /// eps0 (unless given) is the smallest step whose last halving still leaves the
 /// highest residual 10^3 times above the rounding level, from that residual at

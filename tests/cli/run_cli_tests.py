@@ -332,6 +332,18 @@ def taylor_alone():
     status, out, _ = run("taylor", "HuberLoss", "--json", "--eps0", "1e-4", "--steps", "4")
     t = json.loads(out)["taylor"][0]
     expect(status == 0 and t["eps"] == [1e-4, 5e-5, 2.5e-5, 1.25e-5], f"--eps0 and --steps: {t['eps']}")
+    # A user's point 2e-5 from L1's kink: the steps start below it, and the verdict says so.
+    with tempfile.TemporaryDirectory() as d:
+        pred = [0.5, -0.2, 1.0, 0.3, 0.8, -1.1]
+        files = {"pred": pred, "label": [0.5 + 2e-5, 0.4, 0.1, -0.3, 0.2, -0.6], "sample_weight": [1.0, 0.5]}
+        args = ["taylor", "L1Loss"]
+        for name, values in files.items():
+            shape = (2, 3) if len(values) == 6 else (2, 1)
+            args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), shape, values)}"]
+        status, out, err = run(*args)
+        verdict = out.strip().split("\n\n")[0].splitlines()[-1]
+        expect(status == 0 and verdict.startswith("passed: R1 rate") and "kink" in verdict,
+               f"near a kink: the steps start below it: {verdict!r} {err!r}")
 
 
 def list_and_graph():
