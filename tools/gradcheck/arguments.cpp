@@ -60,7 +60,9 @@ std::map<std::string, std::string> input_files(const LossInfo& loss, const std::
             for (const auto& s : loss.inputs) names += (names.empty() ? "" : ", ") + s.name;
             throw UsageError(fmt::format("--in {}: {} has no input '{}' (inputs: {})", text, loss.name, name, names));
         }
-        if (!files.emplace(name, file).second) throw UsageError(fmt::format("--in {}: input '{}' given twice", text, name));
+        if (!files.emplace(name, file).second) {
+            throw UsageError(fmt::format("--in {}: input '{}' given twice", text, name));
+        }
     }
     return files;
 }
@@ -103,7 +105,8 @@ std::vector<std::pair<const LossInfo*, GridRequest>> loss_requests(const std::ve
         for (const auto& name : names) losses.push_back(&loss_named(name));
     }
     if (!inputs.empty() && losses.size() != 1) {
-        throw UsageError(fmt::format("--in names the inputs of one loss: name exactly one loss, not {}", losses.size()));
+        throw UsageError(
+            fmt::format("--in names the inputs of one loss: name exactly one loss, not {}", losses.size()));
     }
     const std::optional<Shape> parsed_shape = shape.empty() ? std::nullopt : std::optional<Shape>(parse_shape(shape));
     std::vector<std::pair<const LossInfo*, GridRequest>> requests;
@@ -129,8 +132,10 @@ Shape parse_shape(const std::string& text) {
         std::size_t size = 0;
         const auto [next, error] = std::from_chars(p, end, size);
         if (error != std::errc() || next == p || size == 0 || size > max_elements / elements) {
-            throw UsageError(fmt::format("--shape '{}': expected sizes >= 1 separated by commas, at most {} "
-                                         "elements in all (e.g. 4,10)", text, max_elements));
+            throw UsageError(
+                fmt::format("--shape '{}': expected sizes >= 1 separated by commas, at most {} "
+                            "elements in all (e.g. 4,10)",
+                            text, max_elements));
         }
         elements *= size;
         shape.push_back(size);

@@ -15,7 +15,9 @@ namespace {
 
 std::string first_non_finite(const xt::xarray<double>& value) {
     for (std::size_t i = 0; i < value.size(); ++i) {
-        if (!std::isfinite(value.flat(i))) return fmt::format("the loss value is not finite: loss[{}] = {}", i, value.flat(i));
+        if (!std::isfinite(value.flat(i))) {
+            return fmt::format("the loss value is not finite: loss[{}] = {}", i, value.flat(i));
+        }
     }
     return {};
 }
@@ -40,9 +42,10 @@ CheckRecord check_configuration(const LossInfo& loss, const Configuration& confi
         if (!g.problem.empty()) {
             record.problem = g.problem;
         } else if (!g.passed) {
-            record.problem = fmt::format("gradient of {}[{}]: analytic {:.10g}, numeric {:.10g} ({} of {} outside "
-                                         "tolerance)", g.worst_input, g.worst_index, g.worst_analytic,
-                                         g.worst_numeric, g.failures, g.checked);
+            record.problem = fmt::format(
+                "gradient of {}[{}]: analytic {:.10g}, numeric {:.10g} ({} of {} outside "
+                "tolerance)",
+                g.worst_input, g.worst_index, g.worst_analytic, g.worst_numeric, g.failures, g.checked);
         } else if (!record.precision.passed) {
             record.problem = fmt::format("float disagrees with double: {}", record.precision.worst);
         }

@@ -49,9 +49,9 @@ int run_check(const CheckCommand& command) {
     } else {
         print_table(std::cout, records, taylor_records);
     }
-    const bool all_passed = std::all_of(records.begin(), records.end(), [](const CheckRecord& r) { return r.passed(); }) &&
-                            std::all_of(taylor_records.begin(), taylor_records.end(),
-                                        [](const TaylorRecord& r) { return r.passed(); });
+    const bool all_passed =
+        std::all_of(records.begin(), records.end(), [](const CheckRecord& r) { return r.passed(); }) &&
+        std::all_of(taylor_records.begin(), taylor_records.end(), [](const TaylorRecord& r) { return r.passed(); });
     return all_passed ? exit_passed : exit_failed;
 }
 

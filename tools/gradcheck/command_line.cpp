@@ -48,9 +48,10 @@ std::vector<std::string> arguments_with_default(std::vector<std::string> args) {
 }  // namespace
 
 int run_command_line(const std::vector<std::string>& arguments) {
-    CLI::App app{"Checks xtape's gradients against central differences and by the Taylor test, and evaluates "
-                 "losses on .npy arrays.",
-                 "xtape-gradcheck"};
+    CLI::App app{
+        "Checks xtape's gradients against central differences and by the Taylor test, and evaluates "
+        "losses on .npy arrays.",
+        "xtape-gradcheck"};
     app.require_subcommand(1, 1);
 
     CheckCommand check;
@@ -74,14 +75,15 @@ int run_command_line(const std::vector<std::string>& arguments) {
         ->type_name("FILE.html");
 
     TaylorCommand taylor;
-    CLI::App* taylor_app = app.add_subcommand("taylor", "the Taylor test of every loss (or the named ones), every step");
+    CLI::App* taylor_app =
+        app.add_subcommand("taylor", "the Taylor test of every loss (or the named ones), every step");
     taylor_app->add_option("loss", taylor.losses, "loss names or aliases, any case (default: every loss)");
     add_loss_options(taylor_app, taylor.options);
     taylor_app->add_option("--shape", taylor.shape, "pred shape, e.g. 4,10 (default: the loss's first check shape)");
     add_inputs(taylor_app, taylor.inputs, "test at this array, NAME=FILE.npy (one loss; the others are sampled)");
     std::uint64_t taylor_seed = 0;
-    CLI::Option* taylor_seed_option =
-        taylor_app->add_option("--seed", taylor_seed, "seed of the sampling, the projection and the direction (default 0)");
+    CLI::Option* taylor_seed_option = taylor_app->add_option(
+        "--seed", taylor_seed, "seed of the sampling, the projection and the direction (default 0)");
     taylor_app->add_option("--eps0", taylor.taylor.eps0, "the largest step (default: chosen from the rounding level)")
         ->check(CLI::PositiveNumber);
     taylor_app->add_option("--steps", taylor.taylor.steps, "number of steps, halving each time")

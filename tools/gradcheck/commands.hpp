@@ -17,7 +17,7 @@ namespace xtape::tool {
 struct CheckCommand {
     std::vector<std::string> losses;  // empty: every loss of the registry
     std::vector<std::string> options;
-    std::string shape;  // empty: the registry's check shapes
+    std::string shape;                // empty: the registry's check shapes
     std::vector<std::string> inputs;  // NAME=FILE.npy; only with one loss
     std::optional<std::uint64_t> seed;
     std::string dtype = "float64";

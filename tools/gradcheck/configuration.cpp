@@ -88,8 +88,8 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
     if (shapes.empty()) return {};
     const OptionMap& fixed = request.fixed_options;
     const bool weighted = has_input(loss, "sample_weight");
-    const std::vector<std::string> with_weight = inputs_with(loss, weighted ? std::vector<std::string>{"sample_weight"}
-                                                                            : std::vector<std::string>{});
+    const std::vector<std::string> with_weight =
+        inputs_with(loss, weighted ? std::vector<std::string>{"sample_weight"} : std::vector<std::string>{});
 
     std::vector<Configuration> grid;
     // Variants are not filtered by whether the loss accepts them: a grid value

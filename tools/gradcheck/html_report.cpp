@@ -91,14 +91,18 @@ std::string difference_plot(const TaylorRecord& r, double gradcheck_eps) {
 
 std::string taylor_table(const TaylorResult& t) {
     std::string html = "<table class=\"taylor\"><tr><th>eps</th>";
-    for (const auto& s : t.series) html += fmt::format("<th>R{0}</th><th>rate (expected {1})</th>", s.order, s.expected_rate);
+    for (const auto& s : t.series)
+        html += fmt::format("<th>R{0}</th><th>rate (expected {1})</th>", s.order, s.expected_rate);
     html += "</tr>\n";
     for (std::size_t k = 0; k < t.eps.size(); ++k) {
         html += "<tr>" + cell(sci(t.eps[k]), "number");
         for (const auto& s : t.series) {
             html += cell(sci(s.residuals[k]), "number");
             const bool rated = k < s.rates.size() && !std::isnan(s.rates[k]);
-            html += cell(rated ? fmt::format("{:.2f}", s.rates[k]) : k < s.rates.size() ? "below rounding" : "", "number");
+            html += cell(rated                ? fmt::format("{:.2f}", s.rates[k])
+                         : k < s.rates.size() ? "below rounding"
+                                              : "",
+                         "number");
         }
         html += "</tr>\n";
     }
@@ -107,13 +111,15 @@ std::string taylor_table(const TaylorResult& t) {
 
 std::string loss_section(const TaylorRecord& r, double gradcheck_eps) {
     const TaylorResult& t = r.taylor;
-    std::string html = fmt::format("<section class=\"loss\" id=\"{0}\" data-loss=\"{0}\" data-status=\"{1}\">\n<h3>{0}</h3>\n",
-                                   escaped(r.loss), r.passed() ? "passed" : "failed");
-    html += fmt::format("<p>Taylor test at {}, inputs {}: J(x) = {:.10g}, ∇J·h = {:.10g}, rounding level {:.2e}. "
-                        "<span class=\"{}\">{}</span></p>\n",
-                        escaped(describe(r.configuration)), escaped(fmt::format("{}", fmt::join(r.configuration.inputs, ", "))),
-                        t.value, t.slope, t.rounding, r.passed() ? "passed-text" : "failed-text",
-                        escaped(r.passed() ? to_string(t) : "FAILED: " + r.problem));
+    std::string html =
+        fmt::format("<section class=\"loss\" id=\"{0}\" data-loss=\"{0}\" data-status=\"{1}\">\n<h3>{0}</h3>\n",
+                    escaped(r.loss), r.passed() ? "passed" : "failed");
+    html += fmt::format(
+        "<p>Taylor test at {}, inputs {}: J(x) = {:.10g}, ∇J·h = {:.10g}, rounding level {:.2e}. "
+        "<span class=\"{}\">{}</span></p>\n",
+        escaped(describe(r.configuration)), escaped(fmt::format("{}", fmt::join(r.configuration.inputs, ", "))),
+        t.value, t.slope, t.rounding, r.passed() ? "passed-text" : "failed-text",
+        escaped(r.passed() ? to_string(t) : "FAILED: " + r.problem));
     if (!t.eps.empty()) {
         html += "<div class=\"plots\">\n" + taylor_plot(r) + difference_plot(r, gradcheck_eps) + "</div>\n";
         html += taylor_table(t);
@@ -122,8 +128,9 @@ std::string loss_section(const TaylorRecord& r, double gradcheck_eps) {
 }
 
 std::string status_table(const std::vector<CheckRecord>& records, const std::vector<TaylorRecord>& taylor) {
-    std::string html = "<table class=\"status\"><tr><th>loss</th><th>gradient checks</th><th>Taylor test</th>"
-                       "<th>status</th></tr>\n";
+    std::string html =
+        "<table class=\"status\"><tr><th>loss</th><th>gradient checks</th><th>Taylor test</th>"
+        "<th>status</th></tr>\n";
     for (const auto& t : taylor) {
         std::size_t total = 0, passed = 0;
         for (const auto& r : records) {
@@ -132,8 +139,8 @@ std::string status_table(const std::vector<CheckRecord>& records, const std::vec
             passed += r.passed() ? 1 : 0;
         }
         const bool ok = passed == total && t.passed();
-        html += fmt::format("<tr class=\"{}\" data-loss=\"{}\"><td><a href=\"#{}\">{}</a></td>", ok ? "passed" : "failed",
-                            escaped(t.loss), escaped(t.loss), escaped(t.loss));
+        html += fmt::format("<tr class=\"{}\" data-loss=\"{}\"><td><a href=\"#{}\">{}</a></td>",
+                            ok ? "passed" : "failed", escaped(t.loss), escaped(t.loss), escaped(t.loss));
         html += cell(fmt::format("{} of {} passed", passed, total));
         html += cell(t.passed() ? to_string(t.taylor) : "FAILED: " + t.problem);
         html += cell(ok ? "ok" : "FAILED", "status") + "</tr>\n";
@@ -142,17 +149,19 @@ std::string status_table(const std::vector<CheckRecord>& records, const std::vec
 }
 
 std::string checks_table(const std::vector<CheckRecord>& records) {
-    std::string html = "<label><input type=\"checkbox\" id=\"failures-only\"> show failures only</label>\n"
-                       "<table class=\"checks\"><tr><th>loss</th><th>configuration</th><th>inputs</th>"
-                       "<th>max abs err</th><th>max rel err</th><th>worst element</th><th>err/tol</th>"
-                       "<th>analytic</th><th>numeric</th><th>status</th></tr>\n";
+    std::string html =
+        "<label><input type=\"checkbox\" id=\"failures-only\"> show failures only</label>\n"
+        "<table class=\"checks\"><tr><th>loss</th><th>configuration</th><th>inputs</th>"
+        "<th>max abs err</th><th>max rel err</th><th>worst element</th><th>err/tol</th>"
+        "<th>analytic</th><th>numeric</th><th>status</th></tr>\n";
     for (const auto& r : records) {
         const GradcheckResult& g = r.gradient;
         const bool compared = g.checked > 0;
         html += fmt::format("<tr class=\"{}\">", r.passed() ? "passed" : "failed");
         html += cell(r.loss) + cell(describe(r.configuration)) +
                 cell(fmt::format("{}", fmt::join(r.configuration.inputs, ", ")));
-        html += cell(compared ? sci(g.max_abs_error) : "-", "number") + cell(compared ? sci(g.max_rel_error) : "-", "number");
+        html += cell(compared ? sci(g.max_abs_error) : "-", "number") +
+                cell(compared ? sci(g.max_rel_error) : "-", "number");
         html += cell(compared ? fmt::format("{}[{}]", g.worst_input, g.worst_index) : "-");
         html += cell(compared ? fmt::format("{:.2g}", g.worst_tolerance_ratio) : "-", "number");
         html += cell(compared ? fmt::format("{:.10g}", g.worst_analytic) : "-", "number");
@@ -167,9 +176,10 @@ std::string checks_table(const std::vector<CheckRecord>& records) {
 void write_html_report(const std::string& path, const std::vector<CheckRecord>& records,
                        const std::vector<TaylorRecord>& taylor, const CheckSettings& settings) {
     const GradcheckOptions& g = settings.gradcheck;
-    std::string html = fmt::format("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                                   "<title>xtape-gradcheck report</title>\n<style>{}</style>\n</head>\n<body>\n",
-                                   style);
+    std::string html = fmt::format(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<title>xtape-gradcheck report</title>\n<style>{}</style>\n</head>\n<body>\n",
+        style);
     html += "<h1>xtape-gradcheck report</h1>\n";
     html += fmt::format("<p class=\"summary\">{}</p>\n", counts_line(records, taylor));
     html += fmt::format(

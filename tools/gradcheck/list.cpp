@@ -17,11 +17,16 @@ namespace {
 
 const char* type_name(OptionType type) {
     switch (type) {
-        case OptionType::Bool: return "bool";
-        case OptionType::Int: return "int";
-        case OptionType::Real: return "real";
-        case OptionType::OptionalReal: return "real or None";
-        case OptionType::String: return "string";
+        case OptionType::Bool:
+            return "bool";
+        case OptionType::Int:
+            return "int";
+        case OptionType::Real:
+            return "real";
+        case OptionType::OptionalReal:
+            return "real or None";
+        case OptionType::String:
+            return "string";
     }
     return "";
 }
@@ -50,7 +55,8 @@ std::vector<Shape> shapes_from_axes(const Shape& shape) {
 std::optional<Shape> sample_weight_shape(const LossInfo& loss, const Shape& pred_shape) {
     ArrayMap<double> inputs;
     for (auto& [name, array] : loss.sample({}, pred_shape, 0)) {
-        const auto spec = std::find_if(loss.inputs.begin(), loss.inputs.end(), [&](const InputSpec& s) { return s.name == name; });
+        const auto spec =
+            std::find_if(loss.inputs.begin(), loss.inputs.end(), [&](const InputSpec& s) { return s.name == name; });
         if (spec != loss.inputs.end() && spec->required) inputs.emplace(name, std::move(array));
     }
     std::optional<Shape> best;

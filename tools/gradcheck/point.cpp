@@ -19,7 +19,9 @@ LossPoint::LossPoint(const LossInfo& loss, const Configuration& c) : loss_(loss)
             continue;
         }
         const auto it = sampled.find(name);
-        if (it == sampled.end()) throw ValueError(fmt::format("{}: the registry's sampler gives no '{}'", loss.name, name));
+        if (it == sampled.end()) {
+            throw ValueError(fmt::format("{}: the registry's sampler gives no '{}'", loss.name, name));
+        }
         inputs_.emplace(name, std::move(it->second));
     }
     for (const auto& [name, array] : inputs_) {

@@ -42,11 +42,20 @@ std::string escaped(const std::string& text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -91,25 +100,28 @@ std::string LogLogPlot::svg(const std::string& css_class) const {
         "role=\"img\" aria-label=\"{}\">\n<title>{}</title>\n",
         escaped(css_class), width, height, width, height, escaped(title_), escaped(title_));
     out += fmt::format("<text x=\"{}\" y=\"18\" class=\"plot-title\">{}</text>\n", left, escaped(title_));
-    out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n", left, top,
-                       plot_width, plot_height);
+    out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n", left,
+                       top, plot_width, plot_height);
     // Decade ticks and grid lines.
     for (int e = static_cast<int>(xr.lo); e <= static_cast<int>(xr.hi); e += xr.step()) {
         const double x = left + (e - xr.lo) / (xr.hi - xr.lo) * plot_width;
-        out += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#eee\"/>"
-                           "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\" class=\"tick\">1e{4}</text>\n",
-                           x, top, top + plot_height, top + plot_height + 14, e);
+        out += fmt::format(
+            "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#eee\"/>"
+            "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\" class=\"tick\">1e{4}</text>\n",
+            x, top, top + plot_height, top + plot_height + 14, e);
     }
     for (int e = static_cast<int>(yr.lo); e <= static_cast<int>(yr.hi); e += yr.step()) {
         const double y = top + (1 - (e - yr.lo) / (yr.hi - yr.lo)) * plot_height;
-        out += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#eee\"/>"
-                           "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\" class=\"tick\">1e{5}</text>\n",
-                           left, y, left + plot_width, left - 4, y + 4, e);
+        out += fmt::format(
+            "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#eee\"/>"
+            "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\" class=\"tick\">1e{5}</text>\n",
+            left, y, left + plot_width, left - 4, y + 4, e);
     }
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"axis\">{}</text>\n",
                        left + plot_width / 2, height - 12, escaped(x_label_));
-    out += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\" class=\"axis\">{}</text>\n",
-                       top + plot_height / 2, escaped(y_label_));
+    out += fmt::format(
+        "<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\" class=\"axis\">{}</text>\n",
+        top + plot_height / 2, escaped(y_label_));
 
     // The data, clipped to the plot area by a nested <svg> (no ids to collide between plots).
     out += fmt::format("<svg x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" viewBox=\"{} {} {} {}\">\n", left, top,
@@ -117,15 +129,20 @@ std::string LogLogPlot::svg(const std::string& css_class) const {
     for (const auto& s : slopes_) {
         if (!drawable(s.x, s.y)) continue;
         // log y = log s.y + slope (log x - log s.x), at the two ends of the x range.
-        const auto y_at = [&](double log_x) { return std::pow(10.0, std::log10(s.y) + s.slope * (log_x - std::log10(s.x))); };
-        out += fmt::format("<line class=\"slope\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
-                           "stroke-dasharray=\"6 4\"/>\n",
-                           left, py(y_at(xr.lo)), left + plot_width, py(y_at(xr.hi)), s.color);
+        const auto y_at = [&](double log_x) {
+            return std::pow(10.0, std::log10(s.y) + s.slope * (log_x - std::log10(s.x)));
+        };
+        out += fmt::format(
+            "<line class=\"slope\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+            "stroke-dasharray=\"6 4\"/>\n",
+            left, py(y_at(xr.lo)), left + plot_width, py(y_at(xr.hi)), s.color);
     }
     for (const auto& v : verticals_) {
         if (!drawable(v.x, 1)) continue;
-        out += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"{3}\" "
-                           "stroke-dasharray=\"2 3\"/>\n", px(v.x), top, top + plot_height, v.color);
+        out += fmt::format(
+            "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"{3}\" "
+            "stroke-dasharray=\"2 3\"/>\n",
+            px(v.x), top, top + plot_height, v.color);
     }
     for (const auto& s : series_) {
         std::string path;
@@ -143,7 +160,8 @@ std::string LogLogPlot::svg(const std::string& css_class) const {
                            s.color);
         for (const auto& [x, y] : s.points) {
             if (drawable(x, y)) {
-                out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>", px(x), py(y), s.color);
+                out +=
+                    fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>", px(x), py(y), s.color);
             }
         }
         out += '\n';
@@ -153,10 +171,11 @@ std::string LogLogPlot::svg(const std::string& css_class) const {
     // The legend, right of the plot.
     double y = top + 10;
     const auto legend = [&](const std::string& name, const std::string& color, const char* dash) {
-        out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"1.5\"{4}/>"
-                           "<text x=\"{5}\" y=\"{6}\" class=\"legend\">{7}</text>\n",
-                           left + plot_width + 10, y, left + plot_width + 30, color, dash, left + plot_width + 35, y + 4,
-                           escaped(name));
+        out += fmt::format(
+            "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"1.5\"{4}/>"
+            "<text x=\"{5}\" y=\"{6}\" class=\"legend\">{7}</text>\n",
+            left + plot_width + 10, y, left + plot_width + 30, color, dash, left + plot_width + 35, y + 4,
+            escaped(name));
         y += 18;
     };
     for (const auto& s : series_) legend(s.name, s.color, "");

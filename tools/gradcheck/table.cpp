@@ -109,8 +109,7 @@ void print_taylor(std::ostream& out, const std::vector<TaylorRecord>& taylor) {
         const TaylorResult& t = r.taylor;
         out << fmt::format("{} {} inputs {}\n", r.loss, describe(r.configuration), joined(r.configuration.inputs));
         if (!t.eps.empty()) {
-            out << fmt::format("J(x) = {:.10g}, ∇J·h = {:.10g}, rounding level {:.2e}\n", t.value, t.slope,
-                               t.rounding);
+            out << fmt::format("J(x) = {:.10g}, ∇J·h = {:.10g}, rounding level {:.2e}\n", t.value, t.slope, t.rounding);
             Rows rows{{"  eps"}};
             for (const auto& s : t.series) {
                 rows.front().push_back(fmt::format("R{}", s.order));

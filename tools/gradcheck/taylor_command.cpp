@@ -19,7 +19,8 @@ int run_taylor(const TaylorCommand& command) {
         work.emplace_back(loss, std::move(c));
     }
     std::vector<TaylorRecord> records;
-    for (const auto& [loss, configuration] : work) records.push_back(taylor_check(*loss, configuration, command.taylor));
+    for (const auto& [loss, configuration] : work)
+        records.push_back(taylor_check(*loss, configuration, command.taylor));
     if (command.json) {
         print_json(std::cout, {}, records, CheckSettings{.taylor = command.taylor});
     } else {
