@@ -96,15 +96,16 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Gradchec
 using DirectionalCurvature = std::function<double(const GradcheckFunction& scalar, const std::vector<GradcheckInput>& x,
                                                   const std::vector<xt::xarray<double>>& h)>;
 
-/// How the Taylor test probes. Residuals are taken at eps_k = eps0 / 2^k, k < steps, along a
-/// random direction h (normal elements, scaled so that max |h| = 1).
+/// How the Taylor test probes. Residuals are taken at `steps` successive halvings
+/// eps_k of a step, along a random direction h (normal elements, scaled so that
+/// max |h| = 1).
 struct TaylorOptions {
     /// Number of steps (at least 3: two rates).
     int steps = 6;
-    /// The largest eps0: with max |h| = 1, no element moves by more, so that a
-    /// point drawn 0.05 or more from every kink (the registry's samplers) stays on its side.
+    /// The top of the ladder of steps max_eps / 2^j the steps are chosen from:
+    /// with max |h| = 1 no element moves by more.
     double max_eps = 1e-3;
-    /// A fixed eps0; 0 chooses it (see taylor_test).
+    /// A fixed largest step: the steps are eps0 / 2^k; 0 chooses them (see taylor_test).
     double eps0 = 0;
     /// Seed of the projection v (as gradcheck's) and of the direction h.
     std::uint64_t seed = 0;
@@ -132,11 +133,12 @@ struct TaylorSeries {
 
 /// The outcome of taylor_test: the steps, the residuals and their rates.
 struct TaylorResult {
-    /// R1 (and R2) fall at their rates over the steps above rounding, or stay at rounding throughout.
+    /// R1 (and R2) fall at their rates over the steps above rounding, or stay at rounding throughout
+    /// steps from the top of the ladder (J linear along h).
     bool passed = false;
     /// Why it failed or could not conclude, else empty.
     std::string problem;
-    /// What the reader should know of a pass: that eps0 was lowered below a kink, else empty.
+    /// What the reader should know: that the steps start below a kink (or straddle one), else empty.
     std::string note;
     /// J(x), ∇J·h, and hᵀHh (NaN without a curvature).
     double value = 0;
@@ -158,20 +160,24 @@ struct TaylorResult {
 /// Passes when every rate of R1 (and R2) above rounding reaches 1.9 (2.85), or
 /// when the residual stays at rounding level at every step while R0 does not.
 ///
+/// The steps (unless eps0 is given) are `steps` successive ones of the ladder
+/// max_eps / 2^j, which runs down to where J's change itself is at rounding
+/// level: the window ends at the smallest step whose highest residual is still
+/// 10^3 times the rounding level (the smallest steps show the smallest gradient
+/// errors; its rounding moves the last rate by less than 0.003), and starts below
+/// any kink. The rounding level is measured: the largest |J(x + d h) + J(x - d h)
+/// - 2 J(x)| / 2 over four steps d near 1e-10, where the expansion's terms are
+/// far below rounding, and at least 2^-52 sum |v y|. A residual counts towards a
+/// rate only when above 100 times that level.
+///
 /// Kinks: a step across a kink of J along h breaks the expansion whatever the
 /// gradient. The second differences J(x + eps h) + J(x - eps h) - 2 J(x), which
 /// do not involve the gradient, fall as eps² where J is smooth (eps⁴ where hᵀHh
-/// vanishes), as eps across a kink and faster than eps⁴ between a step that
-/// straddles it and one that does not; where their rate leaves [1.5, 4.5], eps0
-/// is lowered below those steps (up to 8 times, 4 or more each) and the note
-/// says so. A point on a kink, or too close to one for steps above rounding,
-/// fails with that problem rather than a rate.
-///
-/// eps0 (unless given) is the smallest step whose last halving still leaves the
-/// highest residual 10^3 times above the rounding level, from that residual at
-/// max_eps (it falls as eps^(p+1)); at most max_eps. The rounding level is measured:
-/// the largest |J(x + d h) + J(x - d h) - 2 J(x)| / 2 over four steps d near 1e-10,
-/// where the expansion's terms are far below rounding, and at least 2^-52 sum |v y|.
+/// vanishes), as eps across a kink, and faster than eps⁴ between a step that
+/// straddles it and one that does not (or drop to rounding). Where their rate
+/// leaves [1.5, 4.5] the window starts two steps lower, and the note says so. A
+/// point on a kink, or too close to one for steps above rounding, fails naming
+/// the kink rather than the gradient.
 TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
                          const TaylorOptions& options = {});
 
