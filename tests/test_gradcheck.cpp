@@ -237,11 +237,15 @@ TEST_CASE("the Taylor test passes a correct gradient: R0 falls as eps, R1 as eps
 }
 
 TEST_CASE("the Taylor test fails a gradient that is slightly wrong: R1 falls as eps") {
-    // The gradient of y[2] off by 1e-4: far below the gradient's size, still caught.
+    // The gradient of y[2] off by 1e-4: within central differences' tolerance
+    // there (atol + rtol |numeric| > 1e-4), still caught.
     const auto x = random_array({2, 3}, 3), y = random_array({2, 3}, 4);
     auto broken = [](Tape<double>& tape, const std::vector<Var<double>>& v) {
         return mul_with_wrong_gradient(tape, v[0], v[1], 2, 1e-4);
     };
+    const GradcheckResult differences = gradcheck(broken, {{"x", x}, {"y", y}});
+    INFO(to_string(differences));
+    CHECK(differences.passed);
     const TaylorResult r = taylor_test(broken, {{"x", x}, {"y", y}});
     INFO(to_string(r));
     CHECK_FALSE(r.passed);

@@ -184,9 +184,10 @@ void write_html_report(const std::string& path, const std::vector<CheckRecord>& 
     html += fmt::format("<p class=\"summary\">{}</p>\n", counts_line(records, taylor));
     html += fmt::format(
         "<p>Gradients from the {} loss against central differences in double ({} mode, eps {:g}): an element passes "
-        "when |analytic - numeric| &lt;= {:g} + {:g} |numeric|. Taylor test: {} steps eps0 / 2^k, eps0 at most {:g}, "
-        "along a random direction h with max |h| = 1; R1 must fall at rate 1.9 or more wherever it is above 100 "
-        "times the rounding level.</p>\n",
+        "when |analytic - numeric| &lt;= {:g} + {:g} |numeric|. Taylor test along a random direction h with max "
+        "|h| = 1: {} successive halvings of the step from the ladder {:g} / 2^j, ending at the smallest step whose "
+        "R1 is still 1000 times the measured rounding level and starting below any kink the second differences "
+        "show; R1 must fall at rate 1.9 or more wherever it is above 100 times the rounding level.</p>\n",
         settings.float_gradients ? "float32" : "float64", g.fast ? "fast" : "full", g.eps, g.atol, g.rtol,
         settings.taylor.steps, settings.taylor.max_eps);
     html += "<h2>Status per loss</h2>\n" + status_table(records, taylor);
