@@ -140,9 +140,11 @@ struct TaylorResult {
     std::string problem;
     /// What the reader should know: that the steps start below a kink (or straddle one), else empty.
     std::string note;
-    /// J(x), ∇J·h, and hᵀHh (NaN without a curvature).
+    /// J(x).
     double value = 0;
+    /// ∇J·h from the tape.
     double slope = 0;
+    /// hᵀHh from the curvature given; NaN without one.
     double curvature = 0;
     /// The rounding level of J's differences near x, measured; residuals below
     /// 100 times it give no rate.
@@ -183,7 +185,9 @@ TaylorResult taylor_test(const GradcheckFunction& f, const std::vector<Gradcheck
 
 /// The error of one central difference along h: |(J(x + s h) - J(x - s h)) / 2s - ∇J·h|.
 struct DifferenceError {
+    /// The step s.
     double step = 0;
+    /// |(J(x + s h) - J(x - s h)) / 2s - ∇J·h|.
     double error = 0;
 };
 
