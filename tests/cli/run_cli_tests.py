@@ -332,6 +332,16 @@ def taylor_alone():
     status, out, _ = run("taylor", "HuberLoss", "--json", "--eps0", "1e-4", "--steps", "4")
     t = json.loads(out)["taylor"][0]
     expect(status == 0 and t["eps"] == [1e-4, 5e-5, 2.5e-5, 1.25e-5], f"--eps0 and --steps: {t['eps']}")
+    # Seed 14 draws triplets all inside their margin (the loss is 0 nearby): the test draws again and says which
+    # seed served; at the user's own arrays it says there is nothing to compare.
+    status, out, _ = run("taylor", "TripletLoss", "--seed", "14")
+    expect(status == 0 and out.startswith("TripletLoss (3, 4) seed=1014 "), f"a flat sample is drawn again: {out!r}")
+    with tempfile.TemporaryDirectory() as d:
+        args = ["taylor", "TripletLoss"]
+        for name, values in {"pred": [0.0, 0.0], "positive": [0.0, 0.0], "negative": [3.0, 3.0]}.items():
+            args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), (1, 2), values)}"]
+        status, out, _ = run(*args)
+        expect(status == 1 and "J does not change along h" in out, f"a flat point of the user's: {out!r}")
     # A user's point 2e-5 from L1's kink: the steps start below it, and the verdict says so.
     with tempfile.TemporaryDirectory() as d:
         pred = [0.5, -0.2, 1.0, 0.3, 0.8, -1.1]

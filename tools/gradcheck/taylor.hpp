@@ -26,8 +26,11 @@ struct TaylorRecord {
 std::vector<double> difference_steps();
 
 /// Runs xtape::taylor_test and central_difference_errors on the loss at the
-/// configuration (with the configuration's seed). Never throws for the loss's
-/// errors: they become the record's problem.
+/// configuration (with the configuration's seed). Where a sampled point leaves J
+/// flat along h (the loss inside its margins everywhere), up to four further
+/// seeds (seed + 1000 k) are drawn and the record names the one used; the
+/// user's arrays are tested as they are. Never throws for the loss's errors:
+/// they become the record's problem.
 TaylorRecord taylor_check(const LossInfo& loss, const Configuration& configuration, const TaylorOptions& options);
 
 }  // namespace xtape::tool
