@@ -377,8 +377,18 @@ def list_and_graph():
         expect(status == 0, f"graph exits 0: {err}")
         text = open(dot).read() if status == 0 else ""
         expect(text.startswith("digraph") and text.rstrip().endswith("}"), "a DOT digraph")
-        expect('label="leaf\\n(2, 5)"' in text, "pred is a leaf of shape (2, 5)")
+        expect('label="pred\\nleaf\\n(2, 5)"' in text, "pred is a leaf of shape (2, 5), named by its role")
+        expect('label="label\\nconstant\\n(2,)"' in text, "the sparse label is a constant, named")
         expect(" -> " in text, "with edges")
+        # Huber runs as one fused node, drawn as the cluster of its primitives;
+        # --expand records it as plain primitives, one node each.
+        status, _, err = run("graph", "HuberLoss", "--out", dot)
+        text = open(dot).read() if status == 0 else ""
+        expect("subgraph cluster_" in text and 'label="smooth_l1"' in text, f"Huber's fused cluster: {err}")
+        status, _, err = run("graph", "HuberLoss", "--expand", "--out", dot)
+        text = open(dot).read() if status == 0 else ""
+        expect("subgraph" not in text and 'label="smooth_l1\\n(3, 4)"' in text,
+               f"Huber expanded into plain primitives: {err}")
         status, _, _ = run("graph", "SoftmaxCELoss", "--opt", "axis=7", "--out", dot)
         expect(status in (2, 3), "an axis out of range is refused")
 

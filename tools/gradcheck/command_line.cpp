@@ -107,6 +107,9 @@ int run_command_line(const std::vector<std::string>& arguments) {
     add_loss_options(graph_app, graph.options);
     graph_app->add_option("--shape", graph.shape, "pred shape, e.g. 4,10");
     graph_app->add_option("--out", graph.out, "the .dot file to write")->required();
+    graph_app->add_flag("--expand", graph.expand,
+                        "record the loss as plain primitives, one node per op, rather than as it runs (fused nodes "
+                        "drawn as clusters)");
 
     // The usage help of the subcommand in use, or of the whole tool.
     const auto usage = [&] {

@@ -54,6 +54,7 @@ struct GraphCommand {
     std::vector<std::string> options;
     std::string shape;
     std::string out;
+    bool expand = false;  // as plain primitives (Execution::eager)
 };
 
 /// Each returns the exit status (0, or 1 when a check failed) and throws

@@ -22,7 +22,7 @@ int run_taylor(const TaylorCommand& command) {
     for (const auto& [loss, configuration] : work)
         records.push_back(taylor_check(*loss, configuration, command.taylor));
     if (command.json) {
-        print_json(std::cout, {}, records, CheckSettings{.taylor = command.taylor});
+        print_json(std::cout, {}, records, CheckSettings{.gradcheck = {}, .float_gradients = false, .taylor = command.taylor});
     } else {
         print_taylor(std::cout, records);
     }
