@@ -58,11 +58,10 @@ const char* Var<T>::op() const {
 // ---- Tape ------------------------------------------------------------------
 
 namespace {
-// Arrays smaller than this are left to malloc when it serves them from its
-// fast path, as it does for xsimd's 16-byte SSE alignment (measured: 370 ns per
-// recorded op, against 620 ns through the pool). The 32- or 64-byte alignment
-// of AVX builds sends every allocation through memalign, slower than the pool
-// (830 against 630 ns), so there the pool takes every size.
+// Arrays smaller than this are left to malloc, whose fast path serves xsimd's
+// 16-byte SSE alignment faster than the pool. The 32- or 64-byte alignment of
+// AVX builds sends every allocation through memalign, slower than the pool, so
+// there the pool takes every size (docs/performance.md has the figures).
 constexpr std::size_t pooled_size = XTENSOR_DEFAULT_ALIGNMENT > 16 ? 1 : 1024;
 }  // namespace
 

@@ -54,7 +54,7 @@ enum class TileMode {
 /// The kernel calls of one mode, in order. A scratch tile is reused once the
 /// value in it is dead, so that a tile's working set stays in the L1 cache:
 /// every tile sits at the same offset in a 4 KB page, and the L1 holds only a
-/// dozen of them (a program of five instructions kept fifteen, and thrashed).
+/// dozen of them (a tile per value, slope and adjoint of each instruction thrashed it).
 struct TilePlan {
     std::vector<TileCall> calls;
     std::size_t scratch_tiles = 0;

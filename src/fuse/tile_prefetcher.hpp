@@ -11,8 +11,7 @@ namespace xtape::detail {
 /// hardware prefetchers stop at page boundaries. The tile program therefore
 /// fetches the next tile's inputs and gradients itself, a share before each of
 /// its passes over the current tile, so that memory and arithmetic overlap.
-/// (All at once measured slower than nothing: the requests queue up and stall
-/// the pass behind them.)
+/// (All at once, the requests queue up and stall the pass behind them.)
 class TilePrefetcher {
 public:
     /// Forgets the ranges not yet fetched.
@@ -57,9 +56,9 @@ public:
     }
 
 private:
-    // One request per cache line. One per two, counting on the L2 cache to
-    // fetch each line's 128-byte neighbour with it, measured 3-5% slower with
-    // the inputs in memory.
+    // One request per cache line: one per two, counting on the L2 cache to
+    // fetch each line's 128-byte neighbour with it, was slower with the inputs
+    // in memory (docs/performance.md).
     static constexpr std::size_t stride = 64;
     struct Range {
         const char* next;

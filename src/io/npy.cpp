@@ -9,6 +9,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <xtensor/xmanipulation.hpp>
 
 #include "xtape/shape.hpp"
 
@@ -52,6 +53,8 @@ void store_little_endian(std::string& out, U value) {
 struct Header {
     NpyDtype dtype = NpyDtype::Float64;
     Shape shape;
+    // The data holds the array column-major (the first index varies fastest), as np.save writes a.T.
+    bool fortran_order = false;
 };
 
 // Parses the header, a Python dict literal such as
@@ -73,7 +76,7 @@ public:
                 header.dtype = parse_dtype(parse_string());
                 mark(has_descr, key);
             } else if (key == "fortran_order") {
-                if (parse_bool()) fail("fortran_order is True; only C-order arrays are read");
+                header.fortran_order = parse_bool();
                 mark(has_order, key);
             } else if (key == "shape") {
                 header.shape = parse_shape();
@@ -153,7 +156,8 @@ private:
             if (descr == descr_of(d)) return d;
         }
         if (!descr.empty() && descr[0] == '>') {
-            throw NpyError(fmt::format("{}: dtype '{}' is big-endian; only little-endian data is read", source_, descr));
+            throw NpyError(fmt::format("{}: unsupported dtype '{}': big-endian (readable: float32, float64, int32, "
+                                       "int64, little-endian)", source_, descr));
         }
         throw NpyError(fmt::format("{}: unsupported dtype '{}' (readable: float32, float64, int32, int64, "
                                    "little-endian)", source_, descr));
@@ -282,8 +286,12 @@ NpyArray<T> parse_npy(std::string_view bytes, std::string_view source) {
         count *= d;
     }
     if (count * size != data.size()) throw mismatch();
-    NpyArray<T> result{xt::xarray<T>::from_shape(header.shape), header.dtype};
+    // Column-major data read row-major is the array with its axes reversed: transposed back, it is the array.
+    Shape stored = header.shape;
+    if (header.fortran_order) std::reverse(stored.begin(), stored.end());
+    NpyArray<T> result{xt::xarray<T>::from_shape(stored), header.dtype};
     for (std::size_t i = 0; i < count; ++i) result.array.flat(i) = element_at<T>(data.data() + i * size, header.dtype);
+    if (header.fortran_order) result.array = xt::transpose(result.array);
     return result;
 }
 

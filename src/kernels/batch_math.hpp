@@ -15,7 +15,7 @@ namespace xtape::kernels::math {
 
 // The functions of batches below are always inlined: GCC 12 called softplus's
 // out of line, once per batch, and then map's two batches in flight could not
-// hide each other's latency (softplus took a third of SigmoidBCE's time).
+// hide each other's latency.
 
 // exp(x) up to the true overflow point. xsimd's exp gives inf as soon as x/ln 2
 // rounds to the first exponent past T's range (x > 88.38 in float, 709.44 in
@@ -50,8 +50,8 @@ template <class T, class A>
 // log1p(t)/t on [0, 1] (mpmath.chebyfit(f, [0, 1], 10)), its coefficients
 // (highest degree first) rounded to float: at most 1.0 ulp from log1p by
 // Horner's rule with FMA (simulated exactly over 20000 random t and every
-// power of two). xsimd's general log1p reduces the range with two divisions
-// and costs twice as much.
+// power of two). xsimd's general log1p reduces the range with two divisions,
+// which cost more than the polynomial.
 inline constexpr float log1p_unit_coefficients[] = {
     -0x1.a04acap-9f, 0x1.402f4cp-6f,  -0x1.cdd008p-5f, 0x1.afdde8p-4f, -0x1.38b908p-3f,
     0x1.92b43p-3f,   -0x1.ff0254p-3f, 0x1.554bd6p-2f,  -0x1.ffffb8p-2f, 1.0f};

@@ -7,11 +7,10 @@
 
 namespace xtape::kernels::math {
 
-// exp, log and their kin cost tens of instructions per SIMD batch, so these
-// kernels gain the most from wide registers (AVX2's exp is about twice SSE2's,
-// AVX-512's four times). They are built for SSE2, AVX2 with FMA and AVX-512 (F, CD, DQ, BW)
-// (math_for_arch.cpp) whatever the build's -march, and chosen at run time.
-// Inputs and output may alias.
+// Their exps cost tens of instructions per SIMD batch, so these kernels gain
+// the most from wide registers. They are built for SSE2, AVX2 with FMA and
+// AVX-512 (F, CD, DQ, BW) (math_for_arch.cpp) whatever the build's -march, and
+// chosen at run time. Inputs and output may alias.
 
 /// out = log_softmax of each of `rows` contiguous rows of n values, computed
 /// from x - m with m the row's max (0 when that is not finite).

@@ -87,7 +87,7 @@ template <class T, class A = xsimd::default_arch, class F, class... In>
 /// Clears the upper halves of the vector registers after code for A when A is
 /// AVX or wider. GCC 12 leaves them dirty when a function returns a scalar that
 /// it last held in a wide register (map_sum's result), and the caller's SSE code
-/// then pays on every instruction (logsumexp of 32 x 10 floats took 3x as long).
+/// then pays on every instruction (a small logsumexp slowed down several times).
 template <class A>
 inline void clean_upper_state() {
 #if defined(__AVX__)

@@ -69,6 +69,9 @@ namespace {
 // min(T, 3) classes (none when C = 1) padded with -1, and frame counts that
 // leave every sample feasible, so that each one has a gradient.
 ArrayMap<double> sample_ctc_inputs(const CTCLossOptions& o, const Shape& shape, Sampler& s) {
+    if (shape.size() != 3) {
+        throw ShapeError(fmt::format("CTCLoss: pred of shape {} must have 3 axes (N, T, C)", to_string(shape)));
+    }
     const bool time_major = parse_ctc_layout(o.layout) == CtcLayout::TNC;
     const std::size_t batch = shape[time_major ? 1 : 0];
     const std::size_t frames = shape[time_major ? 0 : 1];

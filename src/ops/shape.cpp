@@ -1,7 +1,9 @@
 // Shape ops: reshape, transpose, swapaxes, broadcast_to, slice, concat, stack, gather, pick.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
+#include <span>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -222,8 +224,12 @@ Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
                                          to_string(parts[k].shape()), to_string(first)));
         }
     }
-    Shape out_shape = first;
-    out_shape.insert(out_shape.begin() + static_cast<std::ptrdiff_t>(ax), parts.size());
+    // first's axes with the new one of size parts.size() at ax (written out:
+    // svector::insert draws a false -Warray-bounds from GCC 12 at -O3).
+    Shape out_shape(first.size() + 1);
+    for (std::size_t d = 0; d < out_shape.size(); ++d) {
+        out_shape[d] = d < ax ? first[d] : d == ax ? parts.size() : first[d - 1];
+    }
     xt::xarray<T> out = xt::empty<T>(out_shape);
     for (std::size_t k = 0; k < parts.size(); ++k) {
         xt::noalias(xt::strided_view(out, index_along(out.dimension(), ax, k))) = parts[k].value();
@@ -238,8 +244,14 @@ Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
     });
 }
 
+namespace {
+
+// gather from inputs[0] at `index`; an index given as a Var is inputs[1], an
+// input of the node (so the graph shows it) whose gradient is zero: the result
+// is piecewise constant in it.
 template <class T>
-Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
+Var<T> gather_from(std::span<const Var<T>> inputs, const IndexArray& index, std::ptrdiff_t axis) {
+    const Var<T>& a = inputs[0];
     Tape<T>& tape = tape_of(a, "gather");
     const Shape& shape = a.shape();
     const std::size_t ax = normalize_axis(axis, shape.size(), "gather");
@@ -267,7 +279,7 @@ Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
     xt::xarray<T> out = xt::empty<T>(index.shape());
     const auto& x = a.value();
     for_each(index, [&](std::size_t dst, std::size_t src) { out.flat(dst) = x.flat(src); });
-    return tape.record("gather", {a}, std::move(out), [index, for_each](GradContext<T>& c) {
+    return tape.record("gather", inputs, std::move(out), [index, for_each](GradContext<T>& c) {
         // Scatter-add: an element gathered twice gets both gradients.
         const auto& g = c.grad();
         xt::xarray<T> dx = xt::zeros<T>(c.input(0).shape());
@@ -276,8 +288,10 @@ Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
     });
 }
 
+// pick from inputs[0] at `index`; an index given as a Var is inputs[1], as in gather_from.
 template <class T>
-Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool keepdims) {
+Var<T> pick_from(std::span<const Var<T>> inputs, const IndexArray& index, std::ptrdiff_t axis, bool keepdims) {
+    const Var<T>& a = inputs[0];
     Tape<T>& tape = tape_of(a, "pick");
     const Shape& shape = a.shape();
     const std::size_t ax = normalize_axis(axis, shape.size(), "pick");
@@ -304,10 +318,22 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
     }
     xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
     for (std::size_t dst = 0; dst < positions.size(); ++dst) out.flat(dst) = a.value().flat(positions[dst]);
-    return tape.record("pick", {a}, std::move(out), [positions = std::move(positions)](GradContext<T>& c) {
+    return tape.record("pick", inputs, std::move(out), [positions = std::move(positions)](GradContext<T>& c) {
         // Each picked element gets its output's gradient; the rest get 0.
         c.accumulate_at(0, positions, std::span<const T>(c.grad().data(), c.grad().size()));
     });
+}
+
+}  // namespace
+
+template <class T>
+Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
+    return gather_from(std::span<const Var<T>>(&a, 1), index, axis);
+}
+
+template <class T>
+Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool keepdims) {
+    return pick_from(std::span<const Var<T>>(&a, 1), index, axis, keepdims);
 }
 
 template <class T>
@@ -333,13 +359,15 @@ IndexArray to_indices(const xt::xarray<T>& values, const char* op) {
 template <class T>
 Var<T> pick(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis, bool keepdims) {
     tape_of(a, index, "pick");
-    return pick(a, to_indices(index.value(), "pick"), axis, keepdims);
+    const std::array<Var<T>, 2> inputs{a, index};
+    return pick_from(std::span<const Var<T>>(inputs), to_indices(index.value(), "pick"), axis, keepdims);
 }
 
 template <class T>
 Var<T> gather(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis) {
     tape_of(a, index, "gather");
-    return gather(a, to_indices(index.value(), "gather"), axis);
+    const std::array<Var<T>, 2> inputs{a, index};
+    return gather_from(std::span<const Var<T>>(inputs), to_indices(index.value(), "gather"), axis);
 }
 
 #define XTAPE_INSTANTIATE(T)                                                                    \

@@ -44,15 +44,34 @@ def write(path, content):
     return path
 
 
-def float64_file(path, shape, values):
+def float64_file(path, shape, values, fortran_order=False):
+    """values in the file's own order: row-major, or column-major with fortran_order."""
     shape_text = "(" + "".join(f"{d}, " for d in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
-    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}"
+    header = f"{{'descr': '<f8', 'fortran_order': {fortran_order}, 'shape': {shape_text}, }}"
     return write(path, npy_bytes(header, struct.pack(f"<{len(values)}d", *values)))
+
+
+def npy_values(path):
+    """The elements of a little-endian float32/float64 .npy file in C order, as Python floats."""
+    data = open(path, "rb").read()
+    length = struct.unpack("<H", data[8:10])[0]
+    header = data[10:10 + length].decode()
+    kind = re.search(r"'descr': '<(f[48])'", header).group(1)
+    body = data[10 + length:]
+    return list(struct.unpack(f"<{len(body) // int(kind[1])}{'f' if kind == 'f4' else 'd'}", body))
 
 
 def loss_names():
     status, out, _ = run("list")
     return re.findall(r"^(\w+)(?: \(alias [^)]*\))?: ", out, re.M)
+
+
+def tables(out):
+    """The gradient table's rows, the Taylor table's rows and the last line of a check's output."""
+    lines = out.strip().splitlines()
+    gradient, taylor = out.strip().split("\n\n")
+    gradient_lines, taylor_lines = gradient.splitlines(), taylor.splitlines()
+    return gradient_lines, taylor_lines[:-1], lines[-1]
 
 
 def default_check():
@@ -61,41 +80,54 @@ def default_check():
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(f"default check: {seconds:.1f} s of CPU time")
-    lines = out.strip().splitlines()
+    gradient, taylor, last = tables(out)
     expect(status == 0, f"the default check exits 0, not {status}; failures:\n" +
-           "\n".join(l for l in lines if "FAILED" in l))
-    expect(re.fullmatch(r"[1-9]\d* passed, 0 failed", lines[-1]) is not None, f"last line: {lines[-1]!r}")
-    header = lines[0].split()
-    expect(header[:3] == ["loss", "configuration", "inputs"] and header[-1] == "status", f"table header: {lines[0]!r}")
-    rows = lines[1:-1]
-    expect(int(lines[-1].split()[0]) == len(rows), "one row per check")
+           "\n".join(l for l in gradient + taylor if "FAILED" in l))
+    expect(re.fullmatch(r"[1-9]\d* passed, 0 failed", last) is not None, f"last line: {last!r}")
+    header = gradient[0].split()
+    expect(header[:3] == ["loss", "configuration", "inputs"] and header[-1] == "status", f"table header: {gradient[0]!r}")
+    expect(taylor[0].startswith("Taylor test") and "R1 rate (>= 1.9)" in taylor[0], f"Taylor header: {taylor[0]!r}")
+    rows, taylor_rows = gradient[1:], taylor[1:]
+    expect(int(last.split()[0]) == len(rows) + len(taylor_rows), "one row per check")
     for name in loss_names():
         expect(any(r.startswith(name + " ") for r in rows), f"{name} is checked")
+        expect(sum(r.startswith(name + " ") for r in taylor_rows) == 1, f"{name} has one Taylor test")
+    for r in taylor_rows:
+        cells = re.split(r"\s{2,}", r)
+        expect(cells[-1] == "ok" and float(cells[-3]) == 1.0 and float(cells[-2]) >= 1.9,
+               f"R0 falls at rate 1, R1 at 1.9 or more: {r!r}")
     expect(err == "", f"nothing on stderr when it is not a terminal: {err!r}")
     expect(seconds < 30, f"the default check takes {seconds:.1f} s of CPU time, over 30 s")
     # With no tolerance at all, rounding alone fails every check: the check can fail, and says so.
     status, out, _ = run("check", "L1Loss", "--atol", "0", "--rtol", "0")
-    lines = out.strip().splitlines()
+    gradient, taylor, last = tables(out)
     expect(status == 1, f"failed checks exit 1, not {status}")
-    expect(re.fullmatch(r"0 passed, [1-9]\d* failed", lines[-1]) is not None, f"last line: {lines[-1]!r}")
-    expect(all("FAILED: gradient of" in l for l in lines[1:-1]), "every row says which gradient failed")
+    expect(re.fullmatch(r"1 passed, [1-9]\d* failed", last) is not None, f"last line (the Taylor test passes): {last!r}")
+    expect(all("FAILED: gradient of" in l for l in gradient[1:]), "every row says which gradient failed")
 
 
 def json_output():
     status, out, _ = run("--json")
     document = json.loads(out)
-    checks = document["checks"]
+    checks, taylor = document["checks"], document["taylor"]
     expect(status == 0, "--json exits 0")
-    expect(document["failed"] == 0 and document["passed"] == len(checks) > 0, "counts match the checks")
+    expect(document["failed"] == 0 and document["passed"] == len(checks) + len(taylor) > 0, "counts match the checks")
     for c in checks:
         expect(c["status"] == "passed" and c["gradient"]["checked"] > 0 and c["float_vs_double"]["passed"],
                f"check passed: {c['loss']} {c['configuration']}")
         expect(c["gradient"]["max_abs_error"] <= 1e-5 + 1e-3, f"error within tolerance: {c}")
+        expect(c["gradient"]["worst_tolerance_ratio"] <= 1, f"the worst element is within its tolerance: {c}")
     expect({c["loss"] for c in checks} == set(loss_names()), "every loss is in the document")
+    expect(sorted(t["loss"] for t in taylor) == sorted(loss_names()), "one Taylor test per loss")
+    for t in taylor:
+        r0, r1 = t["series"]
+        expect(t["status"] == "passed" and len(t["eps"]) == len(r1["residuals"]) == 6, f"Taylor test: {t}")
+        expect(all(abs(rate - 1) < 0.05 for rate in r0["rates"]) and min(r1["rates"]) >= 1.9, f"rates of {t['loss']}")
+        expect(len(t["central_differences"]) > 10, "the central differences along h are in the document")
     # The JSON document holds exactly the checks that the table shows.
     status, table, _ = run("L2Loss", "SoftmaxCELoss")
     status, out, _ = run("check", "l2loss", "softmaxceloss", "--json")
-    rows = table.strip().splitlines()[1:-1]
+    rows = tables(table)[0][1:]
     document = json.loads(out)
     expect([(c["loss"], c["configuration"]) for c in document["checks"]] ==
            [tuple(re.split(r"\s{2,}", r)[:2]) for r in rows], "the JSON and the table list the same checks")
@@ -120,14 +152,45 @@ def eval_matches_in_process():
                     args += ["--opt", o]
                 for f in inputs:
                     args += ["--in", f"{f[3:-4]}={os.path.join(d, f)}"]
-                status, _, err = run(*args)
+                status, out, err = run(*args)
                 expect(status == 0, f"eval {loss} {dtype} exits 0: {err}")
                 expected = sorted(os.listdir(os.path.join(d, "expected")))
                 actual = sorted(os.listdir(os.path.join(d, "actual"))) if status == 0 else []
+                # One line: the files written, then the sum of the loss.
+                match = re.fullmatch(r"wrote (.*); sum of the loss (\S+)\n", out)
+                expect(match is not None, f"eval {loss} prints one line with the files and the sum: {out!r}")
+                if match and status == 0:
+                    written = match.group(1).split(", ")
+                    expect(sorted(os.path.basename(w) for w in written) == actual and
+                           all(os.path.isfile(w) for w in written), f"the line names the files written: {written}")
+                    total = sum(npy_values(os.path.join(d, "actual", "loss.npy")))
+                    expect(abs(float(match.group(2)) - total) <= 1e-12 * max(1.0, abs(total)),
+                           f"the sum {match.group(2)} is the sum of loss.npy, {total}")
                 expect(expected == actual, f"eval {loss} writes {expected}, not {actual}")
                 for f in set(expected) & set(actual):
                     with open(os.path.join(d, "expected", f), "rb") as a, open(os.path.join(d, "actual", f), "rb") as b:
                         expect(a.read() == b.read(), f"eval {loss} {dtype} {options}: {f} is bit for bit the in-process result")
+
+
+def fortran_order():
+    # MXNet's CTC test with label_layout='TN' saves a transposed label: np.save(path, label.T) writes
+    # label's bytes with the shape reversed and fortran_order True. Read as NumPy reads it, it gives
+    # the same loss as the (N, L) label in the NT layout.
+    with tempfile.TemporaryDirectory() as d:
+        n, t, c, l = 2, 5, 4, 2
+        pred = float64_file(os.path.join(d, "pred.npy"), (n, t, c), [0.1 * ((7 * i) % 11) for i in range(n * t * c)])
+        label = [0.0, 1.0, 2.0, 2.0]  # (N, L) row-major: [[0, 1], [2, 2]]
+        label_nt = float64_file(os.path.join(d, "label_nt.npy"), (n, l), label)
+        label_tn = float64_file(os.path.join(d, "label_tn.npy"), (l, n), label, fortran_order=True)
+        results = {}
+        for layout, file in (("NT", label_nt), ("TN", label_tn)):
+            out = os.path.join(d, layout)
+            status, _, err = run("eval", "CTCLoss", "--opt", f"label_layout={layout}", "--in", f"pred={pred}",
+                                 "--in", f"label={file}", "--out", out)
+            expect(status == 0, f"eval with the {layout} label exits 0: {err!r}")
+            results[layout] = open(os.path.join(out, "loss.npy"), "rb").read() if status == 0 else None
+        expect(results["NT"] is not None and results["NT"] == results["TN"],
+               "the Fortran-order (L, N) label gives the loss of the C-order (N, L) one")
 
 
 def error_paths():
@@ -158,6 +221,14 @@ def error_paths():
             ["graph", "L2Loss"],
             ["graph", "NoSuchLoss", "--out", os.path.join(d, "g.dot")],
             ["list", "extra"],
+            # An option value the loss rejects for the configuration is a usage error, not a failed gradient.
+            ["check", "SoftmaxCELoss", "--opt", "axis=3"],
+            ["taylor", "SoftmaxCELoss", "--opt", "axis=3"],
+            ["check", "L2Loss", "SoftmaxCELoss", "--in", f"pred={pred}"],
+            ["check", "L2Loss", "--in", f"pred={pred}", "--shape", "2,6"],
+            ["taylor", "NoSuchLoss"],
+            ["taylor", "--steps", "2"],
+            ["taylor", "HuberLoss", "--opt", "rho=-1"],
         ]
         for args in usage:
             status, stdout, err = run(*args)
@@ -167,6 +238,8 @@ def error_paths():
         expect("NoSuchLoss" in run("check", "NoSuchLoss")[2], "the unknown loss is named")
         expect("nonsense" in run("check", "L2Loss", "--opt", "nonsense=1")[2], "the unknown option is named")
         expect("HuberLoss" in run("check", "HuberLoss", "--opt", "rho=-1")[2], "an option value the loss refuses")
+        err = run("check", "SoftmaxCELoss", "--opt", "axis=3")[2]
+        expect("SoftmaxCrossEntropyLoss: axis 3" in (err.splitlines() or [""])[0], f"the loss's own message: {err!r}")
 
         data = [
             (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}", "--out", out], "L2Loss"),
@@ -176,6 +249,13 @@ def error_paths():
               "--out", out], "missing.npy"),
             (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={d}", "--out", out], d),
             (["eval", "L2Loss", "--in", f"pred={pred}", "--in", f"label={label}", "--out", pred], "pred.npy"),
+            # A shape or data the loss rejects is exit 3 with its message, not a failed gradient.
+            (["check", "CTCLoss", "--shape", "4,3"], "CTCLoss: pred of shape (4, 3)"),
+            (["taylor", "CTCLoss", "--shape", "4,3"], "CTCLoss: pred of shape (4, 3)"),
+            (["check", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={classes}"], "label value 99"),
+            (["check", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}"], "L2Loss"),
+            (["taylor", "L2Loss", "--in", f"pred={pred}", "--in", f"label={short_label}"], "L2Loss"),
+            (["check", "L2Loss", "--in", f"pred={os.path.join(d, 'missing.npy')}"], "missing.npy"),
         ]
         for args, named in data:
             status, stdout, err = run(*args)
@@ -199,7 +279,6 @@ def corrupt_npy():
             "huge-dimension": npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (10**30,), }", b""),
             "absurd-header-length": b"\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'",
             "big-endian": npy_bytes("{'descr': '>f8', 'fortran_order': False, 'shape': (3, 4), }", b"\0" * 96),
-            "fortran": npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (3, 4), }", b"\0" * 96),
             "unknown-dtype": npy_bytes("{'descr': '<c16', 'fortran_order': False, 'shape': (3, 4), }", b"\0" * 192),
             "garbage-header": npy_bytes("\x00\x01\x02 not a dict", b"\0" * 96),
         }
@@ -211,19 +290,105 @@ def corrupt_npy():
             expect(err.count("\n") == 1 and f"{what}.npy" in err, f"{what}: one line naming the file: {err!r}")
 
 
+def check_at_arrays():
+    with tempfile.TemporaryDirectory() as d:
+        # One sample: the loss has one element, which the checks do not project, so that the
+        # Taylor test's J(x) is the loss itself, as eval computes it from the same files.
+        pred = float64_file(os.path.join(d, "pred.npy"), (1, 5), [0.3, -1.2, 2.0, 0.7, -0.1])
+        label = float64_file(os.path.join(d, "label.npy"), (1,), [3.0])
+        status, out, err = run("check", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={label}", "--json")
+        expect(status == 0, f"check at the given arrays exits 0: {err!r}")
+        document = json.loads(out) if status == 0 else {"checks": [], "taylor": []}
+        checks, taylor = document["checks"], document["taylor"]
+        expect(len(checks) == 1 and len(taylor) == 1, "one configuration: the given arrays")
+        expect(all(c["configuration"] == "(1, 5) seed=0 given=label,pred" and c["status"] == "passed" for c in checks),
+               f"the check names the given arrays: {[c['configuration'] for c in checks]}")
+        status, line, err = run("eval", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={label}",
+                                "--out", os.path.join(d, "out"))
+        loss = npy_values(os.path.join(d, "out", "loss.npy")) if status == 0 else [None]
+        expect(taylor and abs(taylor[0]["value"] - loss[0]) <= 1e-15 * abs(loss[0]),
+               f"the Taylor test's J(x) is the loss at the given arrays: {taylor and taylor[0]['value']} vs {loss}")
+        # The inputs not given are sampled: pred alone checks as well.
+        status, out, err = run("check", "SoftmaxCELoss", "--in", f"pred={pred}")
+        expect(status == 0 and out.strip().splitlines()[-1] == "2 passed, 0 failed", f"pred alone: {out!r} {err!r}")
+
+
+def taylor_alone():
+    status, out, err = run("taylor")
+    blocks = out.strip().split("\n\n")
+    expect(status == 0, f"taylor exits 0: {err!r}")
+    expect(blocks[-1] == f"{len(loss_names())} passed, 0 failed", f"last line: {blocks[-1]!r}")
+    for name, block in zip(loss_names(), blocks):
+        lines = block.splitlines()
+        expect(lines[0].startswith(name + " "), f"{name} first: {lines[0]!r}")
+        expect(lines[2].split() == ["eps", "R0", "rate", "R1", "rate"], f"pyadjoint's columns: {lines[2]!r}")
+        steps = [l.split() for l in lines[3:-1]]
+        expect(len(steps) == 6, f"{name}: six steps")
+        eps = [float(s[0]) for s in steps]
+        expect(all(abs(eps[k + 1] / eps[k] - 0.5) < 1e-3 for k in range(5)), f"{name}: eps halves: {eps}")
+        r1 = [float(s[3] if len(s) == 5 else s[2]) for s in steps]  # the last step has no rates
+        expect(all(abs(r1[k + 1] / r1[k] - 0.25) < 0.02 for k in range(5)), f"{name}: R1 falls by 4 per step: {r1}")
+        expect(lines[-1].startswith("passed: R1 rate >= "), f"{name}: verdict {lines[-1]!r}")
+    status, out, _ = run("taylor", "HuberLoss", "--json", "--eps0", "1e-4", "--steps", "4")
+    t = json.loads(out)["taylor"][0]
+    expect(status == 0 and t["eps"] == [1e-4, 5e-5, 2.5e-5, 1.25e-5], f"--eps0 and --steps: {t['eps']}")
+    # Seed 14 draws triplets all inside their margin (the loss is 0 nearby): the test draws again and says which
+    # seed served; at the user's own arrays it says there is nothing to compare.
+    status, out, _ = run("taylor", "TripletLoss", "--seed", "14")
+    expect(status == 0 and out.startswith("TripletLoss (3, 4) seed=1014 "), f"a flat sample is drawn again: {out!r}")
+    with tempfile.TemporaryDirectory() as d:
+        args = ["taylor", "TripletLoss"]
+        for name, values in {"pred": [0.0, 0.0], "positive": [0.0, 0.0], "negative": [3.0, 3.0]}.items():
+            args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), (1, 2), values)}"]
+        status, out, _ = run(*args)
+        expect(status == 1 and "J does not change along h" in out, f"a flat point of the user's: {out!r}")
+    # A user's point 2e-5 from L1's kink: the steps start below it, and the verdict says so.
+    with tempfile.TemporaryDirectory() as d:
+        pred = [0.5, -0.2, 1.0, 0.3, 0.8, -1.1]
+        files = {"pred": pred, "label": [0.5 + 2e-5, 0.4, 0.1, -0.3, 0.2, -0.6], "sample_weight": [1.0, 0.5]}
+        args = ["taylor", "L1Loss"]
+        for name, values in files.items():
+            shape = (2, 3) if len(values) == 6 else (2, 1)
+            args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), shape, values)}"]
+        status, out, err = run(*args)
+        verdict = out.strip().split("\n\n")[0].splitlines()[-1]
+        expect(status == 0 and verdict.startswith("passed: R1 rate") and "kink" in verdict,
+               f"near a kink: the steps start below it: {verdict!r} {err!r}")
+
+
 def list_and_graph():
     status, out, _ = run("list")
     names = loss_names()
     expect(status == 0 and len(names) >= 12, f"list shows every loss: {names}")
     expect("sample_weight" in out and "batch_axis=0" in out, "list shows inputs and option defaults")
+    # The shape sample_weight must broadcast to, which a user otherwise learns from an error.
+    blocks = dict(zip(names, re.split(r"^\w+(?: \(alias [^)]*\))?: ", out, flags=re.M)[1:]))
+    for name, expected in [("SoftmaxCrossEntropyLoss", "(3, 1) for pred (3, 4); (2, 3, 1) for pred (2, 3, 4)"),
+                           ("L2Loss", "(3, 4) for pred (3, 4); (2, 3, 4) for pred (2, 3, 4)"),
+                           ("TripletLoss", "(3,) for pred (3, 4); (2,) for pred (2, 3, 4)"),
+                           ("CosineEmbeddingLoss", "(3,) for input1 (3, 4); (2, 3) for input1 (2, 3, 4)"),
+                           ("CTCLoss", "(2,) for pred (2, 5, 4)")]:
+        expect(f"sample_weight must broadcast to (default options): {expected}" in blocks.get(name, ""),
+               f"{name}'s sample_weight shape: {expected}")
+    expect(out.count("sample_weight must broadcast to") == len(names), "every loss says its sample_weight shape")
     with tempfile.TemporaryDirectory() as d:
         dot = os.path.join(d, "softmax.dot")
         status, _, err = run("graph", "SoftmaxCELoss", "--shape", "2,5", "--out", dot)
         expect(status == 0, f"graph exits 0: {err}")
         text = open(dot).read() if status == 0 else ""
         expect(text.startswith("digraph") and text.rstrip().endswith("}"), "a DOT digraph")
-        expect('label="leaf\\n(2, 5)"' in text, "pred is a leaf of shape (2, 5)")
+        expect('label="pred\\nleaf\\n(2, 5)"' in text, "pred is a leaf of shape (2, 5), named by its role")
+        expect('label="label\\nconstant\\n(2,)"' in text, "the sparse label is a constant, named")
         expect(" -> " in text, "with edges")
+        # Huber runs as one fused node, drawn as the cluster of its primitives;
+        # --expand records it as plain primitives, one node each.
+        status, _, err = run("graph", "HuberLoss", "--out", dot)
+        text = open(dot).read() if status == 0 else ""
+        expect("subgraph cluster_" in text and 'label="smooth_l1"' in text, f"Huber's fused cluster: {err}")
+        status, _, err = run("graph", "HuberLoss", "--expand", "--out", dot)
+        text = open(dot).read() if status == 0 else ""
+        expect("subgraph" not in text and 'label="smooth_l1\\n(3, 4)"' in text,
+               f"Huber expanded into plain primitives: {err}")
         status, _, _ = run("graph", "SoftmaxCELoss", "--opt", "axis=7", "--out", dot)
         expect(status in (2, 3), "an axis out of range is refused")
 
@@ -234,7 +399,10 @@ CASES = {
     "eval": eval_matches_in_process,
     "errors": error_paths,
     "corrupt-npy": corrupt_npy,
+    "fortran-npy": fortran_order,
     "list-graph": list_and_graph,
+    "check-at-arrays": check_at_arrays,
+    "taylor": taylor_alone,
 }
 
 if __name__ == "__main__":

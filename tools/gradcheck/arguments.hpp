@@ -1,10 +1,14 @@
 // Turning the text of the command line into losses, options, shapes and input files.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "configuration.hpp"
 #include "xtape/losses/registry.hpp"
 
 namespace xtape::tool {
@@ -24,6 +28,31 @@ OptionMap parse_options(const LossInfo& loss, const std::vector<std::string>& as
 
 /// The loss's error message, prefixed with "LOSS: " unless it already names the loss.
 std::string naming_loss(const LossInfo& loss, const std::string& message);
+
+/// The files of `--in NAME=FILE` assignments by input name: UsageError for a
+/// name the loss does not take, or one given twice.
+std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments);
+
+/// The arrays of those files, converted to T: DataError naming the file when one
+/// cannot be read (or is not a .npy file xtape reads).
+template <class T>
+ArrayMap<T> read_inputs(const std::map<std::string, std::string>& files);
+
+/// The input whose shape the registry's samplers and check shapes call the pred
+/// shape (pred, or CosineEmbeddingLoss's input1): the first input whose sampled
+/// array has the loss's first check shape.
+std::string shape_input(const LossInfo& loss);
+
+/// The losses a check or Taylor test covers, each with what the command line
+/// fixes: `names` (every loss when empty), the options (validated by each
+/// loss), the shape, the seed and the --in arrays (read as double). UsageError
+/// for --in with other than one loss, or a --shape that is not the shape of
+/// the given pred; DataError for a file that cannot be read.
+std::vector<std::pair<const LossInfo*, GridRequest>> loss_requests(const std::vector<std::string>& names,
+                                                                   const std::vector<std::string>& options,
+                                                                   const std::string& shape,
+                                                                   const std::vector<std::string>& inputs,
+                                                                   std::optional<std::uint64_t> seed);
 
 /// "4,10" -> (4, 10). Every size at least 1 and at most max_elements elements
 /// in all; UsageError otherwise.

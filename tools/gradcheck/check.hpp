@@ -13,9 +13,11 @@ namespace xtape::tool {
 /// How the gradients are checked. With `float_gradients`, the analytic
 /// gradients come from the float version of the loss (the central differences
 /// still from double), so that --dtype float32 checks float's backward pass.
+/// `taylor` is how the Taylor test of each loss probes.
 struct CheckSettings {
     GradcheckOptions gradcheck;
     bool float_gradients = false;
+    TaylorOptions taylor;
 };
 
 /// The outcome of one configuration.

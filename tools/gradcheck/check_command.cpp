@@ -1,10 +1,13 @@
-// `xtape-gradcheck check`: the grid of configurations of every chosen loss, checked and reported.
+// `xtape-gradcheck check`: the grid of configurations of every chosen loss and
+// a Taylor test per loss, checked and reported.
 #include <algorithm>
 #include <iostream>
 
 #include "arguments.hpp"
 #include "check.hpp"
 #include "commands.hpp"
+#include "html_report.hpp"
+#include "point.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "tool_errors.hpp"
@@ -12,37 +15,43 @@
 namespace xtape::tool {
 
 int run_check(const CheckCommand& command) {
-    std::vector<const LossInfo*> losses;
-    if (command.losses.empty()) {
-        for (const auto& loss : loss_registry()) losses.push_back(&loss);
-    } else {
-        for (const auto& name : command.losses) losses.push_back(&loss_named(name));
-    }
-    const std::optional<Shape> shape =
-        command.shape.empty() ? std::nullopt : std::optional<Shape>(parse_shape(command.shape));
-
-    // Parse everything before checking anything: a usage error should not wait for a long run.
-    std::vector<std::pair<const LossInfo*, Configuration>> work;
-    for (const LossInfo* loss : losses) {
-        const GridRequest request{parse_options(*loss, command.options), shape, command.seed};
-        for (auto& c : configuration_grid(*loss, request)) work.emplace_back(loss, std::move(c));
+    // Everything the user chose is parsed, and refused when the loss rejects it,
+    // before anything is checked: a usage error should not wait for a long run.
+    std::vector<std::pair<const LossInfo*, Configuration>> grid, taylor;
+    for (const auto& [loss, request] :
+         loss_requests(command.losses, command.options, command.shape, command.inputs, command.seed)) {
+        for (auto& c : configuration_grid(*loss, request)) {
+            refuse_rejected_choice(*loss, c, request);
+            grid.emplace_back(loss, std::move(c));
+        }
+        Configuration c = taylor_configuration(*loss, request);
+        refuse_rejected_choice(*loss, c, request);
+        taylor.emplace_back(loss, std::move(c));
     }
 
-    const CheckSettings settings{command.gradcheck, command.dtype == "float32"};
+    const CheckSettings settings{command.gradcheck, command.dtype == "float32", command.taylor};
     std::vector<CheckRecord> records;
+    std::vector<TaylorRecord> taylor_records;
     {
-        Progress progress(work.size());
-        for (const auto& [loss, configuration] : work) {
+        Progress progress(grid.size() + taylor.size());
+        for (const auto& [loss, configuration] : grid) {
             progress.step(loss->name + " " + describe(configuration));
             records.push_back(check_configuration(*loss, configuration, settings));
         }
+        for (const auto& [loss, configuration] : taylor) {
+            progress.step(loss->name + " Taylor test");
+            taylor_records.push_back(taylor_check(*loss, configuration, settings.taylor));
+        }
     }
+    if (!command.report.empty()) write_html_report(command.report, records, taylor_records, settings);
     if (command.json) {
-        print_json(std::cout, records, settings);
+        print_json(std::cout, records, taylor_records, settings);
     } else {
-        print_table(std::cout, records);
+        print_table(std::cout, records, taylor_records);
     }
-    const bool all_passed = std::all_of(records.begin(), records.end(), [](const CheckRecord& r) { return r.passed(); });
+    const bool all_passed =
+        std::all_of(records.begin(), records.end(), [](const CheckRecord& r) { return r.passed(); }) &&
+        std::all_of(taylor_records.begin(), taylor_records.end(), [](const TaylorRecord& r) { return r.passed(); });
     return all_passed ? exit_passed : exit_failed;
 }
 

@@ -20,6 +20,10 @@ void add_loss_options(CLI::App* app, std::vector<std::string>& options) {
         ->type_name("NAME=VALUE");
 }
 
+void add_inputs(CLI::App* app, std::vector<std::string>& inputs, const char* description) {
+    app->add_option("--in", inputs, description)->allow_extra_args(false)->type_name("NAME=FILE");
+}
+
 void add_dtype(CLI::App* app, std::string& dtype, const char* description) {
     app->add_option("--dtype", dtype, description)->check(CLI::IsMember({"float64", "float32"}));
 }
@@ -34,8 +38,8 @@ std::string one_line(std::string text) {
 // a subcommand (or a request for help).
 std::vector<std::string> arguments_with_default(std::vector<std::string> args) {
     const bool explicit_subcommand =
-        !args.empty() && (args[0] == "check" || args[0] == "eval" || args[0] == "list" || args[0] == "graph" ||
-                          args[0] == "-h" || args[0] == "--help");
+        !args.empty() && (args[0] == "check" || args[0] == "taylor" || args[0] == "eval" || args[0] == "list" ||
+                          args[0] == "graph" || args[0] == "-h" || args[0] == "--help");
     if (!explicit_subcommand) args.insert(args.begin(), "check");
     std::reverse(args.begin(), args.end());  // CLI11 takes them last first
     return args;
@@ -44,15 +48,20 @@ std::vector<std::string> arguments_with_default(std::vector<std::string> args) {
 }  // namespace
 
 int run_command_line(const std::vector<std::string>& arguments) {
-    CLI::App app{"Checks xtape's gradients against finite differences, and evaluates losses on .npy arrays.",
-                 "xtape-gradcheck"};
+    CLI::App app{
+        "Checks xtape's gradients against central differences and by the Taylor test, and evaluates "
+        "losses on .npy arrays.",
+        "xtape-gradcheck"};
     app.require_subcommand(1, 1);
 
     CheckCommand check;
-    CLI::App* check_app = app.add_subcommand("check", "check every loss (or the named ones) over a grid (the default)");
+    CLI::App* check_app = app.add_subcommand(
+        "check", "check every loss (or the named ones) over a grid, and a Taylor test per loss (the default)");
     check_app->add_option("loss", check.losses, "loss names or aliases, any case (default: every loss)");
     add_loss_options(check_app, check.options);
     check_app->add_option("--shape", check.shape, "pred shape, e.g. 4,10 (default: the loss's check shapes)");
+    add_inputs(check_app, check.inputs,
+               "check at this array, NAME=FILE.npy (one loss; the inputs not given are sampled)");
     std::uint64_t seed = 0;
     CLI::Option* seed_option = check_app->add_option("--seed", seed, "sampling seed (default: 0 and 1)");
     add_dtype(check_app, check.dtype,
@@ -62,16 +71,32 @@ int run_command_line(const std::vector<std::string>& arguments) {
     check_app->add_option("--rtol", check.gradcheck.rtol, "relative tolerance")->check(CLI::NonNegativeNumber);
     check_app->add_flag("--fast", check.gradcheck.fast, "compare random directional derivatives only");
     check_app->add_flag("--json", check.json, "print one JSON document instead of the table");
+    check_app->add_option("--report", check.report, "also write a self-contained HTML report with plots")
+        ->type_name("FILE.html");
+
+    TaylorCommand taylor;
+    CLI::App* taylor_app =
+        app.add_subcommand("taylor", "the Taylor test of every loss (or the named ones), every step");
+    taylor_app->add_option("loss", taylor.losses, "loss names or aliases, any case (default: every loss)");
+    add_loss_options(taylor_app, taylor.options);
+    taylor_app->add_option("--shape", taylor.shape, "pred shape, e.g. 4,10 (default: the loss's first check shape)");
+    add_inputs(taylor_app, taylor.inputs, "test at this array, NAME=FILE.npy (one loss; the others are sampled)");
+    std::uint64_t taylor_seed = 0;
+    CLI::Option* taylor_seed_option = taylor_app->add_option(
+        "--seed", taylor_seed, "seed of the sampling, the projection and the direction (default 0)");
+    taylor_app->add_option("--eps0", taylor.taylor.eps0, "the largest step (default: chosen from the rounding level)")
+        ->check(CLI::PositiveNumber);
+    taylor_app->add_option("--steps", taylor.taylor.steps, "number of steps, halving each time")
+        ->check(CLI::Range(3, 40));
+    taylor_app->add_flag("--json", taylor.json, "print one JSON document instead of the tables");
 
     EvalCommand eval;
     CLI::App* eval_app = app.add_subcommand("eval", "evaluate a loss and its gradients on .npy inputs");
     eval_app->add_option("loss", eval.loss, "loss name or alias")->required();
     add_loss_options(eval_app, eval.options);
     add_dtype(eval_app, eval.dtype, "float64 (the default) or float32: the precision of the evaluation and the files");
-    eval_app->add_option("--in", eval.inputs, "an input as NAME=FILE.npy (float32/64, int32/64)")
-        ->allow_extra_args(false)
-        ->type_name("NAME=FILE")
-        ->required();
+    add_inputs(eval_app, eval.inputs, "an input as NAME=FILE.npy (float32/64, int32/64)");
+    eval_app->get_option("--in")->required();
     eval_app->add_option("--out", eval.out, "directory for loss.npy and grad_NAME.npy")->required();
 
     CLI::App* list_app = app.add_subcommand("list", "list every loss, its inputs, options and defaults");
@@ -82,10 +107,13 @@ int run_command_line(const std::vector<std::string>& arguments) {
     add_loss_options(graph_app, graph.options);
     graph_app->add_option("--shape", graph.shape, "pred shape, e.g. 4,10");
     graph_app->add_option("--out", graph.out, "the .dot file to write")->required();
+    graph_app->add_flag("--expand", graph.expand,
+                        "record the loss as plain primitives, one node per op, rather than as it runs (fused nodes "
+                        "drawn as clusters)");
 
     // The usage help of the subcommand in use, or of the whole tool.
     const auto usage = [&] {
-        for (CLI::App* sub : {check_app, eval_app, list_app, graph_app}) {
+        for (CLI::App* sub : {check_app, taylor_app, eval_app, list_app, graph_app}) {
             if (sub->parsed()) return sub->help();
         }
         return app.help();
@@ -94,7 +122,9 @@ int run_command_line(const std::vector<std::string>& arguments) {
         std::vector<std::string> args = arguments_with_default(arguments);
         app.parse(args);
         if (seed_option->count() > 0) check.seed = seed;
+        if (taylor_seed_option->count() > 0) taylor.seed = taylor_seed;
         if (check_app->parsed()) return run_check(check);
+        if (taylor_app->parsed()) return run_taylor(taylor);
         if (eval_app->parsed()) return run_eval(eval);
         if (list_app->parsed()) return run_list();
         return run_graph(graph);

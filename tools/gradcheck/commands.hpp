@@ -10,15 +10,32 @@
 
 namespace xtape::tool {
 
-/// `check [LOSS...] [--opt NAME=VALUE]... [--shape S] [--seed N] [--dtype D]
-/// [--eps E] [--atol A] [--rtol R] [--fast] [--json]`
+/// `check [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
+/// [--dtype D] [--eps E] [--atol A] [--rtol R] [--fast] [--json] [--report FILE.html]`:
+/// the grid of configurations of each loss (or the one at the user's arrays),
+/// and a Taylor test per loss.
 struct CheckCommand {
     std::vector<std::string> losses;  // empty: every loss of the registry
     std::vector<std::string> options;
-    std::string shape;  // empty: the registry's check shapes
+    std::string shape;                // empty: the registry's check shapes
+    std::vector<std::string> inputs;  // NAME=FILE.npy; only with one loss
     std::optional<std::uint64_t> seed;
     std::string dtype = "float64";
     GradcheckOptions gradcheck;
+    TaylorOptions taylor;
+    bool json = false;
+    std::string report;  // the HTML report to write, or empty
+};
+
+/// `taylor [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
+/// [--eps0 E] [--steps K] [--json]`: the Taylor test alone, with every step printed.
+struct TaylorCommand {
+    std::vector<std::string> losses;  // empty: every loss of the registry
+    std::vector<std::string> options;
+    std::string shape;
+    std::vector<std::string> inputs;
+    std::optional<std::uint64_t> seed;
+    TaylorOptions taylor;
     bool json = false;
 };
 
@@ -37,11 +54,13 @@ struct GraphCommand {
     std::vector<std::string> options;
     std::string shape;
     std::string out;
+    bool expand = false;  // as plain primitives (Execution::eager)
 };
 
 /// Each returns the exit status (0, or 1 when a check failed) and throws
 /// UsageError or DataError (tool_errors.hpp) for the other outcomes.
 int run_check(const CheckCommand& command);
+int run_taylor(const TaylorCommand& command);
 int run_eval(const EvalCommand& command);
 int run_list();
 int run_graph(const GraphCommand& command);

@@ -5,6 +5,9 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "arguments.hpp"
 
 namespace xtape::tool {
 
@@ -46,23 +49,47 @@ bool same(const Configuration& a, const Configuration& b) {
     return a.options == b.options && a.pred_shape == b.pred_shape && a.inputs == b.inputs && a.seed == b.seed;
 }
 
+std::vector<std::string> names_of(const ArrayMap<double>& arrays) {
+    std::vector<std::string> names;
+    for (const auto& [name, array] : arrays) names.push_back(name);
+    return names;
+}
+
+// The pred shape: that of the given array of the loss's shape input, else the requested or first check shape.
+Shape shape_of(const LossInfo& loss, const GridRequest& request) {
+    const auto given = request.given->find(shape_input(loss));
+    if (given != request.given->end()) return given->second.shape();
+    return request.shape ? *request.shape : loss.check_shapes.at(0);
+}
+
 }  // namespace
 
 std::string describe(const Configuration& c) {
     std::string text = fmt::format("{} seed={}", to_string(c.pred_shape), c.seed);
     for (const auto& [name, value] : c.options) text += fmt::format(" {}={}", name, value);
+    if (!c.given->empty()) text += fmt::format(" given={}", fmt::join(names_of(*c.given), ","));
     return text;
 }
 
+Configuration taylor_configuration(const LossInfo& loss, const GridRequest& request) {
+    const std::vector<std::string> extra = request.given->empty() ? optional_inputs(loss) : names_of(*request.given);
+    return {request.fixed_options, shape_of(loss, request), inputs_with(loss, extra), request.seed.value_or(0),
+            request.given};
+}
+
 std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRequest& request) {
+    if (!request.given->empty()) {
+        return {{request.fixed_options, shape_of(loss, request), inputs_with(loss, names_of(*request.given)),
+                 request.seed.value_or(0), request.given}};
+    }
     const std::vector<Shape> shapes = request.shape ? std::vector<Shape>{*request.shape} : loss.check_shapes;
     const std::vector<std::uint64_t> seeds =
         request.seed ? std::vector<std::uint64_t>{*request.seed} : std::vector<std::uint64_t>{0, 1};
     if (shapes.empty()) return {};
     const OptionMap& fixed = request.fixed_options;
     const bool weighted = has_input(loss, "sample_weight");
-    const std::vector<std::string> with_weight = inputs_with(loss, weighted ? std::vector<std::string>{"sample_weight"}
-                                                                            : std::vector<std::string>{});
+    const std::vector<std::string> with_weight =
+        inputs_with(loss, weighted ? std::vector<std::string>{"sample_weight"} : std::vector<std::string>{});
 
     std::vector<Configuration> grid;
     // Variants are not filtered by whether the loss accepts them: a grid value
@@ -78,8 +105,8 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
     };
 
     for (const Shape& shape : shapes) {
-        add({fixed, shape, inputs_with(loss, {}), 0});
-        add({fixed, shape, with_weight, 0});
+        add({fixed, shape, inputs_with(loss, {}), 0, request.given});
+        add({fixed, shape, with_weight, 0, request.given});
         OptionMap weighting = fixed;
         for (const auto& spec : loss.options) {
             if (spec.name != "weight" || fixed.count("weight")) continue;
@@ -90,10 +117,10 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
                 }
             }
         }
-        add({weighting, shape, inputs_with(loss, optional_inputs(loss)), 0});
+        add({weighting, shape, inputs_with(loss, optional_inputs(loss)), 0, request.given});
     }
     for (const auto& name : optional_inputs(loss)) {
-        if (name != "sample_weight") add({fixed, shapes.front(), inputs_with(loss, {name}), 0});
+        if (name != "sample_weight") add({fixed, shapes.front(), inputs_with(loss, {name}), 0, request.given});
     }
     for (const auto& spec : loss.options) {
         if (fixed.count(spec.name)) continue;
@@ -103,10 +130,10 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
             options[spec.name] = value;
             if (spec.name == "batch_axis") {
                 for (const Shape& shape : shapes) {
-                    if (axis_fits(value, shape.size())) add({options, shape, with_weight, 0});
+                    if (axis_fits(value, shape.size())) add({options, shape, with_weight, 0, request.given});
                 }
             } else {
-                add({options, shapes.front(), with_weight, 0});
+                add({options, shapes.front(), with_weight, 0, request.given});
             }
         }
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,17 +11,19 @@
 
 namespace xtape::tool {
 
-/// A loss applied to one set of sampled inputs: the options set explicitly
-/// (the others keep their defaults), the pred shape, which inputs are given
-/// (in the loss's order) and the sampling seed.
+/// A loss applied to one set of inputs: the options set explicitly (the others
+/// keep their defaults), the pred shape, which inputs are given (in the loss's
+/// order), the sampling seed, and the user's own arrays (--in), which replace
+/// the sampled ones of the same name.
 struct Configuration {
     OptionMap options;
     Shape pred_shape;
     std::vector<std::string> inputs;
     std::uint64_t seed = 0;
+    std::shared_ptr<const ArrayMap<double>> given = std::make_shared<const ArrayMap<double>>();
 };
 
-/// "(3, 4) seed=0 axis=1 sparse_label=false": the shape, the seed and the options set.
+/// "(3, 4) seed=0 axis=1 sparse_label=false", and "given=pred,label" for the user's arrays.
 std::string describe(const Configuration& configuration);
 
 /// What the command line fixes; what it leaves open, the grid varies.
@@ -28,6 +31,8 @@ struct GridRequest {
     OptionMap fixed_options;
     std::optional<Shape> shape;
     std::optional<std::uint64_t> seed;
+    /// The user's arrays (--in): the grid is then the one configuration at them.
+    std::shared_ptr<const ArrayMap<double>> given = std::make_shared<const ArrayMap<double>>();
 };
 
 /// The configurations the check runs for `loss`, without duplicates, each for
@@ -39,7 +44,14 @@ struct GridRequest {
 /// - each option's grid values one at a time from the defaults, with
 ///   sample_weight, on the first shape; batch_axis values on every shape whose
 ///   rank has that axis.
-/// Options in `fixed_options` are never varied.
+/// Options in `fixed_options` are never varied. With the user's arrays, the one
+/// configuration of the fixed options, the requested seed (or 0), the required
+/// inputs and those given, at the shape of the given pred (its shape input).
 std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRequest& request);
+
+/// The one configuration of the Taylor test: the fixed options, the first
+/// check shape (or the requested one), the requested seed (or 0) and every
+/// input the sampler gives (required and those given, with the user's arrays).
+Configuration taylor_configuration(const LossInfo& loss, const GridRequest& request);
 
 }  // namespace xtape::tool

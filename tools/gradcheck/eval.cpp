@@ -1,8 +1,10 @@
 // `xtape-gradcheck eval`: the loss and its gradients on the user's .npy arrays, written as .npy.
-#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "arguments.hpp"
 #include "commands.hpp"
@@ -13,23 +15,6 @@
 namespace xtape::tool {
 
 namespace {
-
-// The named input files, checked against the loss's input names.
-std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments) {
-    std::map<std::string, std::string> files;
-    for (const auto& text : assignments) {
-        auto [name, file] = split_assignment(text, "--in");
-        const bool known = std::any_of(loss.inputs.begin(), loss.inputs.end(),
-                                       [&name = name](const InputSpec& s) { return s.name == name; });
-        if (!known) {
-            std::string names;
-            for (const auto& s : loss.inputs) names += (names.empty() ? "" : ", ") + s.name;
-            throw UsageError(fmt::format("--in {}: {} has no input '{}' (inputs: {})", text, loss.name, name, names));
-        }
-        if (!files.emplace(name, file).second) throw UsageError(fmt::format("--in {}: input '{}' given twice", text, name));
-    }
-    return files;
-}
 
 template <class T>
 void write(const std::filesystem::path& path, const xt::xarray<T>& array) {
@@ -43,14 +28,7 @@ void write(const std::filesystem::path& path, const xt::xarray<T>& array) {
 template <class T>
 int evaluate_and_write(const LossInfo& loss, const OptionMap& options, const std::map<std::string, std::string>& files,
                        const std::filesystem::path& out) {
-    ArrayMap<T> inputs;
-    for (const auto& [name, file] : files) {
-        try {
-            inputs[name] = read_npy<T>(file).array;
-        } catch (const NpyError& e) {
-            throw DataError(e.what());
-        }
-    }
+    const ArrayMap<T> inputs = read_inputs<T>(files);
     Evaluation<T> result;
     try {
         result = evaluate(loss, options, inputs);
@@ -60,8 +38,16 @@ int evaluate_and_write(const LossInfo& loss, const OptionMap& options, const std
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
     if (ec) throw DataError(fmt::format("{}: cannot create the output directory: {}", out.string(), ec.message()));
-    write(out / "loss.npy", result.output);
-    for (const auto& [name, gradient] : result.gradients) write(out / fmt::format("grad_{}.npy", name), gradient);
+    std::vector<std::string> written{(out / "loss.npy").string()};
+    write(written.back(), result.output);
+    for (const auto& [name, gradient] : result.gradients) {
+        written.push_back((out / fmt::format("grad_{}.npy", name)).string());
+        write(written.back(), gradient);
+    }
+    // Summed in double whatever T is, so that the line compares with another framework's sum.
+    double sum = 0;
+    for (const T v : result.output) sum += static_cast<double>(v);
+    fmt::print("wrote {}; sum of the loss {}\n", fmt::join(written, ", "), sum);
     return exit_passed;
 }
 

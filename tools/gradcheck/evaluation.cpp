@@ -13,6 +13,7 @@ Var<T> record_loss(Tape<T>& tape, const LossInfo& loss, const OptionMap& options
         } else {
             vars[name] = tape.constant(array);
         }
+        tape.set_name(vars[name], name);  // the input's role, for the graph
     }
     return loss.apply<T>(options, vars);
 }

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "evaluation.hpp"
 #include "tool_errors.hpp"
+#include "xtape/execution.hpp"
 #include "xtape/graph.hpp"
 
 namespace xtape::tool {
@@ -24,6 +25,7 @@ int run_graph(const GraphCommand& command) {
         const ArrayMap<double> inputs = loss.sample(options, shape, 0);
         Tape<double> tape;
         std::map<std::string, Var<double>> leaves;
+        const ExecutionScope execution(command.expand ? Execution::eager : Execution::automatic);
         const Var<double> output = record_loss(tape, loss, options, inputs, leaves);
         dot = to_dot(tape, output);
     } catch (const Error& e) {

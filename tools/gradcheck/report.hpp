@@ -1,18 +1,28 @@
-// Printing the records of a check: a table for people, JSON for programs.
+// Printing the records of a check: tables for people, JSON for programs.
 #pragma once
 
 #include <iosfwd>
 #include <vector>
 
 #include "check.hpp"
+#include "taylor.hpp"
 
 namespace xtape::tool {
 
-/// One row per record (loss, configuration, inputs, max abs error, max rel
-/// error, worst element, status), then the line "N passed, M failed".
-void print_table(std::ostream& out, const std::vector<CheckRecord>& records);
+/// One row per gradient record (loss, configuration, inputs, max abs error, max
+/// rel error, worst element and its error over its tolerance, status), a row
+/// per Taylor record (print_taylor_rows), then "N passed, M failed" over both.
+void print_table(std::ostream& out, const std::vector<CheckRecord>& records, const std::vector<TaylorRecord>& taylor);
 
-/// One JSON document: the settings, every record, and the counts.
-void print_json(std::ostream& out, const std::vector<CheckRecord>& records, const CheckSettings& settings);
+/// For each Taylor record, pyadjoint's table: every step with each residual and
+/// its rate, then the verdict; then "N passed, M failed".
+void print_taylor(std::ostream& out, const std::vector<TaylorRecord>& taylor);
+
+/// One JSON document: the settings, every record, and the counts over both kinds.
+void print_json(std::ostream& out, const std::vector<CheckRecord>& records, const std::vector<TaylorRecord>& taylor,
+                const CheckSettings& settings);
+
+/// "N passed, M failed" over both kinds of record.
+std::string counts_line(const std::vector<CheckRecord>& records, const std::vector<TaylorRecord>& taylor);
 
 }  // namespace xtape::tool

@@ -34,15 +34,17 @@ struct NpyArray {
 };
 
 /// Parses the bytes of a .npy file. `source` names them in error messages (a
-/// file name). Accepts format versions 1.0, 2.0 and 3.0, C order, the dtypes of
+/// file name). Accepts format versions 1.0, 2.0 and 3.0, C and Fortran order
+/// (as NumPy does: `np.save(path, a.T)` reads back as a.T), the dtypes of
 /// NpyDtype; converts the elements to T (int64 values beyond 2^53, or doubles
-/// beyond float's range, round as static_cast does).
+/// beyond float's range, round as static_cast does). The result is always C order.
 ///
 /// Throws NpyError naming `source` and the fault for anything else: a wrong
-/// magic string, a truncated header or data, a malformed header dictionary, an
-/// unknown or big-endian dtype, fortran_order True, a shape whose element count
-/// overflows or does not match the number of data bytes exactly. It allocates
-/// nothing larger than the input, whatever the bytes.
+/// magic string, a truncated header or data, a malformed header dictionary, a
+/// shape whose element count overflows or does not match the number of data
+/// bytes exactly, and ("unsupported") a valid file it does not read: a format
+/// version after 3.0, a dtype other than those of NpyDtype (big-endian ones
+/// included). It allocates nothing larger than the input, whatever the bytes.
 template <class T>
 NpyArray<T> parse_npy(std::string_view bytes, std::string_view source);
 

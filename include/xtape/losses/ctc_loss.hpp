@@ -9,8 +9,8 @@
 
 namespace xtape {
 
-/// How CTCLoss computes -log p: the fused alpha-beta op (ctc_nll, the default,
-/// measured faster at every size tried) or the recursion composed from tape
+/// How CTCLoss computes -log p: the fused alpha-beta op (ctc_nll, the default
+/// and the faster, docs/performance.md) or the recursion composed from tape
 /// primitives (ctc_nll_composed, the reference, which ExecutionScope(eager)
 /// also chooses). Both give the same value and gradient.
 enum class CtcImplementation { Fused, Composed };
