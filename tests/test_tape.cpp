@@ -39,7 +39,7 @@ TEST_CASE("leaf gradients accumulate across sweeps, intermediate ones do not") {
 
 TEST_CASE("a tape that keeps no intermediate gradients hands add's and sub's on: same leaf gradients") {
     // Leaves used once, twice, through add and sub on either side, with a broadcast operand.
-    const auto record = [](Tape<double>& tape, const Var<double>& a, const Var<double>& b, const Var<double>& row) {
+    const auto record = [](const Var<double>& a, const Var<double>& b, const Var<double>& row) {
         const auto s = sub(a, b);       // a - b
         const auto t = add(s, row);     // (a - b) + row (broadcast: summed back to row's shape)
         const auto u = sub(t, a);       // - b + row
@@ -57,7 +57,7 @@ TEST_CASE("a tape that keeps no intermediate gradients hands add's and sub's on:
         const auto a = tape.leaf(av);
         const auto b = tape.leaf(bv);
         const auto row = tape.leaf(rv);
-        const auto [total, s] = record(tape, a, b, row);
+        const auto [total, s] = record(a, b, row);
         tape.backward(total);
         // The first sub's gradient went on to a unchanged: kept, or handed over.
         CHECK(s.has_grad() == keep);
