@@ -9,7 +9,7 @@ namespace xtape {
 
 namespace detail {
 
-BinaryLayout::BinaryLayout(const Shape& a, const Shape& b, const char* op) : out(broadcast_shapes(a, b, op)) {
+BinaryLayout::BinaryLayout(const Shape& a, const Shape& b, const Shape& out) {
     if (a == out && b == out) return;
     // Whether `small`, leading 1s aside, is the trailing part of the output's
     // shape: then it repeats over the output's rows. Rows of a few elements

@@ -3,6 +3,8 @@
 // each over contiguous memory.
 #pragma once
 
+#include <optional>
+
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xnoalias.hpp>
 
@@ -43,16 +45,19 @@ Var<T> record_unary(const Var<T>& a, rules::Scalars s = {}) {
     }
 }
 
-/// How the operands of a binary op line up with its output: of its shape, one
-/// of them repeated over the output's rows (a bias over a batch), or any other
-/// broadcast (the operands are then broadcast into arrays of the output's shape).
+/// How the operands of a binary op line up with its output of shape `out`:
+/// of its shape, one of them repeated over the output's rows (a bias over a
+/// batch), or any other broadcast (the operands are then broadcast into arrays
+/// of the output's shape). Small and trivially copyable, so that a backward
+/// function capturing it fits in std::function without an allocation.
 struct BinaryLayout {
     enum class Kind { same, a_repeated, b_repeated, other };
     Kind kind = Kind::same;
-    Shape out;
     std::size_t row = 0;  // the repeated operand's size
 
-    BinaryLayout(const Shape& a, const Shape& b, const char* op);
+    /// Operands of the output's shape.
+    BinaryLayout() = default;
+    BinaryLayout(const Shape& a, const Shape& b, const Shape& out);
 
     /// f(out_offset, a_offset, b_offset, n) over blocks that pair contiguous
     /// elements (for `other`, of operands already broadcast to the output).
@@ -64,6 +69,7 @@ struct BinaryLayout {
         }
     }
 };
+static_assert(std::is_trivially_copyable_v<BinaryLayout> && sizeof(BinaryLayout) <= 2 * sizeof(void*));
 
 /// `value` as an array of `shape` (which it broadcasts to), from `storage`'s buffers.
 template <class T, class Storage>
@@ -81,15 +87,18 @@ Var<T> record_binary(const Var<T>& a, const Var<T>& b) {
     static_assert(R::arity == 2);
     constexpr rules::Op op = rules::op_of<R>;
     Tape<T>& tape = tape_of(a, b, R::name);
-    const BinaryLayout layout(a.shape(), b.shape(), R::name);
+    const bool same_shape = a.shape() == b.shape();
+    const Shape out_shape = same_shape ? a.shape() : broadcast_shapes(a.shape(), b.shape(), R::name);
+    const BinaryLayout layout = same_shape ? BinaryLayout{} : BinaryLayout(a.shape(), b.shape(), out_shape);
     const rules::Kernels<T>& kernels = rules::best_kernels<T>();
-    xt::xarray<T> out = tape.buffer(layout.out);
-    {
-        const bool other = layout.kind == BinaryLayout::Kind::other;
-        const xt::xarray<T> full_a = other ? broadcast_into(tape, a.value(), layout.out) : xt::xarray<T>();
-        const xt::xarray<T> full_b = other ? broadcast_into(tape, b.value(), layout.out) : xt::xarray<T>();
-        const T* pa = other ? full_a.data() : a.value().data();
-        const T* pb = other ? full_b.data() : b.value().data();
+    xt::xarray<T> out = tape.buffer(out_shape);
+    if (layout.kind == BinaryLayout::Kind::other) {
+        const xt::xarray<T> full_a = broadcast_into(tape, a.value(), out_shape);
+        const xt::xarray<T> full_b = broadcast_into(tape, b.value(), out_shape);
+        kernels.apply(op, {}, out.size(), full_a.data(), full_b.data(), out.data());
+    } else {
+        const T* pa = a.value().data();
+        const T* pb = b.value().data();
         layout.for_each_block(out.size(), [&](std::size_t at, std::size_t at_a, std::size_t at_b, std::size_t n) {
             kernels.apply(op, {}, n, pa + at_a, pb + at_b, out.data() + at);
         });
@@ -99,34 +108,42 @@ Var<T> record_binary(const Var<T>& a, const Var<T>& b) {
     } else {
         return tape.record(R::name, {a, b}, std::move(out), [layout](GradContext<T>& c) {
             constexpr rules::OpTraits traits = rules::traits_of<R>();
-            const rules::Kernels<T>& kernels = rules::best_kernels<T>();
+            const bool wanted[2] = {c.needs_grad(0), c.needs_grad(1)};
+            // What the wanted derivatives read (nothing for add and sub, whose
+            // gradients pass on: their backward touches no value).
+            const unsigned reads = (wanted[0] ? traits.reads[0] : 0u) | (wanted[1] ? traits.reads[1] : 0u);
+            const Shape& out_shape = c.value().shape();
             // The operands broadcast to the output's shape where a derivative reads them.
-            unsigned reads = 0;
-            for (int which = 0; which < 2; ++which) reads |= c.needs_grad(which) ? traits.reads[which] : 0;
             const bool other = layout.kind == BinaryLayout::Kind::other;
-            const bool full_a = other && (reads & rules::reads_a);
-            const bool full_b = other && (reads & rules::reads_b);
-            const xt::xarray<T> a = full_a ? broadcast_into(c, c.input(0), layout.out) : xt::xarray<T>();
-            const xt::xarray<T> b = full_b ? broadcast_into(c, c.input(1), layout.out) : xt::xarray<T>();
-            const T* pa = full_a ? a.data() : c.input(0).data();
-            const T* pb = full_b ? b.data() : c.input(1).data();
+            std::optional<xt::xarray<T>> full_a, full_b;
+            const T* pa = nullptr;
+            const T* pb = nullptr;
+            if (reads & rules::reads_a) {
+                if (other) full_a = broadcast_into(c, c.input(0), out_shape);
+                pa = other ? full_a->data() : c.input(0).data();
+            }
+            if (reads & rules::reads_b) {
+                if (other) full_b = broadcast_into(c, c.input(1), out_shape);
+                pb = other ? full_b->data() : c.input(1).data();
+            }
+            const T* y = reads & rules::reads_result ? c.value().data() : nullptr;
             int passed = -1;  // an operand whose derivative is the incoming gradient: it is handed on last
             for (int which = 0; which < 2; ++which) {
-                if (!c.needs_grad(which)) continue;
+                if (!wanted[which]) continue;
                 if (traits.passes_gradient[which]) {
                     if (passed >= 0) c.accumulate(passed, c.grad());
                     passed = which;
                     continue;
                 }
                 // Of the output's shape: accumulate sums it down to the operand's.
-                xt::xarray<T> d = c.buffer(layout.out);
+                xt::xarray<T> d = c.buffer(out_shape);
                 const unsigned read = traits.reads[which];
                 const T* g = c.grad().data();
-                const T* y = c.value().data();
                 layout.for_each_block(d.size(), [&](std::size_t at, std::size_t at_a, std::size_t at_b, std::size_t n) {
-                    kernels.derivative(op, {}, which, n, g + at, read & rules::reads_a ? pa + at_a : nullptr,
-                                       read & rules::reads_b ? pb + at_b : nullptr,
-                                       read & rules::reads_result ? y + at : nullptr, nullptr, d.data() + at);
+                    rules::best_kernels<T>().derivative(op, {}, which, n, g + at, read & rules::reads_a ? pa + at_a : nullptr,
+                                                        read & rules::reads_b ? pb + at_b : nullptr,
+                                                        read & rules::reads_result ? y + at : nullptr, nullptr,
+                                                        d.data() + at);
                 });
                 c.accumulate(which, std::move(d));
             }
