@@ -226,12 +226,12 @@ CtcResult run_ctc(const CTCLossOptions& options, const xt::xarray<double>& pred,
 
 TEST_CASE("CTCLoss blank_label=first on class-rotated inputs equals blank_label=last, value and gradient") {
     const std::size_t N = 2, T = 5, C = 4;
-    xt::xarray<double> last_pred = xt::empty<double>({N, T, C});
+    xt::xarray<double> last_pred = xt::xarray<double>::from_shape({N, T, C});
     for (std::size_t n = 0; n < N; ++n)
         for (std::size_t t = 0; t < T; ++t)
             for (std::size_t c = 0; c < C; ++c) last_pred(n, t, c) = std::sin(1.3 * n + 0.7 * t + 0.37 * c * c);
     // The blank moves from class C-1 to class 0, every other class up by one.
-    xt::xarray<double> first_pred = xt::empty<double>({N, T, C});
+    xt::xarray<double> first_pred = xt::xarray<double>::from_shape({N, T, C});
     for (std::size_t n = 0; n < N; ++n)
         for (std::size_t t = 0; t < T; ++t)
             for (std::size_t c = 0; c < C; ++c) first_pred(n, t, (c + 1) % C) = last_pred(n, t, c);
