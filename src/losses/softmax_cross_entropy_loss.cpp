@@ -19,7 +19,7 @@ const detail::OptionFields<Options>& fields() {
         {detail::field("axis", &Options::axis, "the class axis", {"1"}),
          detail::field("sparse_label", &Options::sparse_label, "labels are class indices", {"false"}),
          detail::field("from_logits", &Options::from_logits, "pred holds log-probabilities", {"true"}),
-         detail::field("label_smoothing", &Options::label_smoothing, "target (1-e)*target + e/C, e in [0, 1)",
+         detail::field("label_smoothing", &Options::label_smoothing, "s: the target becomes (1-s)*target + s/C, s in [0, 1)",
                        {"0.1"}),
          // Not in the default grid: with sparse_label=false it is an error.
          detail::field("ignore_index", &Options::ignore_index, "a sparse label to ignore, or None"),
@@ -147,17 +147,18 @@ Var<T> SoftmaxCrossEntropyLoss<T>::beyond_gluon_graph(const Var<T>& pred, const 
         const auto weights = detail::input_at(v, cw);
         Var<T> e;
         if (o.sparse_label) {
-            // -((1-e) cw[label] lp[label] + e/C sum_c cw_c lp_c)
+            // -((1-s) cw[label] lp[label] + s/C sum_c cw_c lp_c)
+            const std::optional<Var<T>> class_weights =
+                weights ? std::optional<Var<T>>(broadcast_to(*weights, v[0].shape())) : std::nullopt;
             Var<T> picked = pick(lp, v[1], o.axis, true);
-            if (weights) picked = mul(pick(broadcast_to(*weights, v[0].shape()), v[1], o.axis, true), picked);
+            if (class_weights) picked = mul(pick(*class_weights, v[1], o.axis, true), picked);
             e = neg(mul(picked, T(1) - smoothing));
             if (smoothing != 0) {
-                const Var<T> spread = weights ? dot(lp, broadcast_to(*weights, v[0].shape()), {o.axis}, true)
-                                              : sum(lp, {o.axis}, true);
+                const Var<T> spread = class_weights ? dot(lp, *class_weights, {o.axis}, true) : sum(lp, {o.axis}, true);
                 e = sub(e, mul(spread, smoothing / num_classes));
             }
         } else {
-            // -sum_c cw_c ((1-e) y_c + e/C) lp_c
+            // -sum_c cw_c ((1-s) y_c + s/C) lp_c
             Var<T> target = smoothing != 0 ? add(mul(v[1], T(1) - smoothing), smoothing / num_classes) : v[1];
             if (weights) target = mul(target, *weights);
             e = neg(dot(lp, target, {o.axis}, true));

@@ -16,7 +16,7 @@ struct SoftmaxCrossEntropyLossOptions {
     bool sparse_label = true;
     /// True: pred already holds log-probabilities; false: log_softmax is applied along `axis`.
     bool from_logits = false;
-    /// The target becomes (1-e)*target + e/C (PyTorch's label_smoothing); in [0, 1).
+    /// s: the target becomes (1-s)*target + s/C (PyTorch's label_smoothing); in [0, 1).
     double label_smoothing = 0;
     /// A sparse label equal to it is ignored: it contributes nothing and each
     /// sample's mean is over its kept positions (PyTorch's ignore_index). None: none.
@@ -33,10 +33,10 @@ struct SoftmaxCrossEntropyLossOptions {
 /// - dense labels (reshaped like pred): e = -sum(lp * label, axis, keepdims);
 /// then out = mean_b(sw * w * e), so an (N,T,C) pred gives the mean over T.
 /// Sparse labels get no gradient; dense ones do.
-/// Beyond Gluon 1.9 (docs/beyond-gluon.md), with e = label_smoothing and an
+/// Beyond Gluon 1.9 (docs/beyond-gluon.md), with s = label_smoothing and an
 /// optional, differentiable class_weight cw of shape (C,) (1 without it):
-/// - sparse: e = -((1-e)*cw[label]*lp[label] + e/C * sum_c cw_c*lp_c);
-/// - dense:  e = -sum_c cw_c*((1-e)*label_c + e/C)*lp_c;
+/// - sparse: e = -((1-s)*cw[label]*lp[label] + s/C * sum_c cw_c*lp_c);
+/// - dense:  e = -sum_c cw_c*((1-s)*label_c + s/C)*lp_c;
 /// - ignore_index (sparse only): positions whose label equals it give 0, and
 ///   each sample's mean is over its kept positions (0 when none is kept).
 /// Throws ShapeError for a label shape that fits neither form, a sample_weight
