@@ -28,11 +28,11 @@ const detail::OptionFields<Options>& fields() {
 }
 
 // How the execution layer may run the graph: along axis 0 the softmax mixes the
-// samples; a sparse label's graph reads pred once each way, a dense one's several times.
-detail::GraphKind graph_kind(std::size_t axis, bool sparse_label) {
-    return axis == 0        ? detail::GraphKind::mixes_samples
-           : sparse_label ? detail::GraphKind::one_pass
-                          : detail::GraphKind::several_passes;
+// samples; otherwise the graph reads pred once each way or several times.
+detail::GraphKind graph_kind(std::size_t axis, bool reads_pred_once) {
+    return axis == 0           ? detail::GraphKind::mixes_samples
+           : reads_pred_once ? detail::GraphKind::one_pass
+                             : detail::GraphKind::several_passes;
 }
 }  // namespace
 
@@ -100,6 +100,7 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
         }
         return self.batch_mean(self.apply_weighting(e, detail::input_at(v, sw), self.weight()));
     };
+    // A sparse label's graph reads pred once each way (logsumexp and pick), a dense one's several times.
     return detail::run_graph(*this, graph, in, graph_kind(axis, options_.sparse_label));
 }
 
@@ -169,7 +170,9 @@ Var<T> SoftmaxCrossEntropyLoss<T>::beyond_gluon_graph(const Var<T>& pred, const 
         const Var<T> total = self.batch_sum(self.apply_weighting(mul(e, mask), detail::input_at(v, sw), self.weight()));
         return div(total, maximum(self.batch_sum(mask), T(1)));
     };
-    return detail::run_graph(*this, graph, in, graph_kind(axis, options_.sparse_label));
+    // log_softmax, then the pick and the smoothed sum: several passes over pred, sparse labels or not.
+    constexpr bool reads_pred_once = false;
+    return detail::run_graph(*this, graph, in, graph_kind(axis, reads_pred_once));
 }
 
 template <class T>
