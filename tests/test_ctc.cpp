@@ -375,10 +375,10 @@ TEST_CASE("sample_weight and weight scale each sample's loss") {
 }
 
 TEST_CASE("CTCLoss repr is Gluon's, with batch_axis from the label layout") {
-    CHECK(CTCLoss<float>().repr() == "CTCLoss(batch_axis=0, w=None, layout=NTC, label_layout=NT)");
+    CHECK(CTCLoss<float>().repr() == "CTCLoss(batch_axis=0, w=None, layout=NTC, label_layout=NT, blank_label=last)");
     CTCLossOptions options = options_of(CtcImplementation::Fused, "TNC", "TN");
     options.weight = 0.5;
-    CHECK(CTCLoss<double>(options).repr() == "CTCLoss(batch_axis=1, w=0.5, layout=TNC, label_layout=TN)");
+    CHECK(CTCLoss<double>(options).repr() == "CTCLoss(batch_axis=1, w=0.5, layout=TNC, label_layout=TN, blank_label=last)");
     CHECK(CTCLoss<double>().options().implementation == CtcImplementation::Fused);
 }
 
@@ -445,7 +445,7 @@ TEST_CASE("CTCLoss through the registry: samples are valid, gradcheck and float 
     const LossInfo& info = find_loss("ctcloss");
     CHECK(info.name == "CTCLoss");
     CHECK(info.repr({{"layout", "TNC"}, {"label_layout", "TN"}}) ==
-          "CTCLoss(batch_axis=1, w=None, layout=TNC, label_layout=TN)");
+          "CTCLoss(batch_axis=1, w=None, layout=TNC, label_layout=TN, blank_label=last)");
     std::uint64_t seed = 3;
     for (const OptionMap& options : xtape::test::option_grid(info)) {
         for (const Shape& shape : info.check_shapes) {

@@ -83,7 +83,7 @@ TEST_CASE("every registered loss: float agrees with double to 1e-5 relative") {
     }
 }
 
-TEST_CASE("the registry lists the twelve non-CTC losses in Gluon's order, with their aliases") {
+TEST_CASE("the registry lists the twelve non-CTC Gluon losses in Gluon's order, then beyond-gluon.md's four") {
     std::vector<std::string> names;
     for (const auto& info : loss_registry()) {
         if (info.name != "CTCLoss") names.push_back(info.name);
@@ -91,7 +91,8 @@ TEST_CASE("the registry lists the twelve non-CTC losses in Gluon's order, with t
     const std::vector<std::string> expected = {
         "L2Loss",     "L1Loss",           "SigmoidBinaryCrossEntropyLoss", "SoftmaxCrossEntropyLoss",
         "KLDivLoss",  "HuberLoss",        "HingeLoss",                     "SquaredHingeLoss",
-        "LogisticLoss", "TripletLoss",    "PoissonNLLLoss",                "CosineEmbeddingLoss"};
+        "LogisticLoss", "TripletLoss",    "PoissonNLLLoss",                "CosineEmbeddingLoss",
+        "SDMLLoss",   "SigmoidFocalLoss", "GaussianNLLLoss",               "MarginRankingLoss"};
     CHECK(names == expected);
     CHECK(find_loss("SoftmaxCELoss").name == "SoftmaxCrossEntropyLoss");
     CHECK(find_loss("sigmoidbceloss").name == "SigmoidBinaryCrossEntropyLoss");
@@ -118,14 +119,16 @@ TEST_CASE("every registry entry is consistent: defaults parse, grids hold the de
 
 TEST_CASE("repr prints batch_axis, w and the loss's own options") {
     CHECK(find_loss("SoftmaxCELoss").repr({}) ==
-          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=true, from_logits=false)");
+          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=true, from_logits=false, "
+          "label_smoothing=0, ignore_index=None)");
     CHECK(find_loss("L2Loss").repr({{"weight", "0.25"}, {"batch_axis", "-1"}}) == "L2Loss(batch_axis=-1, w=0.25)");
     CHECK(find_loss("LogisticLoss").repr({{"label_format", "binary"}}) ==
           "LogisticLoss(batch_axis=0, w=None, label_format=binary)");
     CHECK(find_loss("PoissonNLLLoss").repr({{"compute_full", "1"}}) ==
           "PoissonNLLLoss(batch_axis=0, w=None, from_logits=true, compute_full=true, epsilon=1e-08)");
     CHECK(SoftmaxCrossEntropyLoss<float>({.axis = 1, .sparse_label = false}).repr() ==
-          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=1, sparse_label=false, from_logits=false)");
+          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=1, sparse_label=false, from_logits=false, "
+          "label_smoothing=0, ignore_index=None)");
     CHECK(HuberLoss<double>({.rho = 2, .weight = 0.5}).repr() == "HuberLoss(batch_axis=0, w=0.5, rho=2)");
 }
 
@@ -145,7 +148,8 @@ TEST_CASE("options from text: unknown names and malformed values throw, naming t
                          ValueError);
     // Accepted spellings.
     CHECK(ce.repr({{"sparse_label", "False"}, {"from_logits", "1"}, {"weight", "none"}}) ==
-          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=false, from_logits=true)");
+          "SoftmaxCrossEntropyLoss(batch_axis=0, w=None, axis=-1, sparse_label=false, from_logits=true, "
+          "label_smoothing=0, ignore_index=None)");
     CHECK(find_loss("L1Loss").repr({{"weight", "2.5e-1"}}) == "L1Loss(batch_axis=0, w=0.25)");
 }
 
@@ -204,12 +208,17 @@ TEST_CASE("every registered loss accepts NaN in a differentiable input without a
 
 namespace {
 
+std::string trim_quotes(std::string text) {
+    const auto first = text.find_first_not_of(" '`");
+    const auto last = text.find_last_not_of(" '`");
+    return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+}
+
 // The options column of each loss's row in a contract's table of losses
-// ("| HuberLoss | rho=1, weight=None, batch_axis=0 | ..."), by loss name.
-std::map<std::string, std::map<std::string, std::string>> documented_defaults(const std::string& path) {
+// ("| HuberLoss | rho=1, weight=None, batch_axis=0 | ..."), by loss name, added to `table`.
+void read_table_defaults(const std::string& path, std::map<std::string, std::map<std::string, std::string>>& table) {
     std::ifstream file(path);
     REQUIRE(file.good());
-    std::map<std::string, std::map<std::string, std::string>> table;
     std::string line;
     while (std::getline(file, line)) {
         std::vector<std::string> cells;
@@ -217,22 +226,62 @@ std::map<std::string, std::map<std::string, std::string>> documented_defaults(co
         std::string cell;
         while (std::getline(row, cell, '|')) cells.push_back(cell);
         if (line.rfind("| ", 0) != 0 || cells.size() < 3) continue;
-        const auto trim = [](std::string text) {
-            const auto first = text.find_first_not_of(" '`");
-            const auto last = text.find_last_not_of(" '`");
-            return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
-        };
-        const std::string name = trim(cells[1].substr(0, cells[1].find('(')));
+        const std::string name = trim_quotes(cells[1].substr(0, cells[1].find('(')));
         std::map<std::string, std::string> options;
         std::stringstream pairs(cells[2]);
         std::string pair;
         while (std::getline(pairs, pair, ',')) {
             const auto equals = pair.find('=');
-            if (equals != std::string::npos) options[trim(pair.substr(0, equals))] = trim(pair.substr(equals + 1));
+            if (equals != std::string::npos) {
+                options[trim_quotes(pair.substr(0, equals))] = trim_quotes(pair.substr(equals + 1));
+            }
         }
         if (!options.empty()) table[name] = options;
     }
-    return table;
+}
+
+// The options a contract adds to an existing loss, under a heading that names them
+// ("### CTCLoss: `blank_label`"; "input `class_weight`" is an input, not an option),
+// each with the default its section states: "`blank_label = 'last'`" or
+// "`ignore_index` (... default: none)". Added to the loss's entry of `table`.
+void read_added_options(const std::string& path, std::map<std::string, std::map<std::string, std::string>>& table) {
+    std::ifstream file(path);
+    REQUIRE(file.good());
+    std::vector<std::pair<std::string, std::string>> sections;  // heading, body
+    std::string line;
+    while (std::getline(file, line)) {
+        if (line.rfind("## ", 0) == 0) sections.emplace_back("", "");  // a section of another kind ends one
+        if (line.rfind("### ", 0) == 0) {
+            sections.emplace_back(line.substr(4), "");
+        } else if (!sections.empty()) {
+            sections.back().second += line + "\n";
+        }
+    }
+    for (const auto& [heading, body] : sections) {
+        const auto colon = heading.find(':');
+        if (colon == std::string::npos) continue;
+        const std::string loss = trim_quotes(heading.substr(0, colon));
+        std::stringstream names(heading.substr(colon + 1));
+        std::string item;
+        while (std::getline(names, item, ',')) {
+            if (trim_quotes(item).rfind("input ", 0) == 0) continue;
+            const std::string option = trim_quotes(item);
+            std::string value;
+            const auto assigned = body.find("`" + option + " = ");
+            if (assigned != std::string::npos) {
+                const auto start = assigned + option.size() + 4;
+                value = trim_quotes(body.substr(start, body.find('`', start) - start));
+            } else {
+                const auto named = body.find("`" + option + "`");
+                REQUIRE_MESSAGE(named != std::string::npos, option, " is not described under ", heading);
+                const auto stated = body.find("default: ", named);
+                REQUIRE(stated != std::string::npos);
+                const auto start = stated + 9;
+                value = trim_quotes(body.substr(start, body.find_first_of(");", start) - start));
+            }
+            table[loss][option] = value;
+        }
+    }
 }
 
 // Whether a registry default and a documented one say the same: as numbers
@@ -251,8 +300,15 @@ bool same_default(const std::string& registry, const std::string& documented) {
 
 }  // namespace
 
-TEST_CASE("every Gluon loss's options and defaults are those of docs/gluon-losses.md") {
-    const auto documented = documented_defaults(std::string(XTAPE_DOCS_DIR) + "/gluon-losses.md");
+TEST_CASE("every loss's options and defaults are those of docs/gluon-losses.md and docs/beyond-gluon.md") {
+    std::map<std::string, std::map<std::string, std::string>> documented;
+    read_table_defaults(std::string(XTAPE_DOCS_DIR) + "/gluon-losses.md", documented);
+    read_table_defaults(std::string(XTAPE_DOCS_DIR) + "/beyond-gluon.md", documented);
+    read_added_options(std::string(XTAPE_DOCS_DIR) + "/beyond-gluon.md", documented);
+    // The added options are read as documented.
+    CHECK(documented.at("CTCLoss").at("blank_label") == "last");
+    CHECK(documented.at("SoftmaxCrossEntropyLoss").at("label_smoothing") == "0");
+    CHECK(documented.at("SoftmaxCrossEntropyLoss").at("ignore_index") == "none");
     for (const LossInfo& info : loss_registry()) {
         CAPTURE(info.name);
         const auto row = documented.find(info.name);

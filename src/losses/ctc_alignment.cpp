@@ -91,7 +91,7 @@ std::vector<std::size_t> read_lengths(const xt::xarray<T>& lengths, std::size_t 
 template <class T>
 CtcAlignment read_ctc_inputs(const Shape& pred_shape, CtcLayout layout, const xt::xarray<T>& label,
                              CtcLabelLayout label_layout, const xt::xarray<T>* pred_lengths,
-                             const xt::xarray<T>* label_lengths) {
+                             const xt::xarray<T>* label_lengths, CtcBlank blank_at) {
     const bool time_major = layout == CtcLayout::TNC;
     const char* pred_axes = time_major ? "(T, N, C)" : "(N, T, C)";
     if (pred_shape.size() != 3) {
@@ -131,30 +131,35 @@ CtcAlignment read_ctc_inputs(const Shape& pred_shape, CtcLayout layout, const xt
     std::vector<std::size_t> lengths;
     if (label_lengths) lengths = read_lengths(*label_lengths, batch, width, "label_lengths", "L");
 
-    const std::int64_t blank = static_cast<std::int64_t>(classes) - 1;
+    // The classes a label may name, [lowest, lowest + C - 2], and the blank and padding outside them.
+    const bool blank_first = blank_at == CtcBlank::first;
+    const std::int64_t lowest = blank_first ? 1 : 0;
+    const std::int64_t highest = lowest + static_cast<std::int64_t>(classes) - 2;
+    const std::int64_t blank = blank_first ? 0 : static_cast<std::int64_t>(classes) - 1;
+    const double padding = blank_first ? 0 : -1;
     std::vector<std::vector<std::int64_t>> labels(batch);
     for (std::size_t n = 0; n < batch; ++n) {
         const std::size_t used = label_lengths ? lengths[n] : width;
         for (std::size_t j = 0; j < used; ++j) {
             const double v = static_cast<double>(label_time_major ? label(j, n) : label(n, j));
-            if (!label_lengths && v == -1) break;  // padding ends the row
-            if (!is_whole(v) || v < 0 || v > static_cast<double>(blank - 1)) {
+            if (!label_lengths && v == padding) break;  // padding ends the row
+            if (!is_whole(v) || v < static_cast<double>(lowest) || v > static_cast<double>(highest)) {
                 const std::size_t row = label_time_major ? j : n;
                 const std::size_t col = label_time_major ? n : j;
-                throw ValueError(fmt::format("CTCLoss: label value {} at [{}, {}] is not a class in [0, {}] "
+                throw ValueError(fmt::format("CTCLoss: label value {} at [{}, {}] is not a class in [{}, {}] "
                                              "(C = {}, the blank is {}{})",
-                                             v, row, col, blank - 1, classes, blank,
-                                             label_lengths ? "" : "; -1 pads"));
+                                             v, row, col, lowest, highest, classes, blank,
+                                             label_lengths ? "" : fmt::format("; {} pads", padding)));
             }
-            labels[n].push_back(static_cast<std::int64_t>(v));
+            labels[n].push_back(static_cast<std::int64_t>(v) - lowest);
         }
     }
     return make_ctc_alignment(labels, frame_counts, frames, classes, layout);
 }
 
 template CtcAlignment read_ctc_inputs(const Shape&, CtcLayout, const xt::xarray<float>&, CtcLabelLayout,
-                                      const xt::xarray<float>*, const xt::xarray<float>*);
+                                      const xt::xarray<float>*, const xt::xarray<float>*, CtcBlank);
 template CtcAlignment read_ctc_inputs(const Shape&, CtcLayout, const xt::xarray<double>&, CtcLabelLayout,
-                                      const xt::xarray<double>*, const xt::xarray<double>*);
+                                      const xt::xarray<double>*, const xt::xarray<double>*, CtcBlank);
 
 }  // namespace xtape

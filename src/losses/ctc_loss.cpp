@@ -8,6 +8,7 @@
 #include <xtensor/xmanipulation.hpp>
 
 #include "xtape/losses/ctc_nll.hpp"
+#include "xtape/ops.hpp"
 
 #include "loss_infos.hpp"
 #include "option_fields.hpp"
@@ -19,6 +20,8 @@ const detail::OptionFields<CTCLossOptions>& fields() {
     static const detail::OptionFields<CTCLossOptions> list(
         {detail::field("layout", &CTCLossOptions::layout, "axes of pred", {"TNC"}, {"NTC", "TNC"}),
          detail::field("label_layout", &CTCLossOptions::label_layout, "axes of label", {"TN"}, {"NT", "TN"}),
+         detail::field("blank_label", &CTCLossOptions::blank_label, "the blank class: last (C-1) or first (0)",
+                       {"first"}, {"last", "first"}),
          detail::weight_field<CTCLossOptions>()});
     return list;
 }
@@ -27,6 +30,12 @@ const detail::OptionFields<CTCLossOptions>& fields() {
 std::ptrdiff_t batch_axis_of(std::string_view label_layout) {
     return parse_ctc_label_layout(label_layout) == CtcLabelLayout::TN ? 1 : 0;
 }
+
+CtcBlank parse_blank_label(const std::string& blank_label) {
+    if (blank_label == "last") return CtcBlank::last;
+    if (blank_label == "first") return CtcBlank::first;
+    throw ValueError(fmt::format("CTCLoss: blank_label must be 'last' or 'first', got '{}'", blank_label));
+}
 }  // namespace
 
 template <class T>
@@ -34,7 +43,8 @@ CTCLoss<T>::CTCLoss(const CTCLossOptions& options)
     : Loss<T>("CTCLoss", options.weight, batch_axis_of(options.label_layout)),
       options_(options),
       layout_(parse_ctc_layout(options.layout)),
-      label_layout_(parse_ctc_label_layout(options.label_layout)) {}
+      label_layout_(parse_ctc_label_layout(options.label_layout)),
+      blank_(parse_blank_label(options.blank_label)) {}
 
 template <class T>
 Var<T> CTCLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> pred_lengths,
@@ -42,7 +52,7 @@ Var<T> CTCLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::opti
     auto alignment = std::make_shared<const CtcAlignment>(
         read_ctc_inputs(pred.shape(), layout_, label.value(), label_layout_,
                         pred_lengths ? &pred_lengths->value() : nullptr,
-                        label_lengths ? &label_lengths->value() : nullptr));
+                        label_lengths ? &label_lengths->value() : nullptr, blank_));
     // A bad sample_weight must throw before anything is recorded on the tape.
     if (sample_weight && !broadcasts_to(sample_weight->shape(), Shape{alignment->batch})) {
         throw ShapeError(fmt::format("CTCLoss: sample_weight of shape {} does not broadcast to the loss of shape {}",
@@ -50,7 +60,12 @@ Var<T> CTCLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::opti
     }
     const bool composed =
         options_.implementation == CtcImplementation::Composed || current_execution() == Execution::eager;
-    const Var<T> nll = composed ? ctc_nll_composed(pred, *alignment) : ctc_nll(pred, alignment);
+    // The alignment numbers the classes with the blank last: a first blank moves to the end.
+    const std::size_t classes = pred.shape()[2];
+    const Var<T> scores =
+        blank_ == CtcBlank::first ? concat(std::vector<Var<T>>{slice(pred, 2, 1, classes), slice(pred, 2, 0, 1)}, 2)
+                                  : pred;
+    const Var<T> nll = composed ? ctc_nll_composed(scores, *alignment) : ctc_nll(scores, alignment);
     return this->apply_weighting(nll, sample_weight, this->weight());
 }
 
@@ -66,7 +81,7 @@ namespace detail {
 
 namespace {
 // Valid CTC inputs for a pred of `shape` in the options' layout: labels of 1 to
-// min(T, 3) classes (none when C = 1) padded with -1, and frame counts that
+// min(T, 3) classes (none when C = 1) padded as blank_label says, and frame counts that
 // leave every sample feasible, so that each one has a gradient.
 ArrayMap<double> sample_ctc_inputs(const CTCLossOptions& o, const Shape& shape, Sampler& s) {
     if (shape.size() != 3) {
@@ -81,7 +96,8 @@ ArrayMap<double> sample_ctc_inputs(const CTCLossOptions& o, const Shape& shape, 
     const auto draw = [&s](std::size_t lo, std::size_t hi) {
         return lo + static_cast<std::size_t>(s.classes(Shape{1}, hi - lo + 1)(0));
     };
-    xt::xarray<double> label(Shape{batch, width}, -1.0);
+    const bool blank_first = o.blank_label == "first";
+    xt::xarray<double> label(Shape{batch, width}, blank_first ? 0.0 : -1.0);
     xt::xarray<double> pred_lengths(Shape{batch}, 0.0);
     xt::xarray<double> label_lengths(Shape{batch}, 0.0);
     for (std::size_t n = 0; n < batch; ++n) {
@@ -90,7 +106,7 @@ ArrayMap<double> sample_ctc_inputs(const CTCLossOptions& o, const Shape& shape, 
         for (std::size_t j = 0; j < length; ++j) row.push_back(static_cast<std::int64_t>(draw(0, classes - 2)));
         // Drop labels until the repeats fit (a repeat needs a blank between).
         while (ctc_min_frames(row) > frames) row.pop_back();
-        for (std::size_t j = 0; j < row.size(); ++j) label(n, j) = static_cast<double>(row[j]);
+        for (std::size_t j = 0; j < row.size(); ++j) label(n, j) = static_cast<double>(row[j] + (blank_first ? 1 : 0));
         label_lengths(n) = static_cast<double>(row.size());
         pred_lengths(n) = static_cast<double>(draw(std::max<std::size_t>(ctc_min_frames(row), 1), frames));
     }
@@ -109,8 +125,8 @@ LossInfo ctc_loss_info() {
     LossInfo info;
     info.name = "CTCLoss";
     info.summary = "connectionist temporal classification: -log p(label | softmax(pred)) over every alignment";
-    info.inputs = {required_input("pred", "activations (N,T,C) for NTC, (T,N,C) for TNC; the blank is channel C-1"),
-                   required_input("label", "classes in [0, C-2], (N,L) for NT, (L,N) for TN, -1 pads", false),
+    info.inputs = {required_input("pred", "activations (N,T,C) for NTC, (T,N,C) for TNC; the blank is channel C-1 or 0"),
+                   required_input("label", "classes in [0, C-2] padded by -1 (blank last) or [1, C-1] padded by 0 (blank first); (N,L) for NT, (L,N) for TN", false),
                    {"pred_lengths", false, false, "frames used by each sample, (N,)"},
                    {"label_lengths", false, false, "label entries used by each sample, (N,)"},
                    sample_weight_input()};

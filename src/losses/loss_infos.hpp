@@ -18,5 +18,10 @@ LossInfo logistic_loss_info();
 LossInfo triplet_loss_info();
 LossInfo poisson_nll_loss_info();
 LossInfo cosine_embedding_loss_info();
+// docs/beyond-gluon.md
+LossInfo sdml_loss_info();
+LossInfo sigmoid_focal_loss_info();
+LossInfo gaussian_nll_loss_info();
+LossInfo margin_ranking_loss_info();
 
 }  // namespace xtape::detail

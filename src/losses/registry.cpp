@@ -1,4 +1,4 @@
-// The registry of losses, in Gluon's documentation order, and lookup by name or alias.
+// The registry of losses, in Gluon's documentation order then beyond-gluon.md's, and lookup by name or alias.
 #include "xtape/losses/registry.hpp"
 
 #include <algorithm>
@@ -35,6 +35,11 @@ const std::vector<LossInfo>& loss_registry() {
         detail::triplet_loss_info(),
         detail::poisson_nll_loss_info(),
         detail::cosine_embedding_loss_info(),
+        // docs/beyond-gluon.md, in its table's order
+        detail::sdml_loss_info(),
+        detail::sigmoid_focal_loss_info(),
+        detail::gaussian_nll_loss_info(),
+        detail::margin_ranking_loss_info(),
     };
     return registry;
 }

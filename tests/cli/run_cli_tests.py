@@ -356,6 +356,43 @@ def taylor_alone():
                f"near a kink: the steps start below it: {verdict!r} {err!r}")
 
 
+def beyond_gluon():
+    """docs/beyond-gluon.md from the command line: the spec's input and option names."""
+    for args in (["SoftmaxCELoss", "--opt", "ignore_index=-100"], ["SoftmaxCELoss", "--opt", "label_smoothing=0.1"],
+                 ["CTCLoss", "--opt", "blank_label=first"]):
+        status, out, err = run("check", *args)
+        expect(status == 0 and out.rstrip().endswith(" 0 failed"), f"check {args} passes: {status} {err!r}")
+    status, _, err = run("check", "CTCLoss", "--opt", "blank_label=middle")
+    expect(status == 2 and "CTCLoss" in err and "blank_label" in err, f"an unknown blank_label is exit 2: {err!r}")
+    status, _, err = run("check", "SoftmaxCELoss", "--opt", "label_smoothing=1")
+    expect(status == 2 and "label_smoothing must be in [0, 1)" in err, f"label_smoothing=1 is exit 2: {err!r}")
+    with tempfile.TemporaryDirectory() as d:
+        def file(name, shape, values):
+            return float64_file(os.path.join(d, name + ".npy"), shape, values)
+        out = os.path.join(d, "out")
+        cases = [
+            (["SDMLLoss", "--in", "x1=" + file("x1", (3, 2), [1, 0, 0, 1, 1, 1]),
+              "--in", "x2=" + file("x2", (3, 2), [0.9, 0.1, 0.2, 0.8, 1, 1.2])],
+             [0.0018090882180111, 0.0081633207020194, 0.0267207508769619]),
+            (["GaussianNLLLoss", "--in", "pred=" + file("pred", (2, 2), [0.5, 1, 2, -1]),
+              "--in", "target=" + file("target", (2, 2), [0, 1.5, 2.5, -1]),
+              "--in", "var=" + file("var", (2, 2), [1, 0.5, 2, 1e-8])],
+             [0.0142132048600137, -3.2493408443510820]),
+            (["SoftmaxCELoss", "--opt", "ignore_index=-100", "--opt", "label_smoothing=0.1",
+              "--in", "pred=" + file("logits", (3, 3), [1, 2, 0.5, 0.1, -1, 3, 0.3, 0.2, 0.1]),
+              "--in", "label=" + file("classes", (3,), [1, 2, -100])],
+             [0.5477021174412783, 0.3007742189604913, 0]),
+        ]
+        for args, expected in cases:
+            status, _, err = run("eval", *args, "--out", out)
+            expect(status == 0, f"eval {args} runs: {err!r}")
+            if status == 0:
+                got = npy_values(os.path.join(out, "loss.npy"))
+                expect(len(got) == len(expected) and all(abs(g - e) <= 1e-12 * max(1, abs(e))
+                                                          for g, e in zip(got, expected)),
+                       f"eval {args[0]} gives the spec's numbers: {got}")
+
+
 def list_and_graph():
     status, out, _ = run("list")
     names = loss_names()
@@ -403,6 +440,7 @@ CASES = {
     "list-graph": list_and_graph,
     "check-at-arrays": check_at_arrays,
     "taylor": taylor_alone,
+    "beyond-gluon": beyond_gluon,
 }
 
 if __name__ == "__main__":

@@ -62,6 +62,16 @@ Shape shape_of(const LossInfo& loss, const GridRequest& request) {
     return request.shape ? *request.shape : loss.check_shapes.at(0);
 }
 
+// Whether the loss accepts these options (its constructor's checks included).
+bool accepts(const LossInfo& loss, const OptionMap& options) {
+    try {
+        loss.repr(options);
+        return true;
+    } catch (const std::invalid_argument&) {
+        return false;
+    }
+}
+
 }  // namespace
 
 std::string describe(const Configuration& c) {
@@ -93,7 +103,9 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
 
     std::vector<Configuration> grid;
     // Variants are not filtered by whether the loss accepts them: a grid value
-    // the loss rejects is a bug of the registry, and the check reports it.
+    // the loss rejects is a bug of the registry, and the check reports it. The
+    // one exception is a grid value that conflicts with the user's fixed options
+    // (ignore_index fixed, sparse_label=false varied): it is left out.
     // Every configuration runs once per seed.
     const auto add = [&](Configuration c) {
         for (std::uint64_t seed : seeds) {
@@ -128,6 +140,7 @@ std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRe
             if (value == spec.default_value) continue;
             OptionMap options = fixed;
             options[spec.name] = value;
+            if (!accepts(loss, options) && accepts(loss, {{spec.name, value}})) continue;
             if (spec.name == "batch_axis") {
                 for (const Shape& shape : shapes) {
                     if (axis_fits(value, shape.size())) add({options, shape, with_weight, 0, request.given});

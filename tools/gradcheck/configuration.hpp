@@ -44,7 +44,8 @@ struct GridRequest {
 /// - each option's grid values one at a time from the defaults, with
 ///   sample_weight, on the first shape; batch_axis values on every shape whose
 ///   rank has that axis.
-/// Options in `fixed_options` are never varied. With the user's arrays, the one
+/// Options in `fixed_options` are never varied, and a grid value the loss
+/// accepts alone but rejects with them is left out. With the user's arrays, the one
 /// configuration of the fixed options, the requested seed (or 0), the required
 /// inputs and those given, at the shape of the given pred (its shape input).
 std::vector<Configuration> configuration_grid(const LossInfo& loss, const GridRequest& request);

@@ -66,19 +66,26 @@ CtcAlignment make_ctc_alignment(const std::vector<std::vector<std::int64_t>>& la
                                 const std::vector<std::size_t>& frame_counts, std::size_t frames,
                                 std::size_t classes, CtcLayout layout);
 
+/// Where CTC's blank is: class C-1 (Gluon's CTCLoss) or class 0 (MXNet's
+/// ctc_loss operator, torch's blank=0).
+enum class CtcBlank { last, first };
+
 /// Checks CTCLoss's inputs against the spec and reads its labels and lengths.
 ///
 /// `pred_shape` is (N,T,C) or (T,N,C) by `layout`; `label` is (N,L) or (L,N) by
-/// `label_layout`, with L <= T. Without label lengths a row ends at its first -1;
-/// with them the first label_lengths[n] entries are used. Lengths are optional
-/// (null when absent) and of shape (N,).
+/// `label_layout`, with L <= T. Labels are classes in [0, C-2] padded by -1 for
+/// CtcBlank::last, in [1, C-1] padded by 0 for CtcBlank::first; either way they
+/// are read as [0, C-2] with the blank C-1 (`first` shifted down by one, which
+/// the caller matches by moving pred's class 0 last). Without label lengths a
+/// row ends at its first padding value; with them the first label_lengths[n]
+/// entries are used. Lengths are optional (null when absent) and of shape (N,).
 /// Throws ShapeError (ranks, batch sizes, L > T, C = 0, length shapes) and
-/// ValueError (a label outside [0, C-2] or not a whole number, a length not a
+/// ValueError (a label that is not a class or not a whole number, a length not a
 /// whole number in [0, T] or [0, L]); each message names CTCLoss, the argument and
 /// the shapes or the offending value with its index.
 template <class T>
 CtcAlignment read_ctc_inputs(const Shape& pred_shape, CtcLayout layout, const xt::xarray<T>& label,
                              CtcLabelLayout label_layout, const xt::xarray<T>* pred_lengths,
-                             const xt::xarray<T>* label_lengths);
+                             const xt::xarray<T>* label_lengths, CtcBlank blank_at = CtcBlank::last);
 
 }  // namespace xtape

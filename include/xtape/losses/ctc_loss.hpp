@@ -21,6 +21,9 @@ struct CTCLossOptions {
     std::string layout = "NTC";
     /// The axes of label: "NT" or "TN"; its N is the batch axis.
     std::string label_layout = "NT";
+    /// Where the blank is: "last" (class C-1, labels [0, C-2], -1 pads; Gluon's
+    /// CTCLoss) or "first" (class 0, labels [1, C-1], 0 pads; MXNet's ctc_loss, torch's blank=0).
+    std::string blank_label = "last";
     /// Gluon's `weight`: a scalar factor of the loss; None (the default) applies none.
     std::optional<double> weight = std::nullopt;
     /// Which computation of -log p to use; both give the same results.
@@ -33,8 +36,9 @@ struct CTCLossOptions {
 ///
 /// - pred: activations (N,T,C) for layout "NTC", (T,N,C) for "TNC"; log_softmax
 ///   over C is applied here.
-/// - label: (N,L) for label_layout "NT", (L,N) for "TN", classes in [0, C-2], L <= T.
-///   Without label_lengths a row ends at its first -1; with them the first
+/// - label: (N,L) for label_layout "NT", (L,N) for "TN", L <= T, classes in [0, C-2]
+///   (blank_label "last") or [1, C-1] ("first"). Without label_lengths a row ends at
+///   its first padding value (-1 for "last", 0 for "first"); with them the first
 ///   label_lengths[n] entries are used and the rest is ignored.
 /// - pred_lengths (N,): sample n uses frames 0..pred_lengths[n]-1; later frames
 ///   get gradient exactly 0 and may hold anything, even NaN.
@@ -44,7 +48,8 @@ struct CTCLossOptions {
 /// - sample_weight must broadcast to (N,); it and the weight scale the per-sample loss.
 ///
 /// Labels and lengths are not differentiable. Throws ValueError naming CTCLoss for
-/// an unknown layout (at construction), a label outside [0, C-2] or not a whole
+/// an unknown layout or blank_label (at construction), a label that is not a class
+/// (the blank included) or not a whole
 /// number, lengths that are not whole numbers in [0,T] / [0,L]; ShapeError for
 /// L > T and mismatched shapes.
 template <class T>
@@ -53,7 +58,7 @@ public:
     /// The options struct the constructor takes (used by the loss registry).
     using Options = CTCLossOptions;
     /// Builds the loss from Gluon's options.
-    /// Throws ValueError naming CTCLoss for a layout or label_layout it does not know.
+    /// Throws ValueError naming CTCLoss for a layout, label_layout or blank_label it does not know.
     explicit CTCLoss(const CTCLossOptions& options = {});
 
     /// The per-sample loss, shape (N,), recorded on pred's tape; the inputs, the
@@ -61,7 +66,7 @@ public:
     Var<T> operator()(const Var<T>& pred, const Var<T>& label, std::optional<Var<T>> pred_lengths = std::nullopt,
                       std::optional<Var<T>> label_lengths = std::nullopt,
                       std::optional<Var<T>> sample_weight = std::nullopt) const;
-    /// "CTCLoss(batch_axis=0, w=None, layout=NTC, label_layout=NT)"; batch_axis is
+    /// "CTCLoss(batch_axis=0, w=None, layout=NTC, label_layout=NT, blank_label=last)"; batch_axis is
     /// the label layout's N, as in Gluon.
     std::string repr() const;
 
@@ -76,6 +81,7 @@ private:
     CTCLossOptions options_;
     CtcLayout layout_;
     CtcLabelLayout label_layout_;
+    CtcBlank blank_;
 };
 
 }  // namespace xtape
