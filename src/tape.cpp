@@ -31,6 +31,16 @@ const xt::xarray<T>& Var<T>::value() const {
 }
 
 template <class T>
+T Var<T>::item() const {
+    const xt::xarray<T>& v = value();
+    if (v.size() != 1) {
+        throw ShapeError(fmt::format("Var::item: the value of shape {} has {} elements, not one", to_string(v.shape()),
+                                     v.size()));
+    }
+    return v.flat(0);
+}
+
+template <class T>
 bool Var<T>::has_grad() const {
     tape().check(*this, "Var::has_grad");
     return tape_->has_grad_of(index_);

@@ -185,3 +185,55 @@ TEST_CASE("matmul names the op and both shapes when they do not multiply") {
                          ShapeError);
     CHECK_THROWS_WITH_AS(matmul(leaf({2, 3, 4}), leaf({4, 5})), doctest::Contains("matmul"), ShapeError);
 }
+
+TEST_CASE("layer_norm: (a - mean) / sqrt(variance + eps) over the given axes, with its gradient") {
+    for (const auto& [shape, axes] : {std::pair{Shape{5}, Axes{-1}}, std::pair{Shape{3, 4}, Axes{-1}},
+                                      std::pair{Shape{2, 3, 4}, Axes{1, 2}}}) {
+        CAPTURE(to_string(shape));
+        const auto x = random_array(shape, 17, -2, 2);
+        Tape<double> tape;
+        const auto y = layer_norm(tape.leaf(x), axes, 1e-3);
+        const auto ax = normalize_axes(axes, shape.size(), "test");
+        Shape kept = shape;
+        for (std::size_t a : ax) kept[a] = 1;
+        // Materialised step by step (xt::variance of xtensor 0.24 reads out of bounds here).
+        xt::xarray<double> mu = xt::mean(x, ax);
+        mu.reshape(kept);
+        const xt::xarray<double> squares = xt::square(x - mu);
+        xt::xarray<double> var = xt::mean(squares, ax);
+        var.reshape(kept);
+        check_close<double>(y.value(), xt::xarray<double>((x - mu) / xt::sqrt(var + 1e-3)), 1e-13);
+        check_op([&](auto&, const auto& v) { return layer_norm(v[0], axes, 1e-3); }, {x});
+    }
+    Tape<double> tape;
+    CHECK_THROWS_WITH_AS(layer_norm(tape.leaf(xt::zeros<double>({2, 3})), {-1}, -1.0),
+                         "layer_norm: eps must be finite and not negative, got -1", ValueError);
+    CHECK_THROWS_WITH_AS(layer_norm(tape.leaf(xt::zeros<double>({2, 3})), {2}),
+                         "layer_norm: axis 2 is out of range for an array of rank 2", ShapeError);
+}
+
+TEST_CASE_TEMPLATE("dropout: zeros about p of the elements, scales the rest by 1/(1-p), and only while training", T,
+                   float, double) {
+    Tape<T> tape;
+    const auto x = tape.leaf(xt::xarray<T>(xt::ones<T>({100, 100})));
+    Rng rng(3);
+    const auto y = dropout(x, 0.3, rng, true);
+    std::size_t dropped = 0;
+    for (T v : y.value()) {
+        if (v == T(0)) ++dropped;
+        else CHECK(v == static_cast<T>(1 / 0.7));
+    }
+    // 10000 draws of p = 0.3: the count's standard deviation is about 46.
+    CHECK(dropped > 2800);
+    CHECK(dropped < 3200);
+    // The gradient is the mask itself.
+    tape.backward(sum(y));
+    CHECK(x.grad() == y.value());
+    // The same seed gives the same mask; evaluation and p = 0 give x itself.
+    Rng again(3);
+    CHECK(dropout(x, 0.3, again, true).value() == y.value());
+    CHECK(dropout(x, 0.3, rng, false).index() == x.index());
+    CHECK(dropout(x, 0.0, rng, true).index() == x.index());
+    CHECK_THROWS_WITH_AS(dropout(x, 1.0, rng, true), "dropout: p must be in [0, 1), got 1", ValueError);
+    CHECK_THROWS_WITH_AS(dropout(x, -0.1, rng, true), "dropout: p must be in [0, 1), got -0.1", ValueError);
+}

@@ -8,6 +8,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
+#include <xtensor/xview.hpp>
 
 #include "support/op_checks.hpp"
 #include "support/random_arrays.hpp"
@@ -72,6 +73,18 @@ void check_reduction(Op op, Reference reference) {
     check_op([&](auto&, const auto& v) { return v[0] - op(v[0], Axes{1}, true); }, {random_array({3, 4}, 99)});
 }
 
+// The population variance over `axes`, materialised step by step (xt::variance
+// of xtensor 0.24 reads out of bounds on some of these shapes).
+template <class T>
+xt::xarray<T> variance_of(const xt::xarray<T>& x, const std::vector<std::size_t>& axes) {
+    Shape kept = x.shape();
+    for (std::size_t axis : axes) kept[axis] = 1;
+    xt::xarray<T> mu = xt::mean(x, axes);
+    mu.reshape(kept);
+    const xt::xarray<T> squares = xt::square(x - mu);
+    return xt::mean(squares, axes);
+}
+
 }  // namespace
 
 TEST_CASE("sum over any set of axes") {
@@ -133,4 +146,95 @@ TEST_CASE("reductions name the op, the axis and the shape of bad axes") {
     CHECK_THROWS_WITH_AS(logsumexp(empty, {1}), doctest::Contains("logsumexp"), ShapeError);
     // A sum over an empty axis is an empty sum, 0, as in NumPy.
     CHECK(sum(empty, {1}).value() == xt::xarray<double>{0, 0});
+}
+
+TEST_CASE("min over any set of axes") {
+    check_reduction([](auto a, const Axes& axes, bool keep) { return min(a, axes, keep); },
+                    [](const auto& x, const auto& axes) { return xt::amin(x, axes); });
+}
+
+TEST_CASE("prod over any set of axes") {
+    check_reduction([](auto a, const Axes& axes, bool keep) { return prod(a, axes, keep); },
+                    [](const auto& x, const auto& axes) { return xt::prod(x, axes); });
+}
+
+TEST_CASE("variance over any set of axes, with ddof 0 and 1") {
+    check_reduction([](auto a, const Axes& axes, bool keep) { return variance(a, axes, keep); },
+                    [](const auto& x, const auto& axes) { return variance_of(x, axes); });
+    // ddof = 1 over slices of at least two elements: sum of squares / (n - 1).
+    for (const Axes& axes : {Axes{}, Axes{1}, Axes{2, 0}}) {
+        const auto x = random_array({2, 3, 4}, 11, -2, 2);
+        Tape<double> tape;
+        const auto n = static_cast<double>(x.size() / element_count(reduced_shape({2, 3, 4}, axes, false)));
+        const xt::xarray<double> want = variance_of(x, normalize_axes(axes, 3, "test")) * n / (n - 1);
+        check_close<double>(variance(tape.leaf(x), axes, false, 1).value(), want, 1e-13);
+        check_op([&](auto&, const auto& v) { return variance(v[0], axes, false, 1); }, {x});
+    }
+}
+
+TEST_CASE("stddev is the square root of the variance, gradient included") {
+    for (const Shape& shape : {Shape{7}, Shape{3, 4}, Shape{2, 3, 4}}) {
+        const auto x = random_array(shape, 21, -2, 2);
+        Tape<double> tape;
+        const auto s = stddev(tape.leaf(x), {-1}, true, 1);
+        check_close<double>(s.value(), xt::xarray<double>(xt::sqrt(variance(tape.leaf(x), {-1}, true, 1).value())), 1e-15);
+        check_op([&](auto&, const auto& v) { return stddev(v[0], Axes{-1}, false, 1); }, {x});
+    }
+}
+
+TEST_CASE("norm for p = 1, 2, 3 and infinity over any set of axes") {
+    for (double p : {1.0, 2.0, 3.0, std::numeric_limits<double>::infinity()}) {
+        CAPTURE(p);
+        check_reduction([p](auto a, const Axes& axes, bool keep) { return norm(a, p, axes, keep); },
+                        [p](const auto& x, const auto& axes) {
+                            using T = typename std::decay_t<decltype(x)>::value_type;
+                            if (std::isinf(p)) return xt::xarray<T>(xt::amax(xt::abs(x), axes));
+                            return xt::xarray<T>(xt::pow(xt::sum(xt::pow(xt::abs(x), T(p)), axes), T(1 / p)));
+                        });
+    }
+}
+
+TEST_CASE_TEMPLATE("prod's gradient is the product of the others, exact with one zero or two", T, float, double) {
+    Tape<T> tape;
+    auto x = tape.leaf(xt::xarray<T>{{2, 3, 4}, {2, 0, 5}, {0, 7, 0}});
+    auto p = prod(x, {1});
+    CHECK(p.value() == xt::xarray<T>{24, 0, 0});
+    tape.backward(sum(p));
+    CHECK(x.grad() == xt::xarray<T>{{12, 8, 6}, {0, 10, 0}, {0, 0, 0}});
+}
+
+TEST_CASE_TEMPLATE("min sends the gradient to the first minimal element of each slice", T, float, double) {
+    Tape<T> tape;
+    auto x = tape.leaf(xt::xarray<T>{{3, 1, 1, 2}, {0, 5, 0, 0}});
+    tape.backward(sum(min(x, {1})));
+    CHECK(x.grad() == xt::xarray<T>{{0, 1, 0, 0}, {1, 0, 0, 0}});
+}
+
+TEST_CASE_TEMPLATE("norm of a zero slice is 0 with gradient 0, and NaN stays NaN", T, float, double) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    for (double p : {2.0, 3.0}) {
+        Tape<T> tape;
+        auto x = tape.leaf(xt::xarray<T>{{0, 0, 0}, {3, 4, 0}, {1, nan, 2}});
+        auto n = norm(x, p, {1});
+        tape.backward(sum(n));
+        CHECK(n.value()(0) == T(0));
+        CHECK(std::isnan(n.value()(2)));
+        CHECK(xt::view(x.grad(), 0) == xt::xarray<T>{0, 0, 0});
+        if (p == 2) check_close<T>(xt::xarray<T>(xt::view(x.grad(), 1)), xt::xarray<T>{T(0.6), T(0.8), 0},
+                                   forward_rtol<T>);
+    }
+}
+
+TEST_CASE("variance, stddev and norm name the op and the argument at fault") {
+    Tape<double> tape;
+    auto x = tape.leaf(xt::zeros<double>({2, 3}));
+    CHECK_THROWS_WITH_AS(variance(x, {1}, false, 3),
+                         "variance: ddof 3 leaves no degrees of freedom in slices of 3 elements (input shape (2, 3))",
+                         ValueError);
+    CHECK_THROWS_WITH_AS(stddev(x, {}, false, 6), doctest::Contains("stddev: ddof 6"), ValueError);
+    CHECK_THROWS_WITH_AS(norm(x, 0.5), "norm: p must be at least 1 (or infinity), got 0.5", ValueError);
+    CHECK_THROWS_WITH_AS(norm(x, std::nan("")), doctest::Contains("norm: p must be at least 1"), ValueError);
+    CHECK_THROWS_WITH_AS(min(x, {2}), "min: axis 2 is out of range for an array of rank 2", ShapeError);
+    CHECK_THROWS_WITH_AS(norm(x, 2, {3}), "norm: axis 3 is out of range for an array of rank 2", ShapeError);
+    CHECK_THROWS_WITH_AS(prod(x, {-3}), "prod: axis -3 is out of range for an array of rank 2", ShapeError);
 }

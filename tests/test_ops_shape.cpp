@@ -7,6 +7,7 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmanipulation.hpp>
+#include <xtensor/xsort.hpp>
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xview.hpp>
 
@@ -316,4 +317,41 @@ TEST_CASE_TEMPLATE("pick names the op, the offending index, its position and the
                          "pick: index 1e+30 at [1] is too large to be an index", ValueError);
     CHECK_THROWS_WITH_AS(pick(x, tape.constant(xt::xarray<T>{0, 7, 1}), 1),
                          doctest::Contains("pick: index 7 at [1] is out of range [0, 4)"), ValueError);
+}
+
+TEST_CASE_TEMPLATE("argmax: the first maximal element along an axis, a NaN counting as the largest", T, float, double) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    Tape<T> tape;
+    const auto x = tape.leaf(xt::xarray<T>{{1, 3, 3, 2}, {5, nan, 7, nan}, {-1, -1, -2, -3}});
+    CHECK(argmax(x, 1) == IndexArray{1, 1, 0});
+    CHECK(argmax(x, 0) == IndexArray{1, 1, 1, 1});
+    CHECK(argmax(x, -1) == argmax(x, 1));
+    const auto cube = tape.leaf(as<T>(random_array({2, 3, 4}, 5)));
+    const IndexArray middle = argmax(cube, 1);
+    REQUIRE(middle.shape() == Shape{2, 4});
+    for (std::size_t i = 0; i < 2; ++i) {
+        for (std::size_t k = 0; k < 4; ++k) {
+            const auto column = xt::eval(xt::view(cube.value(), i, xt::all(), k));
+            CHECK(middle(i, k) == static_cast<std::int64_t>(xt::argmax(column)()));
+        }
+    }
+    CHECK_THROWS_WITH_AS(argmax(x, 2), "argmax: axis 2 is out of range for an array of rank 2", ShapeError);
+    const auto empty = tape.leaf(xt::xarray<T>(xt::zeros<T>({2, 0})));
+    CHECK_THROWS_WITH_AS(argmax(empty, 1), "argmax: axis 1 of shape (2, 0) is empty", ShapeError);
+}
+
+TEST_CASE_TEMPLATE("one_hot: a constant of rows with a 1 at each index", T, float, double) {
+    Tape<T> tape;
+    const auto labels = tape.constant(xt::xarray<T>{{2, 0}, {1, 2}});
+    const auto rows = one_hot(labels, 3);
+    CHECK_FALSE(rows.requires_grad());
+    CHECK(rows.value() == xt::xarray<T>{{{0, 0, 1}, {1, 0, 0}}, {{0, 1, 0}, {0, 0, 1}}});
+    // pick of a matrix is the sum of its product with the one-hot rows.
+    const auto scores = tape.leaf(as<T>(random_array({4, 5}, 3)));
+    const auto picked = tape.constant(xt::xarray<T>{4, 0, 3, 3});
+    check_close<T>(sum(scores * one_hot(picked, 5), {1}).value(), pick(scores, picked, 1).value(), 0);
+    CHECK_THROWS_WITH_AS(one_hot(labels, 2), "one_hot: index 2 at [0, 0] is outside [0, 2)", ValueError);
+    CHECK_THROWS_WITH_AS(one_hot(tape.constant(xt::xarray<T>{T(0.5)}), 2), doctest::Contains("one_hot: index 0.5"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(one_hot(labels, 0), "one_hot: depth must be positive, got 0", ValueError);
 }

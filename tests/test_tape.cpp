@@ -155,3 +155,11 @@ TEST_CASE("two threads with their own tapes never interfere") {
     CHECK(r1 == 2000 * 4.0);
     CHECK(r2 == 2000 * 12.0);
 }
+
+TEST_CASE_TEMPLATE("item gives the only element of a one-element value and refuses others", T, float, double) {
+    Tape<T> tape;
+    const auto x = tape.leaf(xt::xarray<T>{{1, 2}, {3, 4}});
+    CHECK(sum(x).item() == T(10));
+    CHECK(tape.leaf(xt::xarray<T>{T(2.5)}).item() == T(2.5));
+    CHECK_THROWS_WITH_AS(x.item(), "Var::item: the value of shape (2, 2) has 4 elements, not one", ShapeError);
+}

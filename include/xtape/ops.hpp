@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "xtape/data/random.hpp"
 #include "xtape/tape.hpp"
 
 namespace xtape {
@@ -161,6 +162,25 @@ template <class T> Var<T> max(const Var<T>& a, const Axes& axes = {}, bool keepd
 /// when the shapes differ.
 template <class T>
 Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes = {}, bool keepdims = false);
+/// Min over `axes`, as -max(-a): the gradient goes to the first minimal element
+/// of each slice. Throws ShapeError when a reduced axis has size 0.
+template <class T> Var<T> min(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+/// Product over `axes` (1 for an empty slice); d/da_i is the product of the
+/// slice's other elements, exact where the slice holds zeros.
+template <class T> Var<T> prod(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
+/// sum((a - mean)^2) / (n - ddof) over `axes`, n elements per slice. Throws
+/// ValueError when n <= ddof.
+template <class T>
+Var<T> variance(const Var<T>& a, const Axes& axes = {}, bool keepdims = false, std::size_t ddof = 0);
+/// sqrt(variance(a, axes, keepdims, ddof)); its gradient is NaN where the
+/// variance is 0 (as PyTorch's std).
+template <class T>
+Var<T> stddev(const Var<T>& a, const Axes& axes = {}, bool keepdims = false, std::size_t ddof = 0);
+/// The p-norm over `axes`: (sum |a|^p)^(1/p) for p >= 1, max |a| for p =
+/// infinity. Its gradient at a slice of zeros is 0 (PyTorch's choice). Throws
+/// ValueError for p < 1 or NaN.
+template <class T>
+Var<T> norm(const Var<T>& a, double p = 2, const Axes& axes = {}, bool keepdims = false);
 /// log(sum(exp(a))) over `axes`, stable (shifted by the max); its gradient is
 /// softmax. A slice of all -inf gives -inf with zero gradient.
 template <class T> Var<T> logsumexp(const Var<T>& a, const Axes& axes = {}, bool keepdims = false);
@@ -204,6 +224,14 @@ Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool 
 /// gradient flows into it); throws ValueError when one is not a whole number.
 template <class T>
 Var<T> pick(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis, bool keepdims = false);
+/// The position of the first maximal element along `axis` (a NaN counts as the
+/// largest, as in NumPy), of a's shape without `axis`. Not differentiable: it
+/// returns indices, not a Var. Throws ShapeError for an empty axis.
+template <class T> IndexArray argmax(const Var<T>& a, std::ptrdiff_t axis);
+/// Rows of `depth` zeros with a 1 at each index (whole numbers in `indices`),
+/// of shape indices' shape + (depth,): a constant. Throws ValueError for an
+/// index outside [0, depth), one that is not a whole number, or depth 0.
+template <class T> Var<T> one_hot(const Var<T>& indices, std::size_t depth);
 /// The whole numbers in `values` as indices. Throws ValueError naming `op`, the
 /// value and its position when one is not a whole number (or not finite).
 template <class T> IndexArray to_indices(const xt::xarray<T>& values, const char* op);
@@ -222,6 +250,15 @@ template <class T> Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis = -1);
 /// or are 0-d, ValueError for an eps that is negative or not finite.
 template <class T>
 Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<T> eps = 1e-12);
+/// (a - mean) / sqrt(variance + eps) over `axes` (the last by default), as
+/// composed from mean, variance and sqrt; no scale or shift (a layer adds
+/// them). Throws ValueError for an eps that is negative or not finite.
+template <class T>
+Var<T> layer_norm(const Var<T>& a, const Axes& axes = {-1}, std::type_identity_t<T> eps = 1e-5);
+/// Inverted dropout: while training, each element is zeroed with probability
+/// p (drawn from rng) and the others scaled by 1/(1 - p); otherwise, and for
+/// p = 0, a itself. Throws ValueError unless 0 <= p < 1.
+template <class T> Var<T> dropout(const Var<T>& a, double p, Rng& rng, bool training = true);
 /// Matrix product of (m, k) and (k, n), or batched (..., m, k) x (..., k, n)
 /// with equal batch shapes. Throws ShapeError on mismatched inner sizes.
 template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);

@@ -42,6 +42,9 @@ public:
 
     /// The value. The reference stays valid until the tape is cleared.
     const xt::xarray<T>& value() const;
+    /// The only element of a one-element value (a scalar loss); throws
+    /// ShapeError for any other size.
+    T item() const;
     /// The gradient accumulated by `backward`; zeros of the value's shape when
     /// no gradient reached this variable.
     xt::xarray<T> grad() const;

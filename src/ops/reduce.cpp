@@ -121,6 +121,25 @@ xt::xarray<T> broadcast_back(GradContext<T>& c, const Reduction& r, T divisor) {
     return dx;
 }
 
+// Calls f(flat, slot) for every element of an input of `shape` in row-major
+// order, with `slot` the flat index of its slice in r.kept: the general walk
+// of a reduction over any axes (so "first" is the lowest flat index).
+template <class F>
+void for_each_in_slices(const Shape& shape, const Reduction& r, F f) {
+    const std::size_t rank = shape.size();
+    const std::size_t size = element_count(shape);
+    std::vector<std::size_t> index(rank, 0);
+    for (std::size_t flat = 0; flat < size; ++flat) {
+        std::size_t slot = 0;
+        for (std::size_t d = 0; d < rank; ++d) slot = slot * r.kept[d] + (r.kept[d] == 1 ? 0 : index[d]);
+        f(flat, slot);
+        for (std::size_t d = rank; d-- > 0;) {
+            if (++index[d] < shape[d]) break;
+            index[d] = 0;
+        }
+    }
+}
+
 // An empty input: xtensor's reducers walk its null data pointer (undefined
 // behaviour), and there is nothing to differentiate. Its value is zeros: an
 // empty sum (a sum over an axis of size 0), or an output as empty as the input.
@@ -178,22 +197,13 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
         xt::xarray<T> m = xt::reshape_view(c.value(), r.kept);
         xt::xarray<T> g = xt::reshape_view(c.grad(), r.kept);
         dx.fill(T(0));
-        xt::xarray<bool> taken = xt::zeros<bool>(r.kept);
-        // Walk the input in row-major order, so "first" is the lowest flat index.
-        const std::size_t rank = x.dimension();
-        std::vector<std::size_t> index(rank, 0);
-        for (std::size_t flat = 0; flat < x.size(); ++flat) {
-            std::size_t slot = 0;
-            for (std::size_t d = 0; d < rank; ++d) slot = slot * r.kept[d] + (r.kept[d] == 1 ? 0 : index[d]);
-            if (!taken.flat(slot) && x.flat(flat) == m.flat(slot)) {
+        std::vector<bool> taken(m.size(), false);
+        for_each_in_slices(x.shape(), r, [&](std::size_t flat, std::size_t slot) {
+            if (!taken[slot] && x.flat(flat) == m.flat(slot)) {
                 dx.flat(flat) = g.flat(slot);
-                taken.flat(slot) = true;
+                taken[slot] = true;
             }
-            for (std::size_t d = rank; d-- > 0;) {
-                if (++index[d] < x.shape()[d]) break;
-                index[d] = 0;
-            }
-        }
+        });
         c.accumulate(0, std::move(dx));
     });
 }
@@ -299,7 +309,46 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
     });
 }
 
+template <class T>
+Var<T> prod(const Var<T>& a, const Axes& axes, bool keepdims) {
+    const Reduction r(a.shape(), axes, keepdims, "prod", false);
+    // Each slice's product, and the product of its nonzero elements and their
+    // count of zeros: d prod/da_i is the product of the others, prod / a_i
+    // without zeros, the nonzero product at a slice's only zero, else 0.
+    xt::xarray<T> out = xt::ones<T>(r.kept);
+    xt::xarray<T> nonzero = xt::ones<T>(r.kept);
+    std::vector<std::size_t> zeros(out.size(), 0);
+    const xt::xarray<T>& x = a.value();
+    for_each_in_slices(x.shape(), r, [&](std::size_t flat, std::size_t slot) {
+        const T v = x.flat(flat);
+        out.flat(slot) *= v;
+        if (v == T(0)) {
+            ++zeros[slot];
+        } else {
+            nonzero.flat(slot) *= v;
+        }
+    });
+    out.reshape(r.out);
+    return tape_of(a, "prod").record("prod", {a}, std::move(out),
+                                     [r, nonzero = std::move(nonzero), zeros = std::move(zeros)](GradContext<T>& c) {
+        if (!c.needs_grad(0)) return;
+        const auto& x = c.input(0);
+        const auto& p = c.value();
+        const auto& g = c.grad();
+        xt::xarray<T> dx = c.buffer(x.shape());
+        for_each_in_slices(x.shape(), r, [&](std::size_t flat, std::size_t slot) {
+            const T v = x.flat(flat);
+            const T others = zeros[slot] == 0 ? p.flat(slot) / v
+                             : zeros[slot] == 1 && v == T(0) ? nonzero.flat(slot)
+                                                              : T(0);
+            dx.flat(flat) = g.flat(slot) * others;
+        });
+        c.accumulate(0, std::move(dx));
+    });
+}
+
 #define XTAPE_INSTANTIATE(T)                                        \
+    template Var<T> prod(const Var<T>&, const Axes&, bool);         \
     template Var<T> dot(const Var<T>&, const Var<T>&, const Axes&, bool); \
     template Var<T> sum(const Var<T>&, const Axes&, bool);          \
     template Var<T> mean(const Var<T>&, const Axes&, bool);         \

@@ -370,6 +370,54 @@ Var<T> gather(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis) {
     return gather_from(std::span<const Var<T>>(inputs), to_indices(index.value(), "gather"), axis);
 }
 
+template <class T>
+IndexArray argmax(const Var<T>& a, std::ptrdiff_t axis) {
+    const Shape& shape = a.shape();
+    const std::size_t ax = normalize_axis(axis, shape.size(), "argmax");
+    if (shape[ax] == 0) {
+        throw ShapeError(fmt::format("argmax: axis {} of shape {} is empty", ax, to_string(shape)));
+    }
+    Shape dropped = shape;
+    dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(ax));
+    IndexArray out = xt::empty<std::int64_t>(dropped);
+    const kernels::AxisLayout layout(shape, ax);
+    const xt::xarray<T>& x = a.value();
+    for (std::size_t o = 0; o < layout.outer; ++o) {
+        for (std::size_t i = 0; i < layout.inner; ++i) {
+            // The first maximal element, a NaN counting as the largest (NumPy's rule).
+            std::size_t best = 0;
+            T best_value = x.flat(o * layout.n * layout.inner + i);
+            for (std::size_t j = 1; j < layout.n && !std::isnan(best_value); ++j) {
+                const T v = x.flat((o * layout.n + j) * layout.inner + i);
+                if (v > best_value || std::isnan(v)) {
+                    best = j;
+                    best_value = v;
+                }
+            }
+            out.flat(o * layout.inner + i) = static_cast<std::int64_t>(best);
+        }
+    }
+    return out;
+}
+
+template <class T>
+Var<T> one_hot(const Var<T>& indices, std::size_t depth) {
+    if (depth == 0) throw ValueError("one_hot: depth must be positive, got 0");
+    const IndexArray index = to_indices(indices.value(), "one_hot");
+    Shape shape = indices.shape();
+    shape.push_back(depth);
+    xt::xarray<T> out = xt::zeros<T>(shape);
+    for (std::size_t k = 0; k < index.size(); ++k) {
+        const std::int64_t i = index.flat(k);
+        if (i < 0 || static_cast<std::size_t>(i) >= depth) {
+            throw ValueError(fmt::format("one_hot: index {} at {} is outside [0, {})", i,
+                                         position_of(k, indices.shape()), depth));
+        }
+        out.flat(k * depth + static_cast<std::size_t>(i)) = T(1);
+    }
+    return tape_of(indices, "one_hot").constant(std::move(out));
+}
+
 #define XTAPE_INSTANTIATE(T)                                                                    \
     template Var<T> reshape(const Var<T>&, const Shape&);                                       \
     template Var<T> transpose(const Var<T>&, const Axes&);                                      \
@@ -382,6 +430,8 @@ Var<T> gather(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis) {
     template Var<T> gather(const Var<T>&, const Var<T>&, std::ptrdiff_t);                       \
     template Var<T> pick(const Var<T>&, const IndexArray&, std::ptrdiff_t, bool);               \
     template Var<T> pick(const Var<T>&, const Var<T>&, std::ptrdiff_t, bool);                   \
+    template IndexArray argmax(const Var<T>&, std::ptrdiff_t);                                  \
+    template Var<T> one_hot(const Var<T>&, std::size_t);                                        \
     template IndexArray to_indices(const xt::xarray<T>&, const char*);
 
 XTAPE_INSTANTIATE(float)
