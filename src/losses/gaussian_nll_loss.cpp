@@ -42,8 +42,9 @@ Var<T> GaussianNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target, 
         throw ShapeError(fmt::format("{}: var of shape {} does not broadcast to pred of shape {}", this->name(),
                                      to_string(var.shape()), to_string(pred.shape())));
     }
-    for (std::size_t i = 0; i < var.value().size(); ++i) {
-        const T v = var.value().flat(i);
+    const xt::xarray<T>& variances = var.value();
+    for (std::size_t i = 0; i < variances.size(); ++i) {
+        const T v = variances.flat(i);
         if (v < 0) {  // NaN passes, and propagates, as in every loss
             throw ValueError(fmt::format("{}: var must be >= 0, got {} at flat index {}", this->name(), v, i));
         }

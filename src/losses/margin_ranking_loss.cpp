@@ -39,8 +39,9 @@ Var<T> MarginRankingLoss<T>::operator()(const Var<T>& input1, const Var<T>& inpu
                                      to_string(input2.shape()), to_string(input1.shape())));
     }
     check_reshapable_like(label, input1, this->name(), "label");
-    for (std::size_t i = 0; i < label.value().size(); ++i) {
-        const T y = label.value().flat(i);
+    const xt::xarray<T>& labels = label.value();
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        const T y = labels.flat(i);
         if (y != 1 && y != -1) {
             throw ValueError(fmt::format("{}: label must be 1 or -1, got {} at flat index {}", this->name(), y, i));
         }

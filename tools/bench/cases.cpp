@@ -77,6 +77,24 @@ const std::map<std::string, Drawer>& drawers() {
          [](const Shape& s, Draw& d) {
              return InputArrays{{"input1", d.uniform(s, -1, 1)}, {"input2", d.uniform(s, -1, 1)}, {"label", d.signs({s[0]})}};
          }},
+        // (N, D) embeddings, x2_i near x1_i.
+        {"SDMLLoss",
+         [](const Shape& s, Draw& d) {
+             xt::xarray<float> x1 = d.uniform(s, -1, 1);
+             xt::xarray<float> x2 = x1 + d.uniform(s, -0.2f, 0.2f);
+             return InputArrays{{"x1", std::move(x1)}, {"x2", std::move(x2)}};
+         }},
+        {"SigmoidFocalLoss",
+         [](const Shape& s, Draw& d) { return InputArrays{{"pred", d.uniform(s, -3, 3)}, {"label", d.classes(s, 2)}}; }},
+        // var on both sides of eps = 1e-6 is not drawn: it is a positive variance.
+        {"GaussianNLLLoss",
+         [](const Shape& s, Draw& d) {
+             return InputArrays{{"pred", d.uniform(s, -2, 2)}, {"target", d.uniform(s, -2, 2)}, {"var", d.uniform(s, 0.1f, 2)}};
+         }},
+        {"MarginRankingLoss",
+         [](const Shape& s, Draw& d) {
+             return InputArrays{{"input1", d.uniform(s, -2, 2)}, {"input2", d.uniform(s, -2, 2)}, {"label", d.signs(s)}};
+         }},
     };
     return table;
 }
@@ -118,9 +136,14 @@ std::vector<CaseSpec> make_cases(const Sizes& sizes, std::vector<std::string>& u
             unsupported.push_back(loss.name);
             continue;
         }
-        const std::string grad_input = loss.name == "CosineEmbeddingLoss" ? "input1" : "pred";
+        const std::string grad_input = loss.name == "SDMLLoss"                                          ? "x1"
+                                       : loss.name == "CosineEmbeddingLoss" || loss.name == "MarginRankingLoss" ? "input1"
+                                                                                                                : "pred";
+        // SDML compares every sample with every other (an N x N matmul): its
+        // large case has a quarter of the samples and an eighth of the features.
+        const Shape large = loss.name == "SDMLLoss" ? Shape{sizes.large[0] / 4, sizes.large[1] / 8} : sizes.large;
         for (const auto& [label, shape, bound] :
-             {std::tuple{"small", sizes.small, false}, std::tuple{"large", sizes.large, true}}) {
+             {std::tuple{"small", sizes.small, false}, std::tuple{"large", large, true}}) {
             cases.push_back({fmt::format("{}/{}", loss.name, label), &loss, shape_text(shape), bound, grad_input,
                              [draw = drawer->second, shape = shape, seed] {
                                  Draw d(seed);

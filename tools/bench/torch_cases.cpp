@@ -87,6 +87,38 @@ const std::map<std::string, Formulation>& formulations() {
         {"CosineEmbeddingLoss", {{}, [](const Tensors& in) {
              return torch::cosine_embedding_loss(in.at("input1"), in.at("input2"), in.at("label"), 0.0, none);
          }}},
+        // torch has no SDML: composed from its ops as the spec (and Gluon 2.0) define it.
+        {"SDMLLoss", {{}, [](const Tensors& in) {
+             const auto& x1 = in.at("x1");
+             const auto& x2 = in.at("x2");
+             const std::int64_t n = x1.size(0);
+             const double s = 0.3;
+             const auto distances =
+                 x1.square().sum(1, true) - 2 * x1.matmul(x2.t()) + x2.square().sum(1).unsqueeze(0);
+             const auto log_p = torch::log_softmax(-distances, 1);
+             const auto eye = torch::eye(n, x1.options());
+             const auto target = eye * (1 - s) + (1 - eye) * (s / static_cast<double>(n - 1));
+             return (target * ((target + 1e-12).log() - log_p)).mean(1);
+         }}},
+        // torchvision's sigmoid_focal_loss, alpha 0.25, gamma 2.
+        {"SigmoidFocalLoss", {{}, [](const Tensors& in) {
+             const auto& x = in.at("pred");
+             const auto& y = in.at("label");
+             const auto p = torch::sigmoid(x);
+             const auto ce = torch::binary_cross_entropy_with_logits(x, y, {}, {}, none);
+             const auto p_t = p * y + (1 - p) * (1 - y);
+             const auto e = ce * (1 - p_t).pow(2) * (0.25 * y + 0.75 * (1 - y));
+             return per_sample_mean(e);
+         }}},
+        // torch's gaussian_nll_loss formula (its C++ frontend lacks the function).
+        {"GaussianNLLLoss", {{}, [](const Tensors& in) {
+             const auto v = torch::clamp_min(in.at("var"), 1e-6);
+             return per_sample_mean(0.5 * (v.log() + (in.at("pred") - in.at("target")).square() / v));
+         }}},
+        {"MarginRankingLoss", {{}, [](const Tensors& in) {
+             return per_sample_mean(
+                 torch::margin_ranking_loss(in.at("input1"), in.at("input2"), in.at("label"), 0.0, none));
+         }}},
         {"CTCLoss", {{"label"}, ctc}},
     };
     return table;
