@@ -39,7 +39,7 @@ Var<T> variance_for(const char* op, const Var<T>& a, const Axes& axes, bool keep
 
 template <class T>
 Var<T> min(const Var<T>& a, const Axes& axes, bool keepdims) {
-    slice_size(a.shape(), axes, "min");
+    normalize_axes(axes, a.dimension(), "min");  // its errors name min, not the max it runs
     // max's first maximal element of -a is the first minimal element of a.
     return neg(max(neg(a), axes, keepdims));
 }
@@ -57,7 +57,7 @@ Var<T> stddev(const Var<T>& a, const Axes& axes, bool keepdims, std::size_t ddof
 template <class T>
 Var<T> norm(const Var<T>& a, double p, const Axes& axes, bool keepdims) {
     if (!(p >= 1)) throw ValueError(fmt::format("norm: p must be at least 1 (or infinity), got {}", p));
-    slice_size(a.shape(), axes, "norm");
+    normalize_axes(axes, a.dimension(), "norm");  // its errors name norm, not the sum it runs
     if (p == 1) return sum(abs(a), axes, keepdims);
     if (std::isinf(p)) return max(abs(a), axes, keepdims);
     const Var<T> s = p == 2 ? sum(square(a), axes, keepdims) : sum(pow(abs(a), static_cast<T>(p)), axes, keepdims);
@@ -76,7 +76,7 @@ Var<T> layer_norm(const Var<T>& a, const Axes& axes, std::type_identity_t<T> eps
     if (!(eps >= 0) || !std::isfinite(eps)) {
         throw ValueError(fmt::format("layer_norm: eps must be finite and not negative, got {}", eps));
     }
-    slice_size(a.shape(), axes, "layer_norm");
+    normalize_axes(axes, a.dimension(), "layer_norm");
     const Var<T> centred = sub(a, mean(a, axes, true));
     return div(centred, sqrt(add(variance(a, axes, true), eps)));
 }
