@@ -322,20 +322,10 @@ TEST_CASE("the Taylor test passes every registered loss over its option grid, ev
                 for (std::uint64_t seed = 23 + tests; inputs.empty() || all_zero(info, options, inputs); seed += 1000) {
                     inputs = info.sample(options, shape, seed);
                 }
-                std::vector<std::string> differentiable;
-                std::vector<GradcheckInput> leaves;
-                for (const auto& [name, value] : inputs) {
-                    if (info.is_differentiable(options, name)) {
-                        differentiable.push_back(name);
-                        leaves.push_back({name, value});
-                    }
-                }
-                const auto f = [&](Tape<double>& tape, const std::vector<Var<double>>& vars) {
-                    return test::apply_on(tape, info, options, inputs, differentiable, vars);
-                };
+                const test::LossFunction f(info, options, inputs);
                 TaylorOptions taylor;
                 taylor.seed = tests;
-                const TaylorResult r = taylor_test(f, leaves, taylor);
+                const TaylorResult r = taylor_test(f, f.leaves, taylor);
                 INFO(info.repr(options), " shape ", to_string(shape), ": ", to_string(r));
                 CHECK(r.passed);
                 CHECK((every_rate_measured(r.series[1]) || r.series[1].at_rounding));

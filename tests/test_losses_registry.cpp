@@ -18,6 +18,7 @@
 
 using namespace xtape;
 using xtape::test::apply_on;
+using xtape::test::LossFunction;
 using xtape::test::chosen_inputs;
 using xtape::test::option_grid;
 
@@ -39,19 +40,8 @@ TEST_CASE("every registered loss: gradcheck over its option grid, two shapes, wi
             for (const Shape& shape : info.check_shapes) {
                 const ArrayMap<double> sample = info.sample(options, shape, 17 + checks);
                 for (bool optionals : {false, true}) {
-                    const ArrayMap<double> inputs = chosen_inputs(info, sample, optionals);
-                    std::vector<std::string> differentiable;
-                    std::vector<GradcheckInput> leaves;
-                    for (const auto& [name, value] : inputs) {
-                        if (info.is_differentiable(options, name)) {
-                            differentiable.push_back(name);
-                            leaves.push_back({name, value});
-                        }
-                    }
-                    const auto f = [&](Tape<double>& tape, const std::vector<Var<double>>& vars) {
-                        return apply_on(tape, info, options, inputs, differentiable, vars);
-                    };
-                    const GradcheckResult result = gradcheck(f, leaves);
+                    const LossFunction f(info, options, chosen_inputs(info, sample, optionals));
+                    const GradcheckResult result = gradcheck(f, f.leaves);
                     INFO(describe(info, options, shape, optionals), ": ", to_string(result));
                     CHECK(result.passed);
                     CHECK(result.checked > 0);

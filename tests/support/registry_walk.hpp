@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xtape/xtape.hpp"
@@ -50,5 +51,28 @@ Var<T> apply_on(Tape<T>& tape, const LossInfo& info, const OptionMap& options, c
     }
     return info.apply<T>(options, vars);
 }
+
+/// The loss at `inputs` as the function the checks take: its differentiable
+/// inputs are the leaves (`leaves`, for gradcheck and taylor_test), the rest constants.
+struct LossFunction {
+    const LossInfo& info;
+    OptionMap options;
+    ArrayMap<double> inputs;
+    std::vector<std::string> differentiable;
+    std::vector<GradcheckInput> leaves;
+
+    LossFunction(const LossInfo& loss, OptionMap loss_options, ArrayMap<double> loss_inputs)
+        : info(loss), options(std::move(loss_options)), inputs(std::move(loss_inputs)) {
+        for (const auto& [name, value] : inputs) {
+            if (info.is_differentiable(options, name)) {
+                differentiable.push_back(name);
+                leaves.push_back({name, value});
+            }
+        }
+    }
+    Var<double> operator()(Tape<double>& tape, const std::vector<Var<double>>& vars) const {
+        return apply_on(tape, info, options, inputs, differentiable, vars);
+    }
+};
 
 }  // namespace xtape::test
