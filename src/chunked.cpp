@@ -13,6 +13,7 @@
 #include "xtape/detail/op_support.hpp"
 
 #include "gradient_rows.hpp"
+#include "ops/differentiable.hpp"
 #include "kernels/reduction.hpp"
 #include "kernels/streaming_store.hpp"
 
@@ -245,12 +246,17 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
         }
         kernels::store_fence();  // put_rows may have streamed
     }
+    // Differentiated twice, the node is f recorded whole on the tape.
+    auto differentiable = [f](VarGradContext<T>& c) {
+        TapeScope<T> scope(c.tape());
+        detail::backward_by_recomposition(c, [&](std::span<const Var<T>> in) { return f(in); });
+    };
     RecomputingBackward<T> recompute{f, std::vector<Split>(splits.begin(), splits.end()), rows, samples};
-    if (!per_sample) return tape.record("chunked", inputs, std::move(out), std::move(recompute));
+    if (!per_sample) return tape.record("chunked", inputs, std::move(out), std::move(recompute), differentiable);
     auto scale_rows = [gradient_rows, recompute = std::move(recompute)](GradContext<T>& c) {
         if (!gradient_rows->hand_over(c)) recompute(c);
     };
-    return tape.record("chunked", inputs, std::move(out), std::move(scale_rows));
+    return tape.record("chunked", inputs, std::move(out), std::move(scale_rows), differentiable);
 }
 
 template Var<float> chunked(const SampleFn<float>&, std::span<const Var<float>>, std::span<const Split>, std::size_t);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "xtape/derivatives.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 #include "xtape/shape.hpp"
@@ -378,38 +379,34 @@ std::vector<DifferenceError> central_difference_errors(const GradcheckFunction& 
     return errors;
 }
 
-GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
-                          const GradcheckOptions& options) {
-    Projected projected(f, options.seed);
+namespace {
+
+// Compares `analytic`, the derivative of a scalar function `at` of the inputs
+// (one array per input), with its central differences: element by element,
+// or in fast mode along random directions.
+template <class At>
+GradcheckResult compare_with_differences(const std::vector<xt::xarray<double>>& analytic, At at,
+                                         const std::vector<GradcheckInput>& inputs, const GradcheckOptions& options) {
     Tracker tracker{options, {}, {}};
-    std::vector<xt::xarray<double>> analytic;
-    const double value = projected.evaluate(inputs, &analytic);
-    if (!std::isfinite(value)) {
-        tracker.result.passed = false;
-        tracker.result.problem = fmt::format("the output is not finite ({})", value);
-        return tracker.result;
-    }
     std::vector<GradcheckInput> shifted = inputs;
     const double eps = options.eps;
-
     if (!options.fast) {
         for (std::size_t k = 0; k < inputs.size(); ++k) {
             auto& x = shifted[k].value;
             for (std::size_t i = 0; i < x.size(); ++i) {
                 const double original = x.flat(i);
                 x.flat(i) = original + eps;
-                const double plus = projected.evaluate(shifted, nullptr);
+                const double plus = at(shifted);
                 x.flat(i) = original - eps;
-                const double minus = projected.evaluate(shifted, nullptr);
+                const double minus = at(shifted);
                 x.flat(i) = original;
                 tracker.compare(inputs[k].name, i, analytic[k].flat(i), (plus - minus) / (2 * eps));
             }
         }
         return tracker.result;
     }
-
     // Fast mode: for a random direction u over all inputs, the directional
-    // derivative (f(x + eps u) - f(x - eps u)) / 2 eps must equal grad . u.
+    // derivative (f(x + eps u) - f(x - eps u)) / 2 eps must equal analytic . u.
     std::mt19937_64 rng(options.seed + 1);
     std::normal_distribution<double> normal(0.0, 1.0);
     for (int d = 0; d < options.directions; ++d) {
@@ -422,12 +419,84 @@ GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<Gradchec
             direction.push_back(std::move(u));
         }
         for (std::size_t k = 0; k < inputs.size(); ++k) shifted[k].value = inputs[k].value + eps * direction[k];
-        const double plus = projected.evaluate(shifted, nullptr);
+        const double plus = at(shifted);
         for (std::size_t k = 0; k < inputs.size(); ++k) shifted[k].value = inputs[k].value - eps * direction[k];
-        const double minus = projected.evaluate(shifted, nullptr);
+        const double minus = at(shifted);
         tracker.compare("direction", static_cast<std::size_t>(d), analytic_dot, (plus - minus) / (2 * eps));
     }
     return tracker.result;
+}
+
+GradcheckResult not_finite_output(double value) {
+    GradcheckResult result;
+    result.passed = false;
+    result.problem = fmt::format("the output is not finite ({})", value);
+    return result;
+}
+
+}  // namespace
+
+GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
+                          const GradcheckOptions& options) {
+    Projected projected(f, options.seed);
+    std::vector<xt::xarray<double>> analytic;
+    const double value = projected.evaluate(inputs, &analytic);
+    if (!std::isfinite(value)) return not_finite_output(value);
+    return compare_with_differences(
+        analytic, [&](const std::vector<GradcheckInput>& at) { return projected.evaluate(at, nullptr); }, inputs,
+        options);
+}
+
+GradcheckResult gradgradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
+                              const GradcheckOptions& options) {
+    Projected projected(f, options.seed);
+    std::vector<xt::xarray<double>> first_order;
+    const double value = projected.evaluate(inputs, &first_order);  // also draws the projection of f's output
+    if (!std::isfinite(value)) return not_finite_output(value);
+    std::mt19937_64 rng(options.seed + 3);  // seed: the projection, + 1: fast directions, + 2: Taylor's h
+    std::normal_distribution<double> normal(0.0, 1.0);
+    std::vector<xt::xarray<double>> direction;
+    for (const auto& in : inputs) {
+        xt::xarray<double> v = xt::empty<double>(in.value.shape());
+        for (double& e : v) e = normal(rng);
+        direction.push_back(std::move(v));
+    }
+    // H v from the tape: the gradient of <∇J, v>, with ∇J from a create_graph sweep.
+    Tape<double> tape;
+    std::vector<Var<double>> leaves;
+    for (const auto& in : inputs) leaves.push_back(tape.leaf(in.value));
+    const Var<double> j = projected.scalar()(tape, leaves);
+    const std::vector<Var<double>> g = grad(j, std::span<const Var<double>>(leaves), {.create_graph = true});
+    Var<double> inner = tape.constant(xt::xarray<double>(0.0));
+    for (std::size_t k = 0; k < g.size(); ++k) inner = add(inner, sum(mul(g[k], tape.constant(direction[k]))));
+    std::vector<xt::xarray<double>> hv;
+    for (const Var<double>& block : grad(inner, std::span<const Var<double>>(leaves))) hv.push_back(block.value());
+    // The recorded gradient must be the first-order one (which gradcheck
+    // checks): a second derivative is only as right as what it differentiates.
+    Tracker recorded{options, {}, {}};
+    for (std::size_t k = 0; k < g.size(); ++k) {
+        for (std::size_t i = 0; i < first_order[k].size(); ++i) {
+            recorded.compare(inputs[k].name, i, g[k].value().flat(i), first_order[k].flat(i));
+        }
+    }
+    // The central differences of <∇J, v>, with ∇J from first-order sweeps.
+    const auto along_direction = [&](const std::vector<GradcheckInput>& at) {
+        std::vector<xt::xarray<double>> grads;
+        projected.evaluate(at, &grads);
+        double total = 0;
+        for (std::size_t k = 0; k < grads.size(); ++k) {
+            for (std::size_t i = 0; i < grads[k].size(); ++i) total += grads[k].flat(i) * direction[k].flat(i);
+        }
+        return total;
+    };
+    GradcheckResult result = compare_with_differences(hv, along_direction, inputs, options);
+    if (!recorded.result.passed) {
+        const GradcheckResult& r = recorded.result;
+        result.passed = false;
+        result.problem = fmt::format("the create_graph gradient {}[{}] is {}, the first-order one {}", r.worst_input,
+                                     r.worst_index, r.worst_analytic, r.worst_numeric);
+    }
+    return result;
 }
 
 std::string to_string(const TaylorResult& r) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "xtape/detail/sum_to.hpp"
+#include "xtape/ops.hpp"
 
 #include "kernels/simd_loop.hpp"
 
@@ -60,6 +61,17 @@ xt::xarray<T> Var<T>::grad() const {
 }
 
 template <class T>
+Var<T> Var<T>::grad_var() const {
+    tape().check(*this, "Var::grad_var");
+    const std::uint32_t at = tape_->nodes_[index_].grad_var;
+    if (at == Tape<T>::no_node) {
+        throw TapeError(fmt::format("Var::grad_var: no backward sweep with create_graph reached variable #{} ({})",
+                                    index_, tape_->op_of(index_)));
+    }
+    return Var<T>(tape_, at, epoch_);
+}
+
+template <class T>
 const char* Var<T>::op() const {
     tape().check(*this, "Var::op");
     return tape_->op_of(index_);
@@ -94,7 +106,9 @@ Var<T> Tape<T>::push(const char* op, xt::xarray<T>&& value, bool requires_grad) 
     node.value = std::move(value);
     node.inputs.clear();
     node.backward = nullptr;
+    node.differentiable = nullptr;
     node.composition = nullptr;
+    node.grad_var = no_node;
     node.op = op;
     node.requires_grad = requires_grad;
     node.has_grad = false;
@@ -142,7 +156,7 @@ Var<T> Tape<T>::constant(xt::xarray<T> value) {
 
 template <class T>
 Var<T> Tape<T>::record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                       BackwardFn<T> backward) {
+                       BackwardFn<T> backward, DifferentiableBackwardFn<T> differentiable) {
     bool requires_grad = false;
     for (const Var<T>& in : inputs) {
         check(in, op);
@@ -154,12 +168,13 @@ Var<T> Tape<T>::record(const char* op, std::span<const Var<T>> inputs, xt::xarra
         Node& node = nodes_[out.index_];
         for (const Var<T>& in : inputs) node.inputs.push_back(in.index_);
         node.backward = std::move(backward);
+        node.differentiable = std::move(differentiable);
     }
     return out;
 }
 
 template <class T>
-void Tape<T>::backward(const Var<T>& root) {
+void Tape<T>::backward(const Var<T>& root, BackwardOptions options) {
     check(root, "backward");
     const auto& value = nodes_[root.index_].value;
     if (value.size() != 1) {
@@ -167,29 +182,46 @@ void Tape<T>::backward(const Var<T>& root) {
             "backward: root of shape {} is not a single element; pass a seed of that shape",
             to_string(value.shape())));
     }
-    backward(root, xt::ones<T>(value.shape()));
+    backward_seeded(root, xt::ones<T>(value.shape()), options);
 }
 
 template <class T>
-void Tape<T>::backward(const Var<T>& root, const xt::xarray<T>& seed) {
+void Tape<T>::backward_seeded(const Var<T>& root, const xt::xarray<T>& seed, BackwardOptions options) {
     check(root, "backward");
-    Node& node = nodes_[root.index_];
-    if (seed.shape() != node.value.shape()) {
+    if (seed.shape() != nodes_[root.index_].value.shape()) {
         throw ShapeError(fmt::format("backward: seed of shape {} does not match root of shape {}",
-                                     to_string(seed.shape()), to_string(node.value.shape())));
+                                     to_string(seed.shape()), to_string(nodes_[root.index_].value.shape())));
     }
-    if (!node.requires_grad) return;
+    if (!nodes_[root.index_].requires_grad) return;
     // Intermediate gradients belong to one sweep; leaves keep accumulating.
     for (std::uint32_t i = 0; i <= root.index_; ++i) {
         if (nodes_[i].backward) nodes_[i].has_grad = false;
     }
-    if (node.has_grad) {
-        xt::noalias(node.grad) += seed;
-    } else {
-        node.grad = seed;
-        node.has_grad = true;
+    if (!options.create_graph) {
+        Node& node = nodes_[root.index_];
+        if (node.has_grad) {
+            xt::noalias(node.grad) += seed;
+        } else {
+            node.grad = seed;
+            node.has_grad = true;
+        }
+        return sweep(root.index_);
     }
-    sweep(root.index_);
+    const std::vector<Var<T>> grads = differentiable_sweep(root.index_, constant(seed), 0);
+    // Every node reached keeps its gradient as a variable and, as after a
+    // first-order sweep, as an array (accumulated for leaves).
+    for (std::uint32_t i = 0; i < grads.size(); ++i) {
+        if (!grads[i].valid() || !nodes_[i].requires_grad) continue;
+        Node& node = nodes_[i];
+        node.grad_var = grads[i].index_;
+        const xt::xarray<T>& g = nodes_[grads[i].index_].value;
+        if (node.has_grad) {
+            GradContext<T>::add_into(node.grad, g);
+        } else {
+            node.grad = g;
+            node.has_grad = true;
+        }
+    }
 }
 
 template <class T>
@@ -200,6 +232,55 @@ void Tape<T>::sweep(std::uint32_t root) {
         GradContext<T> context(*this, i);
         node.backward(context);
     }
+}
+
+template <class T>
+std::vector<Var<T>> Tape<T>::differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor) {
+    // The sweep records ops, so recording must be on; the nodes it adds lie
+    // above the root (a deque keeps the references below valid).
+    const bool was_enabled = grad_enabled_;
+    grad_enabled_ = true;
+    std::vector<Var<T>> grads(root + 1);
+    grads[root] = seed;
+    try {
+        for (std::uint32_t i = root + 1; i-- > floor;) {
+            Node& node = nodes_[i];
+            if (!grads[i].valid() || !node.backward) continue;
+            if (!node.differentiable) {
+                throw TapeError(fmt::format(
+                    "backward with create_graph: op '{}' (node #{}) has only a first-order backward; it cannot "
+                    "be differentiated twice (record it with a differentiable backward)", node.op, i));
+            }
+            VarGradContext<T> context(*this, i, grads);
+            node.differentiable(context);
+        }
+    } catch (...) {
+        grad_enabled_ = was_enabled;
+        throw;
+    }
+    grad_enabled_ = was_enabled;
+    return grads;
+}
+
+template <class T>
+std::vector<Var<T>> Tape<T>::gradients(const Var<T>& root, const Var<T>& seed, std::span<const Var<T>> wrt,
+                                       std::uint32_t floor) {
+    check(root, "grad");
+    check(seed, "grad");
+    if (seed.shape() != root.shape()) {
+        throw ShapeError(fmt::format("grad: seed of shape {} does not match output of shape {}",
+                                     to_string(seed.shape()), to_string(root.shape())));
+    }
+    for (const Var<T>& x : wrt) check(x, "grad");
+    std::vector<Var<T>> grads;
+    if (nodes_[root.index_].requires_grad) grads = differentiable_sweep(root.index_, seed, floor);
+    std::vector<Var<T>> result;
+    result.reserve(wrt.size());
+    for (const Var<T>& x : wrt) {
+        const bool reached = x.index_ < grads.size() && grads[x.index_].valid();
+        result.push_back(reached ? grads[x.index_] : constant(xt::zeros<T>(x.shape())));
+    }
+    return result;
 }
 
 template <class T>
@@ -351,6 +432,33 @@ void GradContext<T>::add_into(xt::xarray<T>& sum, const xt::xarray<T>& addend) {
     kernels::map(sum.size(), sum.data(), [](B s, B a) { return s + a; }, sum.data(), addend.data());
 }
 
+// ---- VarGradContext --------------------------------------------------------
+
+template <class T>
+void VarGradContext<T>::accumulate(std::size_t k, const Var<T>& g) {
+    const std::uint32_t at = tape_.nodes_[node_].inputs[k];
+    if (!tape_.nodes_[at].requires_grad) return;
+    const Shape& target = tape_.nodes_[at].value.shape();
+    const Shape& from = g.shape();
+    const char* op = tape_.nodes_[node_].op;
+    if (!broadcasts_to(target, from)) {
+        throw ShapeError(fmt::format("{}: gradient of shape {} cannot be reduced to shape {}", op, to_string(from),
+                                     to_string(target)));
+    }
+    Var<T> reduced = g;
+    if (from != target) {
+        // Summed over the axes it was broadcast along, then given the input's shape.
+        const std::size_t offset = from.size() - target.size();
+        Axes axes;
+        for (std::size_t i = 0; i < from.size(); ++i) {
+            if (i < offset || (target[i - offset] == 1 && from[i] != 1)) axes.push_back(static_cast<std::ptrdiff_t>(i));
+        }
+        reduced = reshape(sum(g, axes), target);
+    }
+    Var<T>& sum_so_far = grads_[at];
+    sum_so_far = sum_so_far.valid() ? add(sum_so_far, reduced) : reduced;
+}
+
 // ---- current tape and guards -----------------------------------------------
 
 namespace {
@@ -393,6 +501,7 @@ NoGradGuard<T>::~NoGradGuard() {
     template class Lendable<T>;                   \
     template class Tape<T>;                       \
     template class GradContext<T>;                \
+    template class VarGradContext<T>;             \
     template class TapeScope<T>;                  \
     template class NoGradGuard<T>;                \
     template Tape<T>& current_tape<T>();

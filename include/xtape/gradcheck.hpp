@@ -90,6 +90,17 @@ using GradcheckFunction = std::function<Var<double>(Tape<double>&, const std::ve
 GradcheckResult gradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
                           const GradcheckOptions& options = {});
 
+/// Checks second derivatives: the Hessian-vector product H v of f (projected
+/// to a scalar J as gradcheck does) for a random normal v over all inputs,
+/// from a create_graph sweep, against central differences of the first-order
+/// gradient, (<∇J(x + eps e_i), v> - <∇J(x - eps e_i), v>) / 2 eps = (H v)_i.
+/// The options and the report are gradcheck's: the "analytic" values are the
+/// elements of H v. It also fails, saying so in `problem`, when the gradient
+/// the create_graph sweep recorded differs from the first-order one. Throws
+/// TapeError naming a node of f that cannot be differentiated twice.
+GradcheckResult gradgradcheck(const GradcheckFunction& f, const std::vector<GradcheckInput>& inputs,
+                              const GradcheckOptions& options = {});
+
 /// hᵀ H h, the second derivative along h at x of a scalar function J given as a
 /// GradcheckFunction whose output has one element: what the Taylor test's R2
 /// needs. A Hessian-vector product gives it (hᵀ (H h)).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -25,6 +26,8 @@ template <class T>
 class Tape;
 template <class T>
 class GradContext;
+template <class T>
+class VarGradContext;
 template <class T>
 class Lendable;
 
@@ -50,6 +53,10 @@ public:
     xt::xarray<T> grad() const;
     /// True when a backward sweep reached this variable.
     bool has_grad() const;
+    /// The gradient as a variable that can be differentiated again, from the
+    /// last `backward(root, {.create_graph = true})` that reached this
+    /// variable; throws TapeError when none did.
+    Var grad_var() const;
     /// True when gradients flow into this variable (a leaf that asked for them, or
     /// a node with such an input).
     bool requires_grad() const;
@@ -73,6 +80,7 @@ public:
 
 private:
     friend class Tape<T>;
+    friend class VarGradContext<T>;
     Var(Tape<T>* tape, std::uint32_t index, std::uint32_t epoch)
         : tape_(tape), index_(index), epoch_(epoch) {}
 
@@ -85,6 +93,21 @@ private:
 /// context and accumulates into its inputs' gradients.
 template <class T>
 using BackwardFn = std::function<void(GradContext<T>&)>;
+
+/// The same backward function written with Vars: it reads the node's gradient
+/// as a variable and sends each input its gradient by recording ops on the
+/// tape, so that the gradient can itself be differentiated (create_graph).
+template <class T>
+using DifferentiableBackwardFn = std::function<void(VarGradContext<T>&)>;
+
+/// How a backward sweep runs.
+struct BackwardOptions {
+    /// Records the sweep on the tape, with each node's differentiable backward
+    /// function, so that every gradient is also a Var (Var::grad_var) that can
+    /// be differentiated again. A node recorded without one makes the sweep
+    /// throw TapeError naming it.
+    bool create_graph = false;
+};
 
 /// The primitives that one node runs at once (a fused program), for drawing
 /// the graph: step j applies `op` to its operands, each an input of the node
@@ -133,24 +156,44 @@ public:
 
     /// Records a node: its op name (a string literal), its inputs (all of this
     /// tape), its value, and how to send its gradient to its inputs. This is the
-    /// API every built-in op uses and the one for custom ops. When no input
-    /// requires a gradient, or gradients are disabled, the backward function is
-    /// dropped and the node is a constant.
+    /// API every built-in op uses and the one for custom ops. `differentiable`
+    /// is the same backward written with Vars (see VarGradContext): a node
+    /// without it can be differentiated once, not twice (a create_graph sweep
+    /// that reaches it throws, naming its op). When no input requires a
+    /// gradient, or gradients are disabled, both are dropped and the node is
+    /// a constant.
     Var<T> record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                  BackwardFn<T> backward);
+                  BackwardFn<T> backward, DifferentiableBackwardFn<T> differentiable = nullptr);
     /// As above, for a braced list of inputs: `record("mul", {a, b}, value, backward)`.
     Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, xt::xarray<T> value,
-                  BackwardFn<T> backward) {
+                  BackwardFn<T> backward, DifferentiableBackwardFn<T> differentiable = nullptr) {
         return record(op, std::span<const Var<T>>(inputs.begin(), inputs.size()), std::move(value),
-                      std::move(backward));
+                      std::move(backward), std::move(differentiable));
     }
 
     /// Reverse sweep from a single-element root (seed 1). Gradients of leaves
     /// accumulate across calls; intermediate gradients are recomputed each call.
-    /// Throws ShapeError when the root has more than one element.
-    void backward(const Var<T>& root);
-    /// Reverse sweep with an explicit seed of the root's shape.
-    void backward(const Var<T>& root, const xt::xarray<T>& seed);
+    /// With `options.create_graph`, the sweep is recorded on the tape as well
+    /// (see BackwardOptions). Throws ShapeError when the root has more than one element.
+    void backward(const Var<T>& root, BackwardOptions options = {});
+    /// Reverse sweep with an explicit seed of the root's shape (an array or an
+    /// xtensor expression; a template so that `backward(root, {.create_graph =
+    /// true})` is never read as a seed).
+    template <class Seed>
+        requires std::convertible_to<const Seed&, xt::xarray<T>>
+    void backward(const Var<T>& root, const Seed& seed, BackwardOptions options = {}) {
+        backward_seeded(root, seed, options);
+    }
+
+    /// The gradients of `root` (seeded with `seed`, a variable of root's shape)
+    /// with respect to `wrt`, as variables recorded on this tape by a
+    /// differentiable sweep: what xtape::grad returns. Leaves' gradients are
+    /// not touched. Nodes at positions below `floor` are not swept through:
+    /// their gradients are collected only (a sweep over a recomposed node's
+    /// own graph). An element of `wrt` that the sweep does not reach gets
+    /// zeros (a constant).
+    std::vector<Var<T>> gradients(const Var<T>& root, const Var<T>& seed, std::span<const Var<T>> wrt,
+                                  std::uint32_t floor = 0);
 
     /// Forgets every gradient (values and handles stay valid).
     void zero_grad();
@@ -212,6 +255,12 @@ public:
     bool requires_grad_of(std::uint32_t index) const { return nodes_[index].requires_grad; }
     /// Whether a backward sweep reached node `index` (unchecked).
     bool has_grad_of(std::uint32_t index) const { return nodes_[index].has_grad; }
+    /// Whether node `index` can be differentiated twice (a leaf, a constant, or
+    /// a node with a differentiable backward; unchecked).
+    bool differentiable_of(std::uint32_t index) const {
+        const Node& node = nodes_[index];
+        return !node.backward || node.differentiable;
+    }
     /// The gradient stored at node `index`, valid only when has_grad_of(index) (unchecked).
     const xt::xarray<T>& grad_of(std::uint32_t index) const { return nodes_[index].grad; }
     /// The name given to node `index` (set_name), or null (unchecked).
@@ -221,14 +270,20 @@ public:
 
 private:
     friend class GradContext<T>;
+    friend class VarGradContext<T>;
+    friend class Var<T>;
     friend class Lendable<T>;
+
+    static constexpr std::uint32_t no_node = ~std::uint32_t(0);
 
     struct Node {
         xt::xarray<T> value;
         xt::xarray<T> grad;  // meaningful only when has_grad
         xt::svector<std::uint32_t, 4> inputs;
         BackwardFn<T> backward;
+        DifferentiableBackwardFn<T> differentiable;
         std::function<Composition()> composition;
+        std::uint32_t grad_var = no_node;  // the node holding its gradient after a create_graph sweep
         const char* op = "";
         bool requires_grad = false;
         bool has_grad = false;
@@ -240,7 +295,13 @@ private:
     void recycle(xt::xarray<T>&& array);
     // Moves a borrowed value back to its lender.
     void give_back(Node& node);
+    void backward_seeded(const Var<T>& root, const xt::xarray<T>& seed, BackwardOptions options);
     void sweep(std::uint32_t root);
+    // The reverse sweep with differentiable backward functions, from `root`
+    // (seeded with `seed`) down to `floor`: every node's gradient as a variable
+    // (invalid where none arrived), by position up to root.
+    std::vector<Var<T>> differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor);
+    Var<T> handle(std::uint32_t index) { return Var<T>(this, index, epoch_); }
 
     // A deque never moves its elements on growth, so references to values stay
     // valid while the tape grows. Nodes past size_ are kept for reuse after clear().
@@ -302,6 +363,40 @@ private:
 
     Tape<T>& tape_;
     std::uint32_t node_;
+};
+
+/// What a differentiable backward function sees (DifferentiableBackwardFn):
+/// the node's gradient, output and inputs as variables, and where to send the
+/// inputs' gradients, which it computes by recording ops on the tape. A node's
+/// derivative written this way can be differentiated again, to any order.
+template <class T>
+class VarGradContext {
+public:
+    /// dL/d(output), of the output's shape.
+    const Var<T>& grad() const { return grads_[node_]; }
+    /// The node itself (its output).
+    Var<T> output() const { return tape_.handle(node_); }
+    /// Input k.
+    Var<T> input(std::size_t k) const { return tape_.handle(tape_.nodes_[node_].inputs[k]); }
+    /// The number of inputs.
+    std::size_t inputs() const { return tape_.nodes_[node_].inputs.size(); }
+    /// Whether input k wants a gradient; skip its work when it does not.
+    bool needs_grad(std::size_t k) const { return tape_.nodes_[tape_.nodes_[node_].inputs[k]].requires_grad; }
+    /// Adds `g` to input k's gradient (recording the sum). As GradContext's
+    /// accumulate, `g` may have any shape that broadcasts to the input's from
+    /// the output side: it is summed down to the input's shape here.
+    void accumulate(std::size_t k, const Var<T>& g);
+    /// The tape the backward records on.
+    Tape<T>& tape() const { return tape_; }
+
+private:
+    friend class Tape<T>;
+    VarGradContext(Tape<T>& tape, std::uint32_t node, std::vector<Var<T>>& grads)
+        : tape_(tape), node_(node), grads_(grads) {}
+
+    Tape<T>& tape_;
+    std::uint32_t node_;
+    std::vector<Var<T>>& grads_;
 };
 
 template <class T>

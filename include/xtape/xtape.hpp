@@ -2,6 +2,7 @@
 #pragma once
 
 #include "xtape/chunked.hpp"
+#include "xtape/derivatives.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/execution.hpp"
 #include "xtape/fuse.hpp"

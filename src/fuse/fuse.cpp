@@ -12,6 +12,8 @@
 #include "xtape/ops.hpp"
 
 #include "../gradient_rows.hpp"
+#include "../ops/differentiable.hpp"
+#include "../ops/elementwise.hpp"
 #include "../kernels/reduction.hpp"
 #include "program.hpp"
 #include "tile_program.hpp"
@@ -75,11 +77,47 @@ Composition composition_of(const FusedExpression& e) {
     return composition;
 }
 
-// Records a fused node, with its composition for the graph.
+// The value of `e` at `inputs`, one primitive node per step: the plain
+// composition that the fused node stands for.
+template <class T>
+Var<T> evaluate(const FusedExpression& e, std::span<const Var<T>> inputs) {
+    std::vector<Var<T>> slots(inputs.begin(), inputs.end());
+    for (const ElementwiseInstruction& instruction : e.program->code) {
+        slots.push_back(rules::visit_rule(instruction.op, [&]<class R>() {
+            if constexpr (R::arity == 1) {
+                return detail::record_unary<R>(slots[instruction.a], instruction.scalars);
+            } else {
+                return detail::record_binary<R>(slots[instruction.a], slots[instruction.b]);
+            }
+        }));
+    }
+    return slots[e.output];
+}
+
+// What a fused node reduces its expression's values with, if anything.
+struct FusedReduction {
+    enum class Kind { none, sum, mean } kind = Kind::none;
+    Axes axes;
+};
+
+// Records a fused node, with its composition for the graph, and a
+// differentiable backward that records the composition (and its reduction)
+// plainly and differentiates that.
 template <class T>
 Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                    const FusedExpression& e, BackwardFn<T> backward) {
-    const Var<T> y = tape.record(op, inputs, std::move(value), std::move(backward));
+                    const FusedExpression& e, BackwardFn<T> backward, FusedReduction reduction = {}) {
+    const Var<T> y = tape.record(op, inputs, std::move(value), std::move(backward),
+                                 [e, reduction = std::move(reduction)](VarGradContext<T>& c) {
+        detail::backward_by_recomposition(c, [&](std::span<const Var<T>> in) {
+            const Var<T> values = evaluate(e, in);
+            switch (reduction.kind) {
+                case FusedReduction::Kind::sum: return sum(values, reduction.axes);
+                case FusedReduction::Kind::mean: return mean(values, reduction.axes);
+                case FusedReduction::Kind::none: break;
+            }
+            return values;
+        });
+    });
     tape.set_composition(y, [e] { return composition_of(e); });
     return y;
 }
@@ -285,14 +323,16 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
         return mean ? xtape::mean(y, axes) : sum(y, axes);
     }
     const RowReduction reduction{rows->outer, rows->reduced, mean ? rows->reduced : 1};
+    const FusedReduction plain{mean ? FusedReduction::Kind::mean : FusedReduction::Kind::sum, axes};
     Tape<T>& tape = inputs[0].tape();
     const Shape out_shape = reduced_shape(shape, axes, op);
     std::vector<bool> wants_grad(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) wants_grad[k] = inputs[k].requires_grad();
     if (!tape.grad_enabled() || std::none_of(wants_grad.begin(), wants_grad.end(), [](bool w) { return w; })) {
         xt::xarray<T> out = reduction.forward<T>(tape, e, inputs, out_shape, nullptr, nullptr);
-        return record_fused<T>(tape, op, inputs, std::move(out), e,
-                               [e, reduction](GradContext<T>& c) { reduction.backward(c, e); });
+        return record_fused<T>(
+            tape, op, inputs, std::move(out), e, [e, reduction](GradContext<T>& c) { reduction.backward(c, e); },
+            plain);
     }
     // Row r of the output depends on row r of the inputs alone: its gradient
     // rows come from the same pass as the values (detail::GradientRows).
@@ -304,9 +344,12 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         if (grads.given[k]) gradient_rows->keep(k, std::move(grads.arrays[k]));
     }
-    return record_fused<T>(tape, op, inputs, std::move(out), e, [e, reduction, gradient_rows](GradContext<T>& c) {
-        if (!gradient_rows->hand_over(c)) reduction.backward(c, e);
-    });
+    return record_fused<T>(
+        tape, op, inputs, std::move(out), e,
+        [e, reduction, gradient_rows](GradContext<T>& c) {
+            if (!gradient_rows->hand_over(c)) reduction.backward(c, e);
+        },
+        plain);
 }
 
 }  // namespace

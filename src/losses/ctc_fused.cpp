@@ -11,6 +11,7 @@
 #include "xtape/detail/op_support.hpp"
 #include "xtape/losses/ctc_nll.hpp"
 
+#include "../ops/differentiable.hpp"
 #include "../rules/kernels.hpp"
 
 namespace xtape {
@@ -366,6 +367,11 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
             if (!done) Lattice<T>(sample, a, n).gradient(sample, out, g);
         }
         c.accumulate(0, std::move(grad));
+    }, [alignment](VarGradContext<T>& c) {
+        // Differentiated twice, the loss is the composed recursion (logsumexp
+        // over the lattice's states), recorded whole.
+        detail::backward_by_recomposition(
+            c, [&](std::span<const Var<T>> in) { return ctc_nll_composed(in[0], *alignment); });
     });
 }
 

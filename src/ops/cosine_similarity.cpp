@@ -9,6 +9,8 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "differentiable.hpp"
+
 namespace xtape {
 
 using detail::tape_of;
@@ -77,6 +79,11 @@ Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<
             kernels::combine_rows(to_self_b.data(), b, to_b.data(), a, rows, n, db.data());
             c.accumulate(1, std::move(db));
         }
+    }, [eps_squared](VarGradContext<T>& c) {
+        detail::backward_by_recomposition(c, [eps_squared](std::span<const Var<T>> in) {
+            const Var<T> p = dot(in[0], in[0], {-1}) * dot(in[1], in[1], {-1});
+            return dot(in[0], in[1], {-1}) / sqrt(maximum(p, eps_squared));
+        });
     });
 }
 

@@ -1,6 +1,7 @@
 // Recording an elementwise primitive (a rule of rules/elementwise.hpp) on the
 // tape: its value and its gradients from the rule's kernels, in one SIMD pass
-// each over contiguous memory.
+// each over contiguous memory, and its differentiable backward from the same
+// rule's derivative instantiated on Vars.
 #pragma once
 
 #include <optional>
@@ -9,6 +10,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "xtape/detail/op_support.hpp"
+#include "xtape/ops.hpp"
 #include "xtape/tape.hpp"
 
 #include "../rules/kernels.hpp"
@@ -41,7 +43,7 @@ Var<T> record_unary(const Var<T>& a, rules::Scalars s = {}) {
                                                     da.data());
                 c.accumulate(0, std::move(da));
             }
-        });
+        }, [s](VarGradContext<T>& c) { c.accumulate(0, R::derivative(0, c.grad(), c.input(0), Var<T>(), c.output(), s)); });
     }
 }
 
@@ -148,6 +150,12 @@ Var<T> record_binary(const Var<T>& a, const Var<T>& b) {
                 c.accumulate(which, std::move(d));
             }
             if (passed >= 0) c.pass_on(passed);
+        }, [](VarGradContext<T>& c) {
+            for (int which = 0; which < 2; ++which) {
+                if (c.needs_grad(which)) {
+                    c.accumulate(which, R::derivative(which, c.grad(), c.input(0), c.input(1), c.output(), {}));
+                }
+            }
         });
     }
 }

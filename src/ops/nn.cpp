@@ -72,6 +72,9 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
         } else {
             c.accumulate(0, g - xt::exp(c.value()) * sum_along<T>(g, g.shape(), ax));
         }
+    }, [ax](VarGradContext<T>& c) {
+        const Var<T>& g = c.grad();
+        c.accumulate(0, g - exp(c.output()) * sum(g, {static_cast<std::ptrdiff_t>(ax)}, true));
     });
 }
 
@@ -101,6 +104,10 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
         } else {
             c.accumulate(0, y * (g - sum_along<T>(g * y, g.shape(), ax)));
         }
+    }, [ax](VarGradContext<T>& c) {
+        const Var<T>& g = c.grad();
+        const Var<T> y = c.output();
+        c.accumulate(0, y * (g - sum(g * y, {static_cast<std::ptrdiff_t>(ax)}, true)));
     });
 }
 
@@ -174,6 +181,10 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
             gemm_batched(batch, true, false, k, n, m, c.input(0).data(), g.data(), db.data());
             c.accumulate(1, std::move(db));
         }
+    }, [](VarGradContext<T>& c) {
+        const Var<T>& g = c.grad();
+        if (c.needs_grad(0)) c.accumulate(0, matmul(g, swapaxes(c.input(1), -1, -2)));
+        if (c.needs_grad(1)) c.accumulate(1, matmul(swapaxes(c.input(0), -1, -2), g));
     });
 }
 

@@ -18,6 +18,8 @@
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
+#include "differentiable.hpp"
+
 namespace xtape {
 
 using detail::tape_of;
@@ -50,6 +52,38 @@ struct Reduction {
         block = kernels::block_reduction(in, axes);
     }
 };
+
+// The reduced axes as bits: what a differentiable backward keeps of a
+// Reduction (trivially copyable, so its closure needs no allocation).
+struct ReducedAxes {
+    std::uint64_t bits = 0;
+
+    explicit ReducedAxes(const Reduction& r) {
+        for (std::size_t axis : r.axes) bits |= std::uint64_t(1) << axis;
+    }
+    // The input's shape with each reduced axis of size 1.
+    Shape kept(const Shape& in) const {
+        Shape kept = in;
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (bits >> i & 1) kept[i] = 1;
+        }
+        return kept;
+    }
+    Axes axes(std::size_t rank) const {
+        Axes axes;
+        for (std::size_t i = 0; i < rank; ++i) {
+            if (bits >> i & 1) axes.push_back(static_cast<std::ptrdiff_t>(i));
+        }
+        return axes;
+    }
+};
+
+// g (of the output's shape) as a variable broadcast back over input 0's shape.
+template <class T>
+Var<T> expand_grad(const VarGradContext<T>& c, ReducedAxes reduced) {
+    const Shape& in = c.input(0).shape();
+    return detail::expand(c.grad(), reduced.kept(in), in);
+}
 
 // Broadcasts `g` (of the output's shape) back over the input's shape.
 template <class T>
@@ -156,10 +190,10 @@ Var<T> sum(const Var<T>& a, const Axes& axes, bool keepdims) {
     if (a.size() == 0) return reduce_empty(a, r, "sum");
     xt::xarray<T> out = slice_sum(a.value(), r);
     out.reshape(r.out);
-    return tape_of(a, "sum").record("sum", {a}, std::move(out), [r](GradContext<T>& c) {
-        if (!c.needs_grad(0)) return;
-        c.accumulate(0, broadcast_back(c, r, T(1)));  // d sum/da_i = 1
-    });
+    return tape_of(a, "sum").record(
+        "sum", {a}, std::move(out),
+        [r](GradContext<T>& c) { c.accumulate(0, broadcast_back(c, r, T(1))); },  // d sum/da_i = 1
+        [reduced = ReducedAxes(r)](VarGradContext<T>& c) { c.accumulate(0, expand_grad(c, reduced)); });
 }
 
 template <class T>
@@ -172,10 +206,10 @@ Var<T> mean(const Var<T>& a, const Axes& axes, bool keepdims) {
     xt::xarray<T> out = slice_sum(a.value(), r);
     out /= n;
     out.reshape(r.out);
-    return tape_of(a, "mean").record("mean", {a}, std::move(out), [r, n](GradContext<T>& c) {
-        if (!c.needs_grad(0)) return;
-        c.accumulate(0, broadcast_back(c, r, n));  // d mean/da_i = 1/n
-    });
+    return tape_of(a, "mean").record(
+        "mean", {a}, std::move(out),
+        [r, n](GradContext<T>& c) { c.accumulate(0, broadcast_back(c, r, n)); },  // d mean/da_i = 1/n
+        [reduced = ReducedAxes(r), n](VarGradContext<T>& c) { c.accumulate(0, expand_grad(c, reduced) / n); });
 }
 
 template <class T>
@@ -205,6 +239,21 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
             }
         });
         c.accumulate(0, std::move(dx));
+    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
+        // The same first maximal elements, by position, for a scatter of g.
+        const xt::xarray<T>& x = c.input(0).value();
+        const Reduction r(x.shape(), reduced.axes(x.dimension()), true, "max", true);
+        const xt::xarray<T>& m = c.output().value();
+        std::vector<std::size_t> positions(m.size());
+        std::vector<bool> taken(m.size(), false);
+        for_each_in_slices(x.shape(), r, [&](std::size_t flat, std::size_t slot) {
+            if (!taken[slot] && x.flat(flat) == m.flat(slot)) {
+                positions[slot] = flat;
+                taken[slot] = true;
+            }
+        });
+        c.accumulate(0, detail::scatter_flat(c.grad(), std::make_shared<const std::vector<std::size_t>>(std::move(positions)),
+                                             x.shape()));
     });
 }
 
@@ -261,6 +310,14 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
         }
         c.accumulate(0, std::move(dx));
+    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
+        // softmax = exp(a - lse) per slice, with 0 for lse = log(0) = -inf (an
+        // all -inf slice, whose gradient is 0), as the first-order backward.
+        const Shape kept = reduced.kept(c.input(0).shape());
+        const Var<T> lse = reshape(c.output(), kept);
+        const Mask finite = xt::isfinite(lse.value()) || xt::isnan(lse.value());
+        const Var<T> shift = where(finite, lse, c.tape().constant(xt::zeros<T>(kept)));
+        c.accumulate(0, expand_grad(c, reduced) * exp(c.input(0) - shift));
     });
 }
 
@@ -306,6 +363,10 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
         }
         if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1), T(1)));
         if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0), T(1)));
+    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
+        const Var<T> g = expand_grad(c, reduced);
+        if (c.needs_grad(0)) c.accumulate(0, g * c.input(1));
+        if (c.needs_grad(1)) c.accumulate(1, g * c.input(0));
     });
 }
 
@@ -344,6 +405,18 @@ Var<T> prod(const Var<T>& a, const Axes& axes, bool keepdims) {
             dx.flat(flat) = g.flat(slot) * others;
         });
         c.accumulate(0, std::move(dx));
+    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
+        // The product of the others as prod / a_i, which needs every element
+        // nonzero; the exact product of the others has no differentiable form here.
+        const xt::xarray<T>& x = c.input(0).value();
+        const auto zero = std::find(x.begin(), x.end(), T(0));
+        if (zero != x.end()) {
+            throw TapeError(fmt::format("backward with create_graph: prod (node #{}) has a zero element (at flat "
+                                        "position {}); its second derivative is implemented for nonzero elements only",
+                                        c.output().index(), zero - x.begin()));
+        }
+        const Shape kept = reduced.kept(x.shape());
+        c.accumulate(0, expand_grad(c, reduced) * (broadcast_to(reshape(c.output(), kept), x.shape()) / c.input(0)));
     });
 }
 

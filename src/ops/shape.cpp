@@ -17,6 +17,8 @@
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
+#include "differentiable.hpp"
+
 namespace xtape {
 
 using detail::tape_of;
@@ -91,7 +93,7 @@ Var<T> reshape(const Var<T>& a, const Shape& shape) {
         xt::xarray<T> dx = c.buffer(c.input(0).shape());
         std::copy_n(c.grad().data(), dx.size(), dx.data());
         c.accumulate(0, std::move(dx));
-    });
+    }, [](VarGradContext<T>& c) { c.accumulate(0, reshape(c.grad(), c.input(0).shape())); });
 }
 
 template <class T>
@@ -120,9 +122,11 @@ Var<T> transpose(const Var<T>& a, const Axes& perm) {
     std::vector<std::size_t> inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = i;
     xt::xarray<T> out = xt::transpose(a.value(), axes);
-    return tape.record("transpose", {a}, std::move(out), [inverse = std::move(inverse)](GradContext<T>& c) {
-        c.accumulate(0, xt::transpose(c.grad(), inverse));
-    });
+    Axes inverse_axes(inverse.begin(), inverse.end());
+    return tape.record(
+        "transpose", {a}, std::move(out),
+        [inverse = std::move(inverse)](GradContext<T>& c) { c.accumulate(0, xt::transpose(c.grad(), inverse)); },
+        [inverse = std::move(inverse_axes)](VarGradContext<T>& c) { c.accumulate(0, transpose(c.grad(), inverse)); });
 }
 
 template <class T>
@@ -135,9 +139,12 @@ Var<T> swapaxes(const Var<T>& a, std::ptrdiff_t axis1, std::ptrdiff_t axis2) {
     std::swap(perm[i], perm[j]);
     xt::xarray<T> out = xt::transpose(a.value(), perm);
     // Swapping is its own inverse.
-    return tape.record("swapaxes", {a}, std::move(out), [perm = std::move(perm)](GradContext<T>& c) {
-        c.accumulate(0, xt::transpose(c.grad(), perm));
-    });
+    return tape.record(
+        "swapaxes", {a}, std::move(out),
+        [perm = std::move(perm)](GradContext<T>& c) { c.accumulate(0, xt::transpose(c.grad(), perm)); },
+        [i, j](VarGradContext<T>& c) {
+            c.accumulate(0, swapaxes(c.grad(), static_cast<std::ptrdiff_t>(i), static_cast<std::ptrdiff_t>(j)));
+        });
 }
 
 template <class T>
@@ -148,9 +155,10 @@ Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
                                      to_string(a.shape()), to_string(shape)));
     }
     xt::xarray<T> out = xt::broadcast(a.value(), shape);
-    return tape.record("broadcast_to", {a}, std::move(out), [](GradContext<T>& c) {
-        c.accumulate(0, c.grad());  // summed back to a's shape by accumulate
-    });
+    // Either way the gradient is summed back to a's shape by accumulate.
+    return tape.record(
+        "broadcast_to", {a}, std::move(out), [](GradContext<T>& c) { c.accumulate(0, c.grad()); },
+        [](VarGradContext<T>& c) { c.accumulate(0, c.grad()); });
 }
 
 template <class T>
@@ -170,6 +178,14 @@ Var<T> slice(const Var<T>& a, std::ptrdiff_t axis, std::size_t start, std::size_
         xt::xarray<T> dx = xt::zeros<T>(x.shape());
         xt::noalias(xt::strided_view(dx, range_along(x.dimension(), ax, start, stop, step))) = c.grad();
         c.accumulate(0, std::move(dx));
+    }, [ax, start, stop, step](VarGradContext<T>& c) {
+        // The flat positions of the selected elements, in the output's order.
+        const Shape& shape = c.input(0).shape();
+        xt::xarray<std::size_t> all = xt::empty<std::size_t>(shape);
+        std::iota(all.begin(), all.end(), std::size_t(0));
+        const xt::xarray<std::size_t> selected = xt::strided_view(all, range_along(shape.size(), ax, start, stop, step));
+        auto positions = std::make_shared<const std::vector<std::size_t>>(selected.begin(), selected.end());
+        c.accumulate(0, detail::scatter_flat(c.grad(), std::move(positions), shape));
     });
 }
 
@@ -210,6 +226,13 @@ Var<T> concat(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
             }
             begin += n;
         }
+    }, [ax, count](VarGradContext<T>& c) {
+        std::size_t begin = 0;
+        for (std::size_t k = 0; k < count; ++k) {
+            const std::size_t n = c.input(k).shape()[ax];
+            if (c.needs_grad(k)) c.accumulate(k, slice(c.grad(), static_cast<std::ptrdiff_t>(ax), begin, begin + n));
+            begin += n;
+        }
     });
 }
 
@@ -240,6 +263,11 @@ Var<T> stack(const std::vector<Var<T>>& parts, std::ptrdiff_t axis) {
         const auto& g = c.grad();
         for (std::size_t k = 0; k < count; ++k) {
             if (c.needs_grad(k)) c.accumulate(k, xt::strided_view(g, index_along(g.dimension(), ax, k)));
+        }
+    }, [ax, count](VarGradContext<T>& c) {
+        for (std::size_t k = 0; k < count; ++k) {
+            if (!c.needs_grad(k)) continue;
+            c.accumulate(k, reshape(slice(c.grad(), static_cast<std::ptrdiff_t>(ax), k, k + 1), c.input(k).shape()));
         }
     });
 }
@@ -285,6 +313,11 @@ Var<T> gather_from(std::span<const Var<T>> inputs, const IndexArray& index, std:
         xt::xarray<T> dx = xt::zeros<T>(c.input(0).shape());
         for_each(index, [&](std::size_t dst, std::size_t src) { dx.flat(src) += g.flat(dst); });
         c.accumulate(0, std::move(dx));
+    }, [index, for_each](VarGradContext<T>& c) {
+        std::vector<std::size_t> positions(index.size());
+        for_each(index, [&](std::size_t dst, std::size_t src) { positions[dst] = src; });
+        c.accumulate(0, detail::scatter_flat(c.grad(), std::make_shared<const std::vector<std::size_t>>(std::move(positions)),
+                                             c.input(0).shape()));
     });
 }
 
@@ -318,10 +351,16 @@ Var<T> pick_from(std::span<const Var<T>> inputs, const IndexArray& index, std::p
     }
     xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
     for (std::size_t dst = 0; dst < positions.size(); ++dst) out.flat(dst) = a.value().flat(positions[dst]);
-    return tape.record("pick", inputs, std::move(out), [positions = std::move(positions)](GradContext<T>& c) {
-        // Each picked element gets its output's gradient; the rest get 0.
-        c.accumulate_at(0, positions, std::span<const T>(c.grad().data(), c.grad().size()));
-    });
+    auto shared = std::make_shared<const std::vector<std::size_t>>(std::move(positions));
+    return tape.record(
+        "pick", inputs, std::move(out),
+        [positions = shared](GradContext<T>& c) {
+            // Each picked element gets its output's gradient; the rest get 0.
+            c.accumulate_at(0, *positions, std::span<const T>(c.grad().data(), c.grad().size()));
+        },
+        [positions = shared](VarGradContext<T>& c) {
+            c.accumulate(0, detail::scatter_flat(c.grad(), positions, c.input(0).shape()));
+        });
 }
 
 }  // namespace
@@ -417,6 +456,43 @@ Var<T> one_hot(const Var<T>& indices, std::size_t depth) {
     }
     return tape_of(indices, "one_hot").constant(std::move(out));
 }
+
+namespace detail {
+
+template <class T>
+Var<T> take_flat(const Var<T>& a, Positions positions, const Shape& shape) {
+    Tape<T>& tape = tape_of(a, "take_flat");
+    xt::xarray<T> out = tape.buffer(shape);
+    for (std::size_t i = 0; i < positions->size(); ++i) out.flat(i) = a.value().flat((*positions)[i]);
+    return tape.record(
+        "take_flat", {a}, std::move(out),
+        [positions](GradContext<T>& c) {
+            c.accumulate_at(0, *positions, std::span<const T>(c.grad().data(), c.grad().size()));
+        },
+        [positions](VarGradContext<T>& c) { c.accumulate(0, scatter_flat(c.grad(), positions, c.input(0).shape())); });
+}
+
+template <class T>
+Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape) {
+    Tape<T>& tape = tape_of(g, "scatter_flat");
+    xt::xarray<T> out = xt::zeros<T>(shape);
+    for (std::size_t i = 0; i < positions->size(); ++i) out.flat((*positions)[i]) += g.value().flat(i);
+    return tape.record(
+        "scatter_flat", {g}, std::move(out),
+        [positions](GradContext<T>& c) {
+            xt::xarray<T> dg = c.buffer(c.input(0).shape());
+            for (std::size_t i = 0; i < positions->size(); ++i) dg.flat(i) = c.grad().flat((*positions)[i]);
+            c.accumulate(0, std::move(dg));
+        },
+        [positions](VarGradContext<T>& c) { c.accumulate(0, take_flat(c.grad(), positions, c.input(0).shape())); });
+}
+
+template Var<float> take_flat(const Var<float>&, Positions, const Shape&);
+template Var<double> take_flat(const Var<double>&, Positions, const Shape&);
+template Var<float> scatter_flat(const Var<float>&, Positions, const Shape&);
+template Var<double> scatter_flat(const Var<double>&, Positions, const Shape&);
+
+}  // namespace detail
 
 #define XTAPE_INSTANTIATE(T)                                                                    \
     template Var<T> reshape(const Var<T>&, const Shape&);                                       \

@@ -1,0 +1,61 @@
+// What the ops' differentiable backward functions (create_graph) are written
+// with besides the public ops: the linear maps that move gradients between
+// element positions, and the backward of a node by recomposing it from
+// primitives.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "xtape/ops.hpp"
+#include "xtape/tape.hpp"
+
+namespace xtape::detail {
+
+/// Flat (row-major) element positions, shared between a node's closures.
+using Positions = std::shared_ptr<const std::vector<std::size_t>>;
+
+/// out.flat(i) = a.flat((*positions)[i]), of `shape` (positions->size()
+/// elements): a gather by flat position. Its gradient is scatter_flat's.
+template <class T>
+Var<T> take_flat(const Var<T>& a, Positions positions, const Shape& shape);
+
+/// Zeros of `shape` with g.flat(i) added at (*positions)[i] (twice where a
+/// position repeats): the adjoint of take_flat, and the gradient of every op
+/// that selects elements (pick, gather, slice, max).
+template <class T>
+Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape);
+
+/// The gradient g of a reduction (of its output's shape) broadcast back over
+/// the input's shape `in`; `kept` is the output's shape with each reduced
+/// axis present with size 1.
+template <class T>
+Var<T> expand(const Var<T>& g, const Shape& kept, const Shape& in) {
+    return broadcast_to(reshape(g, kept), in);
+}
+
+/// The differentiable backward of a node that computes, in one optimised
+/// pass, what `recompose(inputs)` computes with primitives: the composition is
+/// recorded again and differentiated (with create_graph) from the node's
+/// gradient, and its inputs' gradients are the node's. Fused programs,
+/// chunked graphs, CTC's alpha-beta pass and cosine_similarity use it, so
+/// their second derivatives are those of their plain composition.
+template <class T, class Recompose>
+void backward_by_recomposition(VarGradContext<T>& c, Recompose&& recompose) {
+    Tape<T>& tape = c.tape();
+    std::vector<Var<T>> inputs(c.inputs());
+    for (std::size_t k = 0; k < inputs.size(); ++k) inputs[k] = c.input(k);
+    // The composition's nodes lie above this position; the sweep stops below it.
+    const auto floor = static_cast<std::uint32_t>(tape.size());
+    const Var<T> y = recompose(std::span<const Var<T>>(inputs));
+    const std::vector<Var<T>> grads = tape.gradients(y, c.grad(), inputs, floor);
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        // An input passed twice has its whole gradient at its first place.
+        bool first = true;
+        for (std::size_t j = 0; j < k; ++j) first = first && inputs[j].index() != inputs[k].index();
+        if (first && c.needs_grad(k)) c.accumulate(k, grads[k]);
+    }
+}
+
+}  // namespace xtape::detail

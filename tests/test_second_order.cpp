@@ -1,0 +1,418 @@
+// Second and higher derivatives: create_graph sweeps, xtape::grad, hvp,
+// hessian, jvp and gradgradcheck, for every primitive and every registered loss.
+//
+// Tolerances: gradgradcheck is gradcheck of x -> <grad J(x), v>, so it has
+// gradcheck's defaults (atol 1e-5, rtol 1e-3) and their reasoning: the central
+// difference of an analytic gradient with eps = 1e-6 in double errs by about
+// eps^2 |J''''| + 1e-16 |grad J| / eps ~ 1e-10 for the O(1) values used here,
+// while a wrong second derivative is off by O(|J''|).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <xtensor/xmath.hpp>
+
+#include "xtape/xtape.hpp"
+
+#include "support/registry_walk.hpp"
+
+using namespace xtape;
+
+namespace {
+
+using Fn = std::function<Var<double>(const std::vector<Var<double>>&)>;
+
+xt::xarray<double> uniform(const Shape& shape, double lo, double hi, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(lo, hi);
+    xt::xarray<double> x = xt::empty<double>(shape);
+    for (double& v : x) v = u(rng);
+    return x;
+}
+
+// Uniform in [lo, hi] with every element at least `gap` away from each kink.
+xt::xarray<double> away_from(const Shape& shape, double lo, double hi, std::vector<double> kinks, double gap,
+                             std::uint64_t seed) {
+    xt::xarray<double> x = uniform(shape, lo, hi, seed);
+    for (double& v : x) {
+        for (double k : kinks) {
+            if (std::abs(v - k) < gap) v = k + (v < k ? -gap : gap);
+        }
+    }
+    return x;
+}
+
+GradcheckFunction as_function(const Fn& f) {
+    return [f](Tape<double>&, const std::vector<Var<double>>& leaves) { return f(leaves); };
+}
+
+void check_order_2(const std::string& what, const Fn& f, const std::vector<GradcheckInput>& inputs) {
+    const GradcheckResult result = gradgradcheck(as_function(f), inputs);
+    INFO(what, ": ", to_string(result));
+    CHECK(result.passed);
+    CHECK(result.checked > 0);
+}
+
+// Order 3: gradgradcheck of x -> <grad J(x), u>, itself differentiated twice.
+void check_order_3(const std::string& what, const Fn& f, const std::vector<GradcheckInput>& inputs) {
+    std::vector<xt::xarray<double>> u;
+    for (std::size_t k = 0; k < inputs.size(); ++k) u.push_back(uniform(inputs[k].value.shape(), -1, 1, 90 + k));
+    const GradcheckFunction directional = [&](Tape<double>& tape, const std::vector<Var<double>>& leaves) {
+        const Var<double> y = f(leaves);
+        const Var<double> j = y.size() == 1 ? y : sum(y);
+        const auto g = grad(j, std::span<const Var<double>>(leaves), {.create_graph = true});
+        Var<double> total = tape.constant(xt::xarray<double>(0.0));
+        for (std::size_t k = 0; k < g.size(); ++k) total = total + sum(g[k] * tape.constant(u[k]));
+        return total;
+    };
+    const GradcheckResult result = gradgradcheck(directional, inputs);
+    INFO(what, " (order 3): ", to_string(result));
+    CHECK(result.passed);
+}
+
+struct UnaryCase {
+    const char* name;
+    std::function<Var<double>(const Var<double>&)> op;
+    double lo, hi;
+    std::vector<double> kinks;
+};
+
+std::vector<UnaryCase> unary_cases() {
+    using V = const Var<double>&;
+    return {
+        {"neg", [](V a) { return -a; }, -2, 2, {}},
+        {"exp", [](V a) { return exp(a); }, -2, 2, {}},
+        {"log", [](V a) { return log(a); }, 0.5, 2, {}},
+        {"log1p", [](V a) { return log1p(a); }, -0.5, 2, {}},
+        {"sqrt", [](V a) { return sqrt(a); }, 0.5, 2, {}},
+        {"square", [](V a) { return square(a); }, -2, 2, {}},
+        {"pow_scalar", [](V a) { return pow(a, 2.5); }, 0.5, 2, {}},
+        {"abs", [](V a) { return abs(a); }, -2, 2, {0}},
+        {"relu", [](V a) { return relu(a); }, -2, 2, {0}},
+        {"sigmoid", [](V a) { return sigmoid(a); }, -3, 3, {}},
+        {"tanh", [](V a) { return tanh(a); }, -2, 2, {}},
+        {"softplus", [](V a) { return softplus(a); }, -3, 3, {}},
+        {"smooth_l1", [](V a) { return smooth_l1(a, 0.7); }, -2, 2, {-0.7, 0.7}},
+        {"clip", [](V a) { return clip(a, -0.5, 0.8); }, -2, 2, {-0.5, 0.8}},
+        {"log_sigmoid", [](V a) { return log_sigmoid(a); }, -3, 3, {}},
+        {"sin", [](V a) { return sin(a); }, -2, 2, {}},
+        {"cos", [](V a) { return cos(a); }, -2, 2, {}},
+        {"erf", [](V a) { return erf(a); }, -2, 2, {}},
+        {"normal_cdf", [](V a) { return normal_cdf(a); }, -2, 2, {}},
+        {"gelu", [](V a) { return gelu(a); }, -2, 2, {}},
+        {"leaky_relu", [](V a) { return leaky_relu(a, 0.1); }, -2, 2, {0}},
+        {"elu", [](V a) { return elu(a, 0.9); }, -2, 2, {0}},
+        {"add_scalar", [](V a) { return a + 1.5; }, -2, 2, {}},
+        {"mul_scalar", [](V a) { return a * 1.5; }, -2, 2, {}},
+        {"div_scalar", [](V a) { return a / 1.5; }, -2, 2, {}},
+        {"rsub_scalar", [](V a) { return 1.5 - a; }, -2, 2, {}},
+        {"rdiv_scalar", [](V a) { return 1.5 / a; }, 0.5, 2, {}},
+        {"maximum_scalar", [](V a) { return maximum(a, 0.3); }, -2, 2, {0.3}},
+        {"minimum_scalar", [](V a) { return minimum(a, 0.3); }, -2, 2, {0.3}},
+    };
+}
+
+struct BinaryCase {
+    const char* name;
+    std::function<Var<double>(const Var<double>&, const Var<double>&)> op;
+    double lo, hi;
+};
+
+std::vector<BinaryCase> binary_cases() {
+    using V = const Var<double>&;
+    return {
+        {"add", [](V a, V b) { return a + b; }, -2, 2},
+        {"sub", [](V a, V b) { return a - b; }, -2, 2},
+        {"mul", [](V a, V b) { return a * b; }, -2, 2},
+        {"div", [](V a, V b) { return a / b; }, 0.5, 2},
+        {"maximum", [](V a, V b) { return maximum(a, b); }, -2, 2},
+        {"minimum", [](V a, V b) { return minimum(a, b); }, -2, 2},
+        {"pow", [](V a, V b) { return pow(a, b); }, 0.5, 2},
+    };
+}
+
+// The primitive's output, weighted by a fixed nonlinear function so that
+// every second-derivative term (of the op and of what follows it) shows:
+// sum(sin(y) * w).
+Var<double> weighted(const Var<double>& y) {
+    const xt::xarray<double> w = uniform(y.shape(), 0.5, 1.5, 7);
+    return sum(sin(y) * y.tape().constant(w));
+}
+
+}  // namespace
+
+TEST_CASE("create_graph: every elementwise primitive at order 2 and 3, three shapes (0-d included)") {
+    for (const UnaryCase& c : unary_cases()) {
+        for (const Shape& shape : {Shape{}, Shape{5}, Shape{3, 4}}) {
+            const std::vector<GradcheckInput> in{{"a", away_from(shape, c.lo, c.hi, c.kinks, 0.05, 3)}};
+            const Fn f = [&](const std::vector<Var<double>>& x) { return weighted(c.op(x[0])); };
+            check_order_2(fmt::format("{} {}", c.name, to_string(shape)), f, in);
+            check_order_3(fmt::format("{} {}", c.name, to_string(shape)), f, in);
+        }
+    }
+}
+
+TEST_CASE("create_graph: binary primitives at order 2 and 3, with broadcasting and 0-d") {
+    const std::vector<std::pair<Shape, Shape>> shapes{{{}, {}}, {{3, 4}, {3, 4}}, {{3, 1}, {4}}, {{2, 3}, {}}};
+    for (const BinaryCase& c : binary_cases()) {
+        for (const auto& [sa, sb] : shapes) {
+            // a and b apart, so that maximum and minimum have no ties.
+            xt::xarray<double> a = uniform(sa, c.lo, c.hi, 5);
+            xt::xarray<double> b = uniform(sb, c.lo, c.hi, 6);
+            const Fn f = [&](const std::vector<Var<double>>& x) { return weighted(c.op(x[0], x[1])); };
+            const std::string what = fmt::format("{} {} {}", c.name, to_string(sa), to_string(sb));
+            check_order_2(what, f, {{"a", a}, {"b", b}});
+            check_order_3(what, f, {{"a", a}, {"b", b}});
+        }
+    }
+}
+
+TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
+    using V = const std::vector<Var<double>>&;
+    const xt::xarray<double> x = uniform({3, 4}, -1.5, 1.5, 11);
+    const xt::xarray<double> y = uniform({3, 4}, -1.5, 1.5, 12);
+    const xt::xarray<double> positive = uniform({3, 4}, 0.5, 1.5, 13);
+    const IndexArray index = {{2, 0, 1, 1}, {0, 0, 3, 2}, {1, 3, 0, 2}};
+    const IndexArray picks = {3, 0, 2};
+    const std::vector<std::pair<std::string, Fn>> one_input{
+        {"sum axis 1", [](V v) { return weighted(sum(square(v[0]), {1})); }},
+        {"sum all", [](V v) { return weighted(sum(square(v[0]))); }},
+        {"mean axis 0 keepdims", [](V v) { return weighted(mean(square(v[0]), {0}, true)); }},
+        {"max axis 1", [](V v) { return weighted(max(square(v[0]) + v[0], {1})); }},
+        {"min axis 0", [](V v) { return weighted(min(square(v[0]) + v[0], {0})); }},
+        {"logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1})); }},
+        {"logsumexp axis 0", [](V v) { return weighted(logsumexp(square(v[0]), {0})); }},
+        {"log_softmax", [](V v) { return weighted(log_softmax(square(v[0]), 1)); }},
+        {"log_softmax axis 0", [](V v) { return weighted(log_softmax(square(v[0]), 0)); }},
+        {"softmax", [](V v) { return weighted(softmax(square(v[0]), 1)); }},
+        {"reshape", [](V v) { return weighted(reshape(square(v[0]), {2, 6})); }},
+        {"transpose", [](V v) { return weighted(transpose(square(v[0]))); }},
+        {"swapaxes", [](V v) { return weighted(swapaxes(square(v[0]), 0, 1)); }},
+        {"broadcast_to", [](V v) { return weighted(broadcast_to(square(v[0]), {2, 3, 4})); }},
+        {"slice step 2", [](V v) { return weighted(slice(square(v[0]), 1, 1, 4, 2)); }},
+        {"concat", [](V v) { return weighted(concat(std::vector<Var<double>>{square(v[0]), sin(v[0])}, 0)); }},
+        {"stack", [](V v) { return weighted(stack(std::vector<Var<double>>{square(v[0]), sin(v[0])}, 1)); }},
+        {"gather", [&](V v) { return weighted(gather(square(v[0]), index, 1)); }},
+        {"pick", [&](V v) { return weighted(pick(square(v[0]), picks, 1)); }},
+        {"variance", [](V v) { return weighted(variance(square(v[0]), {1})); }},
+        {"norm", [](V v) { return weighted(norm(v[0] + 2.0, 2, {1})); }},
+        {"layer_norm", [](V v) { return weighted(layer_norm(square(v[0]) + v[0])); }},
+        {"where", [](V v) {
+             const Mask m = {{true, false, true, false}};
+             return weighted(where(m, square(v[0]), sin(v[0])));
+         }},
+    };
+    for (const auto& [name, f] : one_input) check_order_2(name, f, {{"x", x}});
+    check_order_2("prod", [](V v) { return weighted(prod(v[0], {1})); }, {{"x", positive}});
+    const std::vector<std::pair<std::string, Fn>> two_inputs{
+        {"dot", [](V v) { return weighted(dot(square(v[0]), v[1], {1})); }},
+        {"dot of one input twice", [](V v) { return weighted(dot(sin(v[0]), sin(v[0]), {1}) * sum(v[1], {1})); }},
+        {"cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1])); }},
+        {"matmul", [](V v) { return weighted(matmul(v[0], transpose(v[1]))); }},
+        {"matmul batched", [](V v) { return weighted(matmul(reshape(v[0], {3, 2, 2}), reshape(v[1], {3, 2, 2}))); }},
+    };
+    for (const auto& [name, f] : two_inputs) check_order_2(name, f, {{"x", x}, {"y", y}});
+}
+
+TEST_CASE("create_graph: fused programs and chunked graphs give the second derivatives of their composition") {
+    using V = const std::vector<Var<double>>&;
+    const xt::xarray<double> x = uniform({6, 5}, -1.5, 1.5, 21);
+    const xt::xarray<double> y = uniform({6, 5}, -1.5, 1.5, 22);
+    const auto expression = [](auto v) { return softplus(v[0]) * v[1] + square(v[0] - v[1]); };
+    const std::vector<std::pair<std::string, Fn>> cases{
+        {"fuse", [&](V v) { return weighted(fuse(std::span<const Var<double>>(v), ElementwiseFn(expression))); }},
+        {"fuse_sum rows", [&](V v) { return weighted(fuse_sum(std::span<const Var<double>>(v), ElementwiseFn(expression), {1})); }},
+        {"fuse_mean", [&](V v) { return weighted(fuse_mean(std::span<const Var<double>>(v), ElementwiseFn(expression))); }},
+        {"chunked", [&](V v) {
+             const std::vector<Split> splits{Split::rows, Split::rows};
+             const SampleFn<double> per_sample = [](std::span<const Var<double>> in) {
+                 return sum(tanh(in[0]) * in[1], {1});
+             };
+             return weighted(chunked(per_sample, std::span<const Var<double>>(v), splits, 2));
+         }},
+    };
+    for (const auto& [name, f] : cases) check_order_2(name, f, {{"x", x}, {"y", y}});
+}
+
+TEST_CASE("every registered loss: Hessian-vector products over its option grid (gradgradcheck)") {
+    std::size_t checks = 0;
+    for (const LossInfo& info : loss_registry()) {
+        for (const OptionMap& options : test::option_grid(info)) {
+            const Shape& shape = info.check_shapes.front();
+            const ArrayMap<double> sample = info.sample(options, shape, 31 + checks);
+            for (bool optionals : {false, true}) {
+                const test::LossFunction f(info, options, test::chosen_inputs(info, sample, optionals));
+                if (f.leaves.empty()) continue;
+                const GradcheckResult result = gradgradcheck(f, f.leaves);
+                INFO(info.repr(options), " shape ", to_string(shape), optionals ? " with" : " without",
+                     " optional inputs: ", to_string(result));
+                CHECK(result.passed);
+                ++checks;
+            }
+        }
+    }
+    MESSAGE(checks, " gradgradchecks");
+    CHECK(checks > 50);
+}
+
+TEST_CASE("hvp equals hessian times v, jvp satisfies <J t, c> = <t, J^T c>, float agrees with double") {
+    const UnaryFn<double> f = [](const Var<double>& x) {
+        return sum(softplus(x) * sin(x)) + logsumexp(x * 2.0) + sum(square(matmul(reshape(x, {2, 3}), transpose(reshape(x, {2, 3})))));
+    };
+    const xt::xarray<double> x = uniform({6}, -1, 1, 41);
+    const xt::xarray<double> v = uniform({6}, -1, 1, 42);
+    const xt::xarray<double> h = hessian(f, x);
+    REQUIRE(h.shape() == Shape{6, 6});
+    const xt::xarray<double> hv = hvp(f, x, v);
+    for (std::size_t i = 0; i < 6; ++i) {
+        double expected = 0;
+        for (std::size_t j = 0; j < 6; ++j) expected += h(i, j) * v(j);
+        CHECK(hv(i) == doctest::Approx(expected).epsilon(1e-12));
+        for (std::size_t j = 0; j < i; ++j) CHECK(h(i, j) == doctest::Approx(h(j, i)).epsilon(1e-12));  // symmetric
+    }
+    const UnaryFn<float> f32 = [](const Var<float>& x) {
+        return sum(softplus(x) * sin(x)) + logsumexp(x * 2.0f) + sum(square(matmul(reshape(x, {2, 3}), transpose(reshape(x, {2, 3})))));
+    };
+    const xt::xarray<float> hv32 = hvp(f32, xt::xarray<float>(xt::cast<float>(x)), xt::xarray<float>(xt::cast<float>(v)));
+    for (std::size_t i = 0; i < 6; ++i) CHECK(hv32(i) == doctest::Approx(hv(i)).epsilon(1e-4));
+
+    // A function with a (2, 3) output: <J t, c> against <t, J^T c> from a plain backward.
+    const UnaryFn<double> g = [](const Var<double>& x) {
+        return tanh(reshape(x, {2, 3}) * 1.5) * transpose(exp(reshape(x, {3, 2})));
+    };
+    const xt::xarray<double> t = uniform({6}, -1, 1, 43);
+    const xt::xarray<double> c = uniform({2, 3}, -1, 1, 44);
+    const xt::xarray<double> jt = jvp(g, x, t);
+    REQUIRE(jt.shape() == Shape{2, 3});
+    Tape<double> tape;
+    const Var<double> leaf = tape.leaf(x);
+    Var<double> out;
+    {
+        TapeScope<double> scope(tape);
+        out = g(leaf);
+    }
+    tape.backward(out, c);
+    double left = 0, right = 0;
+    for (std::size_t i = 0; i < c.size(); ++i) left += jt.flat(i) * c.flat(i);
+    for (std::size_t i = 0; i < t.size(); ++i) right += t.flat(i) * leaf.grad().flat(i);
+    CHECK(left == doctest::Approx(right).epsilon(1e-12));
+    CHECK(std::abs(left) > 1e-3);  // not trivially zero
+}
+
+TEST_CASE("backward with create_graph: leaves accumulate as before, gradients are variables, grad() is functional") {
+    Tape<double> tape;
+    const Var<double> x = tape.leaf(xt::xarray<double>{0.3, -0.7, 1.1});
+    const Var<double> y = sum(x * x * x);  // dy/dx = 3x^2, d2y/dx2 = 6x
+    tape.backward(y, {.create_graph = true});
+    const xt::xarray<double> first = x.grad();
+    CHECK(first(1) == doctest::Approx(3 * 0.49));
+    const Var<double> g = x.grad_var();
+    tape.backward(sum(g));  // accumulates 6x into x's gradient
+    CHECK(x.grad()(1) == doctest::Approx(3 * 0.49 + 6 * -0.7));
+    // The functional form leaves every grad() alone.
+    const auto gg = grad(sum(g * g), {x});
+    CHECK(gg[0].value()(2) == doctest::Approx(2 * 3 * 1.21 * 6 * 1.1));
+    CHECK(x.grad()(1) == doctest::Approx(3 * 0.49 + 6 * -0.7));
+    CHECK_FALSE(gg[0].requires_grad());
+    // An input the output does not reach gets zeros.
+    const Var<double> unused = tape.leaf(xt::xarray<double>{1.0, 2.0});
+    CHECK(grad(y, {unused})[0].value() == xt::xarray<double>{0.0, 0.0});
+    CHECK_THROWS_AS(unused.grad_var(), TapeError);
+}
+
+TEST_CASE("create_graph through a custom op: a differentiable backward is used, an array-only one throws naming the op") {
+    Tape<double> tape;
+    const Var<double> x = tape.leaf(xt::xarray<double>{0.5, 1.5});
+    // cube(x), with its backward written both ways.
+    const auto cube = [&](const Var<double>& a, bool differentiable) {
+        DifferentiableBackwardFn<double> as_vars = nullptr;
+        if (differentiable) {
+            as_vars = [](VarGradContext<double>& c) { c.accumulate(0, c.grad() * square(c.input(0)) * 3.0); };
+        }
+        return tape.record("my_cube", {a}, xt::xarray<double>(a.value() * a.value() * a.value()),
+                           [](GradContext<double>& c) { c.accumulate(0, c.grad() * 3.0 * c.input(0) * c.input(0)); },
+                           as_vars);
+    };
+    const auto g = grad(sum(cube(x, true)), {x}, {.create_graph = true});
+    const auto h = grad(sum(g[0]), {x});
+    CHECK(h[0].value()(1) == doctest::Approx(6 * 1.5));
+    try {
+        grad(sum(cube(x, false)), {x}, {.create_graph = true});
+        FAIL("no exception");
+    } catch (const TapeError& e) {
+        CHECK(std::string(e.what()).find("my_cube") != std::string::npos);
+        CHECK(std::string(e.what()).find("node #") != std::string::npos);
+    }
+    // First order still works without a differentiable backward.
+    const Var<double> y = sum(cube(x, false));
+    tape.backward(y);
+    CHECK(x.grad()(0) == doctest::Approx(3 * 0.25));
+}
+
+TEST_CASE("prod: second derivatives where a slice holds a zero throw, naming prod") {
+    Tape<double> tape;
+    const Var<double> x = tape.leaf(xt::xarray<double>{{1.0, 0.0, 2.0}});
+    try {
+        grad(prod(x), {x}, {.create_graph = true});
+        FAIL("no exception");
+    } catch (const TapeError& e) {
+        CHECK(std::string(e.what()).find("prod") != std::string::npos);
+    }
+}
+
+TEST_CASE("create_graph after clear: old handles are stale, and the tape's size stays flat over many steps") {
+    Tape<double> tape;
+    xt::xarray<double> w = {0.2, -0.4, 0.6};
+    std::vector<std::size_t> sizes;
+    for (int step = 0; step < 20; ++step) {
+        tape.clear();
+        const Var<double> x = tape.leaf(w);
+        // A gradient penalty: loss + |grad_x loss|^2, differentiated once more.
+        const Var<double> loss = sum(softplus(x) * x);
+        const auto g = grad(loss, {x}, {.create_graph = true});
+        const Var<double> penalized = loss + sum(square(g[0]));
+        tape.backward(penalized);
+        w -= 0.1 * x.grad();
+        sizes.push_back(tape.size());
+        if (step == 0) {
+            const Var<double> old = g[0];
+            tape.clear();
+            CHECK_THROWS_AS(old.value(), TapeError);
+            CHECK_THROWS_AS(x.grad_var(), TapeError);
+        }
+    }
+    for (std::size_t s : sizes) CHECK(s == sizes.back());
+}
+
+TEST_CASE("a gradient penalty's gradient is checked, and training on it lowers it") {
+    // J(x) = loss(x) + |grad loss(x)|^2 for a small MLP-like loss: its gradient
+    // needs the Hessian of the loss (double backprop).
+    const xt::xarray<double> data = uniform({4, 3}, -1, 1, 51);
+    const Fn penalized = [&](const std::vector<Var<double>>& v) {
+        Tape<double>& tape = v[0].tape();
+        const Var<double> hidden = tanh(matmul(tape.constant(data), reshape(v[0], {3, 2})));
+        const Var<double> loss = mean(softplus(sum(hidden, {1})));
+        const auto g = grad(loss, {v[0]}, {.create_graph = true});
+        return loss + sum(square(g[0]));
+    };
+    const xt::xarray<double> w0 = uniform({6}, -1, 1, 52);
+    const GradcheckResult result = gradcheck(as_function(penalized), {{"w", w0}});
+    INFO(to_string(result));
+    CHECK(result.passed);
+    xt::xarray<double> w = w0;
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; ++step) {
+        Tape<double> tape;
+        const Var<double> leaf = tape.leaf(w);
+        const Var<double> j = penalized({leaf});
+        tape.backward(j);
+        w -= 0.5 * leaf.grad();
+        (step == 0 ? first : last) = j.item();
+    }
+    CHECK(last < first);
+}
