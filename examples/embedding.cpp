@@ -62,10 +62,10 @@ static int run(int argc, char** argv) {
     example::add_common_options(app, options);
     std::string loss_name = "triplet";
     int epochs = 25;
-    app.add_option("--loss", loss_name, "The loss")
+    app.add_option("--loss", loss_name, "The loss (sdml: on groups of ten matching pairs, one of each digit)")
         ->check(CLI::IsMember({"triplet", "cosine", "sdml"}))
         ->capture_default_str();
-    app.add_option("--epochs", epochs, "Passes over the training set (one anchor per digit)")->capture_default_str();
+    app.add_option("--epochs", epochs, "Passes over the training set (as many anchors as training digits; sdml draws them)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (options.quick) epochs = 3;
     const bool cosine = loss_name == "cosine";
