@@ -1,4 +1,7 @@
-// Example: a linear classifier of breast tumours trained with one of four binary losses.
+// Example: a linear classifier of breast tumours trained with one of five binary losses, on all the
+// training rows or on an imbalanced split (few malignant ones).
+#include <charconv>
+#include <cmath>
 #include <functional>
 
 #include "common/example.hpp"
@@ -17,14 +20,53 @@ BinaryLoss make_loss(const std::string& name) {
     if (name == "bce") return {SigmoidBCELoss<float>(), false};
     if (name == "logistic") return {LogisticLoss<float>(), true};  // label_format "signed"
     if (name == "hinge") return {HingeLoss<float>(), true};
-    return {SquaredHingeLoss<float>(), true};
+    if (name == "squared_hinge") return {SquaredHingeLoss<float>(), true};
+    // torchvision's alpha = 0.25 weighs class 1 (benign), so the malignant rows weigh 3 times as much.
+    return {SigmoidFocalLoss<float>(), false};
 }
 
-double accuracy_of(const Dense<float>& model, const xt::xarray<float>& x, const xt::xarray<float>& labels01) {
+// The training part with only round(fraction * count) of its malignant rows (class 0), at least one: the
+// first ones, a random choice since the split shuffled them. The benign rows stay.
+example::Parts keep_malignant(example::Parts parts, double fraction) {
+    std::size_t malignant = 0;
+    for (const float c : parts.train_y) malignant += c == 0.0f ? 1 : 0;
+    const auto keep = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(fraction * malignant)));
+    std::vector<std::size_t> rows;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < parts.train_y.size(); ++i) {
+        if (parts.train_y(i) == 1.0f || kept++ < keep) rows.push_back(i);
+    }
+    fmt::print("training on {} of {} malignant rows and all {} benign ones\n", keep, malignant,
+               parts.train_y.size() - malignant);
+    parts.train_x = take_rows(parts.train_x, rows);
+    parts.train_y = take_rows(parts.train_y, rows);
+    return parts;
+}
+
+// The mean over the two classes of the fraction of each predicted right (its recall): unlike the
+// accuracy, a model that calls every tumour benign gets 0.5 however few malignant ones there are.
+double balanced_accuracy(const xt::xarray<float>& predicted, const xt::xarray<float>& labels01) {
+    double recalls = 0;
+    for (const float c : {0.0f, 1.0f}) {
+        std::size_t right = 0, total = 0;
+        for (std::size_t i = 0; i < labels01.size(); ++i) {
+            if (labels01(i) != c) continue;
+            ++total;
+            right += predicted(i) == c ? 1 : 0;
+        }
+        if (total == 0) throw std::runtime_error(fmt::format("balanced accuracy: no sample of class {}", c));
+        recalls += static_cast<double>(right) / static_cast<double>(total);
+    }
+    return recalls / 2;
+}
+
+// The accuracy, or the balanced accuracy when `balanced`.
+double accuracy_of(const Dense<float>& model, const xt::xarray<float>& x, const xt::xarray<float>& labels01,
+                   bool balanced) {
     const xt::xarray<float> scores = predict(model, x);
     // Every loss here scores class 1 positive: sigmoid(s) > 1/2, or sign(s) = +1.
     const xt::xarray<float> predicted = xt::cast<float>(xt::flatten(scores) > 0.0f);
-    return accuracy(predicted, labels01);
+    return balanced ? balanced_accuracy(predicted, labels01) : accuracy(predicted, labels01);
 }
 }  // namespace
 
@@ -34,18 +76,35 @@ static int run(int argc, char** argv) {
     example::add_common_options(app, options);
     std::string loss_name = "bce";
     int epochs = 60;
-    app.add_option("--loss", loss_name, "The loss")
-        ->check(CLI::IsMember({"bce", "logistic", "hinge", "squared_hinge"}))
+    double malignant_fraction = 1;
+    app.add_option("--loss", loss_name, "The loss (focal: SigmoidFocalLoss, alpha=0.25 on benign, gamma=2)")
+        ->check(CLI::IsMember({"bce", "logistic", "hinge", "squared_hinge", "focal"}))
         ->capture_default_str();
     app.add_option("--epochs", epochs, "Passes over the training set")->capture_default_str();
+    app.add_option("--keep-malignant", malignant_fraction,
+                   "Train on this fraction of the malignant training rows (0.1: an imbalanced split); the "
+                   "validation and test parts stay whole. Below 1 the metric is the balanced accuracy "
+                   "(the mean of the two classes' recalls)")
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                double fraction = 0;
+                const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), fraction);
+                const bool ok = error == std::errc() && end == text.data() + text.size() && fraction > 0 &&
+                                fraction <= 1;
+                return ok ? std::string() : fmt::format("a fraction in (0, 1] is wanted, not '{}'", text);
+            },
+            "FRACTION in (0, 1]", "FRACTION"))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (options.quick) epochs = 5;
+    const bool imbalanced = malignant_fraction < 1;
 
     // 30 features then the class (0 malignant, 1 benign); the first line is a header.
     const xt::xarray<float> table = load_csv<float>(example::data_file(options, "breast_cancer.csv"), ',', 1);
     const xt::xarray<float> features = xt::view(table, xt::all(), xt::range(0, 30));
     const xt::xarray<float> classes = xt::view(table, xt::all(), 30);
-    const example::Parts parts = example::split_three(features, classes, 0.25, 0.2, options.seed);
+    example::Parts parts = example::split_three(features, classes, 0.25, 0.2, options.seed);
+    if (imbalanced) parts = keep_malignant(std::move(parts), malignant_fraction);
     const auto standardizer = Standardizer<float>::fit(parts.train_x);
     const xt::xarray<float> train_x = standardizer.transform(parts.train_x);
     const xt::xarray<float> validation_x = standardizer.transform(parts.validation_x);
@@ -59,7 +118,8 @@ static int run(int argc, char** argv) {
     const Dense<float> model(30, 1, Activation::Identity, rng, "linear");
     Adam<float> adam(model.parameters(), {.learning_rate = 0.01});
 
-    example::Training training(options, "val_accuracy");
+    const std::string metric = imbalanced ? "balanced_accuracy" : "accuracy";
+    example::Training training(options, "val_" + metric);
     example::DataParallel<float> parallel(model.parameters());
     Tape<float> tape;
     const std::size_t n = train_x.shape()[0];
@@ -70,12 +130,12 @@ static int run(int argc, char** argv) {
                 return mean(loss_fn.apply(scores, tape.constant(take_rows(train_labels, rows))));
             });
         }
-        const double validation_accuracy = accuracy_of(model, validation_x, parts.validation_y);
+        const double validation_accuracy = accuracy_of(model, validation_x, parts.validation_y, imbalanced);
         if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_accuracy)) {
             return training.stop();
         }
     }
-    return training.finish("accuracy", accuracy_of(model, test_x, parts.test_y));
+    return training.finish(metric, accuracy_of(model, test_x, parts.test_y, imbalanced));
 }
 
 int main(int argc, char** argv) {

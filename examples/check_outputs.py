@@ -12,9 +12,15 @@ usage: check_outputs.py resume EPOCH EXAMPLE [ARG]...
     Runs EXAMPLE ARG... through, then again stopped after EPOCH (--save,
     --stop-after) and resumed (--resume): the records of every epoch (all but
     the seconds) and the result line must be the same both ways.
+
+usage: check_outputs.py result NAME>=VALUE EXAMPLE [ARG]...
+       check_outputs.py result NAME<=VALUE EXAMPLE [ARG]...
+    Runs EXAMPLE ARG... (which must exit 0: its training loss went down) and
+    checks that its line "result: NAME=X" meets the target: X >= VALUE, or X <= VALUE.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -81,10 +87,29 @@ def check_resume(stop_after, command, work):
     print(f"resumed after epoch {stop_after}: {len(records(whole))} records and {result_line(resumed)[0]} as straight")
 
 
+def check_result(target, command):
+    match = re.fullmatch(r"(\w+)(>=|<=)([-+.\deE]+)", target)
+    if not match:
+        sys.exit(f"target {target!r} is not NAME>=VALUE or NAME<=VALUE")
+    name, comparison, bound = match.group(1), match.group(2), float(match.group(3))
+    lines = result_line(run(command))
+    if len(lines) != 1:
+        sys.exit(f"{' '.join(command)} printed {len(lines)} result lines, want one")
+    printed_name, _, value = lines[0].removeprefix("result: ").partition("=")
+    if printed_name != name:
+        sys.exit(f"{lines[0]} names {printed_name}, want {name}")
+    met = float(value) >= bound if comparison == ">=" else float(value) <= bound
+    if not met:
+        sys.exit(f"{lines[0]} misses the target {target}")
+    print(f"{lines[0]} meets the target {target}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as work:
         if sys.argv[1] == "plot":
             check_plot(sys.argv[2:], work)
+        elif sys.argv[1] == "result":
+            check_result(sys.argv[2], sys.argv[3:])
         else:
             check_resume(sys.argv[2], sys.argv[3:], work)
 

@@ -1,4 +1,5 @@
-// Example: an embedding of the digits learnt with TripletLoss or CosineEmbeddingLoss, read by 1-nearest-neighbour.
+// Example: an embedding of the digits learnt with TripletLoss, CosineEmbeddingLoss or SDMLLoss, read by
+// 1-nearest-neighbour.
 #include <limits>
 
 #include "common/example.hpp"
@@ -54,14 +55,17 @@ double nearest_neighbour_accuracy(const xt::xarray<float>& train, const xt::xarr
 }  // namespace
 
 static int run(int argc, char** argv) {
-    CLI::App app{"Learns a 32-dimensional embedding of the digits (MLP 64-128-32) from triplets or from pairs, "
-                 "and classifies held-out digits by their nearest training neighbour in it"};
+    CLI::App app{"Learns a 32-dimensional embedding of the digits (MLP 64-128-32) from triplets, from pairs, or "
+                 "from groups of matching pairs of ten different digits (sdml), and classifies held-out digits by "
+                 "their nearest training neighbour in it"};
     example::Options options;
     example::add_common_options(app, options);
     std::string loss_name = "triplet";
     int epochs = 25;
-    app.add_option("--loss", loss_name, "The loss")->check(CLI::IsMember({"triplet", "cosine"}))->capture_default_str();
-    app.add_option("--epochs", epochs, "Passes over the training set (one anchor per digit)")->capture_default_str();
+    app.add_option("--loss", loss_name, "The loss (sdml: on groups of ten matching pairs, one of each digit)")
+        ->check(CLI::IsMember({"triplet", "cosine", "sdml"}))
+        ->capture_default_str();
+    app.add_option("--epochs", epochs, "Passes over the training set (as many anchors as training digits; sdml draws them)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (options.quick) epochs = 3;
     const bool cosine = loss_name == "cosine";
@@ -77,6 +81,7 @@ static int run(int argc, char** argv) {
     Adam<float> adam(embed.parameters(), {.learning_rate = 1e-3});
     const TripletLoss<float> triplet;          // max(0, |a-p|^2 - |a-n|^2 + 1)
     const CosineEmbeddingLoss<float> pairs;    // 1 - cos for a pair of one class, max(0, cos) otherwise
+    const SDMLLoss<float> matching;            // x1_i nearest x2_i of all the group's x2_j (Gluon 2.0)
 
     // Held-out digits classified by their nearest training digit in the embedding.
     auto accuracy_on = [&](const xt::xarray<float>& x, const xt::xarray<float>& y) {
@@ -85,7 +90,8 @@ static int run(int argc, char** argv) {
     example::Training training(options, "val_1nn_accuracy");
     example::DataParallel<float> parallel(embed.parameters());
     Tape<float> tape;
-    for (int epoch = training.begin("", embed.parameters(), adam, rng); epoch <= epochs; ++epoch) {
+    // An epoch of triplets or pairs: one anchor per training digit, in batches of 64.
+    auto triplet_or_cosine_epoch = [&] {
         for (const auto& anchors : shuffled_batches(n, 64, rng)) {
             const std::size_t b = anchors.size();
             // Partners for the whole batch, drawn alike in every process (their random
@@ -113,6 +119,42 @@ static int run(int argc, char** argv) {
                 const xt::xarray<float> same_share = xt::view(same, xt::range(share.begin, share.end));
                 return mean(pairs(embed_rows(anchors), embed_rows(partners), tape.constant(same_share)));
             });
+        }
+    };
+    // SDML takes every x2_j but x2_i for a negative of x1_i, so a group of pairs holds one digit of each
+    // class, drawn at random; a step takes a few groups, an epoch as many anchors as there are training rows.
+    const std::size_t groups_per_step = 4, group_size = classes.size();
+    auto sdml_epoch = [&] {
+        for (std::size_t step = 0; step < n / (groups_per_step * group_size); ++step) {
+            std::vector<std::size_t> anchors, partners;  // group g: entries [g * group_size, (g + 1) * group_size)
+            for (std::size_t g = 0; g < groups_per_step; ++g) {
+                for (std::size_t c = 0; c < group_size; ++c) {
+                    anchors.push_back(same_class(classes, c, rng));
+                    partners.push_back(same_class(classes, c, rng));
+                }
+            }
+            // Each process takes whole groups, so that its losses are those of the whole batch.
+            parallel.step(adam, tape, groups_per_step, [&](distributed::Share share) {
+                auto embed_groups = [&](const std::vector<std::size_t>& rows) {
+                    const auto rows_of_share =
+                        std::span(rows).subspan(share.begin * group_size, share.size() * group_size);
+                    return embed(tape.constant(take_rows(parts.train_x, rows_of_share)));
+                };
+                const Var<float> x1 = embed_groups(anchors), x2 = embed_groups(partners);
+                std::vector<Var<float>> losses;
+                for (std::size_t g = 0; g < share.size(); ++g) {
+                    losses.push_back(matching(slice(x1, 0, g * group_size, (g + 1) * group_size),
+                                              slice(x2, 0, g * group_size, (g + 1) * group_size)));
+                }
+                return mean(concat(losses, 0));
+            });
+        }
+    };
+    for (int epoch = training.begin("", embed.parameters(), adam, rng); epoch <= epochs; ++epoch) {
+        if (loss_name == "sdml") {
+            sdml_epoch();
+        } else {
+            triplet_or_cosine_epoch();
         }
         const double validation_accuracy = accuracy_on(parts.validation_x, parts.validation_y);
         if (!training.epoch(epoch, epochs, parallel.epoch_loss(), validation_accuracy)) {
