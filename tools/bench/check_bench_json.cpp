@@ -34,7 +34,9 @@ std::string problems(const nlohmann::json& report) {
     if (!(report.at("tape_overhead_ns").is_number() && report.at("tape_overhead_ns").get<double>() > 0)) {
         out += "tape_overhead_ns is not a positive number\n";
     }
-    if (!(report.at("malloc") == "tuned" || report.at("malloc") == "default")) out += "malloc is not tuned or default\n";
+    if (!(report.at("malloc") == "tuned" || report.at("malloc") == "default")) {
+        out += "malloc is not tuned or default\n";
+    }
     const bool with_torch = !report.at("torch").is_null();
     std::set<std::string> seen;
     for (const auto& row : report.at("rows")) {
