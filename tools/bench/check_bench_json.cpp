@@ -1,6 +1,7 @@
 // The bench's smoke test: runs `xtape-bench --quick --json` and checks that the
-// JSON parses, has a row for every case of every loss of the registry, and that
-// xtape and torch (when built) computed the same losses and gradients.
+// JSON parses, has a row for every case of every loss of the registry and for
+// every training step, with each step's parts, and that xtape and torch (when
+// built) computed the same losses and gradients.
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -33,6 +34,9 @@ std::string problems(const nlohmann::json& report) {
     if (!(report.at("tape_overhead_ns").is_number() && report.at("tape_overhead_ns").get<double>() > 0)) {
         out += "tape_overhead_ns is not a positive number\n";
     }
+    if (!(report.at("malloc") == "tuned" || report.at("malloc") == "default")) {
+        out += "malloc is not tuned or default\n";
+    }
     const bool with_torch = !report.at("torch").is_null();
     std::set<std::string> seen;
     for (const auto& row : report.at("rows")) {
@@ -49,6 +53,25 @@ std::string problems(const nlohmann::json& report) {
         for (const char* field : {"torch_us", "ratio", "disagreement"}) {
             if (row.at(field).is_number() != with_torch) out += fmt::format("{}: {} does not match the peer\n", name, field);
         }
+        // A training step has its parts, each timed like the whole step; a loss has none.
+        const bool step = name.starts_with("train/");
+        const auto& phases = row.at("phases");
+        if (phases.is_null() == step) out += fmt::format("{}: phases are given for exactly the training steps\n", name);
+        if (step && phases.is_object()) {
+            for (const char* part : {"forward", "backward", "optimizer"}) {
+                const auto& times = phases.value(part, nlohmann::json());
+                if (!(times.is_object() && times.value("xtape_us", nlohmann::json()).is_number() &&
+                      times.at("xtape_us").get<double>() > 0)) {
+                    out += fmt::format("{}: {}'s xtape_us is not a positive number\n", name, part);
+                    continue;
+                }
+                for (const char* field : {"torch_us", "ratio"}) {
+                    if (times.value(field, nlohmann::json()).is_number() != with_torch) {
+                        out += fmt::format("{}: {}'s {} does not match the peer\n", name, part, field);
+                    }
+                }
+            }
+        }
         const bool large = name.ends_with("/large") && !name.starts_with("CTCLoss");
         for (const char* field : {"bound_us", "bandwidth_gb_s"}) {
             if (row.at(field).is_number() != large) {
@@ -61,6 +84,9 @@ std::string problems(const nlohmann::json& report) {
             const std::string name = fmt::format("{}/{}", loss.name, size);
             if (!seen.contains(name)) out += "missing case " + name + "\n";
         }
+    }
+    for (const char* name : {"train/digits", "train/tiny", "train/wide"}) {
+        if (!seen.contains(name)) out += fmt::format("missing training step {}\n", name);
     }
     return out;
 }

@@ -1,11 +1,19 @@
-// xtape-bench: times every loss's forward + backward in xtape, and in libtorch when built with the peer.
+// xtape-bench: times every loss's forward + backward, and whole training steps, in xtape and in libtorch when
+// built with the peer.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <stdexcept>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -20,11 +28,39 @@
 #include "threads.hpp"
 #include "torch_peer.hpp"
 #include "traffic.hpp"
+#include "training.hpp"
 #include "xtape_cases.hpp"
 
 namespace {
 
 using namespace xtape::bench;
+
+/// glibc's malloc as it comes, or tuned so that it keeps freed memory: a
+/// block up to 32 MiB comes from the heap rather than its own mmap, and the
+/// heap is not trimmed below 1 GiB of free space. With the defaults, torch
+/// returns a large step's memory to the kernel after every step and faults it
+/// in again (docs/performance.md); tuned, it runs at its best: the fair peer.
+/// Setting only one of the two thresholds is slower still.
+enum class MallocKind { Tuned, Default };
+
+constexpr const char* tuned_malloc_tunables =
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
+
+/// glibc reads GLIBC_TUNABLES once, when the process starts: unless the
+/// environment already asks for `kind`, the bench sets it (or, for the
+/// defaults, removes it) and runs itself again. Returns only when it does.
+void ensure_malloc(MallocKind kind, char** argv) {
+    const char* current = std::getenv("GLIBC_TUNABLES");
+    if (kind == MallocKind::Tuned) {
+        if (current != nullptr && std::string_view(current) == tuned_malloc_tunables) return;
+        setenv("GLIBC_TUNABLES", tuned_malloc_tunables, 1);
+    } else {
+        if (current == nullptr) return;
+        unsetenv("GLIBC_TUNABLES");
+    }
+    execv("/proc/self/exe", argv);
+    throw std::runtime_error(fmt::format("cannot run itself again with GLIBC_TUNABLES set: {}", std::strerror(errno)));
+}
 
 struct Arguments {
     int threads = 1;
@@ -35,6 +71,7 @@ struct Arguments {
     std::string filter;
     std::optional<std::size_t> chunk_elements;
     ClockKind clock = ClockKind::Wall;
+    MallocKind malloc = MallocKind::Tuned;
 };
 
 /// The policy of the probes (bandwidth, tape overhead), and with `for_cases`
@@ -86,6 +123,58 @@ Row measure(const CaseSpec& spec, const TimingPolicy& policy, CopyProbe& probe, 
     return row;
 }
 
+/// How far apart xtape's and torch's losses may be, relative, in the first
+/// two steps of a training case (the second checks the optimizer's first
+/// update). The same float computation summed in other orders: a logit sums
+/// at most 784 products, and the worst-case rounding of the three layers'
+/// sums is about (784 + 512 + 512) 2^-24 = 1.1e-4 relative to the sums of
+/// |terms|, which the loss (log-sum-exp, 1-Lipschitz in each logit) passes
+/// on without growth. A real mismatch (another weight layout, batch,
+/// reduction or learning rate) moves the loss by percents.
+constexpr double training_loss_tolerance = 1e-3;
+
+/// xtape's training loop and torch's on the same batches from the same
+/// weights: their first two losses are checked, then the whole steps and
+/// each framework's three parts take turns (see median_seconds).
+Row measure_training(const TrainingSpec& spec, const TimingPolicy& policy, bool with_torch) {
+    const TrainingBatches batches = draw_batches(spec);
+    const XtapeTraining xtape = xtape_training(spec, batches);
+    const std::optional<TrainingPeer> torch =
+        with_torch ? torch_training(spec, batches, xtape.initial_weights) : std::nullopt;
+    Row row;
+    row.name = spec.name;
+    row.shape = spec.shape;
+    if (torch) {
+        double worst = 0;
+        for (int step = 1; step <= 2; ++step) {
+            const double ours = xtape.peer.loss_step();
+            const double theirs = torch->loss_step();
+            const double difference = relative_difference(ours, theirs);
+            if (!(difference <= training_loss_tolerance)) {
+                throw std::runtime_error(fmt::format(
+                    "{}: the losses of step {} differ, xtape {} and torch {} (relative {:.1e}, over {:.0e}): "
+                    "not the same model, weights, batch, loss or optimizer",
+                    spec.name, step, ours, theirs, difference, training_loss_tolerance));
+            }
+            worst = std::max(worst, difference);
+        }
+        row.disagreement = worst;
+    }
+    std::vector<TimedStep> steps{xtape.peer.step, xtape.peer.forward, xtape.peer.backward, xtape.peer.optimizer};
+    if (torch) steps.insert(steps.end(), {torch->step, torch->forward, torch->backward, torch->optimizer});
+    const std::vector<double> seconds = median_seconds(steps, policy);
+    const auto phases = [&](std::size_t first) {
+        return Phases{seconds[first + 1] * 1e6, seconds[first + 2] * 1e6, seconds[first + 3] * 1e6};
+    };
+    row.xtape_us = seconds[0] * 1e6;
+    row.xtape_phases = phases(0);
+    if (torch) {
+        row.torch_us = seconds[4] * 1e6;
+        row.torch_phases = phases(4);
+    }
+    return row;
+}
+
 int run(const Arguments& args) {
     set_threads(args.threads);
     const xtape::LossChunkingScope chunking(args.chunk_elements.value_or(xtape::loss_chunk_elements()));
@@ -95,6 +184,7 @@ int run(const Arguments& args) {
     report.threads = args.threads;
     report.quick = args.quick;
     report.clock = args.clock == ClockKind::Wall ? "wall" : "cpu";
+    report.malloc = args.malloc == MallocKind::Tuned ? "tuned" : "default";
     report.torch_version = args.no_torch ? std::nullopt : torch_peer_version();
     report.kernels = xtape::kernel_instruction_set();
 
@@ -110,6 +200,11 @@ int run(const Arguments& args) {
         fmt::print(stderr, "{}\n", spec.name);
         report.rows.push_back(measure(spec, case_policy, probe, report.torch_version.has_value()));
     }
+    for (const TrainingSpec& spec : make_training_specs()) {
+        if (spec.name.find(args.filter) == std::string::npos) continue;
+        fmt::print(stderr, "{}\n", spec.name);
+        report.rows.push_back(measure_training(spec, case_policy, report.torch_version.has_value()));
+    }
     report.tape_overhead_ns = tape_overhead_ns(probe_policy);
 
     std::cout << (args.json ? to_json(report) : to_table(report)) << std::flush;
@@ -119,7 +214,8 @@ int run(const Arguments& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Times forward + backward of every xtape loss (float32), against libtorch when built with it."};
+    CLI::App app{"Times forward + backward of every xtape loss and whole training steps (float32), against libtorch "
+                 "when built with it."};
     Arguments args;
     app.add_option("--threads", args.threads, "threads of xtape's BLAS/OpenMP and of torch")
         ->check(CLI::PositiveNumber);
@@ -135,12 +231,19 @@ int main(int argc, char** argv) {
                    "(one thread only)")
         ->transform(CLI::CheckedTransformer(std::map<std::string, ClockKind>{{"wall", ClockKind::Wall},
                                                                             {"cpu", ClockKind::ThreadCpu}}));
+    app.add_option("--malloc", args.malloc,
+                   "tuned: glibc's malloc keeps freed memory (GLIBC_TUNABLES " + std::string(tuned_malloc_tunables) +
+                       ", replacing any other tunables), torch's fair peer; default: glibc's defaults (GLIBC_TUNABLES "
+                       "removed). The bench runs itself again with that environment")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, MallocKind>{{"tuned", MallocKind::Tuned},
+                                                                             {"default", MallocKind::Default}}));
     CLI11_PARSE(app, argc, argv);
     if (args.clock == ClockKind::ThreadCpu && args.threads != 1) {
         fmt::print(stderr, "xtape-bench: --clock cpu measures one thread; it needs --threads 1\n");
         return 2;
     }
     try {
+        ensure_malloc(args.malloc, argv);
         return run(args);
     } catch (const std::exception& e) {
         fmt::print(stderr, "xtape-bench: {}\n", e.what());

@@ -1,15 +1,34 @@
 // The benchmark's results, printed as a table or as JSON.
 #include "report.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace xtape::bench {
 
-std::optional<double> Row::ratio() const {
-    if (!torch_us) return std::nullopt;
-    return xtape_us / *torch_us;
+namespace {
+
+/// xtape / torch: below 1, xtape is faster; none without torch.
+std::optional<double> ratio_of(double xtape, const std::optional<double>& torch) {
+    if (!torch) return std::nullopt;
+    return xtape / *torch;
 }
+
+/// torch's time for one part of a training step; none without torch.
+std::optional<double> torch_part(const Row& row, double Phases::*part) {
+    if (!row.torch_phases) return std::nullopt;
+    return (*row.torch_phases).*part;
+}
+
+const std::pair<const char*, double Phases::*> step_parts[] = {
+    {"forward", &Phases::forward_us}, {"backward", &Phases::backward_us}, {"optimizer", &Phases::optimizer_us}};
+
+}  // namespace
+
+std::optional<double> Row::ratio() const { return ratio_of(xtape_us, torch_us); }
 
 namespace {
 
@@ -21,6 +40,20 @@ nlohmann::json number_or_null(const std::optional<double>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+/// A training step's parts, each with xtape's time, torch's and their ratio; null for a loss.
+nlohmann::json phases_json(const Row& row) {
+    if (!row.xtape_phases) return nullptr;
+    nlohmann::json out;
+    for (const auto& [name, part] : step_parts) {
+        const double xtape = (*row.xtape_phases).*part;
+        const std::optional<double> torch = torch_part(row, part);
+        out[name] = {{"xtape_us", xtape},
+                     {"torch_us", number_or_null(torch)},
+                     {"ratio", number_or_null(ratio_of(xtape, torch))}};
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string to_table(const Report& report) {
@@ -29,10 +62,18 @@ std::string to_table(const Report& report) {
                                   report.threads, report.quick ? " (quick: reduced sizes, few repetitions)" : "",
                                   report.clock, report.kernels, report.bandwidth_gb_s,
                                   report.torch_version.value_or("absent"));
+    out += report.malloc == "tuned"
+               ? "malloc tuned (GLIBC_TUNABLES mmap_threshold 32 MiB, trim_threshold 1 GiB): torch's fair peer, "
+                 "not giving memory back to the kernel every step; --malloc default for glibc's defaults\n"
+               : "malloc glibc's defaults: torch gives memory back to the kernel and faults it in again every step\n";
     out += fmt::format("tape overhead: {:.0f} ns per recorded op (record + backward)\n\n", report.tape_overhead_ns);
-    out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>6} {:>8} {:>8}\n", "case", "shape", "xtape us",
-                       "torch us", "ratio", "bound us", "GB/s", "x/bound", "differ");
+    const auto is_step = [](const Row& row) { return row.xtape_phases.has_value(); };
+    if (!std::all_of(report.rows.begin(), report.rows.end(), is_step)) {
+        out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>6} {:>8} {:>8}\n", "case", "shape",
+                           "xtape us", "torch us", "ratio", "bound us", "GB/s", "x/bound", "differ");
+    }
     for (const Row& row : report.rows) {
+        if (is_step(row)) continue;
         const std::optional<double> over_bound =
             row.bound_us ? std::optional<double>(row.xtape_us / *row.bound_us) : std::nullopt;
         out += fmt::format("{:<38} {:<20} {:>11.1f} {:>11} {:>7} {:>10} {:>6} {:>8} {:>8}\n", row.name, row.shape,
@@ -40,6 +81,24 @@ std::string to_table(const Report& report) {
                            number_or_dash(row.bound_us, "{:.1f}"), number_or_dash(row.bandwidth_gb_s, "{:.1f}"),
                            number_or_dash(over_bound, "{:.1f}"),
                            number_or_dash(row.disagreement, "{:.0e}"));
+    }
+    if (std::none_of(report.rows.begin(), report.rows.end(), is_step)) return out;
+    // A part's three columns: xtape, torch and their ratio.
+    const auto columns = [](double xtape, const std::optional<double>& torch) {
+        return fmt::format("{:>9.1f} {:>9} {:>5}", xtape, number_or_dash(torch, "{:.1f}"),
+                           number_or_dash(ratio_of(xtape, torch), "{:.2f}"));
+    };
+    out += "\ntraining steps: the whole step timed on its own, its parts in steps of their own; "
+           "xtape us, torch us, ratio\n";
+    out += fmt::format("{:<13} {:<47} {:^25} {:^25} {:^25} {:^25} {:>8}\n", "case", "model", "step", "forward+loss",
+                       "backward", "optimizer", "differ");
+    for (const Row& row : report.rows) {
+        if (!is_step(row)) continue;
+        out += fmt::format("{:<13} {:<47} {}", row.name, row.shape, columns(row.xtape_us, row.torch_us));
+        for (const auto& [name, part] : step_parts) {
+            out += fmt::format(" {}", columns((*row.xtape_phases).*part, torch_part(row, part)));
+        }
+        out += fmt::format(" {:>8}\n", number_or_dash(row.disagreement, "{:.0e}"));
     }
     return out;
 }
@@ -55,12 +114,14 @@ std::string to_json(const Report& report) {
                         {"ratio", number_or_null(row.ratio())},
                         {"bound_us", number_or_null(row.bound_us)},
                         {"bandwidth_gb_s", number_or_null(row.bandwidth_gb_s)},
-                        {"disagreement", number_or_null(row.disagreement)}});
+                        {"disagreement", number_or_null(row.disagreement)},
+                        {"phases", phases_json(row)}});
     }
     const nlohmann::json json = {
         {"threads", report.threads},
         {"quick", report.quick},
         {"clock", report.clock},
+        {"malloc", report.malloc},
         {"torch", report.torch_version ? nlohmann::json(*report.torch_version) : nlohmann::json(nullptr)},
         {"kernels", report.kernels},
         {"bandwidth_gb_s", report.bandwidth_gb_s},

@@ -7,6 +7,13 @@
 
 namespace xtape::bench {
 
+/// A training step's parts, medians in microseconds (see TrainingPeer).
+struct Phases {
+    double forward_us = 0;  // forward + loss
+    double backward_us = 0;
+    double optimizer_us = 0;
+};
+
 /// One case's medians, in microseconds.
 struct Row {
     std::string name;   // "L2Loss/large"
@@ -17,8 +24,12 @@ struct Row {
     std::optional<double> bound_us;  // minimum traffic / copy bandwidth, large cases only
     std::optional<double> bandwidth_gb_s;  // the copy bandwidth measured alongside the case, for the bound
     /// The larger relative difference between xtape's and torch's output sum
-    /// and sum of |gradient| (float32 rounding: ~1e-6..1e-4); none without the peer.
+    /// and sum of |gradient| (float32 rounding: ~1e-6..1e-4), for a training
+    /// step between their first two steps' losses; none without the peer.
     std::optional<double> disagreement;
+    /// A training step's parts (xtape_us and torch_us are the whole step, timed on its own).
+    std::optional<Phases> xtape_phases;
+    std::optional<Phases> torch_phases;  // none without the peer
 
     /// xtape / torch: below 1, xtape is faster.
     std::optional<double> ratio() const;
@@ -28,6 +39,7 @@ struct Report {
     int threads = 1;
     bool quick = false;
     std::string clock = "wall";                // "wall" or "cpu" (the thread's CPU time)
+    std::string malloc;                        // "tuned" or "default" (glibc's settings, see main.cpp)
     std::optional<std::string> torch_version;  // none without the peer
     std::string kernels;                       // xtape::kernel_instruction_set()
     double bandwidth_gb_s = 0;                 // 1e9 bytes per second, measured at the start
@@ -35,13 +47,14 @@ struct Report {
     std::vector<Row> rows;
 };
 
-/// An aligned text table, with the machine's numbers above it.
+/// Aligned text tables, the losses' and the training steps', with the
+/// machine's numbers above them.
 std::string to_table(const Report& report);
 
-/// {"threads", "quick", "clock", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case", "shape",
-/// "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "bandwidth_gb_s",
-/// "disagreement"}], "tape_overhead_ns"},
-/// a missing number as null.
+/// {"threads", "quick", "clock", "malloc", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case",
+/// "shape", "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "bandwidth_gb_s", "disagreement",
+/// "phases"}], "tape_overhead_ns"}, a missing number as null. "phases" is null but for a training
+/// step: {"forward", "backward", "optimizer"}, each {"xtape_us", "torch_us", "ratio"}.
 std::string to_json(const Report& report);
 
 }  // namespace xtape::bench

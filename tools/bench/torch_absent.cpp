@@ -9,4 +9,9 @@ void set_torch_threads(int) {}
 
 std::optional<PeerStep> torch_step(const CaseSpec&, const InputArrays&) { return std::nullopt; }
 
+std::optional<TrainingPeer> torch_training(const TrainingSpec&, const TrainingBatches&,
+                                           const std::vector<xt::xarray<float>>&) {
+    return std::nullopt;
+}
+
 }  // namespace xtape::bench

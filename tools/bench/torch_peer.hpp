@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cases.hpp"
+#include "training.hpp"
 
 namespace xtape::bench {
 
@@ -19,5 +20,11 @@ void set_torch_threads(int threads);
 /// the differentiated input. Nullopt without the peer, or for a loss it has no
 /// formulation for.
 std::optional<PeerStep> torch_step(const CaseSpec& spec, const InputArrays& inputs);
+
+/// torch's side of a training case (`batches` must outlive it): the spec's
+/// model with xtape's initial `weights` (see XtapeTraining), its loss and
+/// optimizer. Nullopt without the peer.
+std::optional<TrainingPeer> torch_training(const TrainingSpec& spec, const TrainingBatches& batches,
+                                           const std::vector<xt::xarray<float>>& weights);
 
 }  // namespace xtape::bench
