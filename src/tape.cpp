@@ -304,6 +304,7 @@ void Tape<T>::clear() {
         recycle(std::move(node.value));
         recycle(std::move(node.grad));
         node.backward = nullptr;
+        node.differentiable = nullptr;
         node.composition = nullptr;
     }
     names_.clear();

@@ -59,7 +59,10 @@ struct ReducedAxes {
     std::uint64_t bits = 0;
 
     explicit ReducedAxes(const Reduction& r) {
-        for (std::size_t axis : r.axes) bits |= std::uint64_t(1) << axis;
+        for (std::size_t axis : r.axes) {
+            if (axis >= 64) throw ShapeError(fmt::format("reduction over axis {}: at most 64 axes are supported", axis));
+            bits |= std::uint64_t(1) << axis;
+        }
     }
     // The input's shape with each reduced axis of size 1.
     Shape kept(const Shape& in) const {
