@@ -78,42 +78,53 @@ void check_order_3(const std::string& what, const Fn& f, const std::vector<Gradc
 struct UnaryCase {
     const char* name;
     std::function<Var<double>(const Var<double>&)> op;
+    std::function<Var<float>(const Var<float>&)> op_float;
     double lo, hi;
     std::vector<double> kinks;
 };
 
+// One generic op, for double and float.
+struct GenericUnary {
+    const char* name;
+    double lo, hi;
+    std::vector<double> kinks;
+    template <class F>
+    UnaryCase operator()(F f) const {
+        return {name, f, f, lo, hi, kinks};
+    }
+};
+
 std::vector<UnaryCase> unary_cases() {
-    using V = const Var<double>&;
     return {
-        {"neg", [](V a) { return -a; }, -2, 2, {}},
-        {"exp", [](V a) { return exp(a); }, -2, 2, {}},
-        {"log", [](V a) { return log(a); }, 0.5, 2, {}},
-        {"log1p", [](V a) { return log1p(a); }, -0.5, 2, {}},
-        {"sqrt", [](V a) { return sqrt(a); }, 0.5, 2, {}},
-        {"square", [](V a) { return square(a); }, -2, 2, {}},
-        {"pow_scalar", [](V a) { return pow(a, 2.5); }, 0.5, 2, {}},
-        {"abs", [](V a) { return abs(a); }, -2, 2, {0}},
-        {"relu", [](V a) { return relu(a); }, -2, 2, {0}},
-        {"sigmoid", [](V a) { return sigmoid(a); }, -3, 3, {}},
-        {"tanh", [](V a) { return tanh(a); }, -2, 2, {}},
-        {"softplus", [](V a) { return softplus(a); }, -3, 3, {}},
-        {"smooth_l1", [](V a) { return smooth_l1(a, 0.7); }, -2, 2, {-0.7, 0.7}},
-        {"clip", [](V a) { return clip(a, -0.5, 0.8); }, -2, 2, {-0.5, 0.8}},
-        {"log_sigmoid", [](V a) { return log_sigmoid(a); }, -3, 3, {}},
-        {"sin", [](V a) { return sin(a); }, -2, 2, {}},
-        {"cos", [](V a) { return cos(a); }, -2, 2, {}},
-        {"erf", [](V a) { return erf(a); }, -2, 2, {}},
-        {"normal_cdf", [](V a) { return normal_cdf(a); }, -2, 2, {}},
-        {"gelu", [](V a) { return gelu(a); }, -2, 2, {}},
-        {"leaky_relu", [](V a) { return leaky_relu(a, 0.1); }, -2, 2, {0}},
-        {"elu", [](V a) { return elu(a, 0.9); }, -2, 2, {0}},
-        {"add_scalar", [](V a) { return a + 1.5; }, -2, 2, {}},
-        {"mul_scalar", [](V a) { return a * 1.5; }, -2, 2, {}},
-        {"div_scalar", [](V a) { return a / 1.5; }, -2, 2, {}},
-        {"rsub_scalar", [](V a) { return 1.5 - a; }, -2, 2, {}},
-        {"rdiv_scalar", [](V a) { return 1.5 / a; }, 0.5, 2, {}},
-        {"maximum_scalar", [](V a) { return maximum(a, 0.3); }, -2, 2, {0.3}},
-        {"minimum_scalar", [](V a) { return minimum(a, 0.3); }, -2, 2, {0.3}},
+        GenericUnary{"neg", -2, 2, {}}([](const auto& a) { return -a; }),
+        GenericUnary{"exp", -2, 2, {}}([](const auto& a) { return exp(a); }),
+        GenericUnary{"log", 0.5, 2, {}}([](const auto& a) { return log(a); }),
+        GenericUnary{"log1p", -0.5, 2, {}}([](const auto& a) { return log1p(a); }),
+        GenericUnary{"sqrt", 0.5, 2, {}}([](const auto& a) { return sqrt(a); }),
+        GenericUnary{"square", -2, 2, {}}([](const auto& a) { return square(a); }),
+        GenericUnary{"pow_scalar", 0.5, 2, {}}([](const auto& a) { return pow(a, 2.5); }),
+        GenericUnary{"abs", -2, 2, {0}}([](const auto& a) { return abs(a); }),
+        GenericUnary{"relu", -2, 2, {0}}([](const auto& a) { return relu(a); }),
+        GenericUnary{"sigmoid", -3, 3, {}}([](const auto& a) { return sigmoid(a); }),
+        GenericUnary{"tanh", -2, 2, {}}([](const auto& a) { return tanh(a); }),
+        GenericUnary{"softplus", -3, 3, {}}([](const auto& a) { return softplus(a); }),
+        GenericUnary{"smooth_l1", -2, 2, {-0.7, 0.7}}([](const auto& a) { return smooth_l1(a, 0.7); }),
+        GenericUnary{"clip", -2, 2, {-0.5, 0.8}}([](const auto& a) { return clip(a, -0.5, 0.8); }),
+        GenericUnary{"log_sigmoid", -3, 3, {}}([](const auto& a) { return log_sigmoid(a); }),
+        GenericUnary{"sin", -2, 2, {}}([](const auto& a) { return sin(a); }),
+        GenericUnary{"cos", -2, 2, {}}([](const auto& a) { return cos(a); }),
+        GenericUnary{"erf", -2, 2, {}}([](const auto& a) { return erf(a); }),
+        GenericUnary{"normal_cdf", -2, 2, {}}([](const auto& a) { return normal_cdf(a); }),
+        GenericUnary{"gelu", -2, 2, {}}([](const auto& a) { return gelu(a); }),
+        GenericUnary{"leaky_relu", -2, 2, {0}}([](const auto& a) { return leaky_relu(a, 0.1); }),
+        GenericUnary{"elu", -2, 2, {0}}([](const auto& a) { return elu(a, 0.9); }),
+        GenericUnary{"add_scalar", -2, 2, {}}([](const auto& a) { return a + 1.5; }),
+        GenericUnary{"mul_scalar", -2, 2, {}}([](const auto& a) { return a * 1.5; }),
+        GenericUnary{"div_scalar", -2, 2, {}}([](const auto& a) { return a / 1.5; }),
+        GenericUnary{"rsub_scalar", -2, 2, {}}([](const auto& a) { return 1.5 - a; }),
+        GenericUnary{"rdiv_scalar", 0.5, 2, {}}([](const auto& a) { return 1.5 / a; }),
+        GenericUnary{"maximum_scalar", -2, 2, {0.3}}([](const auto& a) { return maximum(a, 0.3); }),
+        GenericUnary{"minimum_scalar", -2, 2, {0.3}}([](const auto& a) { return minimum(a, 0.3); }),
     };
 }
 
@@ -153,6 +164,26 @@ TEST_CASE("create_graph: every elementwise primitive at order 2 and 3, three sha
             const Fn f = [&](const std::vector<Var<double>>& x) { return weighted(c.op(x[0])); };
             check_order_2(fmt::format("{} {}", c.name, to_string(shape)), f, in);
             check_order_3(fmt::format("{} {}", c.name, to_string(shape)), f, in);
+        }
+    }
+}
+
+TEST_CASE("create_graph: float Hessian-vector products agree with double for every elementwise primitive") {
+    // A float HVP goes through a dozen rounded ops of O(1) values (relative
+    // rounding 6e-8 each, 1e-6 together); 1e-4 leaves room for cancellation,
+    // while a wrong float path would be off by O(1).
+    for (const UnaryCase& c : unary_cases()) {
+        const xt::xarray<double> x = away_from({3, 4}, c.lo, c.hi, c.kinks, 0.05, 8);
+        const xt::xarray<double> v = uniform({3, 4}, -1, 1, 9);
+        const xt::xarray<double> w = uniform({3, 4}, 0.5, 1.5, 10);
+        const UnaryFn<double> f = [&](const Var<double>& a) { return sum(sin(c.op(a)) * a.tape().constant(w)); };
+        const xt::xarray<float> w32 = xt::cast<float>(w);
+        const UnaryFn<float> f32 = [&](const Var<float>& a) { return sum(sin(c.op_float(a)) * a.tape().constant(w32)); };
+        const xt::xarray<double> hv = hvp(f, x, v);
+        const xt::xarray<float> hv32 = hvp(f32, xt::xarray<float>(xt::cast<float>(x)), xt::xarray<float>(xt::cast<float>(v)));
+        for (std::size_t i = 0; i < hv.size(); ++i) {
+            INFO(c.name, " element ", i);
+            CHECK(std::abs(hv32.flat(i) - hv.flat(i)) <= 1e-4 * (1 + std::abs(hv.flat(i))));
         }
     }
 }

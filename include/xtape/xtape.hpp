@@ -12,3 +12,4 @@
 #include "xtape/ops.hpp"
 #include "xtape/shape.hpp"
 #include "xtape/tape.hpp"
+#include "xtape/threads.hpp"

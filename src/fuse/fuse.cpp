@@ -12,9 +12,10 @@
 #include "xtape/ops.hpp"
 
 #include "../gradient_rows.hpp"
+#include "../kernels/parallel.hpp"
+#include "../kernels/reduction.hpp"
 #include "../ops/differentiable.hpp"
 #include "../ops/elementwise.hpp"
-#include "../kernels/reduction.hpp"
 #include "program.hpp"
 #include "tile_program.hpp"
 
@@ -122,10 +123,10 @@ Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> input
     return y;
 }
 
-// Pointers to element `begin` of each array.
-template <class T, class Arrays>
-void point_at(const Arrays& arrays, std::size_t begin, std::vector<const T*>& at) {
-    for (std::size_t k = 0; k < at.size(); ++k) at[k] = arrays(k).data() + begin;
+// at[k] = data[k] + begin for each array, null for a null one.
+template <class P>
+void point_at(const std::vector<P>& data, std::size_t begin, std::vector<P>& at) {
+    for (std::size_t k = 0; k < at.size(); ++k) at[k] = data[k] == nullptr ? nullptr : data[k] + begin;
 }
 
 // Which inputs of a node want a gradient.
@@ -136,24 +137,20 @@ std::vector<bool> wanted_grads(const GradContext<T>& c, std::size_t inputs) {
     return wanted;
 }
 
-// The gradients that `program` gives, of the inputs' shapes, and pointers into them.
+// The gradients that `program` gives, of the inputs' shapes.
 template <class T>
 struct InputGradients {
     std::vector<bool> given;
     std::vector<xt::xarray<T>> arrays;
-    std::vector<T*> at;
 
     // `storage` (a tape or a gradient context) provides the arrays, of the shapes of `value_of(k)`.
     template <class Storage, class Values>
     InputGradients(Storage& storage, Values value_of, const TileProgram<T>& program, std::size_t inputs)
-        : given(inputs), arrays(inputs), at(inputs, nullptr) {
+        : given(inputs), arrays(inputs) {
         for (std::size_t k = 0; k < inputs; ++k) {
             given[k] = program.gives_grad(k);
             if (given[k]) arrays[k] = storage.buffer(value_of(k).shape());
         }
-    }
-    void point_at(std::size_t begin) {
-        for (std::size_t k = 0; k < at.size(); ++k) at[k] = given[k] ? arrays[k].data() + begin : nullptr;
     }
     // The gradient arrays given, null for the others.
     std::vector<T*> data() {
@@ -162,7 +159,7 @@ struct InputGradients {
         return data;
     }
     void hand_over(GradContext<T>& c) {
-        for (std::size_t k = 0; k < at.size(); ++k) {
+        for (std::size_t k = 0; k < arrays.size(); ++k) {
             if (given[k]) c.accumulate(k, std::move(arrays[k]));
         }
     }
@@ -193,33 +190,58 @@ private:
     std::vector<T*> next_writes_;
 };
 
-// The data of each array, from arrays(k) for k < count: point_at their start.
+// The data of each array, from arrays(k) for k < count.
 template <class T, class Arrays>
 std::vector<const T*> data_of(const Arrays& arrays, std::size_t count) {
     std::vector<const T*> data(count);
-    point_at<T>(arrays, 0, data);
+    for (std::size_t k = 0; k < count; ++k) data[k] = arrays(k).data();
     return data;
 }
 
-// Calls visit(begin, count, first_row, whole_rows) for tiles of `rows`
-// contiguous rows of n elements: a tile holds whole_rows > 0 whole rows when
-// rows are shorter than a tile, else (whole_rows == 0) a part of row first_row.
-template <class Visit>
-void for_each_row_tile(std::size_t rows, std::size_t n, Visit visit) {
-    if (n >= tile_elements) {
-        for (std::size_t row = 0; row < rows; ++row) {
-            for (std::size_t offset = 0; offset < n; offset += tile_elements) {
-                visit(row * n + offset, std::min(tile_elements, n - offset), row, std::size_t(0));
+// Calls body(program, first, last) for ranges [first, last) of `tiles` tiles
+// split between threads (kernels/parallel.hpp): with `program` on the calling
+// thread, with a copy of it (scratch tiles of its own) on each other one.
+template <class T, class Body>
+void on_tile_ranges(TileProgram<T>& program, std::size_t tiles, Body body) {
+    kernels::parallel_for(tiles, tile_elements, [&](std::size_t first, std::size_t last, bool on_calling_thread) {
+        std::optional<TileProgram<T>> copy;
+        body(on_calling_thread ? program : copy.emplace(program), first, last);
+    });
+}
+
+// The tiles of an array of `size` elements.
+std::size_t tile_count(std::size_t size) { return (size + tile_elements - 1) / tile_elements; }
+
+// The tiles of `rows` contiguous rows of n > 0 elements: a tile holds whole
+// rows when rows are shorter than a tile, else a part of one row.
+struct RowTiles {
+    std::size_t rows;
+    std::size_t n;
+
+    bool split_rows() const { return n >= tile_elements; }
+    std::size_t tiles_per_row() const { return tile_count(n); }   // when split_rows()
+    std::size_t rows_per_tile() const { return tile_elements / n; }  // otherwise
+    std::size_t count() const {
+        return split_rows() ? rows * tiles_per_row() : (rows + rows_per_tile() - 1) / rows_per_tile();
+    }
+
+    // Calls visit(tile, begin, count, first_row, whole_rows) for tiles [first, last):
+    // whole_rows > 0 whole rows, or (whole_rows == 0) a part of row first_row.
+    template <class Visit>
+    void visit(std::size_t first, std::size_t last, Visit visit) const {
+        for (std::size_t tile = first; tile < last; ++tile) {
+            if (split_rows()) {
+                const std::size_t row = tile / tiles_per_row();
+                const std::size_t offset = tile % tiles_per_row() * tile_elements;
+                visit(tile, row * n + offset, std::min(tile_elements, n - offset), row, std::size_t(0));
+            } else {
+                const std::size_t row = tile * rows_per_tile();
+                const std::size_t whole_rows = std::min(rows_per_tile(), rows - row);
+                visit(tile, row * n, whole_rows * n, row, whole_rows);
             }
         }
-        return;
     }
-    const std::size_t per_tile = tile_elements / n;
-    for (std::size_t row = 0; row < rows; row += per_tile) {
-        const std::size_t whole_rows = std::min(per_tile, rows - row);
-        visit(row * n, whole_rows * n, row, whole_rows);
-    }
-}
+};
 
 // Sums of `rows` contiguous rows of n elements of a fused expression, each
 // divided by `divisor` (n for a mean, 1 for a sum): the forward and the
@@ -237,28 +259,40 @@ struct RowReduction {
         xt::xarray<T> out = tape.buffer(out_shape);
         std::optional<TileProgram<T>> program;  // for the values alone
         if (!gradients) program.emplace(e);
-        std::vector<T> values(gradients ? 0 : tile_elements);
         const std::vector<T> unit_seed(gradients ? tile_elements : 0, T(1) / static_cast<T>(divisor));
-        std::vector<const T*> at(inputs.size());
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
-        TileStreams<T> streams(rows * n, data_of<T>(value_of, inputs.size()),
-                               gradients ? gradients->data() : std::vector<T*>{});
-        for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
-            point_at<T>(value_of, begin, at);
-            const T* tile = values.data();
-            if (gradients) {
-                gradients->point_at(begin);
-                streams.prefetch_after(*sweep, begin, count);
-                tile = sweep->forward_backward(at, gradients->at, unit_seed.data(), count);
-            } else {
-                streams.prefetch_after(*program, begin, count);
-                program->forward(at, count, values.data());
-            }
-            if (whole > 0) return kernels::sum_block(tile, {whole, n, 1}, out.data() + row);
-            T part;
-            kernels::sum_block(tile, {1, count, 1}, &part);
-            out.data()[row] = begin == row * n ? part : out.data()[row] + part;
+        const std::vector<const T*> reads = data_of<T>(value_of, inputs.size());
+        const std::vector<T*> writes = gradients ? gradients->data() : std::vector<T*>{};
+        const RowTiles tiles{rows, n};
+        // The sums of the parts of rows longer than a tile, tile by tile: added
+        // below in order, wherever the threads' shares of the tiles end.
+        std::vector<T> parts(tiles.split_rows() ? tiles.count() : 0);
+        on_tile_ranges(gradients ? *sweep : *program, tiles.count(),
+                       [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
+            std::vector<T> values(gradients ? 0 : tile_elements);
+            std::vector<const T*> at(reads.size());
+            std::vector<T*> grads_at(writes.size());
+            TileStreams<T> streams(rows * n, reads, writes);
+            tiles.visit(first, last, [&](std::size_t tile_index, std::size_t begin, std::size_t count, std::size_t row,
+                                         std::size_t whole) {
+                point_at(reads, begin, at);
+                streams.prefetch_after(p, begin, count);
+                const T* tile = values.data();
+                if (gradients) {
+                    point_at(writes, begin, grads_at);
+                    tile = p.forward_backward(at, grads_at, unit_seed.data(), count);
+                } else {
+                    p.forward(at, count, values.data());
+                }
+                if (whole > 0) return kernels::sum_block(tile, {whole, n, 1}, out.data() + row);
+                kernels::sum_block(tile, {1, count, 1}, &parts[tile_index]);
+            });
         });
+        for (std::size_t row = 0; tiles.split_rows() && row < rows; ++row) {
+            const T* row_parts = parts.data() + row * tiles.tiles_per_row();
+            out.data()[row] = row_parts[0];
+            for (std::size_t j = 1; j < tiles.tiles_per_row(); ++j) out.data()[row] = out.data()[row] + row_parts[j];
+        }
         const T d = static_cast<T>(divisor);
         if (divisor != 1) std::for_each(out.begin(), out.end(), [d](T& v) { v /= d; });
         return out;
@@ -269,21 +303,28 @@ struct RowReduction {
         const std::size_t inputs = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs), rows * n);
         InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program, inputs);
-        std::vector<T> seed(tile_elements);
-        std::vector<const T*> at(inputs);
         const T* g = c.grad().data();
         const T d = static_cast<T>(divisor);
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
-        TileStreams<T> streams(rows * n, data_of<T>(input, inputs), grads.data());
-        for_each_row_tile(rows, n, [&](std::size_t begin, std::size_t count, std::size_t row, std::size_t whole) {
-            // d (sum_j y_j / divisor) / d y_j = 1 / divisor, times the row's incoming gradient
-            for (std::size_t r = 0; r < std::max<std::size_t>(whole, 1); ++r) {
-                std::fill_n(seed.data() + r * n, whole > 0 ? n : count, g[row + r] / d);
-            }
-            point_at<T>(input, begin, at);
-            grads.point_at(begin);
-            streams.prefetch_after(program, begin, count);
-            program.backward(at, grads.at, seed.data(), count);
+        const std::vector<const T*> reads = data_of<T>(input, inputs);
+        const std::vector<T*> writes = grads.data();
+        const RowTiles tiles{rows, n};
+        on_tile_ranges(program, tiles.count(), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
+            std::vector<T> seed(tile_elements);
+            std::vector<const T*> at(reads.size());
+            std::vector<T*> grads_at(writes.size());
+            TileStreams<T> streams(rows * n, reads, writes);
+            tiles.visit(first, last, [&](std::size_t, std::size_t begin, std::size_t count, std::size_t row,
+                                         std::size_t whole) {
+                // d (sum_j y_j / divisor) / d y_j = 1 / divisor, times the row's incoming gradient
+                for (std::size_t r = 0; r < std::max<std::size_t>(whole, 1); ++r) {
+                    std::fill_n(seed.data() + r * n, whole > 0 ? n : count, g[row + r] / d);
+                }
+                point_at(reads, begin, at);
+                point_at(writes, begin, grads_at);
+                streams.prefetch_after(p, begin, count);
+                p.backward(at, grads_at, seed.data(), count);
+            });
         });
         grads.hand_over(c);
     }
@@ -361,34 +402,45 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
     xt::xarray<T> out = tape.buffer(inputs[0].shape());
     {
         TileProgram<T> program(e);
-        std::vector<const T*> at(inputs.size());
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
-        TileStreams<T> streams(out.size(), data_of<T>(value_of, inputs.size()), {out.data()});
-        for (std::size_t begin = 0; begin < out.size(); begin += tile_elements) {
-            const std::size_t count = std::min(tile_elements, out.size() - begin);
-            point_at<T>(value_of, begin, at);
-            streams.prefetch_after(program, begin, count);
-            program.forward(at, count, out.data() + begin);
-        }
+        const std::vector<const T*> reads = data_of<T>(value_of, inputs.size());
+        const std::size_t size = out.size();
+        on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
+            std::vector<const T*> at(reads.size());
+            TileStreams<T> streams(size, reads, {out.data()});
+            for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
+                 begin += tile_elements) {
+                const std::size_t count = std::min(tile_elements, size - begin);
+                point_at(reads, begin, at);
+                streams.prefetch_after(p, begin, count);
+                p.forward(at, count, out.data() + begin);
+            }
+        });
     }
     return record_fused<T>(tape, "fuse", inputs, std::move(out), e, [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs_count), c.grad().size());
         InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program,
                                 inputs_count);
-        std::vector<const T*> at(inputs_count);
         const std::size_t size = c.grad().size();
+        const T* g = c.grad().data();
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
         std::vector<const T*> reads = data_of<T>(input, inputs_count);
-        reads.push_back(c.grad().data());
-        TileStreams<T> streams(size, std::move(reads), grads.data());
-        for (std::size_t begin = 0; begin < size; begin += tile_elements) {
-            const std::size_t count = std::min(tile_elements, size - begin);
-            point_at<T>(input, begin, at);
-            grads.point_at(begin);
-            streams.prefetch_after(program, begin, count);
-            program.backward(at, grads.at, c.grad().data() + begin, count);
-        }
+        reads.push_back(g);  // prefetched with the inputs
+        const std::vector<T*> writes = grads.data();
+        on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
+            std::vector<const T*> at(inputs_count);
+            std::vector<T*> grads_at(writes.size());
+            TileStreams<T> streams(size, reads, writes);
+            for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
+                 begin += tile_elements) {
+                const std::size_t count = std::min(tile_elements, size - begin);
+                point_at(reads, begin, at);
+                point_at(writes, begin, grads_at);
+                streams.prefetch_after(p, begin, count);
+                p.backward(at, grads_at, g + begin, count);
+            }
+        });
         grads.hand_over(c);
     });
 }

@@ -36,7 +36,15 @@ TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_gr
       kernels_(rules::best_kernels<T>()),
       plans_(tile_plans(*e_.program, e_.output, wants_grad)),
       stream_grads_(elements * sizeof(T) >= kernels::streamed_output_bytes),
-      storage_(take_tiles<T>(plans_->scratch_tiles + (stream_grads_ ? e_.program->inputs : 0))) {}
+      storage_(take_tiles<T>(tiles_needed())) {}
+
+template <class T>
+TileProgram<T>::TileProgram(const TileProgram& other)
+    : e_(other.e_),
+      kernels_(other.kernels_),
+      plans_(other.plans_),
+      stream_grads_(other.stream_grads_),
+      storage_(take_tiles<T>(other.tiles_needed())) {}
 
 template <class T>
 TileProgram<T>::~TileProgram() {

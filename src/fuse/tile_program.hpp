@@ -38,8 +38,10 @@ public:
     /// streaming stores when that is kernels::streamed_output_bytes or more.
     TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements);
 
+    /// The same plans with scratch tiles of its own: for another thread's share of the tiles.
+    TileProgram(const TileProgram& other);
+
     ~TileProgram();  // orders the streamed gradients' stores (kernels::store_fence)
-    TileProgram(const TileProgram&) = delete;
     TileProgram& operator=(const TileProgram&) = delete;
 
     /// Whether input k gets a gradient from backward (it wants one and the output depends on it).
@@ -68,6 +70,8 @@ private:
     // the scratch tiles; streamed gradients are staged in a tile each, then streamed.
     void execute(const TilePlan& plan, std::span<const T* const> inputs, std::span<T* const> grads, const T* seed,
                  T* out, std::size_t n);
+    // The scratch tiles, and with stream_grads_ a staging tile per input.
+    std::size_t tiles_needed() const { return plans_->scratch_tiles + (stream_grads_ ? e_.program->inputs : 0); }
     T* scratch(std::size_t tile) { return storage_.data() + tile * tile_elements; }
     T* staged_grad(std::size_t k) { return scratch(plans_->scratch_tiles + k); }
 

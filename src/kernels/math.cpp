@@ -4,41 +4,69 @@
 
 #include "arch_dispatch.hpp"
 #include "math_arch.hpp"
+#include "parallel.hpp"
 #include "xtape/instruction_set.hpp"
 
 namespace xtape::kernels::math {
 
 using kernels::on_best_arch;
 
+namespace {
+
+// run(arch, first, count) for ranges of rows [first, first + count) of n
+// elements, split between threads (parallel.hpp): every row is computed alone,
+// so the bits do not depend on the split.
+template <class Run>
+void on_row_ranges(std::size_t rows, std::size_t n, Run run) {
+    parallel_for(rows, n, [&](std::size_t begin, std::size_t end) {
+        on_best_arch([&](auto arch) { run(arch, begin, end - begin); });
+    });
+}
+
+}  // namespace
+
 template <class T>
 void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log_softmax_rows(x, out, rows, n); });
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::log_softmax_rows(x + first * n, out + first * n, count, n);
+    });
 }
 
 template <class T>
 void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::log_softmax_grad_rows(g, out, dx, rows, n); });
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::log_softmax_grad_rows(g + first * n, out + first * n, dx + first * n, count, n);
+    });
 }
 
 template <class T>
 void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softmax_rows(x, y, rows, n); });
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::softmax_rows(x + first * n, y + first * n, count, n);
+    });
 }
 
 template <class T>
 void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::softmax_grad_rows(g, y, dx, rows, n); });
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::softmax_grad_rows(g + first * n, y + first * n, dx + first * n, count, n);
+    });
 }
 
 template <class T>
 void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total, T* softmax) {
-    on_best_arch(
-        [&](auto arch) { ArchMath<decltype(arch), T>::shifted_sum_exp_rows(x, rows, n, shift, total, softmax); });
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::shifted_sum_exp_rows(x + first * n, count, n, shift + first, total + first,
+                                                          softmax == nullptr ? nullptr : softmax + first * n);
+    });
 }
 
 template <class T>
 void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n, T* out) {
-    on_best_arch([&](auto arch) { ArchMath<decltype(arch), T>::scaled_exp_rows(x, shift, scale, rows, n, out); });
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::scaled_exp_rows(x + first * n, shift + first, scale + first, count, n,
+                                                     out + first * n);
+    });
 }
 
 #define XTAPE_INSTANTIATE(T)                                                                        \

@@ -10,7 +10,8 @@ namespace xtape::kernels::math {
 // Their exps cost tens of instructions per SIMD batch, so these kernels gain
 // the most from wide registers. They are built for SSE2, AVX2 with FMA and
 // AVX-512 (F, CD, DQ, BW) (math_for_arch.cpp) whatever the build's -march, and
-// chosen at run time. Inputs and output may alias.
+// chosen at run time. Inputs and output may alias. A call on many rows splits
+// them between xtape's threads (parallel.hpp), each row computed as on one.
 
 /// out = log_softmax of each of `rows` contiguous rows of n values, computed
 /// from x - m with m the row's max (0 when that is not finite).

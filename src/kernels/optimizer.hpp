@@ -1,5 +1,6 @@
 // The optimizers' parameter updates, each one pass over a parameter's arrays,
-// in the widest instruction set this CPU runs (see optimizer_arch.hpp).
+// in the widest instruction set this CPU runs (see optimizer_arch.hpp); a large
+// parameter's pass is split between xtape's threads (parallel.hpp).
 #pragma once
 
 #include <cstddef>

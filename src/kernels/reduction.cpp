@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "parallel.hpp"
 #include "simd_loop.hpp"
 #include "streaming_store.hpp"
 
@@ -145,17 +146,28 @@ void column_sums(const T* x, std::size_t rows, std::size_t stride, std::size_t w
     map(w, acc, [](auto a, auto b) { return a + b; }, acc, rest);
 }
 
-// column_sums over every (o, chunk of columns): the inner > 1 case of sum_block
-// and sum_exp_block.
+// column_sums over every (o, chunk of columns), the chunks split between
+// threads: the inner > 1 case of sum_block and sum_exp_block.
 template <bool Shifted, class T>
 void add_rows(const T* x, const BlockReduction& b, const T* shift, T* out) {
-    for (std::size_t o = 0; o < b.outer; ++o) {
-        for (std::size_t c0 = 0; c0 < b.inner; c0 += column_chunk) {
+    const std::size_t chunks = (b.inner + column_chunk - 1) / column_chunk;
+    parallel_for(b.outer * chunks, b.reduced * column_chunk, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t item = begin; item < end; ++item) {
+            const std::size_t o = item / chunks;
+            const std::size_t c0 = item % chunks * column_chunk;
             const std::size_t w = std::min(column_chunk, b.inner - c0);
             const T* s = Shifted ? shift + o * b.inner + c0 : nullptr;
             column_sums<Shifted>(x + o * b.reduced * b.inner + c0, b.reduced, b.inner, w, s, out + o * b.inner + c0);
         }
-    }
+    });
+}
+
+// body(o) for o < rows, rows of n elements each, split between threads.
+template <class Body>
+void each_row(std::size_t rows, std::size_t n, Body body) {
+    parallel_for(rows, n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t o = begin; o < end; ++o) body(o);
+    });
 }
 
 // The largest of x[i] for i < n (as nan_max folds), -inf for n == 0.
@@ -172,6 +184,37 @@ T row_max(const T* x, std::size_t n) {
     for (T lane : lanes) m = nan_max(m, lane);
     for (; i < n; ++i) m = nan_max(m, x[i]);
     return m;
+}
+
+// combine_rows on one thread's rows, of an output of `total` elements.
+template <class T>
+void combine_row_range(const T* kx, const T* x, const T* ky, const T* y, std::size_t rows, std::size_t n,
+                       std::size_t total, T* out) {
+    // In parts, each fetching the same part of the next rows; an output larger
+    // than the caches is staged part by part and streamed to memory.
+    constexpr std::size_t part = 256;
+    constexpr std::size_t line = cache_line_bytes / sizeof(T);
+    const bool stream = total * sizeof(T) >= streamed_output_bytes;
+    alignas(64) T staged[part];
+    for (std::size_t o = 0; o < rows; ++o, x += n, y += n, out += n) {
+        const auto combine = [a = Batch<T>(kx[o]), b = Batch<T>(ky[o])](auto u, auto v) { return a * u + b * v; };
+        for (std::size_t begin = 0; begin < n; begin += part) {
+            const std::size_t count = std::min(part, n - begin);
+            if (o + 1 < rows) {
+                for (std::size_t j = begin; j < begin + count; j += line) {
+                    __builtin_prefetch(x + n + j);
+                    __builtin_prefetch(y + n + j);
+                }
+            }
+            if (!stream) {
+                map(count, out + begin, combine, x + begin, y + begin);
+                continue;
+            }
+            map(count, staged, combine, x + begin, y + begin);
+            stream_copy(count, staged, out + begin);
+        }
+    }
+    if (stream) store_fence();
 }
 
 }  // namespace
@@ -193,15 +236,15 @@ std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vec
 template <class T>
 void sum_block(const T* x, const BlockReduction& b, T* out) {
     if (b.inner > 1) return add_rows<false>(x, b, static_cast<const T*>(nullptr), out);
-    for (std::size_t o = 0; o < b.outer; ++o) {
+    each_row(b.outer, b.reduced, [&](std::size_t o) {
         out[o] = pairwise_sum(b.reduced, [](auto v) { return v; }, x + o * b.reduced);
-    }
+    });
 }
 
 template <class T>
 void max_block(const T* x, const BlockReduction& b, T* out) {
     if (b.inner == 1) {
-        for (std::size_t o = 0; o < b.outer; ++o) out[o] = row_max(x + o * b.reduced, b.reduced);
+        each_row(b.outer, b.reduced, [&](std::size_t o) { out[o] = row_max(x + o * b.reduced, b.reduced); });
         return;
     }
     for (std::size_t o = 0; o < b.outer; ++o) {
@@ -217,73 +260,55 @@ void max_block(const T* x, const BlockReduction& b, T* out) {
 template <class T>
 void sum_exp_block(const T* x, const BlockReduction& b, const T* shift, T* out) {
     if (b.inner > 1) return add_rows<true>(x, b, shift, out);
-    for (std::size_t o = 0; o < b.outer; ++o) {
+    each_row(b.outer, b.reduced, [&](std::size_t o) {
         const Batch<T> s(shift[o]);
         out[o] = pairwise_sum(b.reduced, [s](auto v) { return xsimd::exp(v - s); }, x + o * b.reduced);
-    }
+    });
 }
 
 template <class T>
 void dot_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* out) {
-    for (std::size_t o = 0; o < rows; ++o) {
+    each_row(rows, n, [&](std::size_t o) {
         out[o] = pairwise_sum(n, [](auto u, auto v) { return u * v; }, x + o * n, y + o * n);
-    }
+    });
 }
 
 template <class T>
 void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t n, T* out) {
-    for (std::size_t o = 0; o < rows; ++o) {
+    each_row(rows, n, [&](std::size_t o) {
         map(n, out + o * n, [k = Batch<T>(factor * g[o])](auto v) { return k * v; }, y + o * n);
-    }
+    });
 }
 
 template <class T>
 void scale_rows_in_place(const T* g, std::size_t rows, std::size_t n, T* y) {
-    for (std::size_t o = 0; o < rows; ++o) {
-        if (g[o] == T(1)) continue;
-        map(n, y + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
-    }
+    each_row(rows, n, [&](std::size_t o) {
+        if (g[o] != T(1)) map(n, y + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
+    });
 }
 
 template <class T>
 void similarity_sums_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* xx, T* xy, T* yy) {
-    for (std::size_t o = 0; o < rows; ++o, x += n, y += n) {
-        const bool last = o + 1 == rows;
-        const SimilaritySums<T> sums =
-            pairwise_similarity_sums(n, x, y, last ? nullptr : x + n, last ? nullptr : y + n);
-        xx[o] = sums.xx;
-        xy[o] = sums.xy;
-        yy[o] = sums.yy;
-    }
+    parallel_for(rows, n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t o = begin; o < end; ++o) {
+            const T* xo = x + o * n;
+            const T* yo = y + o * n;
+            const bool last = o + 1 == end;  // of this thread's rows: it fetches none of another's
+            const SimilaritySums<T> sums =
+                pairwise_similarity_sums(n, xo, yo, last ? nullptr : xo + n, last ? nullptr : yo + n);
+            xx[o] = sums.xx;
+            xy[o] = sums.xy;
+            yy[o] = sums.yy;
+        }
+    });
 }
 
 template <class T>
 void combine_rows(const T* kx, const T* x, const T* ky, const T* y, std::size_t rows, std::size_t n, T* out) {
-    // In parts, each fetching the same part of the next rows; an output larger
-    // than the caches is staged part by part and streamed to memory.
-    constexpr std::size_t part = 256;
-    constexpr std::size_t line = cache_line_bytes / sizeof(T);
-    const bool stream = rows * n * sizeof(T) >= streamed_output_bytes;
-    alignas(64) T staged[part];
-    for (std::size_t o = 0; o < rows; ++o, x += n, y += n, out += n) {
-        const auto combine = [a = Batch<T>(kx[o]), b = Batch<T>(ky[o])](auto u, auto v) { return a * u + b * v; };
-        for (std::size_t begin = 0; begin < n; begin += part) {
-            const std::size_t count = std::min(part, n - begin);
-            if (o + 1 < rows) {
-                for (std::size_t j = begin; j < begin + count; j += line) {
-                    __builtin_prefetch(x + n + j);
-                    __builtin_prefetch(y + n + j);
-                }
-            }
-            if (!stream) {
-                map(count, out + begin, combine, x + begin, y + begin);
-                continue;
-            }
-            map(count, staged, combine, x + begin, y + begin);
-            stream_copy(count, staged, out + begin);
-        }
-    }
-    if (stream) store_fence();
+    parallel_for(rows, n, [&](std::size_t begin, std::size_t end) {
+        combine_row_range(kx + begin, x + begin * n, ky + begin, y + begin * n, end - begin, n, rows * n,
+                          out + begin * n);
+    });
 }
 
 template <class T>

@@ -1,4 +1,6 @@
 // Reductions over one contiguous block of axes, seen as an (outer, reduced, inner) array.
+// Large ones split their rows (or chunks of columns) between xtape's threads
+// (parallel.hpp); each output slot is summed as on one thread.
 #pragma once
 
 #include <cstddef>

@@ -11,6 +11,7 @@
 #include "xtape/detail/op_support.hpp"
 #include "xtape/losses/ctc_nll.hpp"
 
+#include "../kernels/parallel.hpp"
 #include "../ops/differentiable.hpp"
 #include "../rules/kernels.hpp"
 
@@ -304,6 +305,9 @@ void zero_frames(const SampleFrames<T>& x, T* grad_base, std::size_t from, std::
     for (std::size_t t = from; t < frames; ++t) std::fill_n(grad_base + t * x.stride, x.classes, T(0));
 }
 
+// The work of one sample's recursions, for sharing the samples out between threads.
+std::size_t sample_work(const CtcAlignment& a) { return a.frames * (a.classes + a.states); }
+
 void check_matches(const Shape& shape, const CtcAlignment& a) {
     const bool time_major = a.layout == CtcLayout::TNC;
     const Shape expected = time_major ? Shape{a.frames, a.batch, a.classes} : Shape{a.batch, a.frames, a.classes};
@@ -337,35 +341,41 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
     }
     kept->alpha = std::make_unique_for_overwrite<double[]>(alphas);
     kept->softmax = std::make_unique_for_overwrite<double[]>(frames * a.classes);
-    std::vector<double> work;
     xt::xarray<T> nll = xt::zeros<T>({a.batch});
-    for (std::size_t n = 0; n < a.batch; ++n) {
-        if (!a.contributes(n)) continue;
-        const SampleFrames<T> sample = frames_of(x, a, n);
-        const std::optional<double> log_p =
-            scaled_alpha(sample, states_of(a, n), kept->alpha.get() + kept->alpha_offset[n],
-                         kept->softmax.get() + kept->frame_offset[n] * a.classes, work);
-        kept->held[n] = log_p.has_value();
-        nll(n) = static_cast<T>(log_p ? -*log_p : -Lattice<T>(sample, a, n).log_likelihood());
-    }
+    // Each sample alone, on the threads' share of the samples.
+    kernels::parallel_for(a.batch, sample_work(a), [&](std::size_t begin, std::size_t end) {
+        std::vector<double> work;
+        for (std::size_t n = begin; n < end; ++n) {
+            if (!a.contributes(n)) continue;
+            const SampleFrames<T> sample = frames_of(x, a, n);
+            const std::optional<double> log_p =
+                scaled_alpha(sample, states_of(a, n), kept->alpha.get() + kept->alpha_offset[n],
+                             kept->softmax.get() + kept->frame_offset[n] * a.classes, work);
+            kept->held[n] = log_p.has_value();
+            nll(n) = static_cast<T>(log_p ? -*log_p : -Lattice<T>(sample, a, n).log_likelihood());
+        }
+    });
     return tape.record("ctc_nll", {activations}, std::move(nll), [alignment, kept](GradContext<T>& c) {
         const CtcAlignment& a = *alignment;
         const T* x = c.input(0).data();
         xt::xarray<T> grad = xt::empty<T>(c.input(0).shape());
-        std::vector<double> work;
-        for (std::size_t n = 0; n < a.batch; ++n) {
-            const SampleFrames<T> sample = frames_of(x, a, n);
-            T* out = grad.data() + (sample.base - x);
-            // 0 past T_n and for samples giving 0, so NaN there never leaks.
-            const std::size_t used = a.contributes(n) ? a.frame_counts[n] : 0;
-            zero_frames(sample, out, used, a.frames);
-            if (used == 0) continue;
-            const double g = c.grad()(n);
-            const bool done = kept->held[n] &&
-                              scaled_gradient(sample, states_of(a, n), kept->alpha.get() + kept->alpha_offset[n],
-                                              kept->softmax.get() + kept->frame_offset[n] * a.classes, out, g, work);
-            if (!done) Lattice<T>(sample, a, n).gradient(sample, out, g);
-        }
+        const T* g = c.grad().data();
+        kernels::parallel_for(a.batch, sample_work(a), [&](std::size_t begin, std::size_t end) {
+            std::vector<double> work;
+            for (std::size_t n = begin; n < end; ++n) {
+                const SampleFrames<T> sample = frames_of(x, a, n);
+                T* out = grad.data() + (sample.base - x);
+                // 0 past T_n and for samples giving 0, so NaN there never leaks.
+                const std::size_t used = a.contributes(n) ? a.frame_counts[n] : 0;
+                zero_frames(sample, out, used, a.frames);
+                if (used == 0) continue;
+                const bool done =
+                    kept->held[n] &&
+                    scaled_gradient(sample, states_of(a, n), kept->alpha.get() + kept->alpha_offset[n],
+                                    kept->softmax.get() + kept->frame_offset[n] * a.classes, out, g[n], work);
+                if (!done) Lattice<T>(sample, a, n).gradient(sample, out, g[n]);
+            }
+        });
         c.accumulate(0, std::move(grad));
     }, [alignment](VarGradContext<T>& c) {
         // Differentiated twice, the loss is the composed recursion (logsumexp

@@ -1,0 +1,222 @@
+// Thread counts: the loops that xtape splits between its threads (fused
+// programs, row kernels, CTC over its samples, optimizer steps) give the same
+// bits on 1, 2 and 3 threads.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <functional>
+#include <random>
+#include <set>
+#include <vector>
+
+#include <omp.h>
+
+#include "xtape/losses.hpp"
+#include "xtape/optim/adam.hpp"
+#include "xtape/optim/sgd.hpp"
+#include "xtape/xtape.hpp"
+
+#include "../src/kernels/parallel.hpp"
+
+using namespace xtape;
+
+namespace {
+
+constexpr int most_threads = 3;
+
+// xtape's thread count for the scope; the one before it afterwards.
+class ThreadCount {
+public:
+    explicit ThreadCount(int threads) : previous_(num_threads()) { set_num_threads(threads); }
+    ~ThreadCount() { set_num_threads(previous_); }
+    ThreadCount(const ThreadCount&) = delete;
+    ThreadCount& operator=(const ThreadCount&) = delete;
+
+private:
+    int previous_;
+};
+
+template <class T>
+xt::xarray<T> normal(const Shape& shape, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> draw(0.0, 1.0);
+    xt::xarray<T> x = xt::empty<T>(shape);
+    for (auto& v : x) v = static_cast<T>(draw(rng));
+    return x;
+}
+
+template <class T>
+using Arrays = std::vector<xt::xarray<T>>;
+
+// Same shapes and the same bits in every element.
+template <class T>
+bool same_bits(const Arrays<T>& a, const Arrays<T>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        if (a[k].shape() != b[k].shape() ||
+            std::memcmp(a[k].data(), b[k].data(), a[k].size() * sizeof(T)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// run() on 1 thread, then on 2 and 3: the same bits each time.
+template <class T>
+void check_every_thread_count(const std::function<Arrays<T>()>& run) {
+    Arrays<T> one;
+    {
+        ThreadCount threads(1);
+        one = run();
+    }
+    for (int count = 2; count <= most_threads; ++count) {
+        ThreadCount threads(count);
+        CAPTURE(count);
+        CHECK(same_bits(run(), one));
+    }
+}
+
+// A loop of `items` items of `work` units each is split `most_threads` ways:
+// the sizes below reach every thread.
+bool split_fully(std::size_t items, std::size_t work) {
+    ThreadCount threads(most_threads);
+    return kernels::threads_for(items, items * work) == most_threads;
+}
+
+// The value of `op` on `x` and its gradient for a random seed: one tape each.
+template <class T>
+Arrays<T> value_and_gradient(const xt::xarray<T>& x, const std::function<Var<T>(const Var<T>&)>& op) {
+    Tape<T> tape;
+    const Var<T> leaf = tape.leaf(x);
+    const Var<T> y = op(leaf);
+    tape.backward(y, normal<T>(y.shape(), 7));
+    return {y.value(), leaf.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("parallel_for: large work covers every item once on every thread; small work stays on the caller") {
+    ThreadCount threads(most_threads);
+    const std::size_t items = 1000;
+    std::vector<int> visits(items, 0);
+    std::vector<int> thread_of(items, -1);
+    kernels::parallel_for(items, kernels::parallel_grain, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) {
+            ++visits[i];
+            thread_of[i] = omp_get_thread_num();
+        }
+    });
+    CHECK(std::count(visits.begin(), visits.end(), 1) == static_cast<long>(items));
+    CHECK(std::set<int>(thread_of.begin(), thread_of.end()).size() == most_threads);
+
+    bool on_calling_thread = false;
+    kernels::parallel_for(items, 1, [&](std::size_t begin, std::size_t end, bool calling) {
+        CHECK((begin == 0 && end == items));
+        on_calling_thread = calling && !omp_in_parallel();
+    });
+    CHECK(on_calling_thread);
+}
+
+TEST_CASE("parallel_for rethrows a body's exception after the loop") {
+    ThreadCount threads(most_threads);
+    CHECK_THROWS_AS(kernels::parallel_for(30, kernels::parallel_grain,
+                                          [](std::size_t begin, std::size_t) {
+                                              if (begin > 0) throw ValueError("a range that is not the first");
+                                          }),
+                    ValueError);
+}
+
+TEST_CASE("set_num_threads takes a count of at least 1") {
+    ThreadCount threads(2);
+    CHECK(num_threads() == 2);
+    CHECK_THROWS_AS(set_num_threads(0), ValueError);
+    CHECK(num_threads() == 2);
+}
+
+TEST_CASE_TEMPLATE("thread count: fused losses give the same bits on 1, 2 and 3 threads", T, float, double) {
+    SUBCASE("SigmoidBCE, rows of one tile") {
+        const xt::xarray<T> pred = normal<T>({256, 1024}, 1);
+        const xt::xarray<T> label = xt::cast<T>(normal<T>({256, 1024}, 2) > T(0));
+        REQUIRE(split_fully(256, 1024));
+        check_every_thread_count<T>([&] {
+            return value_and_gradient<T>(pred, [&](const Var<T>& x) {
+                return SigmoidBinaryCrossEntropyLoss<T>()(x, x.tape().constant(label));
+            });
+        });
+    }
+    SUBCASE("L2, rows of many tiles whose sums are added in order") {
+        const xt::xarray<T> pred = normal<T>({3, 40000}, 3);
+        const xt::xarray<T> label = normal<T>({3, 40000}, 4);
+        REQUIRE(split_fully(3 * 40, 1024));  // 40 tiles per row
+        check_every_thread_count<T>([&] {
+            return value_and_gradient<T>(
+                pred, [&](const Var<T>& x) { return L2Loss<T>()(x, x.tape().constant(label)); });
+        });
+    }
+    SUBCASE("an unreduced fused expression") {
+        const xt::xarray<T> a = normal<T>({300, 1000}, 5);
+        check_every_thread_count<T>([&] {
+            return value_and_gradient<T>(a, [](const Var<T>& x) {
+                const Var<T> inputs[] = {x};
+                return fuse<T>(inputs, [](std::span<const ElementwiseExpr> in) { return softplus(mul(in[0], 3.0)); });
+            });
+        });
+    }
+}
+
+TEST_CASE_TEMPLATE("thread count: row ops give the same bits on 1, 2 and 3 threads", T, float, double) {
+    const xt::xarray<T> a = normal<T>({512, 300}, 11);
+    const xt::xarray<T> b = normal<T>({512, 300}, 12);
+    REQUIRE(split_fully(512, 300));
+    using Op = std::function<Var<T>(const Var<T>&)>;
+    const std::vector<std::pair<const char*, Op>> ops = {
+        {"log_softmax", [](const Var<T>& x) { return log_softmax(x); }},
+        {"softmax", [](const Var<T>& x) { return softmax(x); }},
+        {"logsumexp", [](const Var<T>& x) { return logsumexp(x, {1}); }},
+        {"cosine_similarity", [&](const Var<T>& x) { return cosine_similarity(x, x.tape().leaf(b)); }},
+        {"dot", [&](const Var<T>& x) { return dot(x, x.tape().leaf(b), {1}); }},
+    };
+    for (const auto& [name, op] : ops) {
+        CAPTURE(name);
+        check_every_thread_count<T>([&, op = op] { return value_and_gradient<T>(a, op); });
+    }
+}
+
+TEST_CASE_TEMPLATE("thread count: CTC over its samples gives the same bits on 1, 2 and 3 threads", T, float, double) {
+    const std::size_t batch = 32, frames = 100, classes = 20, length = 10;
+    const xt::xarray<T> pred = normal<T>({batch, frames, classes}, 21);
+    xt::xarray<T> label = xt::empty<T>(Shape{batch, length});
+    std::mt19937_64 rng(22);
+    for (auto& v : label) v = static_cast<T>(rng() % (classes - 1));
+    REQUIRE(split_fully(batch, frames * (classes + 2 * length + 1)));
+    check_every_thread_count<T>([&] {
+        return value_and_gradient<T>(pred, [&](const Var<T>& x) { return CTCLoss<T>()(x, x.tape().constant(label)); });
+    });
+}
+
+TEST_CASE_TEMPLATE("thread count: optimizer steps give the same bits on 1, 2 and 3 threads", T, float, double) {
+    const Shape shape{300, 1001};  // not a multiple of the pieces the threads share out
+    REQUIRE(split_fully(300 * 1001 / 64, 64));
+    const auto steps = [&](auto make_optimizer) {
+        return [&, make_optimizer] {
+            Parameter<T> w("w", normal<T>(shape, 31));
+            auto optimizer = make_optimizer(std::vector<Parameter<T>>{w});
+            const xt::xarray<T> gradients[] = {normal<T>(shape, 32)};
+            for (int step = 0; step < 3; ++step) optimizer.step(gradients);
+            Arrays<T> result{w.value()};
+            for (std::size_t slot = 0; slot < optimizer.state_names().size(); ++slot) {
+                result.push_back(optimizer.state(slot, 0));
+            }
+            return result;
+        };
+    };
+    check_every_thread_count<T>(steps([](std::vector<Parameter<T>> p) {
+        return Adam<T>(std::move(p), {.learning_rate = 0.01, .weight_decay = 0.1});
+    }));
+    check_every_thread_count<T>(steps([](std::vector<Parameter<T>> p) {
+        return AdamW<T>(std::move(p), {.learning_rate = 0.01, .weight_decay = 0.1});
+    }));
+    check_every_thread_count<T>(steps([](std::vector<Parameter<T>> p) {
+        return SGD<T>(std::move(p), {.learning_rate = 0.01, .momentum = 0.9, .weight_decay = 0.1});
+    }));
+}
