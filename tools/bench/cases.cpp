@@ -123,7 +123,7 @@ std::vector<CaseSpec> make_cases(const Sizes& sizes, std::vector<std::string>& u
             for (const auto& [label, size, bound] : {std::tuple{"small", sizes.ctc_small, false},
                                                      std::tuple{"large", sizes.ctc_large, false}}) {
                 cases.push_back({fmt::format("{}/{}", loss.name, label), &loss, ctc_text(size), bound, "pred",
-                                 [size = size, seed] {
+                                 /*has_hvp=*/true, [size = size, seed] {
                                      Draw d(seed);
                                      return draw_ctc(size, d);
                                  }});
@@ -142,10 +142,10 @@ std::vector<CaseSpec> make_cases(const Sizes& sizes, std::vector<std::string>& u
         // SDML compares every sample with every other (an N x N matmul): its
         // large case has a quarter of the samples and an eighth of the features.
         const Shape large = loss.name == "SDMLLoss" ? Shape{sizes.large[0] / 4, sizes.large[1] / 8} : sizes.large;
-        for (const auto& [label, shape, bound] :
+        for (const auto& [label, shape, is_large] :
              {std::tuple{"small", sizes.small, false}, std::tuple{"large", large, true}}) {
-            cases.push_back({fmt::format("{}/{}", loss.name, label), &loss, shape_text(shape), bound, grad_input,
-                             [draw = drawer->second, shape = shape, seed] {
+            cases.push_back({fmt::format("{}/{}", loss.name, label), &loss, shape_text(shape), /*has_bound=*/is_large,
+                             grad_input, /*has_hvp=*/is_large, [draw = drawer->second, shape = shape, seed] {
                                  Draw d(seed);
                                  return draw(shape, d);
                              }});
@@ -153,6 +153,11 @@ std::vector<CaseSpec> make_cases(const Sizes& sizes, std::vector<std::string>& u
         }
     }
     return cases;
+}
+
+xt::xarray<float> draw_direction(const Shape& shape) {
+    Draw d(1);
+    return d.uniform(shape, -1, 1);
 }
 
 }  // namespace xtape::bench

@@ -42,12 +42,14 @@ struct CaseSpec {
     std::string shape;       // "4096x1024", or "T=200 N=64 C=40 L=40" for CTC
     bool has_bound;          // a bandwidth bound is reported (the large non-CTC cases; CTC is compute-bound)
     std::string grad_input;  // the input differentiated: "pred" ("input1" for CosineEmbeddingLoss)
+    bool has_hvp;            // a Hessian-vector product is timed too (the large cases and CTC's)
     /// Draws the inputs (a large case's are drawn only when it runs).
     std::function<InputArrays()> draw;
 };
 
 /// What one peer computed on a case, to check that xtape and torch compute the
-/// same loss: the sum of the output and the sum of |gradient|.
+/// same loss: the sum of the output and the sum of |gradient| (of |H v| for a
+/// Hessian-vector product).
 struct Checksums {
     double output_sum;
     double gradient_abs_sum;
@@ -63,5 +65,9 @@ struct PeerStep {
 /// sizes), in registry order, with the losses' default options. A loss the
 /// bench does not know how to feed is named in `unsupported` and has no case.
 std::vector<CaseSpec> make_cases(const Sizes& sizes, std::vector<std::string>& unsupported);
+
+/// The direction v of a case's Hessian-vector product: uniform in [-1, 1),
+/// of the differentiated input's shape, drawn reproducibly.
+xt::xarray<float> draw_direction(const Shape& shape);
 
 }  // namespace xtape::bench

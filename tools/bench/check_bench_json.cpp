@@ -1,11 +1,13 @@
 // The bench's smoke test: runs `xtape-bench --quick --json` and checks that the
-// JSON parses, has a row for every case of every loss of the registry and for
-// every training step, with each step's parts, and that xtape and torch (when
-// built) computed the same losses and gradients.
+// JSON parses, has a row for every case of every loss of the registry, for the
+// Hessian-vector product of every large case and of CTC's cases, and for every
+// training step, with each step's parts, and that xtape and torch (when built)
+// computed the same losses, gradients and Hessian-vector products.
 #include <cstdio>
 #include <iostream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -72,6 +74,25 @@ std::string problems(const nlohmann::json& report) {
                 }
             }
         }
+        // A Hessian-vector product has xtape's gradient time beside it, and torch's method.
+        const bool hvp = name.ends_with("/hvp");
+        const auto& hvp_times = row.at("hvp");
+        if (hvp_times.is_null() == hvp) out += fmt::format("{}: hvp is given for exactly the /hvp rows\n", name);
+        if (hvp && hvp_times.is_object()) {
+            for (const char* field : {"xtape_gradient_us", "over_gradient"}) {
+                const auto& value = hvp_times.value(field, nlohmann::json());
+                if (!(value.is_number() && value.get<double>() > 0)) {
+                    out += fmt::format("{}: hvp's {} is not a positive number\n", name, field);
+                }
+            }
+            // torch cannot differentiate its CTC's backward (pytorch issue 70108).
+            const char* method = name.starts_with("CTCLoss/") ? "central difference" : "double backward";
+            const auto& torch_method = hvp_times.value("torch_method", nlohmann::json());
+            if (with_torch ? torch_method != method : !torch_method.is_null()) {
+                out += fmt::format("{}: hvp's torch_method is {}, not {}\n", name, torch_method.dump(),
+                                   with_torch ? method : "null");
+            }
+        }
         const bool large = name.ends_with("/large") && !name.starts_with("CTCLoss");
         for (const char* field : {"bound_us", "bandwidth_gb_s"}) {
             if (row.at(field).is_number() != large) {
@@ -83,6 +104,11 @@ std::string problems(const nlohmann::json& report) {
         for (const char* size : {"small", "large"}) {
             const std::string name = fmt::format("{}/{}", loss.name, size);
             if (!seen.contains(name)) out += "missing case " + name + "\n";
+        }
+        std::vector<std::string> products{fmt::format("{}/large/hvp", loss.name)};
+        if (loss.name == "CTCLoss") products.push_back("CTCLoss/small/hvp");
+        for (const auto& name : products) {
+            if (!seen.contains(name)) out += "missing Hessian-vector product " + name + "\n";
         }
     }
     for (const char* name : {"train/digits", "train/tiny", "train/wide"}) {

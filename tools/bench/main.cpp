@@ -1,5 +1,5 @@
-// xtape-bench: times every loss's forward + backward, and whole training steps, in xtape and in libtorch when
-// built with the peer.
+// xtape-bench: times every loss's forward + backward, its Hessian-vector product, and whole training steps, in
+// xtape and in libtorch when built with the peer.
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,6 +89,9 @@ double relative_difference(double a, double b) {
     return scale == 0 ? 0 : std::abs(a - b) / scale;
 }
 
+/// The name of a case's Hessian-vector product's row: "L2Loss/large/hvp".
+std::string hvp_row_name(const CaseSpec& spec) { return spec.name + "/hvp"; }
+
 double disagreement(const Checksums& a, const Checksums& b) {
     return std::max(relative_difference(a.output_sum, b.output_sum),
                     relative_difference(a.gradient_abs_sum, b.gradient_abs_sum));
@@ -119,6 +122,31 @@ Row measure(const CaseSpec& spec, const TimingPolicy& policy, CopyProbe& probe, 
         const double bandwidth = probe.bandwidth(seconds.back());
         row.bandwidth_gb_s = bandwidth / 1e9;
         row.bound_us = static_cast<double>(minimum_traffic_bytes(spec, inputs)) / bandwidth * 1e6;
+    }
+    return row;
+}
+
+/// A case's Hessian-vector product: xtape's, xtape's gradient step and
+/// torch's take turns, so that the ratio to torch and to xtape's own gradient
+/// are measured under the same conditions.
+Row measure_hvp(const CaseSpec& spec, const TimingPolicy& policy, bool with_torch) {
+    const InputArrays inputs = spec.draw();
+    const xt::xarray<float> direction = draw_direction(inputs.at(spec.grad_input).shape());
+    const PeerStep xtape = xtape_hvp_step(spec, inputs, direction);
+    const PeerStep gradient = xtape_step(spec, inputs);
+    const std::optional<TorchHvp> torch = with_torch ? torch_hvp_step(spec, inputs, direction) : std::nullopt;
+    std::vector<TimedStep> steps{xtape.step, gradient.step};
+    if (torch) steps.push_back(torch->peer.step);
+    const std::vector<double> seconds = median_seconds(steps, policy);
+
+    Row row;
+    row.name = hvp_row_name(spec);
+    row.shape = spec.shape;
+    row.xtape_us = seconds[0] * 1e6;
+    row.hvp = HvpTimes{seconds[1] * 1e6, torch ? std::optional(torch->method) : std::nullopt};
+    if (torch) {
+        row.torch_us = seconds[2] * 1e6;
+        row.disagreement = disagreement(xtape.checksums(), torch->peer.checksums());
     }
     return row;
 }
@@ -195,13 +223,19 @@ int run(const Arguments& args) {
     std::vector<std::string> unsupported;
     const auto cases = make_cases(args.quick ? Sizes::quick() : Sizes::full(), unsupported);
     for (const auto& name : unsupported) fmt::print(stderr, "xtape-bench: no inputs known for {}; skipped\n", name);
+    const auto selected = [&](const std::string& name) { return name.find(args.filter) != std::string::npos; };
     for (const CaseSpec& spec : cases) {
-        if (spec.name.find(args.filter) == std::string::npos) continue;
-        fmt::print(stderr, "{}\n", spec.name);
-        report.rows.push_back(measure(spec, case_policy, probe, report.torch_version.has_value()));
+        if (selected(spec.name)) {
+            fmt::print(stderr, "{}\n", spec.name);
+            report.rows.push_back(measure(spec, case_policy, probe, report.torch_version.has_value()));
+        }
+        if (spec.has_hvp && selected(hvp_row_name(spec))) {
+            fmt::print(stderr, "{}\n", hvp_row_name(spec));
+            report.rows.push_back(measure_hvp(spec, case_policy, report.torch_version.has_value()));
+        }
     }
     for (const TrainingSpec& spec : make_training_specs()) {
-        if (spec.name.find(args.filter) == std::string::npos) continue;
+        if (!selected(spec.name)) continue;
         fmt::print(stderr, "{}\n", spec.name);
         report.rows.push_back(measure_training(spec, case_policy, report.torch_version.has_value()));
     }
@@ -214,8 +248,8 @@ int run(const Arguments& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Times forward + backward of every xtape loss and whole training steps (float32), against libtorch "
-                 "when built with it."};
+    CLI::App app{"Times forward + backward of every xtape loss, its Hessian-vector product (large and CTC cases) and "
+                 "whole training steps (float32), against libtorch when built with it."};
     Arguments args;
     app.add_option("--threads", args.threads, "threads of xtape's BLAS/OpenMP and of torch")
         ->check(CLI::PositiveNumber);
@@ -223,7 +257,8 @@ int main(int argc, char** argv) {
     app.add_flag("--quick", args.quick, "reduced sizes and two repetitions: a smoke test, not a measurement");
     app.add_flag("--no-torch", args.no_torch, "time xtape alone");
     app.add_option("--reps", args.reps, "exactly this many timed repetitions of each case after one warm-up (for profiling)");
-    app.add_option("--filter", args.filter, "only the cases whose name contains this text");
+    app.add_option("--filter", args.filter,
+                   "only the cases whose name contains this text (\"/hvp\": the Hessian-vector products alone)");
     app.add_option("--chunk-elements", args.chunk_elements,
                    "elements per chunk of a large loss (xtape::LossChunkingScope; 0: no chunking)");
     app.add_option("--clock", args.clock,

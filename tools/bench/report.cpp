@@ -54,6 +54,14 @@ nlohmann::json phases_json(const Row& row) {
     return out;
 }
 
+/// A Hessian-vector product's own numbers; null for any other row.
+nlohmann::json hvp_json(const Row& row) {
+    if (!row.hvp) return nullptr;
+    return {{"xtape_gradient_us", row.hvp->xtape_gradient_us},
+            {"over_gradient", row.xtape_us / row.hvp->xtape_gradient_us},
+            {"torch_method", row.hvp->torch_method ? nlohmann::json(*row.hvp->torch_method) : nlohmann::json(nullptr)}};
+}
+
 }  // namespace
 
 std::string to_table(const Report& report) {
@@ -68,18 +76,34 @@ std::string to_table(const Report& report) {
                : "malloc glibc's defaults: torch gives memory back to the kernel and faults it in again every step\n";
     out += fmt::format("tape overhead: {:.0f} ns per recorded op (record + backward)\n\n", report.tape_overhead_ns);
     const auto is_step = [](const Row& row) { return row.xtape_phases.has_value(); };
-    if (!std::all_of(report.rows.begin(), report.rows.end(), is_step)) {
+    const auto is_hvp = [](const Row& row) { return row.hvp.has_value(); };
+    const auto is_loss = [&](const Row& row) { return !is_step(row) && !is_hvp(row); };
+    if (std::any_of(report.rows.begin(), report.rows.end(), is_loss)) {
         out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>10} {:>6} {:>8} {:>8}\n", "case", "shape",
                            "xtape us", "torch us", "ratio", "bound us", "GB/s", "x/bound", "differ");
     }
     for (const Row& row : report.rows) {
-        if (is_step(row)) continue;
+        if (!is_loss(row)) continue;
         const std::optional<double> over_bound =
             row.bound_us ? std::optional<double>(row.xtape_us / *row.bound_us) : std::nullopt;
         out += fmt::format("{:<38} {:<20} {:>11.1f} {:>11} {:>7} {:>10} {:>6} {:>8} {:>8}\n", row.name, row.shape,
                            row.xtape_us, number_or_dash(row.torch_us, "{:.1f}"), number_or_dash(row.ratio(), "{:.2f}"),
                            number_or_dash(row.bound_us, "{:.1f}"), number_or_dash(row.bandwidth_gb_s, "{:.1f}"),
                            number_or_dash(over_bound, "{:.1f}"),
+                           number_or_dash(row.disagreement, "{:.0e}"));
+    }
+    if (std::any_of(report.rows.begin(), report.rows.end(), is_hvp)) {
+        out += "\nHessian-vector products of the summed loss: xtape's, torch's, and xtape's gradient step timed "
+               "alongside\n";
+        out += fmt::format("{:<38} {:<20} {:>11} {:>11} {:>7} {:>11} {:>9} {:<18} {:>8}\n", "case", "shape",
+                           "xtape us", "torch us", "ratio", "gradient us", "hvp/grad", "torch method", "differ");
+    }
+    for (const Row& row : report.rows) {
+        if (!is_hvp(row)) continue;
+        out += fmt::format("{:<38} {:<20} {:>11.1f} {:>11} {:>7} {:>11.1f} {:>9.2f} {:<18} {:>8}\n", row.name,
+                           row.shape, row.xtape_us, number_or_dash(row.torch_us, "{:.1f}"),
+                           number_or_dash(row.ratio(), "{:.2f}"), row.hvp->xtape_gradient_us,
+                           row.xtape_us / row.hvp->xtape_gradient_us, row.hvp->torch_method.value_or("-"),
                            number_or_dash(row.disagreement, "{:.0e}"));
     }
     if (std::none_of(report.rows.begin(), report.rows.end(), is_step)) return out;
@@ -115,7 +139,8 @@ std::string to_json(const Report& report) {
                         {"bound_us", number_or_null(row.bound_us)},
                         {"bandwidth_gb_s", number_or_null(row.bandwidth_gb_s)},
                         {"disagreement", number_or_null(row.disagreement)},
-                        {"phases", phases_json(row)}});
+                        {"phases", phases_json(row)},
+                        {"hvp", hvp_json(row)}});
     }
     const nlohmann::json json = {
         {"threads", report.threads},

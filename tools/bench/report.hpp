@@ -14,6 +14,12 @@ struct Phases {
     double optimizer_us = 0;
 };
 
+/// What a Hessian-vector product's row adds (its xtape_us and torch_us are H v's times).
+struct HvpTimes {
+    double xtape_gradient_us = 0;            // xtape's gradient step of the same case, timed alongside
+    std::optional<std::string> torch_method;  // "double backward" or "central difference"; none without the peer
+};
+
 /// One case's medians, in microseconds.
 struct Row {
     std::string name;   // "L2Loss/large"
@@ -30,6 +36,8 @@ struct Row {
     /// A training step's parts (xtape_us and torch_us are the whole step, timed on its own).
     std::optional<Phases> xtape_phases;
     std::optional<Phases> torch_phases;  // none without the peer
+    /// A Hessian-vector product's row ("L2Loss/large/hvp").
+    std::optional<HvpTimes> hvp;
 
     /// xtape / torch: below 1, xtape is faster.
     std::optional<double> ratio() const;
@@ -47,14 +55,16 @@ struct Report {
     std::vector<Row> rows;
 };
 
-/// Aligned text tables, the losses' and the training steps', with the
-/// machine's numbers above them.
+/// Aligned text tables, the losses', the Hessian-vector products' and the
+/// training steps', with the machine's numbers above them.
 std::string to_table(const Report& report);
 
 /// {"threads", "quick", "clock", "malloc", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case",
 /// "shape", "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "bandwidth_gb_s", "disagreement",
-/// "phases"}], "tape_overhead_ns"}, a missing number as null. "phases" is null but for a training
-/// step: {"forward", "backward", "optimizer"}, each {"xtape_us", "torch_us", "ratio"}.
+/// "phases", "hvp"}], "tape_overhead_ns"}, a missing number as null. "phases" is null but for a
+/// training step: {"forward", "backward", "optimizer"}, each {"xtape_us", "torch_us", "ratio"}.
+/// "hvp" is null but for a Hessian-vector product: {"xtape_gradient_us", "over_gradient" (xtape's
+/// H v over its gradient), "torch_method"}.
 std::string to_json(const Report& report);
 
 }  // namespace xtape::bench

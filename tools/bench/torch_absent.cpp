@@ -9,6 +9,10 @@ void set_torch_threads(int) {}
 
 std::optional<PeerStep> torch_step(const CaseSpec&, const InputArrays&) { return std::nullopt; }
 
+std::optional<TorchHvp> torch_hvp_step(const CaseSpec&, const InputArrays&, const xt::xarray<float>&) {
+    return std::nullopt;
+}
+
 std::optional<TrainingPeer> torch_training(const TrainingSpec&, const TrainingBatches&,
                                            const std::vector<xt::xarray<float>>&) {
     return std::nullopt;

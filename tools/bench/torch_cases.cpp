@@ -14,11 +14,13 @@ namespace {
 
 using Tensors = std::map<std::string, torch::Tensor>;
 
-/// A loss in torch: which inputs are indices (int64 in torch), and the loss
-/// per sample with the loss's default options.
+/// A loss in torch: which inputs are indices (int64 in torch), the loss per
+/// sample with the loss's default options, and whether torch can
+/// differentiate its backward.
 struct Formulation {
     std::set<std::string> index_inputs;
     std::function<torch::Tensor(const Tensors&)> apply;
+    bool double_backward = true;
 };
 
 /// Gluon's mean_b: the mean over every axis but the batch axis 0.
@@ -119,7 +121,8 @@ const std::map<std::string, Formulation>& formulations() {
              return per_sample_mean(
                  torch::margin_ranking_loss(in.at("input1"), in.at("input2"), in.at("label"), 0.0, none));
          }}},
-        {"CTCLoss", {{"label"}, ctc}},
+        // torch's ctc_loss backward has no derivative (pytorch issue 70108).
+        {"CTCLoss", {{"label"}, ctc, /*double_backward=*/false}},
     };
     return table;
 }
@@ -131,6 +134,22 @@ torch::Tensor to_tensor(const xt::xarray<float>& array, bool index) {
     return index ? tensor.to(torch::kInt64) : tensor;
 }
 
+/// The formulation of `spec`'s loss; none for a loss torch has none for.
+const Formulation* formulation_of(const CaseSpec& spec) {
+    const auto found = formulations().find(spec.loss->name);
+    return found == formulations().end() ? nullptr : &found->second;
+}
+
+/// Copies of `inputs` as tensors, the indices as int64.
+Tensors to_tensors(const InputArrays& inputs, const Formulation& formulation) {
+    Tensors tensors;
+    for (const auto& [name, array] : inputs) tensors[name] = to_tensor(array, formulation.index_inputs.count(name) > 0);
+    return tensors;
+}
+
+/// The sum of |t|, in double.
+double abs_sum(const torch::Tensor& t) { return t.abs().to(torch::kFloat64).sum().item<double>(); }
+
 }  // namespace
 
 std::optional<std::string> torch_peer_version() { return TORCH_VERSION; }
@@ -138,29 +157,69 @@ std::optional<std::string> torch_peer_version() { return TORCH_VERSION; }
 void set_torch_threads(int threads) { at::set_num_threads(threads); }
 
 std::optional<PeerStep> torch_step(const CaseSpec& spec, const InputArrays& inputs) {
-    const auto found = formulations().find(spec.loss->name);
-    if (found == formulations().end()) return std::nullopt;
-    const Formulation& formulation = found->second;
-    auto tensors = std::make_shared<Tensors>();
-    for (const auto& [name, array] : inputs) {
-        (*tensors)[name] = to_tensor(array, formulation.index_inputs.count(name) > 0);
-    }
+    const Formulation* formulation = formulation_of(spec);
+    if (formulation == nullptr) return std::nullopt;
+    const auto tensors = std::make_shared<Tensors>(to_tensors(inputs, *formulation));
     torch::Tensor differentiated = tensors->at(spec.grad_input);
     differentiated.requires_grad_(true);
     TimedStep step;
     // The gradient starts undefined each step, as after optimizer.zero_grad(set_to_none=true).
     step.prepare = [differentiated]() mutable { differentiated.mutable_grad().reset(); };
-    step.run = [tensors, differentiated, &formulation] {
-        formulation.apply(*tensors).sum().backward();
+    step.run = [tensors, differentiated, formulation] {
+        formulation->apply(*tensors).sum().backward();
         keep(differentiated.grad().data_ptr());
     };
-    const auto checksums = [tensors, differentiated, &formulation]() mutable {
+    const auto checksums = [tensors, differentiated, formulation]() mutable {
         differentiated.mutable_grad().reset();
-        const torch::Tensor total = formulation.apply(*tensors).sum();
+        const torch::Tensor total = formulation->apply(*tensors).sum();
         total.backward();
-        return Checksums{total.item<double>(), differentiated.grad().abs().to(torch::kFloat64).sum().item<double>()};
+        return Checksums{total.item<double>(), abs_sum(differentiated.grad())};
     };
     return PeerStep{std::move(step), checksums};
+}
+
+std::optional<TorchHvp> torch_hvp_step(const CaseSpec& spec, const InputArrays& inputs,
+                                       const xt::xarray<float>& direction) {
+    const Formulation* formulation = formulation_of(spec);
+    if (formulation == nullptr) return std::nullopt;
+    const auto tensors = std::make_shared<Tensors>(to_tensors(inputs, *formulation));
+    const torch::Tensor v = to_tensor(direction, false);
+    std::function<torch::Tensor()> hvp;
+    std::string method;
+    if (formulation->double_backward) {
+        const torch::Tensor x = tensors->at(spec.grad_input).requires_grad_(true);
+        hvp = [tensors, formulation, x, v] {
+            const torch::Tensor total = formulation->apply(*tensors).sum();
+            const torch::Tensor g = torch::autograd::grad({total}, {x}, {}, c10::nullopt, /*create_graph=*/true)[0];
+            // A gradient that does not depend on x (KLDiv's in its log-probabilities) has H = 0, as
+            // torch.autograd.functional.hvp returns; autograd::grad would throw.
+            if (!g.requires_grad()) return torch::zeros_like(x);
+            return torch::autograd::grad({(g * v).sum()}, {x})[0];
+        };
+        method = "double backward";
+    } else {
+        // (g(x + eps v) - g(x - eps v)) / (2 eps). In float32 its error is
+        // about u |g| / eps from rounding (u = 6e-8) plus eps^2 / 6 times the
+        // third derivative from truncation: eps = 1e-2 keeps both small for |v| <= 1.
+        const double eps = 1e-2;
+        const torch::Tensor x = tensors->at(spec.grad_input);
+        hvp = [tensors, formulation, x, v, eps, name = spec.grad_input] {
+            const auto gradient_at = [&](const torch::Tensor& point) {
+                Tensors moved = *tensors;
+                moved[name] = point.requires_grad_(true);
+                return torch::autograd::grad({formulation->apply(moved).sum()}, {moved[name]})[0];
+            };
+            return (gradient_at(x + eps * v) - gradient_at(x - eps * v)) / (2 * eps);
+        };
+        method = "central difference";
+    }
+    TimedStep step;
+    step.run = [hvp] { keep(hvp().data_ptr()); };
+    const auto checksums = [tensors, formulation, hvp] {
+        const double output_sum = formulation->apply(*tensors).sum().item<double>();
+        return Checksums{output_sum, abs_sum(hvp())};
+    };
+    return TorchHvp{PeerStep{std::move(step), checksums}, std::move(method)};
 }
 
 }  // namespace xtape::bench

@@ -21,6 +21,20 @@ void set_torch_threads(int threads);
 /// formulation for.
 std::optional<PeerStep> torch_step(const CaseSpec& spec, const InputArrays& inputs);
 
+/// torch's Hessian-vector product, and how it was computed.
+struct TorchHvp {
+    PeerStep peer;
+    std::string method;  // "double backward", or "central difference" where torch has no double backward
+};
+
+/// torch's H v of the summed loss with respect to the differentiated input,
+/// for `direction` v: the gradient with create_graph, the sum of its product
+/// with v, the gradient of that. For a loss whose backward torch cannot
+/// differentiate (CTC), the central difference of two gradients at x +- eps v.
+/// Nullopt as torch_step.
+std::optional<TorchHvp> torch_hvp_step(const CaseSpec& spec, const InputArrays& inputs,
+                                       const xt::xarray<float>& direction);
+
 /// torch's side of a training case (`batches` must outlive it): the spec's
 /// model with xtape's initial `weights` (see XtapeTraining), its loss and
 /// optimizer. Nullopt without the peer.

@@ -13,4 +13,10 @@ namespace xtape::bench {
 /// would already be on the tape.
 PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs);
 
+/// The Hessian-vector product H v of the same summed loss with respect to the
+/// differentiated input, for `direction` v (which must outlive the step):
+/// xtape::grad with create_graph, the sum of its product with v, xtape::grad
+/// again, and the tape cleared. Prepared as xtape_step, v entered as a constant.
+PeerStep xtape_hvp_step(const CaseSpec& spec, const InputArrays& inputs, const xt::xarray<float>& direction);
+
 }  // namespace xtape::bench
