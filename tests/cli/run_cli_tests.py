@@ -85,25 +85,67 @@ def default_check():
            "\n".join(l for l in gradient + taylor if "FAILED" in l))
     expect(re.fullmatch(r"[1-9]\d* passed, 0 failed", last) is not None, f"last line: {last!r}")
     header = gradient[0].split()
-    expect(header[:3] == ["loss", "configuration", "inputs"] and header[-1] == "status", f"table header: {gradient[0]!r}")
-    expect(taylor[0].startswith("Taylor test") and "R1 rate (>= 1.9)" in taylor[0], f"Taylor header: {taylor[0]!r}")
+    expect(header[:4] == ["loss", "order", "configuration", "inputs"] and header[-1] == "status",
+           f"table header: {gradient[0]!r}")
+    expect(taylor[0].startswith("Taylor test") and "R1 rate (>= 1.9)" in taylor[0] and "R2" not in taylor[0],
+           f"Taylor header (first order: its steps are chosen for R1): {taylor[0]!r}")
     rows, taylor_rows = gradient[1:], taylor[1:]
     expect(int(last.split()[0]) == len(rows) + len(taylor_rows), "one row per check")
+    cells = [re.split(r"\s{2,}", r) for r in rows]
     for name in loss_names():
-        expect(any(r.startswith(name + " ") for r in rows), f"{name} is checked")
+        configurations = {order: [c[2] for c in cells if c[0] == name and c[1] == order] for order in ("1", "2")}
+        expect(configurations["1"] != [] and configurations["1"] == configurations["2"],
+               f"{name}: the same configurations at orders 1 and 2: {configurations}")
         expect(sum(r.startswith(name + " ") for r in taylor_rows) == 1, f"{name} has one Taylor test")
+    expect({c[1] for c in cells} == {"1", "2"}, "the order column holds orders 1 and 2")
     for r in taylor_rows:
-        cells = re.split(r"\s{2,}", r)
-        expect(cells[-1] == "ok" and float(cells[-3]) == 1.0 and float(cells[-2]) >= 1.9,
-               f"R0 falls at rate 1, R1 at 1.9 or more: {r!r}")
+        c = re.split(r"\s{2,}", r)
+        expect(c[-1] == "ok" and float(c[-3]) == 1.0 and float(c[-2]) >= 1.9, f"R0 falls at rate 1, R1 at 1.9 or more: {r!r}")
     expect(err == "", f"nothing on stderr when it is not a terminal: {err!r}")
     expect(seconds < 30, f"the default check takes {seconds:.1f} s of CPU time, over 30 s")
     # With no tolerance at all, rounding alone fails every check: the check can fail, and says so.
-    status, out, _ = run("check", "L1Loss", "--atol", "0", "--rtol", "0")
+    # (L1's gradient is constant near the sampled points: its Hessian-vector products are 0 exactly.)
+    status, out, _ = run("check", "L1Loss", "--order", "1", "--atol", "0", "--rtol", "0")
     gradient, taylor, last = tables(out)
     expect(status == 1, f"failed checks exit 1, not {status}")
     expect(re.fullmatch(r"1 passed, [1-9]\d* failed", last) is not None, f"last line (the Taylor test passes): {last!r}")
-    expect(all("FAILED: gradient of" in l for l in gradient[1:]), "every row says which gradient failed")
+    expect(len(gradient) > 1 and all(re.split(r"\s{2,}", l)[1] == "1" and "FAILED: gradient of" in l
+                                     for l in gradient[1:]), "every row is of order 1 and says which gradient failed")
+
+
+def second_order():
+    losses = ["L2Loss", "SoftmaxCELoss", "HuberLoss", "SigmoidBCELoss", "CTCLoss", "CosineEmbeddingLoss"]
+    status, out, err = run("check", *losses, "--order", "2")
+    gradient, taylor, last = tables(out)
+    expect(status == 0, f"--order 2 exits 0, not {status}: {err!r}; failures:\n" +
+           "\n".join(l for l in gradient + taylor if "FAILED" in l))
+    rows = [re.split(r"\s{2,}", r) for r in gradient[1:]]
+    expect(len(rows) > len(losses) and all(r[1] == "2" and r[-1] == "ok" for r in rows),
+           f"every row is a passing check of order 2: {gradient}")
+    expect(last == f"{len(rows) + len(losses)} passed, 0 failed", f"last line: {last!r}")
+    # --order 1 checks the same configurations, at order 1 only.
+    status, out, _ = run("check", *losses, "--order", "1")
+    first = tables(out)[0]
+    expect(status == 0 and [r[0] + r[2] for r in rows] ==
+           [c[0] + c[2] for c in (re.split(r"\s{2,}", r) for r in first[1:]) if c[1] == "1"] and
+           len(first) == len(gradient), "--order 1: the same configurations at order 1")
+    # The JSON document: the order of every check, H v's elements compared, no float comparison.
+    status, out, _ = run("check", "HuberLoss", "--order", "2", "--json")
+    document = json.loads(out)
+    expect(status == 0 and document["settings"]["orders"] == [2], f"--order 2 in the settings: {document['settings']}")
+    for c in document["checks"]:
+        expect(c["order"] == 2 and c["status"] == "passed" and c["gradient"]["checked"] > 0 and
+               c["float_vs_double"] is None, f"an order-2 check: {c}")
+    # With tolerances below the central differences' error (~1e-9 here) but above the ulps by which the
+    # create_graph gradient may differ from the first-order one, every Hessian-vector product fails:
+    # order 2 can fail, and says which element.
+    status, out, _ = run("check", "SoftmaxCELoss", "--order", "2", "--atol", "1e-13", "--rtol", "1e-12")
+    gradient, _, last = tables(out)
+    expect(status == 1 and re.fullmatch(r"1 passed, [1-9]\d* failed", last) is not None,
+           f"failed Hessian-vector products exit 1: {status} {last!r}")
+    expect(len(gradient) > 1 and all(re.search(r"FAILED: Hessian-vector product of \w+\[\d+\]: analytic", l)
+                                     for l in gradient[1:]),
+           f"every row names the element of H v that failed: {gradient}")
 
 
 def json_output():
@@ -113,11 +155,16 @@ def json_output():
     expect(status == 0, "--json exits 0")
     expect(document["failed"] == 0 and document["passed"] == len(checks) + len(taylor) > 0, "counts match the checks")
     for c in checks:
-        expect(c["status"] == "passed" and c["gradient"]["checked"] > 0 and c["float_vs_double"]["passed"],
-               f"check passed: {c['loss']} {c['configuration']}")
+        expect(c["status"] == "passed" and c["gradient"]["checked"] > 0, f"check passed: {c['loss']} {c['configuration']}")
+        expect(c["order"] == 2 and c["float_vs_double"] is None or c["order"] == 1 and c["float_vs_double"]["passed"],
+               f"float agrees with double at order 1 (and is not compared at order 2): {c}")
         expect(c["gradient"]["max_abs_error"] <= 1e-5 + 1e-3, f"error within tolerance: {c}")
         expect(c["gradient"]["worst_tolerance_ratio"] <= 1, f"the worst element is within its tolerance: {c}")
     expect({c["loss"] for c in checks} == set(loss_names()), "every loss is in the document")
+    expect(document["settings"]["orders"] == [1, 2], f"orders 1 and 2: {document['settings']}")
+    at_order = {order: [(c["loss"], c["configuration"]) for c in checks if c["order"] == order] for order in (1, 2)}
+    expect(at_order[1] and sorted(at_order[1]) == sorted(at_order[2]) and len(checks) == 2 * len(at_order[1]),
+           "every configuration at orders 1 and 2")
     expect(sorted(t["loss"] for t in taylor) == sorted(loss_names()), "one Taylor test per loss")
     for t in taylor:
         r0, r1 = t["series"]
@@ -129,8 +176,8 @@ def json_output():
     status, out, _ = run("check", "l2loss", "softmaxceloss", "--json")
     rows = tables(table)[0][1:]
     document = json.loads(out)
-    expect([(c["loss"], c["configuration"]) for c in document["checks"]] ==
-           [tuple(re.split(r"\s{2,}", r)[:2]) for r in rows], "the JSON and the table list the same checks")
+    expect([(c["loss"], str(c["order"]), c["configuration"]) for c in document["checks"]] ==
+           [tuple(re.split(r"\s{2,}", r)[:3]) for r in rows], "the JSON and the table list the same checks")
 
 
 def eval_matches_in_process():
@@ -229,6 +276,8 @@ def error_paths():
             ["taylor", "NoSuchLoss"],
             ["taylor", "--steps", "2"],
             ["taylor", "HuberLoss", "--opt", "rho=-1"],
+            ["check", "L2Loss", "--order", "3"],
+            ["check", "L2Loss", "--order", "2", "--dtype", "float32"],
         ]
         for args in usage:
             status, stdout, err = run(*args)
@@ -300,7 +349,8 @@ def check_at_arrays():
         expect(status == 0, f"check at the given arrays exits 0: {err!r}")
         document = json.loads(out) if status == 0 else {"checks": [], "taylor": []}
         checks, taylor = document["checks"], document["taylor"]
-        expect(len(checks) == 1 and len(taylor) == 1, "one configuration: the given arrays")
+        expect([c["order"] for c in checks] == [1, 2] and len(taylor) == 1,
+               "one configuration, the given arrays, at orders 1 and 2")
         expect(all(c["configuration"] == "(1, 5) seed=0 given=label,pred" and c["status"] == "passed" for c in checks),
                f"the check names the given arrays: {[c['configuration'] for c in checks]}")
         status, line, err = run("eval", "SoftmaxCELoss", "--in", f"pred={pred}", "--in", f"label={label}",
@@ -308,9 +358,33 @@ def check_at_arrays():
         loss = npy_values(os.path.join(d, "out", "loss.npy")) if status == 0 else [None]
         expect(taylor and abs(taylor[0]["value"] - loss[0]) <= 1e-15 * abs(loss[0]),
                f"the Taylor test's J(x) is the loss at the given arrays: {taylor and taylor[0]['value']} vs {loss}")
-        # The inputs not given are sampled: pred alone checks as well.
+        # The inputs not given are sampled: pred alone checks as well, at orders 1 and 2.
         status, out, err = run("check", "SoftmaxCELoss", "--in", f"pred={pred}")
-        expect(status == 0 and out.strip().splitlines()[-1] == "2 passed, 0 failed", f"pred alone: {out!r} {err!r}")
+        expect(status == 0 and out.strip().splitlines()[-1] == "3 passed, 0 failed", f"pred alone: {out!r} {err!r}")
+        # --order 2 at the given arrays: H v over every element of pred.
+        status, out, err = run("check", "SoftmaxCELoss", "--order", "2", "--in", f"pred={pred}", "--in", f"label={label}",
+                               "--json")
+        checks = json.loads(out)["checks"] if status == 0 else []
+        expect(len(checks) == 1 and checks[0]["order"] == 2 and checks[0]["status"] == "passed" and
+               checks[0]["configuration"] == "(1, 5) seed=0 given=label,pred" and checks[0]["gradient"]["checked"] == 5,
+               f"--order 2 at the given arrays: {checks} {err!r}")
+    with tempfile.TemporaryDirectory() as d:
+        # Huber (rho 1) with pred - label = 1 in its first element: on the kink, where the gradient is
+        # continuous (order 1 passes) but the second derivative jumps from 1 to 0, so that central
+        # differences of the gradient give the mean of the two sides and H v cannot agree: the check
+        # at order 2 is made at these arrays, not at sampled ones.
+        args = ["check", "HuberLoss", "--json"]
+        for name, values in {"pred": [1.5, 0.3], "label": [0.5, 0.0]}.items():
+            args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), (1, 2), values)}"]
+        status, out, err = run(*args)
+        checks = {c["order"]: c for c in json.loads(out)["checks"]} if status in (0, 1) else {}
+        expect(status == 1 and sorted(checks) == [1, 2], f"on Huber's kink: exit 1, orders 1 and 2: {status} {err!r}")
+        if sorted(checks) == [1, 2]:
+            expect(checks[1]["status"] == "passed", f"order 1 passes on the kink: {checks[1]['problem']}")
+            expect(checks[2]["status"] == "failed" and
+                   checks[2]["problem"].startswith("Hessian-vector product of ") and
+                   checks[2]["gradient"]["worst_input"] in ("pred", "label") and checks[2]["gradient"]["worst_index"] == 0,
+                   f"order 2 fails at the kink's element: {checks[2]['problem']}")
 
 
 def taylor_alone():
@@ -434,6 +508,7 @@ CASES = {
     "default-check": default_check,
     "json": json_output,
     "eval": eval_matches_in_process,
+    "order-2": second_order,
     "errors": error_paths,
     "corrupt-npy": corrupt_npy,
     "fortran-npy": fortran_order,

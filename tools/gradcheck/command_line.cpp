@@ -56,8 +56,15 @@ int run_command_line(const std::vector<std::string>& arguments) {
 
     CheckCommand check;
     CLI::App* check_app = app.add_subcommand(
-        "check", "check every loss (or the named ones) over a grid, and a Taylor test per loss (the default)");
+        "check",
+        "check every loss (or the named ones) over a grid at orders 1 and 2, and a Taylor test per loss (the default)");
     check_app->add_option("loss", check.losses, "loss names or aliases, any case (default: every loss)");
+    int order = 1;
+    CLI::Option* order_option =
+        check_app
+            ->add_option("--order", order,
+                         "1: gradients; 2: Hessian-vector products (default: both, 1 alone with --dtype float32)")
+            ->check(CLI::IsMember({1, 2}));
     add_loss_options(check_app, check.options);
     check_app->add_option("--shape", check.shape, "pred shape, e.g. 4,10 (default: the loss's check shapes)");
     add_inputs(check_app, check.inputs,
@@ -122,6 +129,7 @@ int run_command_line(const std::vector<std::string>& arguments) {
         std::vector<std::string> args = arguments_with_default(arguments);
         app.parse(args);
         if (seed_option->count() > 0) check.seed = seed;
+        if (order_option->count() > 0) check.order = order;
         if (taylor_seed_option->count() > 0) taylor.seed = taylor_seed;
         if (check_app->parsed()) return run_check(check);
         if (taylor_app->parsed()) return run_taylor(taylor);

@@ -10,12 +10,13 @@
 
 namespace xtape::tool {
 
-/// `check [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
+/// `check [LOSS...] [--order 1|2] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
 /// [--dtype D] [--eps E] [--atol A] [--rtol R] [--fast] [--json] [--report FILE.html]`:
-/// the grid of configurations of each loss (or the one at the user's arrays),
-/// and a Taylor test per loss.
+/// the grid of configurations of each loss (or the one at the user's arrays)
+/// at each order, and a Taylor test per loss.
 struct CheckCommand {
     std::vector<std::string> losses;  // empty: every loss of the registry
+    std::optional<int> order;         // empty: orders 1 and 2 (1 alone with --dtype float32)
     std::vector<std::string> options;
     std::string shape;                // empty: the registry's check shapes
     std::vector<std::string> inputs;  // NAME=FILE.npy; only with one loss
