@@ -219,6 +219,123 @@ def eval_matches_in_process():
                         expect(a.read() == b.read(), f"eval {loss} {dtype} {options}: {f} is bit for bit the in-process result")
 
 
+def eval_hvp():
+    """eval --hvp: H v against closed forms and against central differences of eval's own gradients."""
+    with tempfile.TemporaryDirectory() as d:
+        def file(name, shape, values):
+            return float64_file(os.path.join(d, name + ".npy"), shape, values)
+
+        def evaluate(loss, files, directions=(), options=(), dtype="float64"):
+            """{name: values} of the files eval writes, or None when it fails."""
+            out = os.path.join(d, "out")
+            if os.path.isdir(out):
+                for f in os.listdir(out):
+                    os.remove(os.path.join(out, f))
+            args = ["eval", loss, "--dtype", dtype, "--out", out]
+            for o in options:
+                args += ["--opt", o]
+            for name, path in files.items():
+                args += ["--in", f"{name}={path}"]
+            for name, path in directions:
+                args += ["--hvp", f"{name}={path}"]
+            status, stdout, err = run(*args)
+            expect(status == 0, f"eval {args} exits 0: {err!r}")
+            if status != 0:
+                return None
+            written = re.fullmatch(r"wrote (.*); sum of the loss \S+\n", stdout).group(1).split(", ")
+            expect(sorted(written) == sorted(os.path.join(out, f) for f in os.listdir(out)),
+                   f"the line names every file written: {written}")
+            return {os.path.basename(f)[:-4]: npy_values(f) for f in written}
+
+        def close(a, b, atol, rtol):
+            return len(a) == len(b) and all(abs(x - y) <= atol + rtol * abs(y) for x, y in zip(a, b))
+
+        # L2Loss, mean over each row of (label - pred)² / 2: for (3, 4) arrays the Hessian in (pred, label)
+        # is [[I, -I], [-I, I]] / 4, times the weight.
+        pred_values = [0.3 * i - 1.1 for i in range(12)]
+        label_values = [0.05 * i * i - 0.7 for i in range(12)]
+        v_values = [((5 * i) % 7) - 3.0 for i in range(12)]
+        u_values = [0.25 * (i % 5) for i in range(12)]
+        l2 = {"pred": file("pred", (3, 4), pred_values), "label": file("label", (3, 4), label_values)}
+        v, u = file("v", (3, 4), v_values), file("u", (3, 4), u_values)
+        got = evaluate("L2Loss", l2, [("pred", v)])
+        expect(got is not None and set(got) == {"loss", "grad_pred", "grad_label", "hvp_pred", "hvp_label"},
+               f"hvp_NAME.npy for every differentiable input: {got and sorted(got)}")
+        if got:
+            expect(got["hvp_pred"] == [x / 4 for x in v_values] and got["hvp_label"] == [-x / 4 for x in v_values],
+                   f"L2: H v = (v, -v) / 4 when only pred has a direction: {got['hvp_pred']}, {got['hvp_label']}")
+        got = evaluate("L2Loss", l2, [("pred", v), ("label", u)], options=["weight=3"])
+        if got:
+            expected = [3 * (a - b) / 4 for a, b in zip(v_values, u_values)]
+            expect(close(got["hvp_pred"], expected, 1e-15, 1e-15) and
+                   close(got["hvp_label"], [-e for e in expected], 1e-15, 1e-15),
+                   f"L2, weight 3, both directions: H v = 3 (v - u, u - v) / 4: {got['hvp_pred']}")
+
+        # Nonlinear losses: (grad(x + eps v) - grad(x - eps v)) / 2 eps = H v + O(eps²). With eps = 1e-5 the
+        # truncation is ~1e-10 |third derivative| and rounding ~1e-16 / 1e-5 = 1e-11; a wrong product is off by
+        # O(|H v|) ~ 0.1. Every differentiable input moves along its block of v at once.
+        logits = [0.4 * ((3 * i) % 8) - 1.3 for i in range(12)]
+        probabilities = [0.02 + 0.9 * ((i * 7) % 10) / 10 for i in range(12)]
+        cases = [
+            ("SoftmaxCELoss", ["sparse_label=false"], {"pred": ((3, 4), logits), "label": ((3, 4), probabilities)},
+             {"pred": v_values, "label": u_values}),
+            ("SigmoidBCELoss", [], {"pred": ((3, 4), logits), "label": ((3, 4), probabilities)}, {"pred": v_values}),
+            ("CosineEmbeddingLoss", [], {"input1": ((3, 4), logits), "input2": ((3, 4), pred_values),
+                                         "label": ((3,), [1.0, -1.0, 1.0])}, {"input2": u_values}),
+        ]
+        eps = 1e-5
+        for loss, options, inputs, directions in cases:
+            files = {name: file(loss + name, shape, values) for name, (shape, values) in inputs.items()}
+            dirs = [(name, file(loss + "v_" + name, inputs[name][0], values)) for name, values in directions.items()]
+            got = evaluate(loss, files, dirs, options)
+            shifted = {}
+            for sign in (1, -1):
+                moved = dict(files)
+                for name, values in directions.items():
+                    moved[name] = file(f"{loss}{name}_{sign}", inputs[name][0],
+                                       [x + sign * eps * y for x, y in zip(inputs[name][1], values)])
+                shifted[sign] = evaluate(loss, moved, options=options)
+            if not (got and shifted[1] and shifted[-1]):
+                continue
+            products = sorted(k for k in got if k.startswith("hvp_"))
+            expect(products == sorted("hvp_" + k[5:] for k in got if k.startswith("grad_")),
+                   f"{loss}: an hvp file for every differentiable input: {products}")
+            for key in products:
+                grad = "grad_" + key[4:]
+                numeric = [(a - b) / (2 * eps) for a, b in zip(shifted[1][grad], shifted[-1][grad])]
+                expect(close(got[key], numeric, 1e-8, 1e-6) and max(abs(x) for x in numeric) > 1e-3,
+                       f"{loss} {options}: {key} {got[key]} is the central difference of {grad}, {numeric}")
+            # float32 agrees with double to float's rounding.
+            single = evaluate(loss, files, dirs, options, dtype="float32")
+            for key in products:
+                expect(single and close(single[key], got[key], 1e-5, 1e-4),
+                       f"{loss}: float32 {key} agrees with float64: {single and single[key]} vs {got[key]}")
+
+        # Bad directions: a shape that differs (exit 3, naming the input), an unknown input, one the loss does
+        # not differentiate, one not given with --in (exit 2), a file that cannot be read (exit 3).
+        short = file("short", (2, 4), [1.0] * 8)
+        out = os.path.join(d, "bad")
+        l2_args = ["eval", "L2Loss", "--in", f"pred={l2['pred']}", "--in", f"label={l2['label']}", "--out", out]
+        status, stdout, err = run(*l2_args, "--hvp", f"label={short}")
+        expect(status == 3 and err.count("\n") == 1 and "'label'" in err and "(2, 4)" in err and "(3, 4)" in err,
+               f"a direction of the wrong shape exits 3 naming the input and both shapes: {status} {err!r}")
+        expect(not os.path.exists(out), "nothing is written when a direction is refused")
+        ctc = file("ctc_pred", (2, 5, 4), [0.1 * ((7 * i) % 11) for i in range(40)])
+        ctc_label = file("ctc_label", (2, 2), [0.0, 1.0, 2.0, 2.0])
+        for args, named in [
+            (l2_args + ["--hvp", f"bogus={v}"], "bogus"),
+            (l2_args + ["--hvp", f"pred={v}", "--hvp", f"pred={u}"], "twice"),
+            (["eval", "CTCLoss", "--in", f"pred={ctc}", "--in", f"label={ctc_label}", "--hvp", f"label={ctc_label}",
+              "--out", out], "does not differentiate its input 'label'"),
+            (["eval", "L2Loss", "--in", f"pred={l2['pred']}", "--hvp", f"label={v}", "--out", out],
+             "input 'label' is not given with --in"),
+        ]:
+            status, _, err = run(*args)
+            expect(status == 2 and named in err and "--hvp" in err, f"{args} exits 2 naming {named!r}: {status} {err!r}")
+        status, _, err = run(*l2_args, "--hvp", f"pred={os.path.join(d, 'missing.npy')}")
+        expect(status == 3 and err.count("\n") == 1 and "missing.npy" in err, f"an unreadable direction: {err!r}")
+
+
 def fortran_order():
     # MXNet's CTC test with label_layout='TN' saves a transposed label: np.save(path, label.T) writes
     # label's bytes with the shape reversed and fortran_order True. Read as NumPy reads it, it gives
@@ -508,6 +625,7 @@ CASES = {
     "default-check": default_check,
     "json": json_output,
     "eval": eval_matches_in_process,
+    "eval-hvp": eval_hvp,
     "order-2": second_order,
     "errors": error_paths,
     "corrupt-npy": corrupt_npy,

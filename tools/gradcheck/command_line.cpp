@@ -104,7 +104,13 @@ int run_command_line(const std::vector<std::string>& arguments) {
     add_dtype(eval_app, eval.dtype, "float64 (the default) or float32: the precision of the evaluation and the files");
     add_inputs(eval_app, eval.inputs, "an input as NAME=FILE.npy (float32/64, int32/64)");
     eval_app->get_option("--in")->required();
-    eval_app->add_option("--out", eval.out, "directory for loss.npy and grad_NAME.npy")->required();
+    eval_app
+        ->add_option("--hvp", eval.directions,
+                     "v's block for input NAME, NAME=FILE.npy: also write hvp_NAME.npy, H v for H the Hessian of the "
+                     "loss's sum in every differentiable input (other blocks of v zero)")
+        ->allow_extra_args(false)
+        ->type_name("NAME=FILE");
+    eval_app->add_option("--out", eval.out, "directory for loss.npy, grad_NAME.npy and hvp_NAME.npy")->required();
 
     CLI::App* list_app = app.add_subcommand("list", "list every loss, its inputs, options and defaults");
 

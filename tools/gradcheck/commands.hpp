@@ -40,12 +40,13 @@ struct TaylorCommand {
     bool json = false;
 };
 
-/// `eval LOSS [--opt NAME=VALUE]... [--dtype D] --in NAME=FILE.npy... --out DIR`
+/// `eval LOSS [--opt NAME=VALUE]... [--dtype D] --in NAME=FILE.npy... [--hvp NAME=FILE.npy]... --out DIR`
 struct EvalCommand {
     std::string loss;
     std::vector<std::string> options;
     std::string dtype = "float64";
     std::vector<std::string> inputs;
+    std::vector<std::string> directions;  // NAME=FILE.npy: blocks of v for H v
     std::string out;
 };
 
