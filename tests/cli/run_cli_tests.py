@@ -512,14 +512,29 @@ def taylor_alone():
     for name, block in zip(loss_names(), blocks):
         lines = block.splitlines()
         expect(lines[0].startswith(name + " "), f"{name} first: {lines[0]!r}")
-        expect(lines[2].split() == ["eps", "R0", "rate", "R1", "rate"], f"pyadjoint's columns: {lines[2]!r}")
+        expect(lines[2].split() == ["eps", "R0", "rate", "R1", "rate", "R2", "rate"],
+               f"pyadjoint's columns: {lines[2]!r}")
         steps = [l.split() for l in lines[3:-1]]
         expect(len(steps) == 6, f"{name}: six steps")
         eps = [float(s[0]) for s in steps]
         expect(all(abs(eps[k + 1] / eps[k] - 0.5) < 1e-3 for k in range(5)), f"{name}: eps halves: {eps}")
-        r1 = [float(s[3] if len(s) == 5 else s[2]) for s in steps]  # the last step has no rates
+        # Each step: eps, then each residual and its rate; the last step has no rates.
+        r1 = [float(s[3] if len(s) == 7 else s[2]) for s in steps]
+        r2_rates = [s[6] for s in steps if len(s) == 7 and s[6] != "-"]  # the rates above rounding
         expect(all(abs(r1[k + 1] / r1[k] - 0.25) < 0.02 for k in range(5)), f"{name}: R1 falls by 4 per step: {r1}")
-        expect(lines[-1].startswith("passed: R1 rate >= "), f"{name}: verdict {lines[-1]!r}")
+        verdict = lines[-1]
+        expect(verdict.startswith("passed: R1 rate >= "), f"{name}: verdict {verdict!r}")
+        expect("R2 at rounding level" in verdict and r2_rates == [] or
+               "R2 rate >= " in verdict and r2_rates and all(float(r) >= 2.85 for r in r2_rates),
+               f"{name}: R2 falls at rate 2.85 or more (or stays at rounding): {r2_rates} {verdict!r}")
+    # --order 1: R0 and R1 alone, at steps chosen for R1 (smaller than for R2).
+    status, out, _ = run("taylor", "SoftmaxCELoss", "--json")
+    second = json.loads(out)["taylor"][0]
+    status, out, _ = run("taylor", "SoftmaxCELoss", "--order", "1", "--json")
+    first = json.loads(out)["taylor"][0]
+    expect([s["name"] for s in second["series"]] == ["R0", "R1", "R2"] and
+           [s["name"] for s in first["series"]] == ["R0", "R1"] and first["status"] == "passed" and
+           first["eps"][-1] < second["eps"][-1], f"--order 1: R0 and R1 at smaller steps: {first['eps']}")
     status, out, _ = run("taylor", "HuberLoss", "--json", "--eps0", "1e-4", "--steps", "4")
     t = json.loads(out)["taylor"][0]
     expect(status == 0 and t["eps"] == [1e-4, 5e-5, 2.5e-5, 1.25e-5], f"--eps0 and --steps: {t['eps']}")
@@ -533,11 +548,12 @@ def taylor_alone():
             args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), (1, 2), values)}"]
         status, out, _ = run(*args)
         expect(status == 1 and "J does not change along h" in out, f"a flat point of the user's: {out!r}")
-    # A user's point 2e-5 from L1's kink: the steps start below it, and the verdict says so.
+    # A user's point 2e-5 from L1's kink: the steps start below it, and the verdict says so. (At order 2,
+    # R2 of this J, quadratic along h, stays at rounding below the kink, where it cannot tell: it fails.)
     with tempfile.TemporaryDirectory() as d:
         pred = [0.5, -0.2, 1.0, 0.3, 0.8, -1.1]
         files = {"pred": pred, "label": [0.5 + 2e-5, 0.4, 0.1, -0.3, 0.2, -0.6], "sample_weight": [1.0, 0.5]}
-        args = ["taylor", "L1Loss"]
+        args = ["taylor", "L1Loss", "--order", "1"]
         for name, values in files.items():
             shape = (2, 3) if len(values) == 6 else (2, 1)
             args += ["--in", f"{name}={float64_file(os.path.join(d, name + '.npy'), shape, values)}"]

@@ -85,6 +85,11 @@ int run_command_line(const std::vector<std::string>& arguments) {
     CLI::App* taylor_app =
         app.add_subcommand("taylor", "the Taylor test of every loss (or the named ones), every step");
     taylor_app->add_option("loss", taylor.losses, "loss names or aliases, any case (default: every loss)");
+    taylor_app
+        ->add_option("--order", taylor.order,
+                     "2 (the default): R0, R1 and R2 from the Hessian-vector product, at steps chosen for R2; 1: R0 "
+                     "and R1 at steps chosen for R1, smaller ones that show smaller gradient errors")
+        ->check(CLI::IsMember({1, 2}));
     add_loss_options(taylor_app, taylor.options);
     taylor_app->add_option("--shape", taylor.shape, "pred shape, e.g. 4,10 (default: the loss's first check shape)");
     add_inputs(taylor_app, taylor.inputs, "test at this array, NAME=FILE.npy (one loss; the others are sampled)");

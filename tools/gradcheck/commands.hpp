@@ -28,9 +28,11 @@ struct CheckCommand {
     std::string report;  // the HTML report to write, or empty
 };
 
-/// `taylor [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
-/// [--eps0 E] [--steps K] [--json]`: the Taylor test alone, with every step printed.
+/// `taylor [LOSS...] [--order 1|2] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
+/// [--eps0 E] [--steps K] [--json]`: the Taylor test alone, with every step printed:
+/// R0, R1 and, at order 2, R2.
 struct TaylorCommand {
+    int order = 2;
     std::vector<std::string> losses;  // empty: every loss of the registry
     std::vector<std::string> options;
     std::string shape;
