@@ -14,7 +14,8 @@ namespace xtape::tool {
 /// How the derivatives are checked. With `float_gradients`, the analytic
 /// gradients come from the float version of the loss (the central differences
 /// still from double), so that --dtype float32 checks float's backward pass
-/// (first order only: float's tape gives no second derivatives to compare).
+/// (first order only: that backward pass runs inside one node, which cannot
+/// be differentiated again).
 /// `orders` are those checked, in order: 1, gradients; 2, Hessian-vector
 /// products. `taylor` is how the Taylor test of each loss probes.
 struct CheckSettings {

@@ -18,15 +18,17 @@ namespace xtape::tool {
 
 namespace {
 
-// The orders to check: the one asked for, else both; float's tape gives first derivatives only.
+// The orders to check: the one asked for, else both. --dtype float32 checks float's gradients
+// (float_gradient_function runs the float loss's backward inside one node, which has no
+// differentiable backward), so order 1 only.
 // The Taylor test stays first order (R0, R1): with a curvature its steps would be chosen for R2,
 // larger ones, at which R1 shows only larger gradient errors (see `taylor --order`).
 CheckSettings check_settings(const CheckCommand& command) {
     const bool float_gradients = command.dtype == "float32";
     if (float_gradients && command.order == 2) {
         throw UsageError(
-            "--dtype float32 checks float's first-order gradients; Hessian-vector products (--order 2) are checked "
-            "in double");
+            "--order 2 --dtype float32: --dtype float32 checks first-order gradients only; Hessian-vector products "
+            "are checked in double (drop --dtype float32)");
     }
     CheckSettings settings{command.gradcheck, float_gradients, command.taylor, {1, 2}};
     if (command.order) {
