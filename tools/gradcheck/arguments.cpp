@@ -49,19 +49,21 @@ std::string naming_loss(const LossInfo& loss, const std::string& message) {
     return loss.name + ": " + message;
 }
 
-std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments) {
+std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments,
+                                               const char* flag) {
     std::map<std::string, std::string> files;
     for (const auto& text : assignments) {
-        auto [name, file] = split_assignment(text, "--in");
+        auto [name, file] = split_assignment(text, flag);
         const bool known = std::any_of(loss.inputs.begin(), loss.inputs.end(),
                                        [&name = name](const InputSpec& s) { return s.name == name; });
         if (!known) {
             std::string names;
             for (const auto& s : loss.inputs) names += (names.empty() ? "" : ", ") + s.name;
-            throw UsageError(fmt::format("--in {}: {} has no input '{}' (inputs: {})", text, loss.name, name, names));
+            throw UsageError(
+                fmt::format("{} {}: {} has no input '{}' (inputs: {})", flag, text, loss.name, name, names));
         }
         if (!files.emplace(name, file).second) {
-            throw UsageError(fmt::format("--in {}: input '{}' given twice", text, name));
+            throw UsageError(fmt::format("{} {}: input '{}' given twice", flag, text, name));
         }
     }
     return files;

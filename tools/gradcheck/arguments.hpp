@@ -29,9 +29,10 @@ OptionMap parse_options(const LossInfo& loss, const std::vector<std::string>& as
 /// The loss's error message, prefixed with "LOSS: " unless it already names the loss.
 std::string naming_loss(const LossInfo& loss, const std::string& message);
 
-/// The files of `--in NAME=FILE` assignments by input name: UsageError for a
-/// name the loss does not take, or one given twice.
-std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments);
+/// The files of `FLAG NAME=FILE` assignments (--in, --hvp) by input name:
+/// UsageError naming the flag for a name the loss does not take, or one given twice.
+std::map<std::string, std::string> input_files(const LossInfo& loss, const std::vector<std::string>& assignments,
+                                               const char* flag = "--in");
 
 /// The arrays of those files, converted to T: DataError naming the file when one
 /// cannot be read (or is not a .npy file xtape reads).

@@ -1,5 +1,5 @@
-// Checking one configuration of a loss: a finite value, gradients against
-// central differences, and float against double.
+// Checking one configuration of a loss: a finite value, gradients (or
+// Hessian-vector products) against central differences, and float against double.
 #include "check.hpp"
 
 #include <cmath>
@@ -24,9 +24,9 @@ std::string first_non_finite(const xt::xarray<double>& value) {
 
 }  // namespace
 
-CheckRecord check_configuration(const LossInfo& loss, const Configuration& configuration,
+CheckRecord check_configuration(const LossInfo& loss, const Configuration& configuration, int order,
                                 const CheckSettings& settings) {
-    CheckRecord record{loss.name, configuration, {}, {}, {}};
+    CheckRecord record{loss.name, configuration, order, {}, {}, {}};
     const OptionMap& options = configuration.options;
     try {
         const LossPoint point(loss, configuration);
@@ -34,18 +34,24 @@ CheckRecord check_configuration(const LossInfo& loss, const Configuration& confi
         record.problem = first_non_finite(value.output);
         if (!record.problem.empty()) return record;
 
-        const GradcheckFunction f = settings.float_gradients ? point.float_gradient_function() : point.function();
-        record.gradient = gradcheck(f, point.differentiable(), settings.gradcheck);
-        record.precision = compare_float_with_double(loss, options, point.inputs());
+        if (order == 1) {
+            const GradcheckFunction f =
+                settings.float_gradients ? point.float_gradient_function() : point.function();
+            record.gradient = gradcheck(f, point.differentiable(), settings.gradcheck);
+            record.precision = compare_float_with_double(loss, options, point.inputs());
+        } else {
+            record.gradient = gradgradcheck(point.function(), point.differentiable(), settings.gradcheck);
+        }
 
         const GradcheckResult& g = record.gradient;
         if (!g.problem.empty()) {
             record.problem = g.problem;
         } else if (!g.passed) {
             record.problem = fmt::format(
-                "gradient of {}[{}]: analytic {:.10g}, numeric {:.10g} ({} of {} outside "
+                "{} of {}[{}]: analytic {:.10g}, numeric {:.10g} ({} of {} outside "
                 "tolerance)",
-                g.worst_input, g.worst_index, g.worst_analytic, g.worst_numeric, g.failures, g.checked);
+                order == 1 ? "gradient" : "Hessian-vector product", g.worst_input, g.worst_index, g.worst_analytic,
+                g.worst_numeric, g.failures, g.checked);
         } else if (!record.precision.passed) {
             record.problem = fmt::format("float disagrees with double: {}", record.precision.worst);
         }

@@ -56,8 +56,15 @@ int run_command_line(const std::vector<std::string>& arguments) {
 
     CheckCommand check;
     CLI::App* check_app = app.add_subcommand(
-        "check", "check every loss (or the named ones) over a grid, and a Taylor test per loss (the default)");
+        "check",
+        "check every loss (or the named ones) over a grid at orders 1 and 2, and a Taylor test per loss (the default)");
     check_app->add_option("loss", check.losses, "loss names or aliases, any case (default: every loss)");
+    int order = 1;
+    CLI::Option* order_option =
+        check_app
+            ->add_option("--order", order,
+                         "1: gradients; 2: Hessian-vector products (default: both, 1 alone with --dtype float32)")
+            ->check(CLI::IsMember({1, 2}));
     add_loss_options(check_app, check.options);
     check_app->add_option("--shape", check.shape, "pred shape, e.g. 4,10 (default: the loss's check shapes)");
     add_inputs(check_app, check.inputs,
@@ -78,6 +85,11 @@ int run_command_line(const std::vector<std::string>& arguments) {
     CLI::App* taylor_app =
         app.add_subcommand("taylor", "the Taylor test of every loss (or the named ones), every step");
     taylor_app->add_option("loss", taylor.losses, "loss names or aliases, any case (default: every loss)");
+    taylor_app
+        ->add_option("--order", taylor.order,
+                     "2 (the default): R0, R1 and R2 from the Hessian-vector product, at steps chosen for R2; 1: R0 "
+                     "and R1 at steps chosen for R1, smaller ones that show smaller gradient errors")
+        ->check(CLI::IsMember({1, 2}));
     add_loss_options(taylor_app, taylor.options);
     taylor_app->add_option("--shape", taylor.shape, "pred shape, e.g. 4,10 (default: the loss's first check shape)");
     add_inputs(taylor_app, taylor.inputs, "test at this array, NAME=FILE.npy (one loss; the others are sampled)");
@@ -97,7 +109,13 @@ int run_command_line(const std::vector<std::string>& arguments) {
     add_dtype(eval_app, eval.dtype, "float64 (the default) or float32: the precision of the evaluation and the files");
     add_inputs(eval_app, eval.inputs, "an input as NAME=FILE.npy (float32/64, int32/64)");
     eval_app->get_option("--in")->required();
-    eval_app->add_option("--out", eval.out, "directory for loss.npy and grad_NAME.npy")->required();
+    eval_app
+        ->add_option("--hvp", eval.directions,
+                     "v's block for input NAME, NAME=FILE.npy: also write hvp_NAME.npy, H v for H the Hessian of the "
+                     "loss's sum in every differentiable input (other blocks of v zero)")
+        ->allow_extra_args(false)
+        ->type_name("NAME=FILE");
+    eval_app->add_option("--out", eval.out, "directory for loss.npy, grad_NAME.npy and hvp_NAME.npy")->required();
 
     CLI::App* list_app = app.add_subcommand("list", "list every loss, its inputs, options and defaults");
 
@@ -122,6 +140,7 @@ int run_command_line(const std::vector<std::string>& arguments) {
         std::vector<std::string> args = arguments_with_default(arguments);
         app.parse(args);
         if (seed_option->count() > 0) check.seed = seed;
+        if (order_option->count() > 0) check.order = order;
         if (taylor_seed_option->count() > 0) taylor.seed = taylor_seed;
         if (check_app->parsed()) return run_check(check);
         if (taylor_app->parsed()) return run_taylor(taylor);

@@ -10,12 +10,13 @@
 
 namespace xtape::tool {
 
-/// `check [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
+/// `check [LOSS...] [--order 1|2] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
 /// [--dtype D] [--eps E] [--atol A] [--rtol R] [--fast] [--json] [--report FILE.html]`:
-/// the grid of configurations of each loss (or the one at the user's arrays),
-/// and a Taylor test per loss.
+/// the grid of configurations of each loss (or the one at the user's arrays)
+/// at each order, and a Taylor test per loss.
 struct CheckCommand {
     std::vector<std::string> losses;  // empty: every loss of the registry
+    std::optional<int> order;         // empty: orders 1 and 2 (1 alone with --dtype float32)
     std::vector<std::string> options;
     std::string shape;                // empty: the registry's check shapes
     std::vector<std::string> inputs;  // NAME=FILE.npy; only with one loss
@@ -27,9 +28,11 @@ struct CheckCommand {
     std::string report;  // the HTML report to write, or empty
 };
 
-/// `taylor [LOSS...] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
-/// [--eps0 E] [--steps K] [--json]`: the Taylor test alone, with every step printed.
+/// `taylor [LOSS...] [--order 1|2] [--opt NAME=VALUE]... [--shape S] [--in NAME=FILE.npy]... [--seed N]
+/// [--eps0 E] [--steps K] [--json]`: the Taylor test alone, with every step printed:
+/// R0, R1 and, at order 2, R2.
 struct TaylorCommand {
+    int order = 2;
     std::vector<std::string> losses;  // empty: every loss of the registry
     std::vector<std::string> options;
     std::string shape;
@@ -39,12 +42,13 @@ struct TaylorCommand {
     bool json = false;
 };
 
-/// `eval LOSS [--opt NAME=VALUE]... [--dtype D] --in NAME=FILE.npy... --out DIR`
+/// `eval LOSS [--opt NAME=VALUE]... [--dtype D] --in NAME=FILE.npy... [--hvp NAME=FILE.npy]... --out DIR`
 struct EvalCommand {
     std::string loss;
     std::vector<std::string> options;
     std::string dtype = "float64";
     std::vector<std::string> inputs;
+    std::vector<std::string> directions;  // NAME=FILE.npy: blocks of v for H v
     std::string out;
 };
 

@@ -1,4 +1,5 @@
-// `xtape-gradcheck eval`: the loss and its gradients on the user's .npy arrays, written as .npy.
+// `xtape-gradcheck eval`: the loss, its gradients and Hessian-vector products on the user's .npy arrays,
+// written as .npy.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,13 +26,41 @@ void write(const std::filesystem::path& path, const xt::xarray<T>& array) {
     }
 }
 
+// The files of the --hvp directions: each names an input the loss differentiates with
+// these options and that --in gives (UsageError otherwise).
+std::map<std::string, std::string> direction_files(const LossInfo& loss, const OptionMap& options,
+                                                   const std::map<std::string, std::string>& inputs,
+                                                   const std::vector<std::string>& assignments) {
+    const auto files = input_files(loss, assignments, "--hvp");
+    for (const auto& [name, file] : files) {
+        if (!loss.is_differentiable(options, name)) {
+            throw UsageError(fmt::format("--hvp {}={}: {} does not differentiate its input '{}' with these options",
+                                         name, file, loss.name, name));
+        }
+        if (!inputs.count(name)) {
+            throw UsageError(fmt::format("--hvp {}={}: input '{}' is not given with --in", name, file, name));
+        }
+    }
+    return files;
+}
+
 template <class T>
 int evaluate_and_write(const LossInfo& loss, const OptionMap& options, const std::map<std::string, std::string>& files,
-                       const std::filesystem::path& out) {
+                       const std::map<std::string, std::string>& direction_files, const std::filesystem::path& out) {
     const ArrayMap<T> inputs = read_inputs<T>(files);
+    const ArrayMap<T> directions = read_inputs<T>(direction_files);
+    for (const auto& [name, v] : directions) {
+        const xt::xarray<T>& x = inputs.at(name);
+        if (v.shape() != x.shape()) {
+            throw DataError(fmt::format("--hvp {}: the direction {} has shape {}, but input '{}' has shape {}", name,
+                                        direction_files.at(name), to_string(v.shape()), name, to_string(x.shape())));
+        }
+    }
     Evaluation<T> result;
+    std::map<std::string, xt::xarray<T>> products;
     try {
         result = evaluate(loss, options, inputs);
+        if (!directions.empty()) products = hessian_times(loss, options, inputs, directions);
     } catch (const Error& e) {
         throw DataError(naming_loss(loss, e.what()));
     }
@@ -43,6 +72,10 @@ int evaluate_and_write(const LossInfo& loss, const OptionMap& options, const std
     for (const auto& [name, gradient] : result.gradients) {
         written.push_back((out / fmt::format("grad_{}.npy", name)).string());
         write(written.back(), gradient);
+    }
+    for (const auto& [name, product] : products) {
+        written.push_back((out / fmt::format("hvp_{}.npy", name)).string());
+        write(written.back(), product);
     }
     // Summed in double whatever T is, so that the line compares with another framework's sum.
     double sum = 0;
@@ -57,8 +90,9 @@ int run_eval(const EvalCommand& command) {
     const LossInfo& loss = loss_named(command.loss);
     const OptionMap options = parse_options(loss, command.options);
     const auto files = input_files(loss, command.inputs);
-    if (command.dtype == "float32") return evaluate_and_write<float>(loss, options, files, command.out);
-    return evaluate_and_write<double>(loss, options, files, command.out);
+    const auto directions = direction_files(loss, options, files, command.directions);
+    if (command.dtype == "float32") return evaluate_and_write<float>(loss, options, files, directions, command.out);
+    return evaluate_and_write<double>(loss, options, files, directions, command.out);
 }
 
 }  // namespace xtape::tool

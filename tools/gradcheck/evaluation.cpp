@@ -1,5 +1,7 @@
-// Applying a loss to arrays on a fresh tape: its output and the gradients of its sum.
+// Applying a loss to arrays on a fresh tape: its output, the gradients of its sum and Hessian-vector products.
 #include "evaluation.hpp"
+
+#include "xtape/derivatives.hpp"
 
 namespace xtape::tool {
 
@@ -30,6 +32,34 @@ Evaluation<T> evaluate(const LossInfo& loss, const OptionMap& options, const Arr
 }
 
 template <class T>
+std::map<std::string, xt::xarray<T>> hessian_times(const LossInfo& loss, const OptionMap& options,
+                                                   const ArrayMap<T>& inputs, const ArrayMap<T>& directions) {
+    // hvp's blocks: the differentiable inputs, in the order of `names`.
+    std::vector<std::string> names;
+    std::vector<xt::xarray<T>> xs, vs;
+    for (const auto& [name, array] : inputs) {
+        if (!loss.is_differentiable(options, name)) continue;
+        names.push_back(name);
+        xs.push_back(array);
+        const auto v = directions.find(name);
+        vs.push_back(v != directions.end() ? v->second : xt::xarray<T>(xt::zeros<T>(array.shape())));
+    }
+    // hvp records f on a scratch tape of its own, the current one while f runs.
+    const MultiFn<T> f = [&](std::span<const Var<T>> leaves) {
+        InputMap<T> vars;
+        for (std::size_t k = 0; k < names.size(); ++k) vars[names[k]] = leaves[k];
+        for (const auto& [name, array] : inputs) {
+            if (!vars.count(name)) vars[name] = current_tape<T>().constant(array);
+        }
+        return loss.apply<T>(options, vars);
+    };
+    const std::vector<xt::xarray<T>> blocks = hvp(f, xs, vs);
+    std::map<std::string, xt::xarray<T>> result;
+    for (std::size_t k = 0; k < names.size(); ++k) result[names[k]] = blocks[k];
+    return result;
+}
+
+template <class T>
 ArrayMap<T> converted(const ArrayMap<double>& inputs) {
     ArrayMap<T> out;
     for (const auto& [name, array] : inputs) out[name] = xt::cast<T>(array);
@@ -40,6 +70,8 @@ ArrayMap<T> converted(const ArrayMap<double>& inputs) {
     template Var<T> record_loss(Tape<T>&, const LossInfo&, const OptionMap&, const ArrayMap<T>&,            \
                                 std::map<std::string, Var<T>>&);                                            \
     template Evaluation<T> evaluate(const LossInfo&, const OptionMap&, const ArrayMap<T>&);                 \
+    template std::map<std::string, xt::xarray<T>> hessian_times(const LossInfo&, const OptionMap&,           \
+                                                                const ArrayMap<T>&, const ArrayMap<T>&);    \
     template ArrayMap<T> converted(const ArrayMap<double>&);
 
 XTAPE_TOOL_INSTANTIATE(float)

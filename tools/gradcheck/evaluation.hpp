@@ -1,4 +1,4 @@
-// Applying a loss to arrays on a fresh tape: its output and the gradients of its sum.
+// Applying a loss to arrays on a fresh tape: its output, the gradients of its sum and Hessian-vector products.
 #pragma once
 
 #include <map>
@@ -27,6 +27,15 @@ Var<T> record_loss(Tape<T>& tape, const LossInfo& loss, const OptionMap& options
 /// with a seed of ones (the gradient of the output's sum). Throws the loss's errors.
 template <class T>
 Evaluation<T> evaluate(const LossInfo& loss, const OptionMap& options, const ArrayMap<T>& inputs);
+
+/// H v for H the Hessian of sum(output) with respect to every given input the
+/// loss differentiates, jointly, and v the `directions` (by input name, of
+/// their inputs' shapes; zero for a differentiable input with none): H v's
+/// block for each differentiable input, by xtape::hvp. Throws the loss's errors,
+/// and TapeError naming a node that cannot be differentiated twice.
+template <class T>
+std::map<std::string, xt::xarray<T>> hessian_times(const LossInfo& loss, const OptionMap& options,
+                                                   const ArrayMap<T>& inputs, const ArrayMap<T>& directions);
 
 /// The arrays of `inputs` converted to float or double.
 template <class T>

@@ -151,14 +151,14 @@ std::string status_table(const std::vector<CheckRecord>& records, const std::vec
 std::string checks_table(const std::vector<CheckRecord>& records) {
     std::string html =
         "<label><input type=\"checkbox\" id=\"failures-only\"> show failures only</label>\n"
-        "<table class=\"checks\"><tr><th>loss</th><th>configuration</th><th>inputs</th>"
+        "<table class=\"checks\"><tr><th>loss</th><th>order</th><th>configuration</th><th>inputs</th>"
         "<th>max abs err</th><th>max rel err</th><th>worst element</th><th>err/tol</th>"
         "<th>analytic</th><th>numeric</th><th>status</th></tr>\n";
     for (const auto& r : records) {
         const GradcheckResult& g = r.gradient;
         const bool compared = g.checked > 0;
         html += fmt::format("<tr class=\"{}\">", r.passed() ? "passed" : "failed");
-        html += cell(r.loss) + cell(describe(r.configuration)) +
+        html += cell(r.loss) + cell(std::to_string(r.order), "number") + cell(describe(r.configuration)) +
                 cell(fmt::format("{}", fmt::join(r.configuration.inputs, ", ")));
         html += cell(compared ? sci(g.max_abs_error) : "-", "number") +
                 cell(compared ? sci(g.max_rel_error) : "-", "number");
@@ -182,14 +182,19 @@ void write_html_report(const std::string& path, const std::vector<CheckRecord>& 
         style);
     html += "<h1>xtape-gradcheck report</h1>\n";
     html += fmt::format("<p class=\"summary\">{}</p>\n", counts_line(records, taylor));
+    const bool second_order = std::count(settings.orders.begin(), settings.orders.end(), 2) > 0;
     html += fmt::format(
-        "<p>Gradients from the {} loss against central differences in double ({} mode, eps {:g}): an element passes "
-        "when |analytic - numeric| &lt;= {:g} + {:g} |numeric|. Taylor test along a random direction h with max "
-        "|h| = 1: {} successive halvings of the step from the ladder {:g} / 2^j, ending at the smallest step whose "
-        "R1 is still 1000 times the measured rounding level and starting below any kink the second differences "
-        "show; R1 must fall at rate 1.9 or more wherever it is above 100 times the rounding level.</p>\n",
-        settings.float_gradients ? "float32" : "float64", g.fast ? "fast" : "full", g.eps, g.atol, g.rtol,
-        settings.taylor.steps, settings.taylor.max_eps);
+        "<p>Gradients (order 1) from the {} loss{} against central differences in double ({} mode, eps {:g}): an "
+        "element passes when |analytic - numeric| &lt;= {:g} + {:g} |numeric|. Taylor test along a random direction "
+        "h with max |h| = 1: {} successive halvings of the step from the ladder {:g} / 2^j, ending at the smallest "
+        "step whose R1 is still 1000 times the measured rounding level and starting below any kink "
+        "the second differences show; R1 must fall at rate 1.9 or more wherever it is above 100 times the "
+        "rounding level.</p>\n",
+        settings.float_gradients ? "float32" : "float64",
+        second_order ? ", and Hessian-vector products H v (order 2) for a random v against central differences of "
+                       "the gradient,"
+                     : "",
+        g.fast ? "fast" : "full", g.eps, g.atol, g.rtol, settings.taylor.steps, settings.taylor.max_eps);
     html += "<h2>Status per loss</h2>\n" + status_table(records, taylor);
     html += "<h2>Per loss: the Taylor test and the central differences</h2>\n";
     for (const auto& t : taylor) html += loss_section(t, g.eps);

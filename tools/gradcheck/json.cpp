@@ -17,8 +17,14 @@ nlohmann::json number(double value) { return std::isfinite(value) ? nlohmann::js
 
 nlohmann::json record_json(const CheckRecord& r) {
     const Configuration& c = r.configuration;
+    // Float is compared with double at order 1 only.
+    const nlohmann::json precision = r.order == 1 ? nlohmann::json{{"passed", r.precision.passed},
+                                                                   {"max_rel_error", number(r.precision.max_rel_error)},
+                                                                   {"worst", r.precision.worst}}
+                                                  : nlohmann::json();
     return {
         {"loss", r.loss},
+        {"order", r.order},
         {"configuration", describe(c)},
         {"options", c.options},
         {"shape", c.pred_shape},
@@ -38,10 +44,7 @@ nlohmann::json record_json(const CheckRecord& r) {
           {"worst_analytic", number(r.gradient.worst_analytic)},
           {"worst_numeric", number(r.gradient.worst_numeric)},
           {"worst_tolerance_ratio", number(r.gradient.worst_tolerance_ratio)}}},
-        {"float_vs_double",
-         {{"passed", r.precision.passed},
-          {"max_rel_error", number(r.precision.max_rel_error)},
-          {"worst", r.precision.worst}}},
+        {"float_vs_double", precision},
     };
 }
 
@@ -98,7 +101,8 @@ void print_json(std::ostream& out, const std::vector<CheckRecord>& records, cons
     nlohmann::json used = {{"taylor", {{"steps", t.steps}, {"max_eps", t.max_eps}, {"eps0", t.eps0}}}};
     // The gradient checks' settings only where there are gradient checks (not for `taylor`).
     if (!records.empty()) {
-        used.update({{"gradients", settings.float_gradients ? "float32" : "float64"},
+        used.update({{"orders", settings.orders},
+                     {"gradients", settings.float_gradients ? "float32" : "float64"},
                      {"eps", g.eps},
                      {"atol", g.atol},
                      {"rtol", g.rtol},

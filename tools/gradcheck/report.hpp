@@ -9,8 +9,9 @@
 
 namespace xtape::tool {
 
-/// One row per gradient record (loss, configuration, inputs, max abs error, max
-/// rel error, worst element and its error over its tolerance, status), a row
+/// One row per gradient record (loss, order, configuration, inputs, max abs
+/// error, max rel error, worst element and its error over its tolerance,
+/// status; at order 2 the elements are those of H v), a row
 /// per Taylor record (print_taylor_rows), then "N passed, M failed" over both.
 void print_table(std::ostream& out, const std::vector<CheckRecord>& records, const std::vector<TaylorRecord>& taylor);
 

@@ -36,6 +36,7 @@ std::vector<std::string> row_of(const CheckRecord& r) {
     const GradcheckResult& g = r.gradient;
     const bool compared = g.checked > 0;
     return {r.loss,
+            std::to_string(r.order),
             describe(r.configuration),
             joined(r.configuration.inputs),
             compared ? fmt::format("{:.2e}", g.max_abs_error) : "-",
@@ -94,7 +95,7 @@ std::string counts_line(const std::vector<CheckRecord>& records, const std::vect
 }
 
 void print_table(std::ostream& out, const std::vector<CheckRecord>& records, const std::vector<TaylorRecord>& taylor) {
-    Rows rows{{"loss", "configuration", "inputs", "max abs err", "max rel err", "worst element", "err/tol", "status"}};
+    Rows rows{{"loss", "order", "configuration", "inputs", "max abs err", "max rel err", "worst element", "err/tol", "status"}};
     for (const auto& r : records) rows.push_back(row_of(r));
     print_rows(out, rows);
     if (!taylor.empty()) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "point.hpp"
+#include "xtape/derivatives.hpp"
 
 namespace xtape::tool {
 
@@ -25,6 +26,22 @@ constexpr int flat_redraws = 4;
 bool flat(const TaylorResult& r) { return !r.series.empty() && r.series.front().at_rounding; }
 
 }  // namespace
+
+double curvature_along(const GradcheckFunction& scalar, const std::vector<GradcheckInput>& x,
+                       const std::vector<xt::xarray<double>>& h) {
+    // hvp records f on a scratch tape of its own, the current one while f runs.
+    const MultiFn<double> f = [&scalar](std::span<const Var<double>> leaves) {
+        return scalar(current_tape<double>(), std::vector<Var<double>>(leaves.begin(), leaves.end()));
+    };
+    std::vector<xt::xarray<double>> xs;
+    for (const auto& input : x) xs.push_back(input.value);
+    const std::vector<xt::xarray<double>> hh = hvp(f, xs, h);
+    double curvature = 0;
+    for (std::size_t k = 0; k < h.size(); ++k) {
+        for (std::size_t i = 0; i < h[k].size(); ++i) curvature += h[k].flat(i) * hh[k].flat(i);
+    }
+    return curvature;
+}
 
 TaylorRecord taylor_check(const LossInfo& loss, const Configuration& configuration, const TaylorOptions& options) {
     TaylorRecord record{loss.name, configuration, {}, {}, {}};

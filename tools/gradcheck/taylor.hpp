@@ -25,6 +25,10 @@ struct TaylorRecord {
 /// The steps of the central differences: 1e-2 down to 1e-13, two per decade.
 std::vector<double> difference_steps();
 
+/// hᵀHh from xtape::hvp, for TaylorOptions::curvature: what gives the Taylor test its R2.
+double curvature_along(const GradcheckFunction& scalar, const std::vector<GradcheckInput>& x,
+                       const std::vector<xt::xarray<double>>& h);
+
 /// Runs xtape::taylor_test and central_difference_errors on the loss at the
 /// configuration (with the configuration's seed). Where a sampled point leaves J
 /// flat along h (the loss inside its margins everywhere), up to four further

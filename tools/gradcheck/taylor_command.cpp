@@ -1,4 +1,5 @@
-// `xtape-gradcheck taylor`: the Taylor test of each chosen loss alone, every step printed.
+// `xtape-gradcheck taylor`: the Taylor test of each chosen loss alone (R0, R1 and, at order 2, R2), every step
+// printed.
 #include <algorithm>
 #include <iostream>
 
@@ -18,11 +19,13 @@ int run_taylor(const TaylorCommand& command) {
         refuse_rejected_choice(*loss, c, request);
         work.emplace_back(loss, std::move(c));
     }
+    // At order 2, R2 too, from the Hessian-vector product.
+    TaylorOptions options = command.taylor;
+    if (command.order == 2) options.curvature = curvature_along;
     std::vector<TaylorRecord> records;
-    for (const auto& [loss, configuration] : work)
-        records.push_back(taylor_check(*loss, configuration, command.taylor));
+    for (const auto& [loss, configuration] : work) records.push_back(taylor_check(*loss, configuration, options));
     if (command.json) {
-        print_json(std::cout, {}, records, CheckSettings{.gradcheck = {}, .float_gradients = false, .taylor = command.taylor});
+        print_json(std::cout, {}, records, CheckSettings{.gradcheck = {}, .float_gradients = false, .taylor = options});
     } else {
         print_taylor(std::cout, records);
     }
