@@ -238,27 +238,25 @@ template <class T>
 std::vector<Var<T>> Tape<T>::differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor) {
     // The sweep records ops, so recording must be on; the nodes it adds lie
     // above the root (a deque keeps the references below valid).
-    const bool was_enabled = grad_enabled_;
+    struct Restore {
+        bool& flag;
+        bool saved;
+        ~Restore() { flag = saved; }
+    } restore{grad_enabled_, grad_enabled_};
     grad_enabled_ = true;
     std::vector<Var<T>> grads(root + 1);
     grads[root] = seed;
-    try {
-        for (std::uint32_t i = root + 1; i-- > floor;) {
-            Node& node = nodes_[i];
-            if (!grads[i].valid() || !node.backward) continue;
-            if (!node.differentiable) {
-                throw TapeError(fmt::format(
-                    "backward with create_graph: op '{}' (node #{}) has only a first-order backward; it cannot "
-                    "be differentiated twice (record it with a differentiable backward)", node.op, i));
-            }
-            VarGradContext<T> context(*this, i, grads);
-            node.differentiable(context);
+    for (std::uint32_t i = root + 1; i-- > floor;) {
+        Node& node = nodes_[i];
+        if (!grads[i].valid() || !node.backward) continue;
+        if (!node.differentiable) {
+            throw TapeError(fmt::format(
+                "backward with create_graph: op '{}' (node #{}) has only a first-order backward; it cannot "
+                "be differentiated twice (record it with a differentiable backward)", node.op, i));
         }
-    } catch (...) {
-        grad_enabled_ = was_enabled;
-        throw;
+        VarGradContext<T> context(*this, i, grads);
+        node.differentiable(context);
     }
-    grad_enabled_ = was_enabled;
     return grads;
 }
 
@@ -440,22 +438,9 @@ void VarGradContext<T>::accumulate(std::size_t k, const Var<T>& g) {
     const std::uint32_t at = tape_.nodes_[node_].inputs[k];
     if (!tape_.nodes_[at].requires_grad) return;
     const Shape& target = tape_.nodes_[at].value.shape();
-    const Shape& from = g.shape();
-    const char* op = tape_.nodes_[node_].op;
-    if (!broadcasts_to(target, from)) {
-        throw ShapeError(fmt::format("{}: gradient of shape {} cannot be reduced to shape {}", op, to_string(from),
-                                     to_string(target)));
-    }
-    Var<T> reduced = g;
-    if (from != target) {
-        // Summed over the axes it was broadcast along, then given the input's shape.
-        const std::size_t offset = from.size() - target.size();
-        Axes axes;
-        for (std::size_t i = 0; i < from.size(); ++i) {
-            if (i < offset || (target[i - offset] == 1 && from[i] != 1)) axes.push_back(static_cast<std::ptrdiff_t>(i));
-        }
-        reduced = reshape(sum(g, axes), target);
-    }
+    const std::vector<std::size_t> axes = detail::broadcast_axes(g.shape(), target, tape_.nodes_[node_].op);
+    // Summed over the axes it was broadcast along, then given the input's shape.
+    const Var<T> reduced = axes.empty() ? g : reshape(sum(g, Axes(axes.begin(), axes.end())), target);
     Var<T>& sum_so_far = grads_[at];
     sum_so_far = sum_so_far.valid() ? add(sum_so_far, reduced) : reduced;
 }

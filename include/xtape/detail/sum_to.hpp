@@ -1,11 +1,19 @@
 // Reducing a broadcast gradient back to the shape of the input it belongs to.
 #pragma once
 
+#include <vector>
+
 #include <xtensor/xarray.hpp>
 
 #include "xtape/shape.hpp"
 
 namespace xtape::detail {
+
+/// The axes of `from` along which `target` was broadcast to it: the leading
+/// axes that `target` lacks, and those where `target` has size 1 and `from`
+/// does not. Throws ShapeError naming `op` (a gradient of shape `from` that
+/// cannot be reduced to `target`) when `target` does not broadcast to `from`.
+std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, const char* op);
 
 /// Sums `g` over the axes along which `target` was broadcast (leading axes that
 /// `target` lacks, and axes where `target` has size 1), giving an array of
