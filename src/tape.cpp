@@ -101,7 +101,7 @@ void Tape<T>::check(const Var<T>& v, const char* op) const {
 
 template <class T>
 Var<T> Tape<T>::push(const char* op, xt::xarray<T>&& value, bool requires_grad) {
-    if (size_ == nodes_.size()) nodes_.emplace_back();
+    if (size_ == nodes_.capacity()) nodes_.grow();
     Node& node = nodes_[size_];
     node.value = std::move(value);
     node.inputs.clear();
@@ -237,7 +237,7 @@ void Tape<T>::sweep(std::uint32_t root) {
 template <class T>
 std::vector<Var<T>> Tape<T>::differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor) {
     // The sweep records ops, so recording must be on; the nodes it adds lie
-    // above the root (a deque keeps the references below valid).
+    // above the root (nodes never move, so the references below stay valid).
     struct Restore {
         bool& flag;
         bool saved;
@@ -348,7 +348,7 @@ xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
     if (spare == spare_.end() || spare->second.empty()) return xt::empty<T>(shape);
     xt::xarray<T> array = std::move(spare->second.back());
     spare->second.pop_back();
-    array.reshape(shape);
+    if (array.shape() != shape) array.reshape(shape);  // a step's arrays mostly come back in their own shape
     return array;
 }
 

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <concepts>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -17,6 +16,7 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xstorage.hpp>
 
+#include "xtape/detail/block_list.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/shape.hpp"
 
@@ -303,9 +303,9 @@ private:
     std::vector<Var<T>> differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor);
     Var<T> handle(std::uint32_t index) { return Var<T>(this, index, epoch_); }
 
-    // A deque never moves its elements on growth, so references to values stay
-    // valid while the tape grows. Nodes past size_ are kept for reuse after clear().
-    std::deque<Node> nodes_;
+    // Nodes never move as the tape grows, so references to values stay valid.
+    // Nodes past size_ are kept for reuse after clear().
+    detail::BlockList<Node> nodes_;
     // Storage released by the last clear(), by element count, for buffer().
     std::unordered_map<std::size_t, std::vector<xt::xarray<T>>> spare_;
     std::unordered_map<std::uint32_t, std::string> names_;
