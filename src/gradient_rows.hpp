@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -22,17 +23,12 @@ namespace xtape::detail {
 template <class T>
 class GradientRows {
 public:
-    explicit GradientRows(std::size_t inputs) : rows_(inputs), kept_(inputs, false) {}
+    explicit GradientRows(std::size_t inputs) : rows_(inputs) {}
 
     /// Keeps `rows`, of input k's shape, as input k's gradient rows.
-    void keep(std::size_t k, xt::xarray<T> rows) {
-        rows_[k] = std::move(rows);
-        kept_[k] = true;
-    }
+    void keep(std::size_t k, xt::xarray<T> rows) { rows_[k] = std::move(rows); }
     /// The array kept for input k (for the pass that fills it).
-    xt::xarray<T>& rows(std::size_t k) { return rows_[k]; }
-    /// Whether rows are kept for input k.
-    bool kept(std::size_t k) const { return kept_[k]; }
+    xt::xarray<T>& rows(std::size_t k) { return *rows_[k]; }
 
     /// On the first call, scales the kept rows by the node's incoming gradient
     /// (one value per output row), adds them to the inputs' gradients and
@@ -42,16 +38,16 @@ public:
         handed_over_ = true;
         const xt::xarray<T>& g = c.grad();
         for (std::size_t k = 0; k < rows_.size(); ++k) {
-            if (!kept_[k] || !c.needs_grad(k)) continue;
-            if (g.size() > 0) kernels::scale_rows_in_place(g.data(), g.size(), rows_[k].size() / g.size(), rows_[k].data());
-            c.accumulate(k, std::move(rows_[k]));
+            if (!rows_[k] || !c.needs_grad(k)) continue;
+            xt::xarray<T>& rows = *rows_[k];
+            if (g.size() > 0) kernels::scale_rows_in_place(g.data(), g.size(), rows.size() / g.size(), rows.data());
+            c.accumulate(k, std::move(rows));
         }
         return true;
     }
 
 private:
-    std::vector<xt::xarray<T>> rows_;
-    std::vector<bool> kept_;
+    std::vector<std::optional<xt::xarray<T>>> rows_;  // empty where none are kept (no array allocated)
     bool handed_over_ = false;
 };
 

@@ -1,10 +1,12 @@
 // Recording fused elementwise expressions, plain or summed over rows, and their backward passes.
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include <fmt/format.h>
+#include <xtensor/xstorage.hpp>
 
 #include "xtape/detail/op_support.hpp"
 #include "xtape/errors.hpp"
@@ -123,9 +125,14 @@ Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> input
     return y;
 }
 
+// Pointers into each input's (or gradient's) array: inline for the few arrays
+// of a program, so that a fused call allocates none of them.
+template <class P>
+using Pointers = xt::svector<P, 8>;
+
 // at[k] = data[k] + begin for each array, null for a null one.
 template <class P>
-void point_at(const std::vector<P>& data, std::size_t begin, std::vector<P>& at) {
+void point_at(const Pointers<P>& data, std::size_t begin, Pointers<P>& at) {
     for (std::size_t k = 0; k < at.size(); ++k) at[k] = data[k] == nullptr ? nullptr : data[k] + begin;
 }
 
@@ -137,30 +144,29 @@ std::vector<bool> wanted_grads(const GradContext<T>& c, std::size_t inputs) {
     return wanted;
 }
 
-// The gradients that `program` gives, of the inputs' shapes.
+// The gradients that `program` gives, of the inputs' shapes (empty for the
+// inputs it gives none: no array allocated).
 template <class T>
 struct InputGradients {
-    std::vector<bool> given;
-    std::vector<xt::xarray<T>> arrays;
+    std::vector<std::optional<xt::xarray<T>>> arrays;
 
     // `storage` (a tape or a gradient context) provides the arrays, of the shapes of `value_of(k)`.
     template <class Storage, class Values>
     InputGradients(Storage& storage, Values value_of, const TileProgram<T>& program, std::size_t inputs)
-        : given(inputs), arrays(inputs) {
+        : arrays(inputs) {
         for (std::size_t k = 0; k < inputs; ++k) {
-            given[k] = program.gives_grad(k);
-            if (given[k]) arrays[k] = storage.buffer(value_of(k).shape());
+            if (program.gives_grad(k)) arrays[k] = storage.buffer(value_of(k).shape());
         }
     }
     // The gradient arrays given, null for the others.
-    std::vector<T*> data() {
-        std::vector<T*> data(arrays.size(), nullptr);
-        for (std::size_t k = 0; k < arrays.size(); ++k) data[k] = given[k] ? arrays[k].data() : nullptr;
+    Pointers<T*> data() {
+        Pointers<T*> data(arrays.size(), nullptr);
+        for (std::size_t k = 0; k < arrays.size(); ++k) data[k] = arrays[k] ? arrays[k]->data() : nullptr;
         return data;
     }
     void hand_over(GradContext<T>& c) {
         for (std::size_t k = 0; k < arrays.size(); ++k) {
-            if (given[k]) c.accumulate(k, std::move(arrays[k]));
+            if (arrays[k]) c.accumulate(k, std::move(*arrays[k]));
         }
     }
 };
@@ -170,7 +176,7 @@ struct InputGradients {
 template <class T>
 class TileStreams {
 public:
-    TileStreams(std::size_t size, std::vector<const T*> reads, std::vector<T*> writes)
+    TileStreams(std::size_t size, Pointers<const T*> reads, Pointers<T*> writes)
         : size_(size), reads_(std::move(reads)), writes_(std::move(writes)),
           next_reads_(reads_.size()), next_writes_(writes_.size()) {}
 
@@ -184,16 +190,16 @@ public:
 
 private:
     std::size_t size_;
-    std::vector<const T*> reads_;
-    std::vector<T*> writes_;
-    std::vector<const T*> next_reads_;
-    std::vector<T*> next_writes_;
+    Pointers<const T*> reads_;
+    Pointers<T*> writes_;
+    Pointers<const T*> next_reads_;
+    Pointers<T*> next_writes_;
 };
 
 // The data of each array, from arrays(k) for k < count.
 template <class T, class Arrays>
-std::vector<const T*> data_of(const Arrays& arrays, std::size_t count) {
-    std::vector<const T*> data(count);
+Pointers<const T*> data_of(const Arrays& arrays, std::size_t count) {
+    Pointers<const T*> data(count);
     for (std::size_t k = 0; k < count; ++k) data[k] = arrays(k).data();
     return data;
 }
@@ -259,19 +265,21 @@ struct RowReduction {
         xt::xarray<T> out = tape.buffer(out_shape);
         std::optional<TileProgram<T>> program;  // for the values alone
         if (!gradients) program.emplace(e);
-        const std::vector<T> unit_seed(gradients ? tile_elements : 0, T(1) / static_cast<T>(divisor));
+        // Tiles are at most tile_elements long, and no longer than the input.
+        std::array<T, tile_elements> unit_seed;
+        if (gradients) std::fill_n(unit_seed.begin(), std::min(tile_elements, rows * n), T(1) / static_cast<T>(divisor));
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
-        const std::vector<const T*> reads = data_of<T>(value_of, inputs.size());
-        const std::vector<T*> writes = gradients ? gradients->data() : std::vector<T*>{};
+        const Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
+        const Pointers<T*> writes = gradients ? gradients->data() : Pointers<T*>{};
         const RowTiles tiles{rows, n};
         // The sums of the parts of rows longer than a tile, tile by tile: added
         // below in order, wherever the threads' shares of the tiles end.
         std::vector<T> parts(tiles.split_rows() ? tiles.count() : 0);
         on_tile_ranges(gradients ? *sweep : *program, tiles.count(),
                        [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            std::vector<T> values(gradients ? 0 : tile_elements);
-            std::vector<const T*> at(reads.size());
-            std::vector<T*> grads_at(writes.size());
+            std::array<T, tile_elements> values;
+            Pointers<const T*> at(reads.size());
+            Pointers<T*> grads_at(writes.size());
             TileStreams<T> streams(rows * n, reads, writes);
             tiles.visit(first, last, [&](std::size_t tile_index, std::size_t begin, std::size_t count, std::size_t row,
                                          std::size_t whole) {
@@ -306,13 +314,13 @@ struct RowReduction {
         const T* g = c.grad().data();
         const T d = static_cast<T>(divisor);
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
-        const std::vector<const T*> reads = data_of<T>(input, inputs);
-        const std::vector<T*> writes = grads.data();
+        const Pointers<const T*> reads = data_of<T>(input, inputs);
+        const Pointers<T*> writes = grads.data();
         const RowTiles tiles{rows, n};
         on_tile_ranges(program, tiles.count(), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            std::vector<T> seed(tile_elements);
-            std::vector<const T*> at(reads.size());
-            std::vector<T*> grads_at(writes.size());
+            std::array<T, tile_elements> seed;
+            Pointers<const T*> at(reads.size());
+            Pointers<T*> grads_at(writes.size());
             TileStreams<T> streams(rows * n, reads, writes);
             tiles.visit(first, last, [&](std::size_t, std::size_t begin, std::size_t count, std::size_t row,
                                          std::size_t whole) {
@@ -383,7 +391,7 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, &grads, &sweep);
     auto gradient_rows = std::make_shared<detail::GradientRows<T>>(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
-        if (grads.given[k]) gradient_rows->keep(k, std::move(grads.arrays[k]));
+        if (grads.arrays[k]) gradient_rows->keep(k, std::move(*grads.arrays[k]));
     }
     return record_fused<T>(
         tape, op, inputs, std::move(out), e,
@@ -403,10 +411,10 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
     {
         TileProgram<T> program(e);
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
-        const std::vector<const T*> reads = data_of<T>(value_of, inputs.size());
+        const Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
         const std::size_t size = out.size();
         on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            std::vector<const T*> at(reads.size());
+            Pointers<const T*> at(reads.size());
             TileStreams<T> streams(size, reads, {out.data()});
             for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
                  begin += tile_elements) {
@@ -425,12 +433,12 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
         const std::size_t size = c.grad().size();
         const T* g = c.grad().data();
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
-        std::vector<const T*> reads = data_of<T>(input, inputs_count);
+        Pointers<const T*> reads = data_of<T>(input, inputs_count);
         reads.push_back(g);  // prefetched with the inputs
-        const std::vector<T*> writes = grads.data();
+        const Pointers<T*> writes = grads.data();
         on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            std::vector<const T*> at(inputs_count);
-            std::vector<T*> grads_at(writes.size());
+            Pointers<const T*> at(inputs_count);
+            Pointers<T*> grads_at(writes.size());
             TileStreams<T> streams(size, reads, writes);
             for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
                  begin += tile_elements) {
