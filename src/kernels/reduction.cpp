@@ -17,6 +17,11 @@ namespace {
 constexpr std::size_t row_block = 2048;
 // Columns accumulated together when adding rows: the running sums stay in L1.
 constexpr std::size_t column_chunk = 512;
+// Rows shorter than this are summed in sequence: for them, zeroed accumulators,
+// a padded tail and a horizontal add cost more than the adds themselves
+// (docs/performance.md, 2026-12-06).
+constexpr std::size_t short_row = 16;
+
 // Rows added in sequence into running column sums before the sums of such groups
 // are added pairwise, for the same reason as row_block.
 constexpr std::size_t row_group = 64;
@@ -237,7 +242,14 @@ template <class T>
 void sum_block(const T* x, const BlockReduction& b, T* out) {
     if (b.inner > 1) return add_rows<false>(x, b, static_cast<const T*>(nullptr), out);
     each_row(b.outer, b.reduced, [&](std::size_t o) {
-        out[o] = pairwise_sum(b.reduced, [](auto v) { return v; }, x + o * b.reduced);
+        const T* row = x + o * b.reduced;
+        if (b.reduced >= short_row) {
+            out[o] = pairwise_sum(b.reduced, [](auto v) { return v; }, row);
+            return;
+        }
+        T total = 0;
+        for (std::size_t j = 0; j < b.reduced; ++j) total += row[j];
+        out[o] = total;
     });
 }
 

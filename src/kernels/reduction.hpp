@@ -27,9 +27,10 @@ struct BlockReduction {
 std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vector<std::size_t>& axes);
 
 /// out[o, i] = sum_r x[o, r, i]. A row is summed lane-wise in SIMD blocks of
-/// 2048 elements whose sums are added pairwise; columns are summed in groups of
-/// 64 rows whose sums are added pairwise. Rounding grows with the block size and
-/// the logarithm of the length, not with the length.
+/// 2048 elements whose sums are added pairwise (a row of fewer than 16, in
+/// sequence); columns are summed in groups of 64 rows whose sums are added
+/// pairwise. Rounding grows with the block size and the logarithm of the
+/// length, not with the length.
 template <class T>
 void sum_block(const T* x, const BlockReduction& b, T* out);
 
