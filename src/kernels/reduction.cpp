@@ -17,9 +17,9 @@ namespace {
 constexpr std::size_t row_block = 2048;
 // Columns accumulated together when adding rows: the running sums stay in L1.
 constexpr std::size_t column_chunk = 512;
-// Rows shorter than this are summed in sequence: for them, zeroed accumulators,
-// a padded tail and a horizontal add cost more than the adds themselves
-// (docs/performance.md, 2026-12-06).
+// Rows shorter than this are summed (and scaled) element by element: for them,
+// zeroed accumulators, a padded tail and a horizontal add cost more than the
+// arithmetic itself (docs/performance.md, 2026-12-06).
 constexpr std::size_t short_row = 16;
 
 // Rows added in sequence into running column sums before the sums of such groups
@@ -295,7 +295,9 @@ void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t 
 template <class T>
 void scale_rows_in_place(const T* g, std::size_t rows, std::size_t n, T* y) {
     each_row(rows, n, [&](std::size_t o) {
-        if (g[o] != T(1)) map(n, y + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
+        if (g[o] == T(1)) return;
+        if (n >= short_row) return map(n, y + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
+        for (std::size_t j = 0; j < n; ++j) y[o * n + j] *= g[o];  // the same products, without a padded batch
     });
 }
 
