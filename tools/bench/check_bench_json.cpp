@@ -36,6 +36,9 @@ std::string problems(const nlohmann::json& report) {
     if (!(report.at("tape_overhead_ns").is_number() && report.at("tape_overhead_ns").get<double>() > 0)) {
         out += "tape_overhead_ns is not a positive number\n";
     }
+    if (!(report.at("clock_overhead_ns").is_number() && report.at("clock_overhead_ns").get<double>() >= 0)) {
+        out += "clock_overhead_ns is not a number >= 0\n";
+    }
     if (!(report.at("malloc") == "tuned" || report.at("malloc") == "default")) {
         out += "malloc is not tuned or default\n";
     }

@@ -18,20 +18,35 @@ double now_seconds(ClockKind clock) {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-double timed_run(const TimedStep& step, ClockKind clock) {
-    if (step.prepare) step.prepare();
-    const double start = now_seconds(clock);
-    step.run();
-    return now_seconds(clock) - start;
-}
-
 double median(std::vector<double> times) {
     const auto middle = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
     std::nth_element(times.begin(), middle, times.end());
     return *middle;
 }
 
+double measure_clock_overhead(ClockKind clock) {
+    std::vector<double> empty(1001);
+    for (double& t : empty) {
+        const double start = now_seconds(clock);
+        t = now_seconds(clock) - start;
+    }
+    return median(std::move(empty));
+}
+
+double timed_run(const TimedStep& step, ClockKind clock) {
+    if (step.prepare) step.prepare();
+    const double start = now_seconds(clock);
+    step.run();
+    return now_seconds(clock) - start - clock_overhead_seconds(clock);
+}
+
 }  // namespace
+
+double clock_overhead_seconds(ClockKind clock) {
+    static const double wall = measure_clock_overhead(ClockKind::Wall);
+    static const double thread_cpu = measure_clock_overhead(ClockKind::ThreadCpu);
+    return clock == ClockKind::Wall ? wall : thread_cpu;
+}
 
 std::vector<double> median_seconds(const std::vector<TimedStep>& steps, const TimingPolicy& policy) {
     const auto round = [&](std::vector<std::vector<double>>* times) {

@@ -212,6 +212,7 @@ int run(const Arguments& args) {
     report.threads = args.threads;
     report.quick = args.quick;
     report.clock = args.clock == ClockKind::Wall ? "wall" : "cpu";
+    report.clock_overhead_ns = clock_overhead_seconds(args.clock) * 1e9;
     report.malloc = args.malloc == MallocKind::Tuned ? "tuned" : "default";
     report.torch_version = args.no_torch ? std::nullopt : torch_peer_version();
     report.kernels = xtape::kernel_instruction_set();

@@ -47,6 +47,7 @@ struct Report {
     int threads = 1;
     bool quick = false;
     std::string clock = "wall";                // "wall" or "cpu" (the thread's CPU time)
+    double clock_overhead_ns = 0;              // subtracted from every timed repetition
     std::string malloc;                        // "tuned" or "default" (glibc's settings, see main.cpp)
     std::optional<std::string> torch_version;  // none without the peer
     std::string kernels;                       // xtape::kernel_instruction_set()
@@ -59,7 +60,7 @@ struct Report {
 /// training steps', with the machine's numbers above them.
 std::string to_table(const Report& report);
 
-/// {"threads", "quick", "clock", "malloc", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case",
+/// {"threads", "quick", "clock", "clock_overhead_ns", "malloc", "torch", "kernels", "bandwidth_gb_s", "rows": [{"case",
 /// "shape", "dtype", "xtape_us", "torch_us", "ratio", "bound_us", "bandwidth_gb_s", "disagreement",
 /// "phases", "hvp"}], "tape_overhead_ns"}, a missing number as null. "phases" is null but for a
 /// training step: {"forward", "backward", "optimizer"}, each {"xtape_us", "torch_us", "ratio"}.
