@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <xtensor/xmath.hpp>
 
 #include "xtape/xtape.hpp"
@@ -463,6 +464,17 @@ TEST_CASE("MarginRankingLoss errors name the loss") {
         CAPTURE(bad);
         CHECK_THROWS_WITH_AS(loss(a, a, tape.constant(xt::xarray<double>{1, bad, -1})),
                              doctest::Contains("MarginRankingLoss: label must be 1 or -1, got"), ValueError);
+    }
+    // The labels are counted in SIMD batches: a bad one in the tail after the
+    // last whole batch is found, and named by its own index.
+    for (std::size_t at : {std::size_t(0), std::size_t(20), std::size_t(36)}) {
+        CAPTURE(at);
+        const Var<double> long_input = tape.leaf(xt::zeros<double>({37}));
+        xt::xarray<double> labels = xt::ones<double>({37});
+        labels(at) = 3;
+        const std::string expected = fmt::format("got 3 at flat index {}", at);
+        CHECK_THROWS_WITH_AS(loss(long_input, long_input, tape.constant(labels)), doctest::Contains(expected.c_str()),
+                             ValueError);
     }
     CHECK_THROWS_WITH_AS(loss(a, tape.leaf(xt::zeros<double>({3, 1})), tape.constant(xt::ones<double>({3}))),
                          doctest::Contains("MarginRankingLoss: input2 of shape (3, 1) must have input1's shape (3,)"),
