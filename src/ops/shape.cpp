@@ -37,21 +37,23 @@ std::string position_of(std::size_t flat, const Shape& shape) {
 
 
 // `value` with its axes permuted (output axis i is input axis axes[i]), in an
-// array from `storage`'s buffers. A matrix is transposed in square blocks that
-// stay in the L1 cache: xtensor's strided assignment steps one element at a
-// time through its index, several times slower.
+// array from `storage`'s buffers. A matrix is transposed in 8 x 8 blocks, each
+// block's output rows written contiguously: xtensor's strided assignment steps
+// one element at a time through its index, several times slower, and larger
+// blocks or strided writes collide in the cache's sets when a row's length is
+// a power of two (docs/performance.md).
 template <class T, class Storage>
 xt::xarray<T> permuted(Storage& storage, const xt::xarray<T>& value, const std::vector<std::size_t>& axes) {
     if (axes != std::vector<std::size_t>{1, 0}) return xt::transpose(value, axes);
     const std::size_t rows = value.shape()[0], cols = value.shape()[1];
     xt::xarray<T> out = storage.buffer({cols, rows});
-    constexpr std::size_t block = 32;
+    constexpr std::size_t block = 8;
     const T* in = value.data();
     T* to = out.data();
     for (std::size_t i0 = 0; i0 < rows; i0 += block) {
         for (std::size_t j0 = 0; j0 < cols; j0 += block) {
-            for (std::size_t i = i0; i < std::min(i0 + block, rows); ++i) {
-                for (std::size_t j = j0; j < std::min(j0 + block, cols); ++j) to[j * rows + i] = in[i * cols + j];
+            for (std::size_t j = j0; j < std::min(j0 + block, cols); ++j) {
+                for (std::size_t i = i0; i < std::min(i0 + block, rows); ++i) to[j * rows + i] = in[i * cols + j];
             }
         }
     }
