@@ -2,10 +2,12 @@
 // and the new losses: the spec's worked numbers, its identities, gradients and every error path.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <xtensor/xmath.hpp>
 
 #include "xtape/xtape.hpp"
@@ -464,6 +466,17 @@ TEST_CASE("MarginRankingLoss errors name the loss") {
         CHECK_THROWS_WITH_AS(loss(a, a, tape.constant(xt::xarray<double>{1, bad, -1})),
                              doctest::Contains("MarginRankingLoss: label must be 1 or -1, got"), ValueError);
     }
+    // The labels are counted in SIMD batches: a bad one in the tail after the
+    // last whole batch is found, and named by its own index.
+    for (std::size_t at : {std::size_t(0), std::size_t(20), std::size_t(36)}) {
+        CAPTURE(at);
+        const Var<double> long_input = tape.leaf(xt::zeros<double>({37}));
+        xt::xarray<double> labels = xt::ones<double>({37});
+        labels(at) = 3;
+        const std::string expected = fmt::format("got 3 at flat index {}", at);
+        CHECK_THROWS_WITH_AS(loss(long_input, long_input, tape.constant(labels)), doctest::Contains(expected.c_str()),
+                             ValueError);
+    }
     CHECK_THROWS_WITH_AS(loss(a, tape.leaf(xt::zeros<double>({3, 1})), tape.constant(xt::ones<double>({3}))),
                          doctest::Contains("MarginRankingLoss: input2 of shape (3, 1) must have input1's shape (3,)"),
                          ShapeError);
@@ -483,6 +496,44 @@ TEST_CASE_TEMPLATE("SDMLLoss: the spec's numbers, and batch_axis=1 reads the tra
     const Var<T> weighted =
         SDMLLoss<T>({.weight = 2})(tape.leaf(x1), tape.leaf(x2), tape.leaf(xt::xarray<T>{1, 0.5, 3}));
     check_values<T>(weighted.value(), {2 * expected[0], expected[1], 6 * expected[2]});
+}
+
+// The spec's SDMLLoss written out in double: each sample's (N, D) differences,
+// log_softmax of -D by its max, the smoothed labels L and the mean of L (log(L + 1e-12) - lp).
+std::vector<double> sdml_by_definition(const xt::xarray<double>& x1, const xt::xarray<double>& x2, double s) {
+    const std::size_t n = x1.shape()[0];
+    std::vector<double> out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::vector<double> logits(n);
+        for (std::size_t j = 0; j < n; ++j) {
+            double distance = 0;
+            for (std::size_t k = 0; k < x1.shape()[1]; ++k) distance += (x1(i, k) - x2(j, k)) * (x1(i, k) - x2(j, k));
+            logits[j] = -distance;
+        }
+        const double m = *std::max_element(logits.begin(), logits.end());
+        double total = 0;
+        for (double z : logits) total += std::exp(z - m);
+        double divergence = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            const double l = i == j ? 1 - s : s / static_cast<double>(n - 1);
+            divergence += l * (std::log(l + 1e-12) - (logits[j] - m - std::log(total)));
+        }
+        out[i] = divergence / static_cast<double>(n);
+    }
+    return out;
+}
+
+TEST_CASE_TEMPLATE("SDMLLoss equals its definition at every smoothing", T, float, double) {
+    const xt::xarray<double> x1{{0.5, -1, 2}, {1, 0.3, -0.7}, {-1.2, 0.8, 0.1}, {0.9, 1.1, -0.4}};
+    const xt::xarray<double> x2 = x1 + xt::xarray<double>{{0.1, 0.2, -0.1}, {-0.3, 0.1, 0.2}, {0.2, -0.2, 0.3},
+                                                          {0.6, -0.5, 0.4}};
+    for (double s : {0.0, 0.3, 1.0}) {
+        CAPTURE(s);
+        Tape<T> tape;
+        const xt::xarray<T> a = xt::cast<T>(x1), b = xt::cast<T>(x2);
+        check_values<T>(SDMLLoss<T>({.smoothing_parameter = s})(tape.leaf(a), tape.leaf(b)).value(),
+                        sdml_by_definition(x1, x2, s));
+    }
 }
 
 TEST_CASE("SDMLLoss: gradients by central differences in double") {

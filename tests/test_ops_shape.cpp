@@ -66,6 +66,10 @@ TEST_CASE("transpose permutes axes, reversing them by default") {
     check_shape_op([](const auto& v) { return transpose(v[0], {-1, 0, 1}); }, {x}, xt::transpose(x, {2, 0, 1}));
     const auto m = random_array({3, 2}, 5);
     check_shape_op([](const auto& v) { return transpose(v[0]); }, {m}, xt::transpose(m));
+    // A matrix is copied in blocks of 8 x 8: whole ones and cut ones at both edges.
+    const auto wide = random_array({70, 33}, 13);
+    check_shape_op([](const auto& v) { return transpose(v[0]); }, {wide}, xt::transpose(wide));
+    check_shape_op([](const auto& v) { return swapaxes(v[0], 1, 0); }, {wide}, xt::transpose(wide));
     const auto s = random_array({}, 6);
     check_shape_op([](const auto& v) { return transpose(v[0]); }, {s}, s);
     check_op([](auto&, const auto& v) { return transpose(v[0]) * v[1]; },

@@ -36,6 +36,30 @@ std::string position_of(std::size_t flat, const Shape& shape) {
 }
 
 
+// `value` with its axes permuted (output axis i is input axis axes[i]), in an
+// array from `storage`'s buffers. A matrix is transposed in 8 x 8 blocks, each
+// block's output rows written contiguously: xtensor's strided assignment steps
+// one element at a time through its index, several times slower, and larger
+// blocks or strided writes collide in the cache's sets when a row's length is
+// a power of two (docs/performance.md).
+template <class T, class Storage>
+xt::xarray<T> permuted(Storage& storage, const xt::xarray<T>& value, const std::vector<std::size_t>& axes) {
+    if (axes != std::vector<std::size_t>{1, 0}) return xt::transpose(value, axes);
+    const std::size_t rows = value.shape()[0], cols = value.shape()[1];
+    xt::xarray<T> out = storage.buffer({cols, rows});
+    constexpr std::size_t block = 8;
+    const T* in = value.data();
+    T* to = out.data();
+    for (std::size_t i0 = 0; i0 < rows; i0 += block) {
+        for (std::size_t j0 = 0; j0 < cols; j0 += block) {
+            for (std::size_t j = j0; j < std::min(j0 + block, cols); ++j) {
+                for (std::size_t i = i0; i < std::min(i0 + block, rows); ++i) to[j * rows + i] = in[i * cols + j];
+            }
+        }
+    }
+    return out;
+}
+
 // Throws ValueError unless every index lies in [0, n), naming the first offender.
 void check_indices_in_range(const IndexArray& index, std::size_t n, std::size_t axis, const Shape& shape,
                             const char* op) {
@@ -121,11 +145,11 @@ Var<T> transpose(const Var<T>& a, const Axes& perm) {
     // Output axis i is input axis axes[i]; the gradient goes back by the inverse.
     std::vector<std::size_t> inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = i;
-    xt::xarray<T> out = xt::transpose(a.value(), axes);
+    xt::xarray<T> out = permuted(tape, a.value(), axes);
     Axes inverse_axes(inverse.begin(), inverse.end());
     return tape.record(
         "transpose", {a}, std::move(out),
-        [inverse = std::move(inverse)](GradContext<T>& c) { c.accumulate(0, xt::transpose(c.grad(), inverse)); },
+        [inverse = std::move(inverse)](GradContext<T>& c) { c.accumulate(0, permuted(c, c.grad(), inverse)); },
         [inverse = std::move(inverse_axes)](VarGradContext<T>& c) { c.accumulate(0, transpose(c.grad(), inverse)); });
 }
 
@@ -137,11 +161,11 @@ Var<T> swapaxes(const Var<T>& a, std::ptrdiff_t axis1, std::ptrdiff_t axis2) {
     std::vector<std::size_t> perm(a.dimension());
     std::iota(perm.begin(), perm.end(), std::size_t(0));
     std::swap(perm[i], perm[j]);
-    xt::xarray<T> out = xt::transpose(a.value(), perm);
+    xt::xarray<T> out = permuted(tape, a.value(), perm);
     // Swapping is its own inverse.
     return tape.record(
         "swapaxes", {a}, std::move(out),
-        [perm = std::move(perm)](GradContext<T>& c) { c.accumulate(0, xt::transpose(c.grad(), perm)); },
+        [perm = std::move(perm)](GradContext<T>& c) { c.accumulate(0, permuted(c, c.grad(), perm)); },
         [i, j](VarGradContext<T>& c) {
             c.accumulate(0, swapaxes(c.grad(), static_cast<std::ptrdiff_t>(i), static_cast<std::ptrdiff_t>(j)));
         });
