@@ -99,12 +99,24 @@ TEST_CASE("swapaxes exchanges two axes") {
 // ---- broadcast_to, slice --------------------------------------------------------
 
 TEST_CASE("broadcast_to follows NumPy and sums the gradient back") {
+    // Repeated along one block of axes (filled or copied by blocks): a column,
+    // a row per sample, a scalar, a middle axis, leading axes; along none; and
+    // along two blocks apart (xtensor's broadcast).
     for (const auto& [from, to] : std::vector<std::pair<Shape, Shape>>{
-             {{3}, {2, 3}}, {{2, 1}, {2, 3}}, {{}, {2, 2}}, {{1}, {4}}, {{2, 3}, {2, 3}}}) {
+             {{3}, {2, 3}}, {{1, 3}, {4, 3}}, {{2, 1}, {2, 3}}, {{}, {2, 2}}, {{1}, {4}}, {{2, 1, 3}, {2, 4, 3}},
+             {{3, 4}, {2, 3, 4}}, {{1}, {2, 1}}, {{2, 3}, {2, 3}}, {{1, 1}, {1, 1, 1}}, {{1, 3, 1}, {2, 3, 4}},
+             {{3, 1}, {2, 3, 4}}}) {
         CAPTURE(to_string(from));
         CAPTURE(to_string(to));
         const auto x = random_array(from, 13);
         check_shape_op([&](const auto& v) { return broadcast_to(v[0], to); }, {x}, xt::broadcast(x, to));
+    }
+    // Empty results: nothing to write.
+    for (const auto& [from, to] : std::vector<std::pair<Shape, Shape>>{{{1}, {0}}, {{0}, {2, 0}}, {{2, 1}, {2, 0}}}) {
+        CAPTURE(to_string(from));
+        Tape<float> tape;
+        const Var<float> y = broadcast_to(tape.leaf(xt::ones<float>(from)), to);
+        CHECK(y.shape() == to);
     }
     Tape<double> tape;
     auto x = tape.leaf(xt::zeros<double>({2}));
