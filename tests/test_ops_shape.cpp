@@ -136,6 +136,16 @@ TEST_CASE("slice takes start:stop:step along an axis") {
     check_shape_op([](const auto& v) { return slice(v[0], 0, 0, 1); }, {one}, one);
     check_op([](auto&, const auto& v) { return slice(v[0], 1, 1, 3) * v[1]; },
              {random_array({3, 4}, 16), random_array({}, 17)});
+    // Rows of several elements (a leading or middle axis of a 3-d array), of
+    // one (the last axis), and none selected.
+    const auto cube = random_array({3, 5, 2}, 18);
+    check_shape_op([](const auto& v) { return slice(v[0], 1, 1, 5, 2); }, {cube},
+                   xt::view(cube, xt::all(), xt::range(1, 5, 2), xt::all()));
+    check_shape_op([](const auto& v) { return slice(v[0], 0, 2, 3); }, {cube}, xt::view(cube, xt::range(2, 3)));
+    check_shape_op([](const auto& v) { return slice(v[0], 2, 1, 2); }, {cube},
+                   xt::view(cube, xt::all(), xt::all(), xt::range(1, 2)));
+    check_shape_op([](const auto& v) { return slice(v[0], 1, 3, 3); }, {cube},
+                   xt::view(cube, xt::all(), xt::range(3, 3), xt::all()));
 }
 
 TEST_CASE("slice names the op, the range and the shape when the range does not fit") {
