@@ -8,13 +8,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <xtensor/xarray.hpp>
-#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xstrided_view.hpp>
 
 #include "../kernels/axis_layout.hpp"
-#include "../kernels/reduction.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/detail/sum_to.hpp"
 #include "xtape/ops.hpp"
@@ -67,25 +65,6 @@ xt::xstrided_slice_vector index_along(std::size_t rank, std::size_t axis, std::s
     xt::xstrided_slice_vector sv(rank, xt::all());
     sv[axis] = k;
     return sv;
-}
-
-// `a` repeated over `shape`, which it broadcasts to. When the axes it is
-// repeated along form one block (a scalar, a row per sample, a column, a
-// middle axis), each element or row is filled or copied over its block in
-// contiguous runs; xtensor's broadcast, which walks the output element by
-// element, serves the other patterns.
-template <class T>
-xt::xarray<T> repeated(Tape<T>& tape, const xt::xarray<T>& a, const Shape& shape) {
-    const std::vector<std::size_t> axes = detail::broadcast_axes(shape, a.shape(), "broadcast_to");
-    const auto block = kernels::block_reduction(shape, axes);
-    if (!block) return xt::broadcast(a, shape);
-    xt::xarray<T> out = tape.buffer(shape);
-    if (block->reduced == 1) {
-        std::copy_n(a.data(), a.size(), out.data());  // nothing repeats: the same elements
-    } else {
-        kernels::broadcast_block(a.data(), *block, T(1), out.data());  // divided by 1: copied
-    }
-    return out;
 }
 
 // Checks that every part is live and on the tape of the first; returns that tape.
@@ -175,7 +154,8 @@ Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
         throw ShapeError(fmt::format("broadcast_to: a of shape {} does not broadcast to shape {}",
                                      to_string(a.shape()), to_string(shape)));
     }
-    xt::xarray<T> out = repeated(tape, a.value(), shape);
+    xt::xarray<T> out = tape.buffer(shape);
+    detail::broadcast_copy(a.value(), out);
     // Either way the gradient is summed back to a's shape by accumulate.
     return tape.record(
         "broadcast_to", {a}, std::move(out), [](GradContext<T>& c) { c.accumulate(0, c.grad()); },
