@@ -1,4 +1,4 @@
-// Reducing a broadcast gradient back to the shape of the input it belongs to.
+// Reducing a broadcast gradient back to the shape of the input it belongs to, and its adjoint, broadcasting.
 #include "xtape/detail/sum_to.hpp"
 
 #include <algorithm>

@@ -78,7 +78,7 @@ static_assert(std::is_trivially_copyable_v<BinaryLayout> && sizeof(BinaryLayout)
 template <class T, class Storage>
 xt::xarray<T> broadcast_into(Storage& storage, const xt::xarray<T>& value, const Shape& shape) {
     xt::xarray<T> full = storage.buffer(shape);
-    broadcast_copy(value, full);
+    detail::broadcast_copy(value, full);
     return full;
 }
 

@@ -1,4 +1,4 @@
-// Reducing a broadcast gradient back to the shape of the input it belongs to, and broadcasting.
+// Reducing a broadcast gradient back to the shape of the input it belongs to, and its adjoint, broadcasting.
 #pragma once
 
 #include <vector>
