@@ -1,8 +1,12 @@
-// Reducing a broadcast gradient back to the shape of the input it belongs to.
+// Reducing a broadcast gradient back to the shape of the input it belongs to, and its adjoint, broadcasting.
 #include "xtape/detail/sum_to.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xbuilder.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xreducer.hpp>
 
 #include "kernels/reduction.hpp"
@@ -24,6 +28,19 @@ std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, 
 }
 
 template <class T>
+void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out) {
+    const std::vector<std::size_t> axes = broadcast_axes(out.shape(), a.shape(), "broadcast");
+    const auto block = kernels::block_reduction(out.shape(), axes);
+    if (!block) {
+        xt::noalias(out) = xt::broadcast(a, out.shape());
+    } else if (block->reduced == 1) {
+        std::copy_n(a.data(), a.size(), out.data());  // nothing repeats: the same elements
+    } else {
+        kernels::broadcast_block(a.data(), *block, T(1), out.data());  // divided by 1: copied
+    }
+}
+
+template <class T>
 xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op) {
     const Shape& from = g.shape();
     const std::vector<std::size_t> axes = broadcast_axes(from, target, op);
@@ -42,6 +59,8 @@ xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op
     return reduced;
 }
 
+template void broadcast_copy(const xt::xarray<float>&, xt::xarray<float>&);
+template void broadcast_copy(const xt::xarray<double>&, xt::xarray<double>&);
 template xt::xarray<float> sum_to(const xt::xarray<float>&, const Shape&, const char*);
 template xt::xarray<double> sum_to(const xt::xarray<double>&, const Shape&, const char*);
 

@@ -18,9 +18,12 @@ namespace {
 // The shapes a unary op is checked on: a matrix, a vector, 0-d, and rank 3.
 const std::vector<Shape> unary_shapes = {{3, 4}, {5}, {}, {2, 1, 3}};
 
-// Pairs of shapes for a binary op: equal, broadcast on both sides, and 0-d with 1-D.
+// Pairs of shapes for a binary op: equal, broadcast on both sides, and 0-d with
+// 1-D; an operand repeated per row, along a middle axis, and along two separate
+// blocks of axes (the last through xtensor's broadcast, the others by blocks).
 const std::vector<std::pair<Shape, Shape>> binary_shapes = {
-    {{3, 4}, {3, 4}}, {{2, 1, 3}, {4, 1}}, {{}, {5}}, {{1}, {2, 2}}};
+    {{3, 4}, {3, 4}}, {{2, 1, 3}, {4, 1}}, {{}, {5}},           {{1}, {2, 2}},
+    {{3, 1}, {3, 4}}, {{2, 1, 3}, {2, 4, 3}}, {{1, 3, 1}, {2, 3, 4}}, {{3, 1}, {1, 4}}};
 
 // Checks a unary op (a generic callable Var -> Var) against `reference` (a generic
 // callable on xt::xarray<T>) in float and double, its gradient in double, and float

@@ -103,12 +103,24 @@ TEST_CASE("swapaxes exchanges two axes") {
 // ---- broadcast_to, slice --------------------------------------------------------
 
 TEST_CASE("broadcast_to follows NumPy and sums the gradient back") {
+    // Repeated along one block of axes (filled or copied by blocks): a column,
+    // a row per sample, a scalar, a middle axis, leading axes; along none; and
+    // along two blocks apart (xtensor's broadcast).
     for (const auto& [from, to] : std::vector<std::pair<Shape, Shape>>{
-             {{3}, {2, 3}}, {{2, 1}, {2, 3}}, {{}, {2, 2}}, {{1}, {4}}, {{2, 3}, {2, 3}}}) {
+             {{3}, {2, 3}}, {{1, 3}, {4, 3}}, {{2, 1}, {2, 3}}, {{}, {2, 2}}, {{1}, {4}}, {{2, 1, 3}, {2, 4, 3}},
+             {{3, 4}, {2, 3, 4}}, {{1}, {2, 1}}, {{2, 3}, {2, 3}}, {{1, 1}, {1, 1, 1}}, {{1, 3, 1}, {2, 3, 4}},
+             {{3, 1}, {2, 3, 4}}}) {
         CAPTURE(to_string(from));
         CAPTURE(to_string(to));
         const auto x = random_array(from, 13);
         check_shape_op([&](const auto& v) { return broadcast_to(v[0], to); }, {x}, xt::broadcast(x, to));
+    }
+    // Empty results: nothing to write.
+    for (const auto& [from, to] : std::vector<std::pair<Shape, Shape>>{{{1}, {0}}, {{0}, {2, 0}}, {{2, 1}, {2, 0}}}) {
+        CAPTURE(to_string(from));
+        Tape<float> tape;
+        const Var<float> y = broadcast_to(tape.leaf(xt::ones<float>(from)), to);
+        CHECK(y.shape() == to);
     }
     Tape<double> tape;
     auto x = tape.leaf(xt::zeros<double>({2}));
@@ -128,6 +140,16 @@ TEST_CASE("slice takes start:stop:step along an axis") {
     check_shape_op([](const auto& v) { return slice(v[0], 0, 0, 1); }, {one}, one);
     check_op([](auto&, const auto& v) { return slice(v[0], 1, 1, 3) * v[1]; },
              {random_array({3, 4}, 16), random_array({}, 17)});
+    // Rows of several elements (a leading or middle axis of a 3-d array), of
+    // one (the last axis), and none selected.
+    const auto cube = random_array({3, 5, 2}, 18);
+    check_shape_op([](const auto& v) { return slice(v[0], 1, 1, 5, 2); }, {cube},
+                   xt::view(cube, xt::all(), xt::range(1, 5, 2), xt::all()));
+    check_shape_op([](const auto& v) { return slice(v[0], 0, 2, 3); }, {cube}, xt::view(cube, xt::range(2, 3)));
+    check_shape_op([](const auto& v) { return slice(v[0], 2, 1, 2); }, {cube},
+                   xt::view(cube, xt::all(), xt::all(), xt::range(1, 2)));
+    check_shape_op([](const auto& v) { return slice(v[0], 1, 3, 3); }, {cube},
+                   xt::view(cube, xt::all(), xt::range(3, 3), xt::all()));
 }
 
 TEST_CASE("slice names the op, the range and the shape when the range does not fit") {

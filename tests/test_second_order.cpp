@@ -8,6 +8,7 @@
 // while a wrong second derivative is off by O(|J''|).
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <xtensor/xmath.hpp>
 
 #include "xtape/xtape.hpp"
@@ -248,6 +250,35 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
         {"matmul batched", [](V v) { return weighted(matmul(reshape(v[0], {3, 2, 2}), reshape(v[1], {3, 2, 2}))); }},
     };
     for (const auto& [name, f] : two_inputs) check_order_2(name, f, {{"x", x}, {"y", y}});
+}
+
+TEST_CASE("create_graph: broadcast_to, slice and the reductions' gradients for every pattern at order 2") {
+    // broadcast_to repeats by blocks when the repeated axes form one block and
+    // through xtensor otherwise; the reductions' differentiable backward
+    // broadcasts their gradient back the same way.
+    using V = const std::vector<Var<double>>&;
+    for (const auto& [from, to] : std::vector<std::pair<Shape, Shape>>{
+             {{}, {3, 4}}, {{3, 1}, {3, 4}}, {{4}, {3, 4}}, {{1, 4}, {3, 4}}, {{3, 1, 4}, {3, 2, 4}},
+             {{1, 3, 1}, {2, 3, 4}}}) {
+        const Fn f = [to](V v) { return weighted(broadcast_to(square(v[0]), to)); };
+        check_order_2(fmt::format("broadcast_to {} to {}", to_string(from), to_string(to)), f,
+                      {{"x", uniform(from, -1.5, 1.5, 31)}});
+    }
+    const xt::xarray<double> x = uniform({3, 2, 4}, -1.5, 1.5, 32);
+    // slice's gradient (unslice) and its gradient (slice), to order 3.
+    for (const auto& [axis, start, stop, step] : std::vector<std::array<std::size_t, 4>>{
+             {0, 1, 3, 1}, {1, 1, 2, 1}, {2, 0, 4, 3}, {2, 1, 1, 1}}) {
+        const Fn f = [axis, start, stop, step](V v) {
+            return weighted(slice(square(v[0]), static_cast<std::ptrdiff_t>(axis), start, stop, step));
+        };
+        const std::string what = fmt::format("slice axis {} {}:{}:{}", axis, start, stop, step);
+        check_order_2(what, f, {{"x", x}});
+        check_order_3(what, f, {{"x", x}});
+    }
+    for (const Axes& axes : std::vector<Axes>{{0, 1, 2}, {0}, {1}, {2}, {0, 1}, {1, 2}, {0, 2}}) {
+        const Fn f = [axes](V v) { return weighted(mean(square(v[0]), axes)); };
+        check_order_2(fmt::format("mean over ({})", fmt::join(axes, ", ")), f, {{"x", x}});
+    }
 }
 
 TEST_CASE("create_graph: fused programs and chunked graphs give the second derivatives of their composition") {

@@ -10,6 +10,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "xtape/detail/op_support.hpp"
+#include "xtape/detail/sum_to.hpp"
 #include "xtape/ops.hpp"
 #include "xtape/tape.hpp"
 
@@ -77,7 +78,7 @@ static_assert(std::is_trivially_copyable_v<BinaryLayout> && sizeof(BinaryLayout)
 template <class T, class Storage>
 xt::xarray<T> broadcast_into(Storage& storage, const xt::xarray<T>& value, const Shape& shape) {
     xt::xarray<T> full = storage.buffer(shape);
-    xt::noalias(full) = xt::broadcast(value, shape);
+    detail::broadcast_copy(value, full);
     return full;
 }
 

@@ -8,13 +8,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <xtensor/xarray.hpp>
-#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xstrided_view.hpp>
 
 #include "../kernels/axis_layout.hpp"
 #include "xtape/detail/op_support.hpp"
+#include "xtape/detail/sum_to.hpp"
 #include "xtape/ops.hpp"
 
 #include "differentiable.hpp"
@@ -178,12 +178,76 @@ Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
         throw ShapeError(fmt::format("broadcast_to: a of shape {} does not broadcast to shape {}",
                                      to_string(a.shape()), to_string(shape)));
     }
-    xt::xarray<T> out = xt::broadcast(a.value(), shape);
+    xt::xarray<T> out = tape.buffer(shape);
+    detail::broadcast_copy(a.value(), out);
     // Either way the gradient is summed back to a's shape by accumulate.
     return tape.record(
         "broadcast_to", {a}, std::move(out), [](GradContext<T>& c) { c.accumulate(0, c.grad()); },
         [](VarGradContext<T>& c) { c.accumulate(0, c.grad()); });
 }
+
+namespace {
+
+// The positions start, start + step, ... below stop along one axis of a
+// row-major array: rows of `inner` contiguous elements, `count` of them in
+// each of the `outer` blocks. slice reads them; its gradient writes them.
+struct SliceRows {
+    kernels::AxisLayout whole;
+    std::size_t start;
+    std::size_t stop;
+    std::size_t step;
+    std::size_t count;
+
+    SliceRows(const Shape& shape, std::size_t axis, std::size_t start, std::size_t stop, std::size_t step)
+        : whole(shape, axis), start(start), stop(stop), step(step),
+          count(stop > start ? (stop - start - 1) / step + 1 : 0) {}
+
+    Shape part_shape(const Shape& shape, std::size_t axis) const {
+        Shape part = shape;
+        part[axis] = count;
+        return part;
+    }
+    // Calls f(offset in the whole array, offset in the slice) for each row.
+    template <class F>
+    void for_each_row(F f) const {
+        for (std::size_t o = 0; o < whole.outer; ++o) {
+            for (std::size_t r = 0; r < count; ++r) {
+                f((o * whole.n + start + r * step) * whole.inner, (o * count + r) * whole.inner);
+            }
+        }
+    }
+    template <class T>
+    void take(const T* from_whole, T* part) const {
+        for_each_row([&](std::size_t w, std::size_t p) { std::copy_n(from_whole + w, whole.inner, part + p); });
+    }
+    // Zeros except the slice, which is `part`.
+    template <class T>
+    void put(const T* part, T* to_whole) const {
+        std::fill_n(to_whole, whole.outer * whole.n * whole.inner, T(0));
+        for_each_row([&](std::size_t w, std::size_t p) { std::copy_n(part + p, whole.inner, to_whole + w); });
+    }
+};
+
+// Zeros of `shape` holding g at the slice `rows` along `axis`: slice's
+// gradient, whose own gradient is the slice.
+template <class T>
+Var<T> unslice(const Var<T>& g, const SliceRows& rows, std::size_t axis, const Shape& shape) {
+    Tape<T>& tape = tape_of(g, "unslice");
+    xt::xarray<T> out = tape.buffer(shape);
+    rows.put(g.value().data(), out.data());
+    return tape.record(
+        "unslice", {g}, std::move(out),
+        [rows](GradContext<T>& c) {
+            xt::xarray<T> dg = c.buffer(c.input(0).shape());
+            rows.take(c.grad().data(), dg.data());
+            c.accumulate(0, std::move(dg));
+        },
+        [rows, axis](VarGradContext<T>& c) {
+            c.accumulate(0, slice(c.grad(), static_cast<std::ptrdiff_t>(axis), rows.start, rows.stop, rows.step));
+        });
+}
+
+}  // namespace
 
 template <class T>
 Var<T> slice(const Var<T>& a, std::ptrdiff_t axis, std::size_t start, std::size_t stop, std::size_t step) {
@@ -195,22 +259,15 @@ Var<T> slice(const Var<T>& a, std::ptrdiff_t axis, std::size_t start, std::size_
                                      "need 0 <= start <= stop <= size and step >= 1",
                                      start, stop, step, ax, size, to_string(a.shape())));
     }
-    xt::xarray<T> out = xt::strided_view(a.value(), range_along(a.dimension(), ax, start, stop, step));
-    return tape.record("slice", {a}, std::move(out), [ax, start, stop, step](GradContext<T>& c) {
+    const SliceRows rows(a.shape(), ax, start, stop, step);
+    xt::xarray<T> out = tape.buffer(rows.part_shape(a.shape(), ax));
+    rows.take(a.value().data(), out.data());
+    return tape.record("slice", {a}, std::move(out), [rows](GradContext<T>& c) {
         // The gradient lands on the selected elements; the others get 0.
-        const auto& x = c.input(0);
-        xt::xarray<T> dx = xt::zeros<T>(x.shape());
-        xt::noalias(xt::strided_view(dx, range_along(x.dimension(), ax, start, stop, step))) = c.grad();
+        xt::xarray<T> dx = c.buffer(c.input(0).shape());
+        rows.put(c.grad().data(), dx.data());
         c.accumulate(0, std::move(dx));
-    }, [ax, start, stop, step](VarGradContext<T>& c) {
-        // The flat positions of the selected elements, in the output's order.
-        const Shape& shape = c.input(0).shape();
-        xt::xarray<std::size_t> all = xt::empty<std::size_t>(shape);
-        std::iota(all.begin(), all.end(), std::size_t(0));
-        const xt::xarray<std::size_t> selected = xt::strided_view(all, range_along(shape.size(), ax, start, stop, step));
-        auto positions = std::make_shared<const std::vector<std::size_t>>(selected.begin(), selected.end());
-        c.accumulate(0, detail::scatter_flat(c.grad(), std::move(positions), shape));
-    });
+    }, [rows, ax](VarGradContext<T>& c) { c.accumulate(0, unslice(c.grad(), rows, ax, c.input(0).shape())); });
 }
 
 template <class T>
@@ -499,7 +556,10 @@ Var<T> take_flat(const Var<T>& a, Positions positions, const Shape& shape) {
 template <class T>
 Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape) {
     Tape<T>& tape = tape_of(g, "scatter_flat");
-    xt::xarray<T> out = xt::zeros<T>(shape);
+    // Zeroed spare storage of the tape rather than a new array (whose first
+    // touch would fault in every page).
+    xt::xarray<T> out = tape.buffer(shape);
+    std::fill(out.begin(), out.end(), T(0));
     for (std::size_t i = 0; i < positions->size(); ++i) out.flat((*positions)[i]) += g.value().flat(i);
     return tape.record(
         "scatter_flat", {g}, std::move(out),

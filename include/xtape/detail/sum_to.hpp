@@ -1,4 +1,4 @@
-// Reducing a broadcast gradient back to the shape of the input it belongs to.
+// Reducing a broadcast gradient back to the shape of the input it belongs to, and its adjoint, broadcasting.
 #pragma once
 
 #include <vector>
@@ -14,6 +14,14 @@ namespace xtape::detail {
 /// does not. Throws ShapeError naming `op` (a gradient of shape `from` that
 /// cannot be reduced to `target`) when `target` does not broadcast to `from`.
 std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, const char* op);
+
+/// Writes `a` repeated over out's shape, which a's shape broadcasts to: the
+/// adjoint of sum_to. When the repeated axes form one block (a scalar, a row
+/// per sample, a column, a middle axis), each element or row is filled or
+/// copied over its block in contiguous runs; other patterns go through
+/// xtensor's broadcast, which walks the output element by element.
+template <class T>
+void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out);
 
 /// Sums `g` over the axes along which `target` was broadcast (leading axes that
 /// `target` lacks, and axes where `target` has size 1), giving an array of
