@@ -58,6 +58,7 @@ std::string problems(const nlohmann::json& report) {
         for (const char* field : {"torch_us", "ratio", "disagreement"}) {
             if (row.at(field).is_number() != with_torch) out += fmt::format("{}: {} does not match the peer\n", name, field);
         }
+        if (with_torch && !(row.at("torch_us").get<double>() > 0)) out += name + ": torch_us is not positive\n";
         // A training step has its parts, each timed like the whole step; a loss has none.
         const bool step = name.starts_with("train/");
         const auto& phases = row.at("phases");
@@ -74,6 +75,9 @@ std::string problems(const nlohmann::json& report) {
                     if (times.value(field, nlohmann::json()).is_number() != with_torch) {
                         out += fmt::format("{}: {}'s {} does not match the peer\n", name, part, field);
                     }
+                }
+                if (with_torch && times.at("torch_us").is_number() && !(times.at("torch_us").get<double>() > 0)) {
+                    out += fmt::format("{}: {}'s torch_us is not positive\n", name, part);
                 }
             }
         }

@@ -31,16 +31,16 @@ struct TimingPolicy {
     ClockKind clock = ClockKind::Wall;
 };
 
-/// What an empty interval measures on `clock`: the part of the two clock reads
-/// that falls inside every timed interval, the median of 1001 empty ones. A
-/// read of the thread's CPU time is a system call, about 2 µs on a VM: as long
-/// as a small case's whole step. median_seconds subtracts it from every
-/// repetition.
+/// What an empty interval measures on `clock` (the median of 1001 at the first
+/// call): the part of the two clock reads that falls inside every timed
+/// interval. A read of the thread's CPU time may be a system call as long as a
+/// small case's whole step (docs/performance.md, 2026-12-06).
 double clock_overhead_seconds(ClockKind clock);
 
 /// The median over the repetitions of the time of each step's `run`, in
 /// seconds, each repetition timed on its own with the policy's clock, less the
-/// clock's own overhead (clock_overhead_seconds). The
+/// median of an empty step that takes its turn in every round (the clock's
+/// own cost, as clock_overhead_seconds, under the same conditions). The
 /// steps take turns: a round runs each step once, and the policy counts rounds
 /// (repetitions) and their total time. Taking turns makes the steps' times
 /// comparable: a busy spell on the machine, a change of clock speed, falls on

@@ -65,8 +65,9 @@ nlohmann::json hvp_json(const Row& row) {
 }  // namespace
 
 std::string to_table(const Report& report) {
-    std::string out = fmt::format("threads {}{}, {} clock (its own {:.0f} ns subtracted from every time), xtape "
-                                  "kernels {}, copy bandwidth {:.1f} GB/s at the start, torch {}\n",
+    std::string out = fmt::format("threads {}{}, {} clock (its own cost, {:.0f} ns at the start, timed alongside "
+                                  "every case and subtracted), xtape kernels {}, copy bandwidth {:.1f} GB/s at the "
+                                  "start, torch {}\n",
                                   report.threads, report.quick ? " (quick: reduced sizes, few repetitions)" : "",
                                   report.clock, report.clock_overhead_ns, report.kernels, report.bandwidth_gb_s,
                                   report.torch_version.value_or("absent"));
