@@ -466,8 +466,9 @@ TEST_CASE("MarginRankingLoss errors name the loss") {
         CHECK_THROWS_WITH_AS(loss(a, a, tape.constant(xt::xarray<double>{1, bad, -1})),
                              doctest::Contains("MarginRankingLoss: label must be 1 or -1, got"), ValueError);
     }
-    // The labels are counted in SIMD batches: a bad one in the tail after the
-    // last whole batch is found, and named by its own index.
+    // The labels are counted without a branch (vectorised by the compiler): a
+    // bad one in the tail after the last whole batch is found, and named by
+    // its own index.
     for (std::size_t at : {std::size_t(0), std::size_t(20), std::size_t(36)}) {
         CAPTURE(at);
         const Var<double> long_input = tape.leaf(xt::zeros<double>({37}));

@@ -163,3 +163,24 @@ TEST_CASE_TEMPLATE("item gives the only element of a one-element value and refus
     CHECK(tape.leaf(xt::xarray<T>{T(2.5)}).item() == T(2.5));
     CHECK_THROWS_WITH_AS(x.item(), "Var::item: the value of shape (2, 2) has 4 elements, not one", ShapeError);
 }
+
+TEST_CASE("a value recorded early stays where it is while the tape grows over many nodes") {
+    // backward functions and differentiable sweeps hold references to values
+    // while they record further nodes: storage must never move.
+    Tape<double> tape;
+    for (int round = 0; round < 2; ++round) {  // on a fresh tape, then on reused nodes
+        CAPTURE(round);
+        const Var<double> x = tape.leaf(xt::xarray<double>{1.0, 2.0, 3.0});
+        const xt::xarray<double>& value = x.value();
+        const double* data = value.data();
+        Var<double> y = x;
+        for (int i = 0; i < 200; ++i) y = add(y, x);  // several blocks of nodes
+        CHECK(&x.value() == &value);
+        CHECK(x.value().data() == data);
+        CHECK(value == xt::xarray<double>{1.0, 2.0, 3.0});
+        CHECK(y.value() == xt::xarray<double>{201.0, 402.0, 603.0});
+        tape.backward(sum(y));
+        CHECK(x.grad() == xt::xarray<double>{201.0, 201.0, 201.0});
+        tape.clear();
+    }
+}

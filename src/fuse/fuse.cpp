@@ -266,7 +266,7 @@ struct RowReduction {
         std::optional<TileProgram<T>> program;  // for the values alone
         if (!gradients) program.emplace(e);
         // Tiles are at most tile_elements long, and no longer than the input.
-        std::array<T, tile_elements> unit_seed;
+        alignas(64) std::array<T, tile_elements> unit_seed;
         if (gradients) std::fill_n(unit_seed.begin(), std::min(tile_elements, rows * n), T(1) / static_cast<T>(divisor));
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
         const Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
@@ -277,7 +277,7 @@ struct RowReduction {
         std::vector<T> parts(tiles.split_rows() ? tiles.count() : 0);
         on_tile_ranges(gradients ? *sweep : *program, tiles.count(),
                        [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            std::array<T, tile_elements> values;
+            alignas(64) std::array<T, tile_elements> values;
             Pointers<const T*> at(reads.size());
             Pointers<T*> grads_at(writes.size());
             TileStreams<T> streams(rows * n, reads, writes);
@@ -318,7 +318,7 @@ struct RowReduction {
         const Pointers<T*> writes = grads.data();
         const RowTiles tiles{rows, n};
         on_tile_ranges(program, tiles.count(), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            std::array<T, tile_elements> seed;
+            alignas(64) std::array<T, tile_elements> seed;
             Pointers<const T*> at(reads.size());
             Pointers<T*> grads_at(writes.size());
             TileStreams<T> streams(rows * n, reads, writes);

@@ -44,11 +44,11 @@ Var<T> MarginRankingLoss<T>::operator()(const Var<T>& input1, const Var<T>& inpu
     // of them), the first bad one sought only when there is one. |NaN| != 1.
     const T* labels = label.value().data();
     const std::size_t size = label.value().size();
+    const auto is_bad = [](T y) { return std::abs(y) != T(1); };
     std::size_t bad = 0;
-    for (std::size_t i = 0; i < size; ++i) bad += std::abs(labels[i]) != T(1);
+    for (std::size_t i = 0; i < size; ++i) bad += is_bad(labels[i]);
     if (bad > 0) {
-        const std::size_t i = static_cast<std::size_t>(
-            std::find_if(labels, labels + size, [](T y) { return std::abs(y) != T(1); }) - labels);
+        const std::size_t i = static_cast<std::size_t>(std::find_if(labels, labels + size, is_bad) - labels);
         throw ValueError(
             fmt::format("{}: label must be 1 or -1, got {} at flat index {}", this->name(), labels[i], i));
     }

@@ -44,7 +44,7 @@ std::string position_of(std::size_t flat, const Shape& shape) {
 // a power of two (docs/performance.md).
 template <class T, class Storage>
 xt::xarray<T> permuted(Storage& storage, const xt::xarray<T>& value, const std::vector<std::size_t>& axes) {
-    if (axes != std::vector<std::size_t>{1, 0}) return xt::transpose(value, axes);
+    if (!(axes.size() == 2 && axes[0] == 1)) return xt::transpose(value, axes);
     const std::size_t rows = value.shape()[0], cols = value.shape()[1];
     xt::xarray<T> out = storage.buffer({cols, rows});
     constexpr std::size_t block = 8;
