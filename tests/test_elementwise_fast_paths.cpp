@@ -205,6 +205,25 @@ TEST_CASE_TEMPLATE("neg, square, pow, tanh match libm at every length and at the
                             [](T x, T) { return T(3) * std::pow(x, T(2)); }, specials, -3, 3);
     check_against_scalar<T>([](auto v) { return pow(v, T(-0.5)); }, [](T x) { return std::pow(x, T(-0.5)); },
                             [](T x, T) { return T(-0.5) * std::pow(x, T(-1.5)); }, {T(0), inf, T(-1)}, 0.1, 3);
+    // p = 2 and p = 1 are computed as x * x and x: bit for bit what std::pow gives.
+    for (const T p : {T(2), T(1)}) {
+        CAPTURE(p);
+        check_against_scalar<T>([p](auto v) { return pow(v, p); }, [p](T x) { return std::pow(x, p); },
+                                [p](T x, T) { return p * std::pow(x, p - T(1)); }, specials, -3, 3);
+        const xt::xarray<T> x = values_with<T>(37, specials, -1e3, 1e3, 5);
+        Tape<T> tape;
+        const xt::xarray<T> y = pow(tape.constant(x), p).value();
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            CAPTURE(x(i));
+            const T want = std::pow(x(i), p);
+            if (std::isnan(want)) {
+                CHECK(std::isnan(y(i)));
+            } else {
+                CHECK(y(i) == want);
+                CHECK(std::signbit(y(i)) == std::signbit(want));
+            }
+        }
+    }
     // 1 - y^2 rounded once (y^2 is exact in double), which the rule's
     // (1 - y)(1 + y) meets within an ulp or two at every optimisation level; near
     // |y| = 1 a separately rounded y^2 would be magnified by the cancellation.

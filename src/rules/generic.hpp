@@ -259,7 +259,9 @@ auto elu_slope_of(const X& x, double alpha) -> decltype(elu_slope(x, alpha)) {
 
 /// x to the power p (a value of x's kind or a number). Batches go lane by
 /// lane through std::pow: xsimd's pow is exp(p log|x|), less accurate for
-/// large results and wrong at x = 0 (0^0 = 1, 0^-1 = inf).
+/// large results and wrong at x = 0 (0^0 = 1, 0^-1 = inf). A number p of 1 or
+/// 2 (a focal loss's gamma, and its derivative's exponent) is x or x * x:
+/// what std::pow gives (the exact square rounded once), without a call per lane.
 struct pow_function {
     template <class X, class P>
     constexpr auto operator()(const X& x, const P& p) const {
@@ -277,7 +279,10 @@ struct pow_function {
                 for (std::size_t i = 0; i < X::size; ++i) lanes[i] = std::pow(lanes[i], exponents[i]);
                 return X::load_aligned(lanes);
             } else {
-                return lanewise(x, [e = static_cast<T>(p)](T v) { return std::pow(v, e); });
+                const T e = static_cast<T>(p);
+                if (e == T(1)) return x;
+                if (e == T(2)) return x * x;
+                return lanewise(x, [e](T v) { return std::pow(v, e); });
             }
         } else if constexpr (std::is_arithmetic_v<X>) {
             return std::pow(x, static_cast<X>(p));
