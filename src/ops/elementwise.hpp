@@ -6,9 +6,6 @@
 
 #include <optional>
 
-#include <xtensor/xbroadcast.hpp>
-#include <xtensor/xnoalias.hpp>
-
 #include "xtape/detail/op_support.hpp"
 #include "xtape/detail/sum_to.hpp"
 #include "xtape/ops.hpp"
