@@ -12,11 +12,12 @@ template <class T>
 std::vector<Var<T>> grad(const Var<T>& output, std::span<const Var<T>> inputs, const Var<T>& seed,
                          GradOptions options) {
     Tape<T>& tape = output.tape();
-    std::vector<Var<T>> grads = tape.gradients(output, seed, inputs);
-    if (!options.create_graph) {
-        for (Var<T>& g : grads) {
-            if (g.requires_grad()) g = tape.constant(g.value());
-        }
+    if (options.create_graph) return tape.gradients(output, seed, inputs);
+    // Constants: the first-order sweep gives them without recording anything.
+    std::vector<Var<T>> grads;
+    grads.reserve(inputs.size());
+    for (xt::xarray<T>& g : tape.gradient_arrays(output, seed.value(), inputs)) {
+        grads.push_back(tape.constant(std::move(g)));
     }
     return grads;
 }

@@ -1,6 +1,7 @@
 // The tape: recording nodes, the reverse sweep, and the thread-local current tape.
 #include "xtape/tape.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -277,6 +278,64 @@ std::vector<Var<T>> Tape<T>::gradients(const Var<T>& root, const Var<T>& seed, s
     for (const Var<T>& x : wrt) {
         const bool reached = x.index_ < grads.size() && grads[x.index_].valid();
         result.push_back(reached ? grads[x.index_] : constant(xt::zeros<T>(x.shape())));
+    }
+    return result;
+}
+
+template <class T>
+std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt::xarray<T>& seed,
+                                                    std::span<const Var<T>> wrt) {
+    check(root, "grad");
+    if (seed.shape() != root.shape()) {
+        throw ShapeError(fmt::format("grad: seed of shape {} does not match output of shape {}",
+                                     to_string(seed.shape()), to_string(root.shape())));
+    }
+    for (const Var<T>& x : wrt) check(x, "grad");
+    // The gradients the tape holds are set aside for this sweep's and put back
+    // after it, also when a backward function throws.
+    std::vector<std::pair<std::uint32_t, xt::xarray<T>>> held;
+    for (std::uint32_t i = 0; i <= root.index_; ++i) {
+        Node& node = nodes_[i];
+        if (!node.has_grad) continue;
+        held.emplace_back(i, std::move(node.grad));
+        node.has_grad = false;
+    }
+    struct PutBack {
+        Tape& tape;
+        std::uint32_t root;
+        std::vector<std::pair<std::uint32_t, xt::xarray<T>>>& held;
+        ~PutBack() {
+            for (std::uint32_t i = 0; i <= root; ++i) {
+                Node& node = tape.nodes_[i];
+                if (node.has_grad) tape.recycle(std::move(node.grad));
+                node.has_grad = false;
+            }
+            for (auto& [i, grad] : held) {
+                tape.nodes_[i].grad = std::move(grad);
+                tape.nodes_[i].has_grad = true;
+            }
+        }
+    } put_back{*this, root.index_, held};
+    Node& top = nodes_[root.index_];
+    if (top.requires_grad) {
+        top.grad = seed;
+        top.has_grad = true;
+        sweep(root.index_);
+    }
+    std::vector<xt::xarray<T>> result;
+    result.reserve(wrt.size());
+    for (std::size_t k = 0; k < wrt.size(); ++k) {
+        const std::uint32_t i = wrt[k].index_;
+        const auto earlier = std::find_if(wrt.begin(), wrt.begin() + static_cast<std::ptrdiff_t>(k),
+                                          [i](const Var<T>& x) { return x.index_ == i; });
+        if (earlier != wrt.begin() + static_cast<std::ptrdiff_t>(k)) {
+            result.push_back(result[static_cast<std::size_t>(earlier - wrt.begin())]);  // an input given twice
+        } else if (i <= root.index_ && nodes_[i].has_grad) {
+            result.push_back(std::move(nodes_[i].grad));
+            nodes_[i].has_grad = false;
+        } else {
+            result.push_back(xt::zeros<T>(wrt[k].shape()));  // not reached
+        }
     }
     return result;
 }

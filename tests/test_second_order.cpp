@@ -12,6 +12,7 @@
 #include <cmath>
 #include <functional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -385,6 +386,49 @@ TEST_CASE("backward with create_graph: leaves accumulate as before, gradients ar
     const Var<double> unused = tape.leaf(xt::xarray<double>{1.0, 2.0});
     CHECK(grad(y, {unused})[0].value() == xt::xarray<double>{0.0, 0.0});
     CHECK_THROWS_AS(unused.grad_var(), TapeError);
+}
+
+TEST_CASE("grad without create_graph: the first-order sweep's arrays, and every gradient the tape holds is left alone") {
+    Tape<double> tape;
+    const Var<double> a = tape.leaf(xt::xarray<double>{0.3, -0.7, 1.1});
+    const Var<double> b = tape.leaf(xt::xarray<double>{{0.5, 1.5, -2.0}, {0.25, -1.0, 3.0}});
+    const Var<double> m = a * a;  // an intermediate node
+    const Var<double> y = sum(exp(a) * b + m);  // a broadcast over b's rows
+    tape.backward(y);
+    const xt::xarray<double> a_once = a.grad(), b_once = b.grad(), m_once = tape.grad_of(m.index());
+    tape.backward(y);  // leaves accumulate: twice the gradient
+    const xt::xarray<double> a_twice = a.grad(), b_twice = b.grad();
+    const Var<double> later = tape.leaf(xt::xarray<double>{1.0});  // recorded after y: not reached
+    const auto g = grad(y, {b, a, a, m, later});
+    // The same sweep as backward's, so the same bits; an input given twice gets its gradient twice.
+    CHECK(g[0].value() == b_once);
+    CHECK(g[1].value() == a_once);
+    CHECK(g[2].value() == a_once);
+    CHECK(g[3].value() == m_once);
+    CHECK(g[4].value() == xt::xarray<double>{0.0});
+    for (const Var<double>& gk : g) CHECK_FALSE(gk.requires_grad());
+    CHECK(a.grad() == a_twice);
+    CHECK(b.grad() == b_twice);
+    CHECK(tape.grad_of(m.index()) == m_once);
+    CHECK_FALSE(later.has_grad());
+
+    // An op with only an array backward needs nothing more at first order.
+    const auto cube_backward = [](GradContext<double>& c) {
+        c.accumulate(0, c.grad() * 3.0 * c.input(0) * c.input(0));
+    };
+    const auto cube = tape.record("my_cube", {a}, xt::xarray<double>(a.value() * a.value() * a.value()), cube_backward);
+    CHECK(grad(sum(cube), {a})[0].value() == xt::xarray<double>(3.0 * a.value() * a.value()));
+    CHECK(a.grad() == a_twice);
+
+    // A backward that throws leaves the held gradients as they were.
+    const auto fails = tape.record("my_failing_op", {b}, xt::xarray<double>(b.value()),
+                                   [](GradContext<double>&) { throw std::runtime_error("my_failing_op"); });
+    CHECK_THROWS_AS(grad(sum(fails) + y, {a, b}), std::runtime_error);
+    CHECK(a.grad() == a_twice);
+    CHECK(b.grad() == b_twice);
+    CHECK(tape.grad_of(m.index()) == m_once);
+    tape.backward(y);
+    CHECK(b.grad() == xt::xarray<double>(b_twice + b_once));
 }
 
 TEST_CASE("create_graph through a custom op: a differentiable backward is used, an array-only one throws naming the op") {

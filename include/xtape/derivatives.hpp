@@ -24,8 +24,10 @@ struct GradOptions {
 /// The gradients of `output` with respect to each of `inputs` (any variables
 /// of its tape, leaves or not), as variables on that tape, seeded with `seed`
 /// (of the output's shape). An input the output does not depend on gets zeros.
-/// Functional: no variable's grad() changes. Throws as Tape::gradients does,
-/// and TapeError naming a node that has no differentiable backward.
+/// Functional: no variable's grad() changes. Without create_graph the
+/// gradients are constants from the first-order sweep (Tape::gradient_arrays);
+/// with it they are recorded (Tape::gradients), and a node that has no
+/// differentiable backward throws TapeError naming it.
 template <class T>
 std::vector<Var<T>> grad(const Var<T>& output, std::span<const Var<T>> inputs, const Var<T>& seed,
                          GradOptions options = {});

@@ -194,6 +194,11 @@ public:
     /// zeros (a constant).
     std::vector<Var<T>> gradients(const Var<T>& root, const Var<T>& seed, std::span<const Var<T>> wrt,
                                   std::uint32_t floor = 0);
+    /// The same gradients as arrays, by the first-order sweep (each node's
+    /// array backward, nothing recorded): what xtape::grad returns without
+    /// create_graph. No gradient the tape holds changes.
+    std::vector<xt::xarray<T>> gradient_arrays(const Var<T>& root, const xt::xarray<T>& seed,
+                                               std::span<const Var<T>> wrt);
 
     /// Forgets every gradient (values and handles stay valid).
     void zero_grad();
