@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <optional>
-#include <random>
 #include <string>
 #include <type_traits>
 
@@ -11,6 +10,7 @@
 #include <xtensor/xview.hpp>
 
 #include "ctc_brute_force.hpp"
+#include "support/random_arrays.hpp"
 #include "support/registry_walk.hpp"
 #include "xtape/gradcheck.hpp"
 #include "xtape/losses/ctc_loss.hpp"
@@ -26,14 +26,9 @@ constexpr CtcImplementation implementations[] = {CtcImplementation::Fused, CtcIm
 
 const char* name_of(CtcImplementation impl) { return impl == CtcImplementation::Fused ? "fused" : "composed"; }
 
-template <class T>
-xt::xarray<T> random_activations(const Shape& shape, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(0.0, 1.5);
-    xt::xarray<T> x = xt::empty<T>(shape);
-    for (auto& v : x) v = static_cast<T>(normal(rng));
-    return x;
-}
+// Activations drawn from a normal distribution of this deviation: every
+// class's probability varies between frames.
+constexpr double activation_stddev = 1.5;
 
 // One call of CTCLoss on a fresh tape: the loss and d(sum of the loss)/d(pred).
 template <class T>
@@ -152,7 +147,7 @@ TEST_CASE("both implementations match brute-force enumeration of paths, values a
     const std::vector<std::vector<std::int64_t>> labels = {{0, 1}, {1, 1}, {}};
     const std::vector<std::size_t> lengths = {4, 3, 4};
     const CtcArgs args{{{0, 1}, {1, 1}, {-1, -1}}, xt::xarray<double>{4, 3, 4}};
-    const xt::xarray<double> x = random_activations<double>({3, 4, 3}, 7);
+    const xt::xarray<double> x = test::random_normal<double>({3, 4, 3}, 7, activation_stddev);
     for (const bool time_major : {false, true}) {
         const xt::xarray<double> pred = time_major ? xt::xarray<double>(xt::transpose(x, {1, 0, 2})) : x;
         for (const CtcImplementation impl : implementations) {
@@ -184,8 +179,9 @@ TEST_CASE("CTCLoss passes gradcheck with lengths, padding, an empty label and sa
                                                 std::nullopt, in[1]);
             };
             const Shape shape = time_major ? Shape{5, 4, 4} : Shape{4, 5, 4};
-            const GradcheckResult r = gradcheck(
-                f, {{"pred", random_activations<double>(shape, 11)}, {"sample_weight", {0.5, 1.5, 2.0, 0.7}}});
+            const GradcheckResult r =
+                gradcheck(f, {{"pred", test::random_normal<double>(shape, 11, activation_stddev)},
+                              {"sample_weight", {0.5, 1.5, 2.0, 0.7}}});
             CHECK_MESSAGE(r.passed, to_string(r));
         }
     }
@@ -202,13 +198,13 @@ TEST_CASE("CTCLoss passes gradcheck with label_lengths and a weight") {
             return CTCLoss<double>(options)(in[0], tape.constant(args.label), std::nullopt,
                                             tape.constant(*args.label_lengths));
         };
-        const GradcheckResult r = gradcheck(f, {{"pred", random_activations<double>({2, 6, 4}, 3)}});
+        const GradcheckResult r = gradcheck(f, {{"pred", test::random_normal<double>({2, 6, 4}, 3, activation_stddev)}});
         CHECK_MESSAGE(r.passed, to_string(r));
     }
 }
 
 TEST_CASE_TEMPLATE("frames past pred_lengths get exactly zero gradient, and NaN there does not leak", T, float, double) {
-    xt::xarray<T> pred = random_activations<T>({2, 6, 4}, 5);
+    xt::xarray<T> pred = test::random_normal<T>({2, 6, 4}, 5, activation_stddev);
     xt::view(pred, 0, xt::range(3, 6), xt::all()) = std::numeric_limits<T>::quiet_NaN();
     xt::view(pred, 1, xt::range(5, 6), xt::all()) = std::numeric_limits<T>::infinity();
     const CtcArgs args{{{0, 1}, {2, 2}}, xt::xarray<double>{3, 5}};
@@ -232,7 +228,7 @@ TEST_CASE_TEMPLATE("frames past pred_lengths get exactly zero gradient, and NaN 
 TEST_CASE_TEMPLATE("an infeasible sample gives loss 0 and gradient 0, its neighbours are unaffected", T, float, double) {
     // Sample 0: [1, 1] needs 3 frames and has 2; sample 2: three labels in 2 frames.
     // Sample 1: [0, 2] in 2 frames, feasible with exactly one alignment.
-    const xt::xarray<double> x = random_activations<double>({3, 4, 4}, 9);
+    const xt::xarray<double> x = test::random_normal<double>({3, 4, 4}, 9, activation_stddev);
     const CtcArgs args{{{1, 1, -1}, {0, 2, -1}, {0, 1, 2}}, xt::xarray<double>{2, 2, 2}};
     for (const CtcImplementation impl : implementations) {
         CAPTURE(std::string(name_of(impl)));
@@ -249,7 +245,7 @@ TEST_CASE_TEMPLATE("an infeasible sample gives loss 0 and gradient 0, its neighb
 }
 
 TEST_CASE_TEMPLATE("an empty label gives -sum_t log p_blank(t), with or without label_lengths", T, float, double) {
-    const xt::xarray<double> x = random_activations<double>({1, 5, 3}, 13);
+    const xt::xarray<double> x = test::random_normal<double>({1, 5, 3}, 13, activation_stddev);
     const xt::xarray<double> x0 = xt::view(x, 0);
     double expected = 0;
     for (std::size_t t = 0; t < 5; ++t) expected -= log_softmax_at(x0, t, 2);
@@ -268,7 +264,7 @@ TEST_CASE_TEMPLATE("an empty label gives -sum_t log p_blank(t), with or without 
 }
 
 TEST_CASE("with as many frames as labels and no repeats there is exactly one alignment") {
-    const xt::xarray<double> x = random_activations<double>({1, 3, 5}, 17);
+    const xt::xarray<double> x = test::random_normal<double>({1, 3, 5}, 17, activation_stddev);
     const xt::xarray<double> x0 = xt::view(x, 0);
     const double expected = -log_softmax_at(x0, 0, 3) - log_softmax_at(x0, 1, 0) - log_softmax_at(x0, 2, 3);
     for (const CtcImplementation impl : implementations) {
@@ -284,7 +280,7 @@ TEST_CASE_TEMPLATE("the composed and the fused implementations agree in value an
     for (const bool time_major : {false, true}) {
         CAPTURE(time_major);
         const Shape shape = time_major ? Shape{9, 5, 5} : Shape{5, 9, 5};
-        const xt::xarray<T> x = random_activations<T>(shape, 21);
+        const xt::xarray<T> x = test::random_normal<T>(shape, 21, activation_stddev);
         const std::string layout = time_major ? "TNC" : "NTC";
         const CtcRun<T> fused = run_ctc<T>(x, args, options_of(CtcImplementation::Fused, layout));
         const CtcRun<T> composed = run_ctc<T>(x, args, options_of(CtcImplementation::Composed, layout));
@@ -295,7 +291,7 @@ TEST_CASE_TEMPLATE("the composed and the fused implementations agree in value an
 }
 
 TEST_CASE("float agrees with double") {
-    const xt::xarray<double> x = random_activations<double>({3, 12, 6}, 23);
+    const xt::xarray<double> x = test::random_normal<double>({3, 12, 6}, 23, activation_stddev);
     const CtcArgs args{{{0, 4, 4, 1}, {2, -1, -1, -1}, {3, 1, 0, 2}}, xt::xarray<double>{12, 10, 12}};
     for (const CtcImplementation impl : implementations) {
         CAPTURE(std::string(name_of(impl)));
@@ -307,7 +303,7 @@ TEST_CASE("float agrees with double") {
 }
 
 TEST_CASE("a 6000-class alphabet: both implementations agree") {
-    const xt::xarray<double> x = random_activations<double>({2, 8, 6000}, 29);
+    const xt::xarray<double> x = test::random_normal<double>({2, 8, 6000}, 29, activation_stddev);
     const CtcArgs args{{{5998, 17, 17, -1}, {4000, 3, 2999, 12}}};
     const CtcRun<double> fused = run_ctc<double>(x, args, options_of(CtcImplementation::Fused));
     const CtcRun<double> composed = run_ctc<double>(x, args, options_of(CtcImplementation::Composed));
@@ -323,7 +319,7 @@ TEST_CASE("2000 frames stay finite in float and double, and agree") {
         label(1, j) = static_cast<double>((j / 2) % 4);  // pairs of repeats
     }
     const CtcArgs args{label, xt::xarray<double>{2000, 1500}};
-    const xt::xarray<double> x = random_activations<double>({2, frames, 5}, 31);
+    const xt::xarray<double> x = test::random_normal<double>({2, frames, 5}, 31, activation_stddev);
     std::vector<CtcRun<double>> doubles;
     for (const CtcImplementation impl : implementations) {
         CAPTURE(std::string(name_of(impl)));
@@ -346,7 +342,7 @@ TEST_CASE("2000 frames stay finite in float and double, and agree") {
 }
 
 TEST_CASE_TEMPLATE("saturated activations give a finite loss and gradient; NaN in a used frame propagates", T, float, double) {
-    xt::xarray<T> pred = T(1e4) * xt::sign(random_activations<T>({2, 5, 4}, 41));
+    xt::xarray<T> pred = T(1e4) * xt::sign(test::random_normal<T>({2, 5, 4}, 41, activation_stddev));
     const CtcArgs args{{{0, 1, 1}, {2, -1, -1}}};
     for (const CtcImplementation impl : implementations) {
         CAPTURE(std::string(name_of(impl)));
@@ -362,7 +358,7 @@ TEST_CASE_TEMPLATE("saturated activations give a finite loss and gradient; NaN i
 }
 
 TEST_CASE("sample_weight and weight scale each sample's loss") {
-    const xt::xarray<double> x = random_activations<double>({2, 4, 3}, 37);
+    const xt::xarray<double> x = test::random_normal<double>({2, 4, 3}, 37, activation_stddev);
     const CtcArgs plain{{{0, 1}, {1, -1}}};
     CtcArgs weighted = plain;
     weighted.sample_weight = xt::xarray<double>{0.5, 3.0};

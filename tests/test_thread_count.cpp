@@ -16,6 +16,8 @@
 #include "xtape/optim/sgd.hpp"
 #include "xtape/xtape.hpp"
 
+#include "support/random_arrays.hpp"
+
 #include "../src/kernels/parallel.hpp"
 
 using namespace xtape;
@@ -35,15 +37,6 @@ public:
 private:
     int previous_;
 };
-
-template <class T>
-xt::xarray<T> normal(const Shape& shape, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> draw(0.0, 1.0);
-    xt::xarray<T> x = xt::empty<T>(shape);
-    for (auto& v : x) v = static_cast<T>(draw(rng));
-    return x;
-}
 
 template <class T>
 using Arrays = std::vector<xt::xarray<T>>;
@@ -89,7 +82,7 @@ Arrays<T> value_and_gradient(const xt::xarray<T>& x, const std::function<Var<T>(
     Tape<T> tape;
     const Var<T> leaf = tape.leaf(x);
     const Var<T> y = op(leaf);
-    tape.backward(y, normal<T>(y.shape(), 7));
+    tape.backward(y, test::random_normal<T>(y.shape(), 7));
     return {y.value(), leaf.grad()};
 }
 
@@ -135,8 +128,8 @@ TEST_CASE("set_num_threads takes a count of at least 1") {
 
 TEST_CASE_TEMPLATE("thread count: fused losses give the same bits on 1, 2 and 3 threads", T, float, double) {
     SUBCASE("SigmoidBCE, rows of one tile") {
-        const xt::xarray<T> pred = normal<T>({256, 1024}, 1);
-        const xt::xarray<T> label = xt::cast<T>(normal<T>({256, 1024}, 2) > T(0));
+        const xt::xarray<T> pred = test::random_normal<T>({256, 1024}, 1);
+        const xt::xarray<T> label = xt::cast<T>(test::random_normal<T>({256, 1024}, 2) > T(0));
         REQUIRE(split_fully(256, 1024));
         check_every_thread_count<T>([&] {
             return value_and_gradient<T>(pred, [&](const Var<T>& x) {
@@ -145,8 +138,8 @@ TEST_CASE_TEMPLATE("thread count: fused losses give the same bits on 1, 2 and 3 
         });
     }
     SUBCASE("L2, rows of many tiles whose sums are added in order") {
-        const xt::xarray<T> pred = normal<T>({3, 40000}, 3);
-        const xt::xarray<T> label = normal<T>({3, 40000}, 4);
+        const xt::xarray<T> pred = test::random_normal<T>({3, 40000}, 3);
+        const xt::xarray<T> label = test::random_normal<T>({3, 40000}, 4);
         REQUIRE(split_fully(3 * 40, 1024));  // 40 tiles per row
         check_every_thread_count<T>([&] {
             return value_and_gradient<T>(
@@ -154,7 +147,7 @@ TEST_CASE_TEMPLATE("thread count: fused losses give the same bits on 1, 2 and 3 
         });
     }
     SUBCASE("an unreduced fused expression") {
-        const xt::xarray<T> a = normal<T>({300, 1000}, 5);
+        const xt::xarray<T> a = test::random_normal<T>({300, 1000}, 5);
         check_every_thread_count<T>([&] {
             return value_and_gradient<T>(a, [](const Var<T>& x) {
                 const Var<T> inputs[] = {x};
@@ -165,8 +158,8 @@ TEST_CASE_TEMPLATE("thread count: fused losses give the same bits on 1, 2 and 3 
 }
 
 TEST_CASE_TEMPLATE("thread count: row ops give the same bits on 1, 2 and 3 threads", T, float, double) {
-    const xt::xarray<T> a = normal<T>({512, 300}, 11);
-    const xt::xarray<T> b = normal<T>({512, 300}, 12);
+    const xt::xarray<T> a = test::random_normal<T>({512, 300}, 11);
+    const xt::xarray<T> b = test::random_normal<T>({512, 300}, 12);
     REQUIRE(split_fully(512, 300));
     using Op = std::function<Var<T>(const Var<T>&)>;
     const std::vector<std::pair<const char*, Op>> ops = {
@@ -184,7 +177,7 @@ TEST_CASE_TEMPLATE("thread count: row ops give the same bits on 1, 2 and 3 threa
 
 TEST_CASE_TEMPLATE("thread count: CTC over its samples gives the same bits on 1, 2 and 3 threads", T, float, double) {
     const std::size_t batch = 32, frames = 100, classes = 20, length = 10;
-    const xt::xarray<T> pred = normal<T>({batch, frames, classes}, 21);
+    const xt::xarray<T> pred = test::random_normal<T>({batch, frames, classes}, 21);
     xt::xarray<T> label = xt::empty<T>(Shape{batch, length});
     std::mt19937_64 rng(22);
     for (auto& v : label) v = static_cast<T>(rng() % (classes - 1));
@@ -199,9 +192,9 @@ TEST_CASE_TEMPLATE("thread count: optimizer steps give the same bits on 1, 2 and
     REQUIRE(split_fully(300 * 1001 / 64, 64));
     const auto steps = [&](auto make_optimizer) {
         return [&, make_optimizer] {
-            Parameter<T> w("w", normal<T>(shape, 31));
+            Parameter<T> w("w", test::random_normal<T>(shape, 31));
             auto optimizer = make_optimizer(std::vector<Parameter<T>>{w});
-            const xt::xarray<T> gradients[] = {normal<T>(shape, 32)};
+            const xt::xarray<T> gradients[] = {test::random_normal<T>(shape, 32)};
             for (int step = 0; step < 3; ++step) optimizer.step(gradients);
             Arrays<T> result{w.value()};
             for (std::size_t slot = 0; slot < optimizer.state_names().size(); ++slot) {

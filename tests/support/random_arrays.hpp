@@ -22,6 +22,17 @@ inline xt::xarray<double> random_array(const Shape& shape, std::uint64_t seed, d
     return out;
 }
 
+/// Values drawn from a normal distribution of mean 0 and deviation `stddev`
+/// with a fixed seed (in double, then converted to T).
+template <class T>
+xt::xarray<T> random_normal(const Shape& shape, std::uint64_t seed, double stddev = 1.0) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, stddev);
+    xt::xarray<T> out = xt::empty<T>(shape);
+    for (T& v : out) v = static_cast<T>(normal(rng));
+    return out;
+}
+
 /// As random_array, with every value at least `margin` away from `kink` (for
 /// ops whose derivative jumps there, so that the finite difference never
 /// straddles the kink).
