@@ -291,6 +291,10 @@ TEST_CASE("create_graph: fused programs and chunked graphs give the second deriv
         {"fuse", [&](V v) { return weighted(fuse(std::span<const Var<double>>(v), ElementwiseFn(expression))); }},
         {"fuse_sum rows", [&](V v) { return weighted(fuse_sum(std::span<const Var<double>>(v), ElementwiseFn(expression), {1})); }},
         {"fuse_mean", [&](V v) { return weighted(fuse_mean(std::span<const Var<double>>(v), ElementwiseFn(expression))); }},
+        {"fuse_mean rows", [&](V v) { return weighted(fuse_mean(std::span<const Var<double>>(v), ElementwiseFn(expression), {1})); }},
+        {"fuse, y unused", [&](V v) {
+             return weighted(fuse(std::span<const Var<double>>(v), [](auto e) { return exp(e[0]) * 2.0; }));
+         }},
         {"chunked", [&](V v) {
              const std::vector<Split> splits{Split::rows, Split::rows};
              const SampleFn<double> per_sample = [](std::span<const Var<double>> in) {
@@ -299,7 +303,26 @@ TEST_CASE("create_graph: fused programs and chunked graphs give the second deriv
              return weighted(chunked(per_sample, std::span<const Var<double>>(v), splits, 2));
          }},
     };
-    for (const auto& [name, f] : cases) check_order_2(name, f, {{"x", x}, {"y", y}});
+    for (const auto& [name, f] : cases) {
+        check_order_2(name, f, {{"x", x}, {"y", y}});
+        if (name.starts_with("fuse")) check_order_3(name, f, {{"x", x}, {"y", y}});
+    }
+}
+
+TEST_CASE("create_graph through a fused node records each input's gradient as one fused node") {
+    // So that the second sweep is one pass per gradient, as the first.
+    Tape<double> tape;
+    const Var<double> x = tape.leaf(uniform({6, 5}, -1.5, 1.5, 23));
+    const Var<double> y = tape.leaf(uniform({6, 5}, -1.5, 1.5, 24));
+    const Var<double> c = tape.constant(uniform({6, 5}, -1.5, 1.5, 25));
+    const ElementwiseFn expression = [](auto v) { return softplus(v[0]) * v[1] + square(v[0] - v[2]); };
+    const Var<double> out = fuse_sum({x, y, c}, expression, {1});
+    CHECK(std::string(out.op()) == "fuse_sum");
+    const auto g = grad(sum(out), {x, y}, {.create_graph = true});
+    for (const Var<double>& gk : g) {
+        CHECK(std::string(gk.op()) == "fuse");
+        CHECK(gk.requires_grad());
+    }
 }
 
 TEST_CASE("every registered loss: Hessian-vector products over its option grid (gradgradcheck)") {

@@ -17,7 +17,6 @@
 #include "../kernels/parallel.hpp"
 #include "../kernels/reduction.hpp"
 #include "../ops/differentiable.hpp"
-#include "../ops/elementwise.hpp"
 #include "program.hpp"
 #include "tile_program.hpp"
 
@@ -80,46 +79,97 @@ Composition composition_of(const FusedExpression& e) {
     return composition;
 }
 
-// The value of `e` at `inputs`, one primitive node per step: the plain
-// composition that the fused node stands for.
-template <class T>
-Var<T> evaluate(const FusedExpression& e, std::span<const Var<T>> inputs) {
-    std::vector<Var<T>> slots(inputs.begin(), inputs.end());
-    for (const ElementwiseInstruction& instruction : e.program->code) {
-        slots.push_back(rules::visit_rule(instruction.op, [&]<class R>() {
-            if constexpr (R::arity == 1) {
-                return detail::record_unary<R>(slots[instruction.a], instruction.scalars);
-            } else {
-                return detail::record_binary<R>(slots[instruction.a], slots[instruction.b]);
-            }
-        }));
-    }
-    return slots[e.output];
-}
-
 // What a fused node reduces its expression's values with, if anything.
 struct FusedReduction {
     enum class Kind { none, sum, mean } kind = Kind::none;
     Axes axes;
 };
 
-// Records a fused node, with its composition for the graph, and a
-// differentiable backward that records the composition (and its reduction)
-// plainly and differentiates that.
+// Whether the output of `e` depends on input `wrt`, and each slot's answer.
+std::vector<bool> depends_on(const FusedExpression& e, std::size_t wrt) {
+    const ElementwiseProgram& program = *e.program;
+    std::vector<bool> depends(program.slots(), false);
+    depends[wrt] = true;
+    for (std::size_t i = 0; i < program.code.size(); ++i) {
+        const ElementwiseInstruction& instruction = program.code[i];
+        depends[program.inputs + i] =
+            depends[instruction.a] || (detail::is_binary(instruction.op) && depends[instruction.b]);
+    }
+    return depends;
+}
+
+// d(output of e)/d(input wrt) times a seed, as an expression of `symbols`: e's
+// inputs, then the seed (divided by `divisor`). e's program is replayed on
+// them, then swept in reverse with each rule's own derivative, written on
+// expression values as it is on Vars. The output must depend on the input.
+ElementwiseExpr gradient_expression(const FusedExpression& e, std::span<const ElementwiseExpr> symbols,
+                                    std::size_t wrt, double divisor) {
+    const ElementwiseProgram& program = *e.program;
+    const std::vector<bool> depends = depends_on(e, wrt);
+    std::vector<ElementwiseExpr> slots(symbols.begin(), symbols.begin() + static_cast<std::ptrdiff_t>(program.inputs));
+    for (const ElementwiseInstruction& instruction : program.code) {
+        const bool binary = detail::is_binary(instruction.op);
+        slots.push_back(detail::ElementwiseBuilder::append(instruction, slots[instruction.a],
+                                                           binary ? &slots[instruction.b] : nullptr));
+    }
+    std::vector<std::optional<ElementwiseExpr>> adjoint(program.slots());
+    adjoint[e.output] = divisor == 1 ? symbols.back() : div(symbols.back(), divisor);
+    for (std::size_t i = program.code.size(); i-- > 0;) {
+        const std::size_t slot = program.inputs + i;
+        if (!adjoint[slot] || !depends[slot]) continue;
+        const ElementwiseInstruction& instruction = program.code[i];
+        rules::visit_rule(instruction.op, [&]<class R>() {
+            if constexpr (!rules::PiecewiseConstant<R>) {
+                for (int which = 0; which < R::arity; ++which) {
+                    const std::uint32_t operand = which == 0 ? instruction.a : instruction.b;
+                    if (!depends[operand]) continue;
+                    const ElementwiseExpr& a = slots[instruction.a];
+                    const ElementwiseExpr& b = R::arity == 2 ? slots[instruction.b] : a;  // unread by a unary rule
+                    const ElementwiseExpr d = R::derivative(which, *adjoint[slot], a, b, slots[slot], instruction.scalars);
+                    adjoint[operand] = adjoint[operand] ? add(*adjoint[operand], d) : d;
+                }
+            }
+        });
+    }
+    return *adjoint[wrt];
+}
+
+// The differentiable backward of a fused node: each input's gradient is one
+// fused node of the inputs and the seed (the node's gradient, broadcast back
+// over the reduced axes), so a second sweep is one pass per gradient, as the
+// first, and its own backward is this again.
+template <class T>
+void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& e, const FusedReduction& reduction) {
+    std::vector<Var<T>> operands;
+    for (std::size_t k = 0; k < e.program->inputs; ++k) operands.push_back(c.input(k));
+    const Shape& shape = operands[0].shape();
+    Var<T> seed = c.grad();
+    double divisor = 1;
+    if (reduction.kind != FusedReduction::Kind::none) {
+        Shape kept = shape;
+        for (std::size_t axis : normalize_axes(reduction.axes, shape.size(), "fuse_sum")) {
+            kept[axis] = 1;
+            if (reduction.kind == FusedReduction::Kind::mean) divisor *= static_cast<double>(shape[axis]);
+        }
+        seed = detail::expand(seed, kept, shape);
+    }
+    operands.push_back(seed);
+    for (std::size_t k = 0; k < e.program->inputs; ++k) {
+        if (!c.needs_grad(k) || !depends_on(e, k)[e.output]) continue;
+        c.accumulate(k, fuse<T>(operands, [&](std::span<const ElementwiseExpr> symbols) {
+            return gradient_expression(e, symbols, k, divisor);
+        }));
+    }
+}
+
+// Records a fused node, with its composition for the graph and its
+// differentiable backward.
 template <class T>
 Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
                     const FusedExpression& e, BackwardFn<T> backward, FusedReduction reduction = {}) {
     const Var<T> y = tape.record(op, inputs, std::move(value), std::move(backward),
                                  [e, reduction = std::move(reduction)](VarGradContext<T>& c) {
-        detail::backward_by_recomposition(c, [&](std::span<const Var<T>> in) {
-            const Var<T> values = evaluate(e, in);
-            switch (reduction.kind) {
-                case FusedReduction::Kind::sum: return sum(values, reduction.axes);
-                case FusedReduction::Kind::mean: return mean(values, reduction.axes);
-                case FusedReduction::Kind::none: break;
-            }
-            return values;
-        });
+        fused_differentiable_backward(c, e, reduction);
     });
     tape.set_composition(y, [e] { return composition_of(e); });
     return y;

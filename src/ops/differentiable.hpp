@@ -38,9 +38,9 @@ Var<T> expand(const Var<T>& g, const Shape& kept, const Shape& in) {
 /// The differentiable backward of a node that computes, in one optimised
 /// pass, what `recompose(inputs)` computes with primitives: the composition is
 /// recorded again and differentiated (with create_graph) from the node's
-/// gradient, and its inputs' gradients are the node's. Fused programs,
-/// chunked graphs, CTC's alpha-beta pass and cosine_similarity use it, so
-/// their second derivatives are those of their plain composition.
+/// gradient, and its inputs' gradients are the node's. Chunked graphs, CTC's
+/// alpha-beta pass and cosine_similarity use it, so their second derivatives
+/// are those of their plain composition.
 template <class T, class Recompose>
 void backward_by_recomposition(VarGradContext<T>& c, Recompose&& recompose) {
     Tape<T>& tape = c.tape();
