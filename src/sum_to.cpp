@@ -14,13 +14,13 @@
 
 namespace xtape::detail {
 
-std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, const char* op) {
+AxisList broadcast_axes(const Shape& from, const Shape& target, const char* op) {
     if (!broadcasts_to(target, from)) {
         throw ShapeError(fmt::format("{}: gradient of shape {} cannot be reduced to shape {}", op,
                                      to_string(from), to_string(target)));
     }
     const std::size_t offset = from.size() - target.size();
-    std::vector<std::size_t> axes;
+    AxisList axes;
     for (std::size_t i = 0; i < from.size(); ++i) {
         if (i < offset || (target[i - offset] == 1 && from[i] != 1)) axes.push_back(i);
     }
@@ -29,7 +29,7 @@ std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, 
 
 template <class T>
 void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out) {
-    const std::vector<std::size_t> axes = broadcast_axes(out.shape(), a.shape(), "broadcast");
+    const AxisList axes = broadcast_axes(out.shape(), a.shape(), "broadcast");
     const auto block = kernels::block_reduction(out.shape(), axes);
     if (!block) {
         xt::noalias(out) = xt::broadcast(a, out.shape());
@@ -43,7 +43,7 @@ void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out) {
 template <class T>
 xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op) {
     const Shape& from = g.shape();
-    const std::vector<std::size_t> axes = broadcast_axes(from, target, op);
+    const AxisList axes = broadcast_axes(from, target, op);
     if (from == target) return g;
     // xtensor's reducers walk an empty array's null data pointer; the sum is 0.
     if (g.size() == 0) return xt::zeros<T>(target);

@@ -438,7 +438,7 @@ void VarGradContext<T>::accumulate(std::size_t k, const Var<T>& g) {
     const std::uint32_t at = tape_.nodes_[node_].inputs[k];
     if (!tape_.nodes_[at].requires_grad) return;
     const Shape& target = tape_.nodes_[at].value.shape();
-    const std::vector<std::size_t> axes = detail::broadcast_axes(g.shape(), target, tape_.nodes_[node_].op);
+    const AxisList axes = detail::broadcast_axes(g.shape(), target, tape_.nodes_[node_].op);
     // Summed over the axes it was broadcast along, then given the input's shape.
     const Var<T> reduced = axes.empty() ? g : reshape(sum(g, Axes(axes.begin(), axes.end())), target);
     Var<T>& sum_so_far = grads_[at];

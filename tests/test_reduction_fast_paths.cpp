@@ -40,7 +40,7 @@ const std::vector<AxesCase> axes_cases = {
 };
 
 // The input's shape with the reduced axes as size 1.
-Shape kept_shape(const Shape& in, const std::vector<std::size_t>& axes) {
+Shape kept_shape(const Shape& in, const AxisList& axes) {
     Shape kept = in;
     for (std::size_t axis : axes) kept[axis] = 1;
     return kept;

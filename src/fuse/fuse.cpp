@@ -341,7 +341,7 @@ struct RowReduction {
 // The reduced axes of `shape` as contiguous rows, or nullopt when they are not
 // (or when there is nothing to reduce, which the composed ops report).
 std::optional<kernels::BlockReduction> as_rows(const Shape& shape, const Axes& axes, const char* op) {
-    const std::vector<std::size_t> normalized = normalize_axes(axes, shape.size(), op);
+    const AxisList normalized = normalize_axes(axes, shape.size(), op);
     std::size_t size = 1;
     for (std::size_t extent : shape) size *= extent;
     if (size == 0) return std::nullopt;
@@ -352,7 +352,7 @@ std::optional<kernels::BlockReduction> as_rows(const Shape& shape, const Axes& a
 
 // The shape left after reducing `axes`.
 Shape reduced_shape(const Shape& shape, const Axes& axes, const char* op) {
-    const std::vector<std::size_t> normalized = normalize_axes(axes, shape.size(), op);
+    const AxisList normalized = normalize_axes(axes, shape.size(), op);
     Shape out;
     for (std::size_t axis = 0; axis < shape.size(); ++axis) {
         if (std::find(normalized.begin(), normalized.end(), axis) == normalized.end()) out.push_back(shape[axis]);

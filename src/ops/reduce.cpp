@@ -29,7 +29,7 @@ namespace {
 // The reduced axes, and the input's shape with them kept as size 1: the shape
 // in which a gradient of the output broadcasts back over the input.
 struct Reduction {
-    std::vector<std::size_t> axes;
+    AxisList axes;
     Shape kept;
     Shape out;
     // The (outer, reduced, inner) form when the reduced axes are one block:
