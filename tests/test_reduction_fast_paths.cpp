@@ -260,7 +260,8 @@ TEST_CASE_TEMPLATE("sum_to reduces leading, size-1 and scattered axes as xtensor
         const auto g = random_array(c.from, seed++, 0.5, 1.5);
         xt::xarray<double> want = xt::sum(g, c.axes);
         want.reshape(c.target);
-        const xt::xarray<T> got = detail::sum_to(as<T>(g), c.target, "test");
+        xt::xarray<T> got = xt::empty<T>(c.target);
+        detail::sum_to(as<T>(g), got, "test");
         check_close<double>(as<double>(got), want, kernel_rtol<T>);
     }
 }

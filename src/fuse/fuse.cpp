@@ -389,14 +389,14 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     InputGradients<T> grads(
         tape, [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, sweep, inputs.size());
     xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, &grads, &sweep);
-    auto gradient_rows = std::make_shared<detail::GradientRows<T>>(inputs.size());
+    detail::GradientRows<T> gradient_rows(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
-        if (grads.arrays[k]) gradient_rows->keep(k, std::move(*grads.arrays[k]));
+        if (grads.arrays[k]) gradient_rows.keep(tape, k, std::move(*grads.arrays[k]));
     }
     return record_fused<T>(
         tape, op, inputs, std::move(out), e,
-        [e, reduction, gradient_rows](GradContext<T>& c) {
-            if (!gradient_rows->hand_over(c)) reduction.backward(c, e);
+        [e, reduction, gradient_rows](GradContext<T>& c) mutable {
+            if (!gradient_rows.hand_over(c)) reduction.backward(c, e);
         },
         plain);
 }

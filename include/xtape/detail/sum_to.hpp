@@ -21,11 +21,11 @@ AxisList broadcast_axes(const Shape& from, const Shape& target, const char* op);
 template <class T>
 void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out);
 
-/// Sums `g` over the axes along which `target` was broadcast (leading axes that
-/// `target` lacks, and axes where `target` has size 1), giving an array of
-/// shape `target`. Throws ShapeError naming `op` when `target` does not
-/// broadcast to g's shape.
+/// Sums `g` over the axes along which `out`'s shape (the target) was broadcast
+/// (leading axes that the target lacks, and axes where it has size 1) into
+/// `out`. Throws ShapeError naming `op` when the target does not broadcast to
+/// g's shape.
 template <class T>
-xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op);
+void sum_to(const xt::xarray<T>& g, xt::xarray<T>& out, const char* op);
 
 }  // namespace xtape::detail
