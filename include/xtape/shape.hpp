@@ -21,26 +21,26 @@ using Shape = xt::xarray<double>::shape_type;
 /// ops, never xtensor's by argument-dependent lookup.
 class Axes {
 public:
-    using value_type = std::ptrdiff_t;
-    using iterator = std::ptrdiff_t*;
-    using const_iterator = const std::ptrdiff_t*;
+    using value_type = std::ptrdiff_t;  ///< An axis, negative from the end.
+    using iterator = std::ptrdiff_t*;  ///< Walks the axes in order.
+    using const_iterator = const std::ptrdiff_t*;  ///< Walks the axes in order, read only.
 
     Axes() = default;
-    Axes(std::initializer_list<std::ptrdiff_t> axes) : axes_(axes) {}
+    Axes(std::initializer_list<std::ptrdiff_t> axes) : axes_(axes) {}  ///< The axes listed: `{0, -1}`.
     template <std::input_iterator It>
-    Axes(It first, It last) : axes_(first, last) {}
+    Axes(It first, It last) : axes_(first, last) {}  ///< The axes of a range.
 
-    std::size_t size() const { return axes_.size(); }
-    bool empty() const { return axes_.empty(); }
-    std::ptrdiff_t operator[](std::size_t i) const { return axes_[i]; }
-    std::ptrdiff_t& operator[](std::size_t i) { return axes_[i]; }
-    const_iterator begin() const { return axes_.begin(); }
-    const_iterator end() const { return axes_.end(); }
-    iterator begin() { return axes_.begin(); }
-    iterator end() { return axes_.end(); }
-    void push_back(std::ptrdiff_t axis) { axes_.push_back(axis); }
+    std::size_t size() const { return axes_.size(); }  ///< The number of axes.
+    bool empty() const { return axes_.empty(); }  ///< True for no axes (every axis, to a reduction).
+    std::ptrdiff_t operator[](std::size_t i) const { return axes_[i]; }  ///< Axis i of the list.
+    std::ptrdiff_t& operator[](std::size_t i) { return axes_[i]; }  ///< Axis i of the list, to change.
+    const_iterator begin() const { return axes_.begin(); }  ///< The first axis.
+    const_iterator end() const { return axes_.end(); }  ///< Past the last axis.
+    iterator begin() { return axes_.begin(); }  ///< The first axis, to change.
+    iterator end() { return axes_.end(); }  ///< Past the last axis.
+    void push_back(std::ptrdiff_t axis) { axes_.push_back(axis); }  ///< Appends `axis`.
     friend bool operator==(const Axes& a, const Axes& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
-
+    ///< True for the same axes in the same order.
 private:
     xt::svector<std::ptrdiff_t, 4> axes_;
 };
