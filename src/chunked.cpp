@@ -234,7 +234,7 @@ Var<T> chunked(const SampleFn<T>& f, std::span<const Var<T>> inputs, std::span<c
                 out = tape.buffer(shape);
                 per_sample = per_sample && y.size() == end - begin;
                 for (std::size_t k = 0; k < inputs.size(); ++k) {
-                    if (wants_grad(k)) gradient_rows->keep(k, tape.buffer(inputs[k].shape()));
+                    if (wants_grad(k)) gradient_rows->keep(tape, k, tape.buffer(inputs[k].shape()));
                 }
             }
             put_rows(y.value(), out, begin);

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <utility>
-#include <vector>
+
+#include <xtensor/xstorage.hpp>
 
 #include "xtape/tape.hpp"
 
@@ -20,13 +20,15 @@ namespace xtape::detail {
 /// is 1 is left unread) and hands the arrays over as the inputs' gradients:
 /// no second array, no second pass. A later backward finds them gone and
 /// recomputes. Used by logsumexp, fuse_sum/fuse_mean and chunked evaluation.
+/// The arrays are the tape's (Tape::keep) until it is cleared, so that a
+/// GradientRows is a few pointers, copied into a backward function's closure.
 template <class T>
 class GradientRows {
 public:
-    explicit GradientRows(std::size_t inputs) : rows_(inputs) {}
+    explicit GradientRows(std::size_t inputs) : rows_(inputs, nullptr) {}
 
-    /// Keeps `rows`, of input k's shape, as input k's gradient rows.
-    void keep(std::size_t k, xt::xarray<T> rows) { rows_[k] = std::move(rows); }
+    /// Keeps `rows`, of input k's shape, on `tape` as input k's gradient rows.
+    void keep(Tape<T>& tape, std::size_t k, xt::xarray<T>&& rows) { rows_[k] = &tape.keep(std::move(rows)); }
     /// The array kept for input k (for the pass that fills it).
     xt::xarray<T>& rows(std::size_t k) { return *rows_[k]; }
 
@@ -47,7 +49,7 @@ public:
     }
 
 private:
-    std::vector<std::optional<xt::xarray<T>>> rows_;  // empty where none are kept (no array allocated)
+    xt::svector<xt::xarray<T>*, 4> rows_;  // null where none are kept (no array allocated)
     bool handed_over_ = false;
 };
 

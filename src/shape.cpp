@@ -55,8 +55,8 @@ std::size_t normalize_axis(std::ptrdiff_t axis, std::size_t rank, const char* op
     return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
 }
 
-std::vector<std::size_t> normalize_axes(const Axes& axes, std::size_t rank, const char* op) {
-    std::vector<std::size_t> out;
+AxisList normalize_axes(const Axes& axes, std::size_t rank, const char* op) {
+    AxisList out;
     if (axes.empty()) {
         for (std::size_t i = 0; i < rank; ++i) out.push_back(i);
         return out;

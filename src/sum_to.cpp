@@ -14,13 +14,13 @@
 
 namespace xtape::detail {
 
-std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, const char* op) {
+AxisList broadcast_axes(const Shape& from, const Shape& target, const char* op) {
     if (!broadcasts_to(target, from)) {
         throw ShapeError(fmt::format("{}: gradient of shape {} cannot be reduced to shape {}", op,
                                      to_string(from), to_string(target)));
     }
     const std::size_t offset = from.size() - target.size();
-    std::vector<std::size_t> axes;
+    AxisList axes;
     for (std::size_t i = 0; i < from.size(); ++i) {
         if (i < offset || (target[i - offset] == 1 && from[i] != 1)) axes.push_back(i);
     }
@@ -29,7 +29,7 @@ std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, 
 
 template <class T>
 void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out) {
-    const std::vector<std::size_t> axes = broadcast_axes(out.shape(), a.shape(), "broadcast");
+    const AxisList axes = broadcast_axes(out.shape(), a.shape(), "broadcast");
     const auto block = kernels::block_reduction(out.shape(), axes);
     if (!block) {
         xt::noalias(out) = xt::broadcast(a, out.shape());
@@ -41,27 +41,27 @@ void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out) {
 }
 
 template <class T>
-xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op) {
+void sum_to(const xt::xarray<T>& g, xt::xarray<T>& out, const char* op) {
     const Shape& from = g.shape();
-    const std::vector<std::size_t> axes = broadcast_axes(from, target, op);
-    if (from == target) return g;
-    // xtensor's reducers walk an empty array's null data pointer; the sum is 0.
-    if (g.size() == 0) return xt::zeros<T>(target);
-    // Leading axes, a size-1 axis, a scalar: one contiguous block, summed by the
-    // kernel straight into the target's layout (the kept axes keep their order).
-    if (const auto block = kernels::block_reduction(from, axes)) {
-        xt::xarray<T> reduced = xt::empty<T>(target);
-        kernels::sum_block(g.data(), *block, reduced.data());
-        return reduced;
+    const AxisList axes = broadcast_axes(from, out.shape(), op);
+    if (from == out.shape()) {
+        std::copy_n(g.data(), g.size(), out.data());
+    } else if (g.size() == 0) {
+        // xtensor's reducers walk an empty array's null data pointer; the sum is 0.
+        std::fill_n(out.data(), out.size(), T(0));
+    } else if (const auto block = kernels::block_reduction(from, axes)) {
+        // Leading axes, a size-1 axis, a scalar: one contiguous block, summed by the
+        // kernel straight into the target's layout (the kept axes keep their order).
+        kernels::sum_block(g.data(), *block, out.data());
+    } else {
+        const xt::xarray<T> reduced = xt::sum(g, axes);
+        std::copy_n(reduced.data(), reduced.size(), out.data());
     }
-    xt::xarray<T> reduced = xt::sum(g, axes);
-    reduced.reshape(target);
-    return reduced;
 }
 
 template void broadcast_copy(const xt::xarray<float>&, xt::xarray<float>&);
 template void broadcast_copy(const xt::xarray<double>&, xt::xarray<double>&);
-template xt::xarray<float> sum_to(const xt::xarray<float>&, const Shape&, const char*);
-template xt::xarray<double> sum_to(const xt::xarray<double>&, const Shape&, const char*);
+template void sum_to(const xt::xarray<float>&, xt::xarray<float>&, const char*);
+template void sum_to(const xt::xarray<double>&, xt::xarray<double>&, const char*);
 
 }  // namespace xtape::detail

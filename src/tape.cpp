@@ -80,14 +80,6 @@ const char* Var<T>::op() const {
 
 // ---- Tape ------------------------------------------------------------------
 
-namespace {
-// Arrays smaller than this are left to malloc, whose fast path serves xsimd's
-// 16-byte SSE alignment faster than the pool. The 32- or 64-byte alignment of
-// AVX builds sends every allocation through memalign, slower than the pool, so
-// there the pool takes every size (docs/performance.md has the figures).
-constexpr std::size_t pooled_size = XTENSOR_DEFAULT_ALIGNMENT > 16 ? 1 : 1024;
-}  // namespace
-
 template <class T>
 void Tape<T>::check(const Var<T>& v, const char* op) const {
     if (v.tape_ != this) {
@@ -146,30 +138,35 @@ void Tape<T>::give_back(Node& node) {
 }
 
 template <class T>
-Var<T> Tape<T>::leaf(xt::xarray<T> value) {
+Var<T> Tape<T>::leaf(xt::xarray<T>&& value) {
     return push("leaf", std::move(value), true);
 }
 
 template <class T>
-Var<T> Tape<T>::constant(xt::xarray<T> value) {
+Var<T> Tape<T>::constant(xt::xarray<T>&& value) {
     return push("constant", std::move(value), false);
 }
 
 template <class T>
-Var<T> Tape<T>::record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                       BackwardFn<T> backward, DifferentiableBackwardFn<T> differentiable) {
+xt::xarray<T> Tape<T>::copy(const xt::xarray<T>& array) {
+    xt::xarray<T> out = buffer(array.shape());
+    std::copy_n(array.data(), array.size(), out.data());
+    return out;
+}
+
+template <class T>
+Var<T> Tape<T>::push_node(const char* op, std::span<const Var<T>> inputs, xt::xarray<T>&& value,
+                          bool has_backward) {
     bool requires_grad = false;
     for (const Var<T>& in : inputs) {
         check(in, op);
         requires_grad = requires_grad || nodes_[in.index_].requires_grad;
     }
-    requires_grad = requires_grad && grad_enabled_ && backward != nullptr;
+    requires_grad = requires_grad && grad_enabled_ && has_backward;
     Var<T> out = push(op, std::move(value), requires_grad);
     if (requires_grad) {
         Node& node = nodes_[out.index_];
         for (const Var<T>& in : inputs) node.inputs.push_back(in.index_);
-        node.backward = std::move(backward);
-        node.differentiable = std::move(differentiable);
     }
     return out;
 }
@@ -183,17 +180,19 @@ void Tape<T>::backward(const Var<T>& root, BackwardOptions options) {
             "backward: root of shape {} is not a single element; pass a seed of that shape",
             to_string(value.shape())));
     }
-    backward_seeded(root, xt::ones<T>(value.shape()), options);
+    xt::xarray<T> seed = buffer(value.shape());
+    seed.fill(T(1));
+    backward_seeded(root, std::move(seed), options);
 }
 
 template <class T>
-void Tape<T>::backward_seeded(const Var<T>& root, const xt::xarray<T>& seed, BackwardOptions options) {
+void Tape<T>::backward_seeded(const Var<T>& root, xt::xarray<T>&& seed, BackwardOptions options) {
     check(root, "backward");
     if (seed.shape() != nodes_[root.index_].value.shape()) {
         throw ShapeError(fmt::format("backward: seed of shape {} does not match root of shape {}",
                                      to_string(seed.shape()), to_string(nodes_[root.index_].value.shape())));
     }
-    if (!nodes_[root.index_].requires_grad) return;
+    if (!nodes_[root.index_].requires_grad) return recycle(std::move(seed));
     // Intermediate gradients belong to one sweep; leaves keep accumulating.
     for (std::uint32_t i = 0; i <= root.index_; ++i) {
         if (nodes_[i].backward) nodes_[i].has_grad = false;
@@ -202,13 +201,15 @@ void Tape<T>::backward_seeded(const Var<T>& root, const xt::xarray<T>& seed, Bac
         Node& node = nodes_[root.index_];
         if (node.has_grad) {
             xt::noalias(node.grad) += seed;
+            recycle(std::move(seed));
         } else {
-            node.grad = seed;
+            recycle(std::move(node.grad));
+            node.grad = std::move(seed);
             node.has_grad = true;
         }
         return sweep(root.index_);
     }
-    const std::vector<Var<T>> grads = differentiable_sweep(root.index_, constant(seed), 0);
+    const std::vector<Var<T>> grads = differentiable_sweep(root.index_, constant(std::move(seed)), 0);
     // Every node reached keeps its gradient as a variable and, as after a
     // first-order sweep, as an array (accumulated for leaves).
     for (std::uint32_t i = 0; i < grads.size(); ++i) {
@@ -347,13 +348,13 @@ void Tape<T>::zero_grad() {
 
 template <class T>
 void Tape<T>::clear() {
-    // Storage this step did not reuse is freed (and a size no step asked for is
-    // forgotten); this step's becomes the spare storage of the next. Captured
-    // state is released now. A tape cleared twice in a row keeps its spare
-    // storage (chunked evaluation clears its scratch tapes when returning them
-    // and again when reusing them).
+    // Storage this step did not reuse is freed (and a size left with none is
+    // forgotten); this step's, kept arrays included, becomes the spare storage
+    // of the next. Captured state is released now; the closures' blocks are
+    // kept. A tape cleared twice in a row keeps its spare storage (chunked
+    // evaluation clears its scratch tapes when returning them and again when
+    // reusing them).
     if (size_ == 0) return;
-    std::erase_if(spare_, [](const auto& entry) { return entry.second.empty(); });
     for (auto& [count, arrays] : spare_) arrays.clear();
     for (std::size_t i = 0; i < size_; ++i) {
         Node& node = nodes_[i];
@@ -364,6 +365,10 @@ void Tape<T>::clear() {
         node.differentiable = nullptr;
         node.composition = nullptr;
     }
+    closures_.clear();
+    for (std::size_t i = 0; i < kept_count_; ++i) recycle(std::move(kept_[i]));
+    kept_count_ = 0;
+    std::erase_if(spare_, [](const auto& entry) { return entry.second.empty(); });
     names_.clear();
     size_ = 0;
     ++epoch_;
@@ -396,13 +401,29 @@ std::optional<Composition> Tape<T>::composition_of(std::uint32_t index) const {
 
 template <class T>
 void Tape<T>::recycle(xt::xarray<T>&& array) {
-    if (array.size() >= pooled_size) spare_[array.size()].push_back(std::move(array));
+    if (array.size() != 0) spare_[array.size()].push_back(std::move(array));  // an array moved from has none
+}
+
+template <class T>
+xt::xarray<T>& Tape<T>::keep(xt::xarray<T>&& array) {
+    if (kept_count_ == kept_.capacity()) kept_.grow();
+    xt::xarray<T>& kept = kept_[kept_count_++];
+    kept = std::move(array);
+    return kept;
+}
+
+template <class T>
+xt::xarray<T>& Tape<T>::new_grad(Node& node) {
+    const Shape& shape = node.value.shape();
+    if (node.grad.size() != node.value.size()) node.grad = buffer(shape);
+    node.grad.reshape(shape);
+    node.has_grad = true;
+    return node.grad;
 }
 
 template <class T>
 xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
     const std::size_t count = element_count(shape);
-    if (count < pooled_size) return xt::empty<T>(shape);
     const auto spare = spare_.find(count);
     if (spare == spare_.end() || spare->second.empty()) return xt::empty<T>(shape);
     xt::xarray<T> array = std::move(spare->second.back());
@@ -449,12 +470,13 @@ void Lendable<T>::reclaim() {
 // ---- GradContext -----------------------------------------------------------
 
 template <class T>
-void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
+void GradContext<T>::accumulate_reduced(std::size_t k, const xt::xarray<T>& g) {
     auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
-    xt::xarray<T> reduced = detail::sum_to(g, input.value.shape(), tape_.nodes_[node_].op);
-    tape_.recycle(std::move(g));
+    xt::xarray<T> reduced = tape_.buffer(input.value.shape());
+    detail::sum_to(g, reduced, tape_.nodes_[node_].op);
     if (input.has_grad) {
         add_into(input.grad, reduced);
+        tape_.recycle(std::move(reduced));
     } else {
         input.grad = std::move(reduced);
         input.has_grad = true;
@@ -464,16 +486,7 @@ void GradContext<T>::accumulate_reduced(std::size_t k, xt::xarray<T>&& g) {
 template <class T>
 void GradContext<T>::accumulate_at(std::size_t k, std::span<const std::size_t> positions,
                                    std::span<const T> values) {
-    auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
-    if (!input.requires_grad) return;
-    if (!input.has_grad) {
-        const auto& shape = input.value.shape();
-        if (input.grad.size() != input.value.size()) input.grad = tape_.buffer(shape);
-        input.grad.reshape(shape);
-        std::fill_n(input.grad.data(), input.grad.size(), T(0));
-        input.has_grad = true;
-    }
-    for (std::size_t i = 0; i < positions.size(); ++i) input.grad.data()[positions[i]] += values[i];
+    accumulate_at(k, [positions](std::size_t i) { return positions[i]; }, values.first(positions.size()));
 }
 
 template <class T>
@@ -497,7 +510,7 @@ void VarGradContext<T>::accumulate(std::size_t k, const Var<T>& g) {
     const std::uint32_t at = tape_.nodes_[node_].inputs[k];
     if (!tape_.nodes_[at].requires_grad) return;
     const Shape& target = tape_.nodes_[at].value.shape();
-    const std::vector<std::size_t> axes = detail::broadcast_axes(g.shape(), target, tape_.nodes_[node_].op);
+    const AxisList axes = detail::broadcast_axes(g.shape(), target, tape_.nodes_[node_].op);
     // Summed over the axes it was broadcast along, then given the input's shape.
     const Var<T> reduced = axes.empty() ? g : reshape(sum(g, Axes(axes.begin(), axes.end())), target);
     Var<T>& sum_so_far = grads_[at];

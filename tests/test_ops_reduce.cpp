@@ -43,7 +43,7 @@ Shape reduced_shape(const Shape& in, const Axes& axes, bool keepdims) {
 }
 
 // Checks a reduction op(Var, Axes, keepdims) against `reference`, a generic
-// callable (xt::xarray<T>, std::vector<std::size_t> axes) -> the reduced values,
+// callable (xt::xarray<T>, AxisList axes) -> the reduced values,
 // in float and double, with its gradient and float against double, for every
 // case and both keepdims.
 template <class Op, class Reference>
@@ -76,7 +76,7 @@ void check_reduction(Op op, Reference reference) {
 // The population variance over `axes`, materialised step by step (xt::variance
 // of xtensor 0.24 reads out of bounds on some of these shapes).
 template <class T>
-xt::xarray<T> variance_of(const xt::xarray<T>& x, const std::vector<std::size_t>& axes) {
+xt::xarray<T> variance_of(const xt::xarray<T>& x, const AxisList& axes) {
     Shape kept = x.shape();
     for (std::size_t axis : axes) kept[axis] = 1;
     xt::xarray<T> mu = xt::mean(x, axes);

@@ -3,13 +3,16 @@
 
 #include <algorithm>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -17,6 +20,7 @@
 #include <xtensor/xstorage.hpp>
 
 #include "xtape/detail/block_list.hpp"
+#include "xtape/detail/closure_arena.hpp"
 #include "xtape/errors.hpp"
 #include "xtape/shape.hpp"
 
@@ -146,29 +150,48 @@ public:
     ~Tape();
 
     /// An input whose gradient is wanted (a parameter or a differentiable input).
-    Var<T> leaf(xt::xarray<T> value);
+    /// An array given by reference is copied into the tape's spare storage (see buffer).
+    Var<T> leaf(const xt::xarray<T>& value) { return leaf(copy(value)); }
+    /// As above, keeping the array given.
+    Var<T> leaf(xt::xarray<T>&& value);
     /// A leaf holding `lendable`'s array itself, not a copy, until the next
     /// clear() or the tape's destruction gives it back (see Lendable). Throws
     /// TapeError when the array is already lent to a tape.
     Var<T> borrow(Lendable<T>& lendable);
-    /// An input without gradient (a label, a mask turned into numbers).
-    Var<T> constant(xt::xarray<T> value);
+    /// An input without gradient (a label, a mask turned into numbers). An
+    /// array given by reference is copied into the tape's spare storage (see buffer).
+    Var<T> constant(const xt::xarray<T>& value) { return constant(copy(value)); }
+    /// As above, keeping the array given.
+    Var<T> constant(xt::xarray<T>&& value);
 
     /// Records a node: its op name (a string literal), its inputs (all of this
-    /// tape), its value, and how to send its gradient to its inputs. This is the
-    /// API every built-in op uses and the one for custom ops. `differentiable`
-    /// is the same backward written with Vars (see VarGradContext): a node
-    /// without it can be differentiated once, not twice (a create_graph sweep
-    /// that reaches it throws, naming its op). When no input requires a
-    /// gradient, or gradients are disabled, both are dropped and the node is
-    /// a constant.
-    Var<T> record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                  BackwardFn<T> backward, DifferentiableBackwardFn<T> differentiable = nullptr);
+    /// tape), its value, and how to send its gradient to its inputs (a
+    /// callable of GradContext<T>&, a BackwardFn or nullptr). This is the API
+    /// every built-in op uses and the one for custom ops. `differentiable` is
+    /// the same backward written with Vars (a callable of VarGradContext<T>&,
+    /// see VarGradContext): a node without it can be differentiated once, not
+    /// twice (a create_graph sweep that reaches it throws, naming its op). When
+    /// no input requires a gradient, or gradients are disabled, both are
+    /// dropped and the node is a constant. The tape keeps a lambda in storage
+    /// of its own until clear() (see closure), so recording allocates nothing
+    /// once the same ops have been recorded before.
+    template <class Backward, class Differentiable = std::nullptr_t>
+    Var<T> record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value, Backward&& backward,
+                  Differentiable&& differentiable = nullptr) {
+        const Var<T> out = push_node(op, inputs, std::move(value), !is_null(backward));
+        if (nodes_[out.index_].requires_grad) {
+            Node& node = nodes_[out.index_];
+            node.backward = closure<GradContext<T>>(std::forward<Backward>(backward));
+            node.differentiable = closure<VarGradContext<T>>(std::forward<Differentiable>(differentiable));
+        }
+        return out;
+    }
     /// As above, for a braced list of inputs: `record("mul", {a, b}, value, backward)`.
-    Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, xt::xarray<T> value,
-                  BackwardFn<T> backward, DifferentiableBackwardFn<T> differentiable = nullptr) {
+    template <class Backward, class Differentiable = std::nullptr_t>
+    Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, xt::xarray<T> value, Backward&& backward,
+                  Differentiable&& differentiable = nullptr) {
         return record(op, std::span<const Var<T>>(inputs.begin(), inputs.size()), std::move(value),
-                      std::move(backward), std::move(differentiable));
+                      std::forward<Backward>(backward), std::forward<Differentiable>(differentiable));
     }
 
     /// Reverse sweep from a single-element root (seed 1). Gradients of leaves
@@ -182,7 +205,7 @@ public:
     template <class Seed>
         requires std::convertible_to<const Seed&, xt::xarray<T>>
     void backward(const Var<T>& root, const Seed& seed, BackwardOptions options = {}) {
-        backward_seeded(root, seed, options);
+        backward_seeded(root, xt::xarray<T>(seed), options);
     }
 
     /// The gradients of `root` (seeded with `seed`, a variable of root's shape)
@@ -212,10 +235,12 @@ public:
     /// released when one of the same size is spare, so a training loop that
     /// records the same shapes every step allocates nothing after its first
     /// step and keeps reusing memory that is still in cache. Spare storage is
-    /// kept for one step only: a step that does not reuse it frees it. (Arrays
-    /// under 1024 elements come straight from malloc in SSE builds, where its
-    /// fast path beats the pool.)
+    /// kept for one step only: a step that does not reuse it frees it.
     xt::xarray<T> buffer(const Shape& shape);
+    /// Keeps `array` until the next clear(), which makes it spare storage
+    /// (see buffer): state that a backward function reads, captured by
+    /// reference, as a closure's own array would be freed with it.
+    xt::xarray<T>& keep(xt::xarray<T>&& array);
 
     /// Number of nodes recorded since the last clear.
     std::size_t size() const { return size_; }
@@ -296,11 +321,43 @@ private:
     };
 
     Var<T> push(const char* op, xt::xarray<T>&& value, bool requires_grad);
+    // Checks the inputs and pushes the node; it requires a gradient when an
+    // input does, gradients are enabled and it has a backward function.
+    Var<T> push_node(const char* op, std::span<const Var<T>> inputs, xt::xarray<T>&& value, bool has_backward);
+    // A copy of `array` in spare storage.
+    xt::xarray<T> copy(const xt::xarray<T>& array);
+    // Gives node's gradient an (uninitialised) array of its value's shape, from spare storage.
+    xt::xarray<T>& new_grad(Node& node);
+
+    template <class F>
+    static bool is_null(const F& f) {
+        if constexpr (std::is_null_pointer_v<F>) {
+            return true;
+        } else if constexpr (std::is_constructible_v<bool, const F&>) {
+            return !static_cast<bool>(f);  // an empty std::function, a null function pointer
+        } else {
+            return false;
+        }
+    }
+    // `f` as a std::function of Context: a std::function or nullptr as it is,
+    // any other callable moved into closures_ and called through a pointer,
+    // which std::function stores without allocating.
+    template <class Context, class F>
+    std::function<void(Context&)> closure(F&& f) {
+        using C = std::remove_cvref_t<F>;
+        if constexpr (std::is_null_pointer_v<C> || std::is_same_v<C, std::function<void(Context&)>>) {
+            return std::forward<F>(f);
+        } else {
+            C* kept = closures_.make(std::forward<F>(f));
+            return [kept](Context& context) { (*kept)(context); };
+        }
+    }
     // Makes an array no longer needed (a gradient already added in) spare storage.
     void recycle(xt::xarray<T>&& array);
     // Moves a borrowed value back to its lender.
     void give_back(Node& node);
-    void backward_seeded(const Var<T>& root, const xt::xarray<T>& seed, BackwardOptions options);
+    // The sweep from `root`, whose gradient gets `seed` (the array itself, when it has none yet).
+    void backward_seeded(const Var<T>& root, xt::xarray<T>&& seed, BackwardOptions options);
     void sweep(std::uint32_t root);
     // The reverse sweep with differentiable backward functions, from `root`
     // (seeded with `seed`) down to `floor`: every node's gradient as a variable
@@ -311,6 +368,11 @@ private:
     // Nodes never move as the tape grows, so references to values stay valid.
     // Nodes past size_ are kept for reuse after clear().
     detail::BlockList<Node> nodes_;
+    // The nodes' backward functions (see closure), until clear().
+    detail::ClosureArena closures_;
+    // The arrays of keep(), until clear(); past kept_count_ moved from.
+    detail::BlockList<xt::xarray<T>> kept_;
+    std::size_t kept_count_ = 0;
     // Storage released by the last clear(), by element count, for buffer().
     std::unordered_map<std::size_t, std::vector<xt::xarray<T>>> spare_;
     std::unordered_map<std::uint32_t, std::string> names_;
@@ -352,6 +414,20 @@ public:
     /// input k's gradient: a sparse gradient, such as pick's, costs a pass over
     /// the input only when no other gradient has reached it yet (zeros first).
     void accumulate_at(std::size_t k, std::span<const std::size_t> positions, std::span<const T> values);
+    /// As above, with the position of values[i] given by position(i): for an
+    /// op that computes its positions rather than keep them.
+    template <class Position>
+        requires std::invocable<Position&, std::size_t>
+    void accumulate_at(std::size_t k, Position&& position, std::span<const T> values) {
+        auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
+        if (!input.requires_grad) return;
+        if (!input.has_grad) {
+            xt::xarray<T>& grad = tape_.new_grad(input);
+            std::fill_n(grad.data(), grad.size(), T(0));
+        }
+        T* grad = input.grad.data();
+        for (std::size_t i = 0; i < values.size(); ++i) grad[position(i)] += values[i];
+    }
     /// Adds this node's gradient, unchanged, to input k's (d output/d input k =
     /// 1). On a tape that does not keep intermediate gradients the array is
     /// handed over rather than copied: call it after every other use of grad().
@@ -361,7 +437,8 @@ private:
     friend class Tape<T>;
     GradContext(Tape<T>& tape, std::uint32_t node) : tape_(tape), node_(node) {}
 
-    void accumulate_reduced(std::size_t k, xt::xarray<T>&& g);
+    // Adds `g`, summed down to input k's shape.
+    void accumulate_reduced(std::size_t k, const xt::xarray<T>& g);
     // sum += addend for arrays of one shape, in one vectorised pass (xtensor's
     // += takes half as long again).
     static void add_into(xt::xarray<T>& sum, const xt::xarray<T>& addend);
@@ -419,27 +496,26 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
                 input.grad = std::move(g);
                 input.has_grad = true;
             } else {
-                if (input.grad.size() != g.size()) input.grad = tape_.buffer(shape);
-                input.grad.reshape(shape);
-                std::copy_n(g.data(), g.size(), input.grad.data());
-                input.has_grad = true;
+                std::copy_n(g.data(), g.size(), tape_.new_grad(input).data());
             }
             return;
         }
-        accumulate_reduced(k, xt::xarray<T>(std::forward<E>(g)));
+        accumulate_reduced(k, g);
+        if constexpr (std::is_rvalue_reference_v<E&&>) tape_.recycle(std::move(g));
     } else {
         const auto& gs = g.shape();
         if (gs.size() == shape.size() && std::equal(gs.begin(), gs.end(), shape.begin())) {
             if (input.has_grad) {
                 xt::noalias(input.grad) += g;
             } else {
-                if (input.grad.size() != input.value.size()) input.grad = tape_.buffer(shape);
-                input.grad = g;
-                input.has_grad = true;
+                tape_.new_grad(input) = g;
             }
             return;
         }
-        accumulate_reduced(k, xt::xarray<T>(std::forward<E>(g)));
+        xt::xarray<T> evaluated = tape_.buffer(Shape(gs.begin(), gs.end()));
+        xt::noalias(evaluated) = std::forward<E>(g);
+        accumulate_reduced(k, evaluated);
+        tape_.recycle(std::move(evaluated));
     }
 }
 

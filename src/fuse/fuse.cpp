@@ -391,7 +391,7 @@ struct RowReduction {
 // The reduced axes of `shape` as contiguous rows, or nullopt when they are not
 // (or when there is nothing to reduce, which the composed ops report).
 std::optional<kernels::BlockReduction> as_rows(const Shape& shape, const Axes& axes, const char* op) {
-    const std::vector<std::size_t> normalized = normalize_axes(axes, shape.size(), op);
+    const AxisList normalized = normalize_axes(axes, shape.size(), op);
     std::size_t size = 1;
     for (std::size_t extent : shape) size *= extent;
     if (size == 0) return std::nullopt;
@@ -402,7 +402,7 @@ std::optional<kernels::BlockReduction> as_rows(const Shape& shape, const Axes& a
 
 // The shape left after reducing `axes`.
 Shape reduced_shape(const Shape& shape, const Axes& axes, const char* op) {
-    const std::vector<std::size_t> normalized = normalize_axes(axes, shape.size(), op);
+    const AxisList normalized = normalize_axes(axes, shape.size(), op);
     Shape out;
     for (std::size_t axis = 0; axis < shape.size(); ++axis) {
         if (std::find(normalized.begin(), normalized.end(), axis) == normalized.end()) out.push_back(shape[axis]);
@@ -439,14 +439,14 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     InputGradients<T> grads(
         tape, [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, sweep, inputs.size());
     xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, &grads, &sweep);
-    auto gradient_rows = std::make_shared<detail::GradientRows<T>>(inputs.size());
+    detail::GradientRows<T> gradient_rows(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
-        if (grads.arrays[k]) gradient_rows->keep(k, std::move(*grads.arrays[k]));
+        if (grads.arrays[k]) gradient_rows.keep(tape, k, std::move(*grads.arrays[k]));
     }
     return record_fused<T>(
         tape, op, inputs, std::move(out), e,
-        [e, reduction, gradient_rows](GradContext<T>& c) {
-            if (!gradient_rows->hand_over(c)) reduction.backward(c, e);
+        [e, reduction, gradient_rows](GradContext<T>& c) mutable {
+            if (!gradient_rows.hand_over(c)) reduction.backward(c, e);
         },
         plain);
 }

@@ -224,7 +224,7 @@ void combine_row_range(const T* kx, const T* x, const T* ky, const T* y, std::si
 
 }  // namespace
 
-std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vector<std::size_t>& axes) {
+std::optional<BlockReduction> block_reduction(const Shape& shape, const AxisList& axes) {
     enum class Part { before, inside, after } part = Part::before;
     BlockReduction b{1, 1, 1};
     for (std::size_t d = 0; d < shape.size(); ++d) {

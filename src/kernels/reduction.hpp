@@ -24,7 +24,7 @@ struct BlockReduction {
 
 /// The block form of reducing an array of `shape` over the sorted `axes`, or
 /// nullopt when the reduced axes of size > 1 are not adjacent.
-std::optional<BlockReduction> block_reduction(const Shape& shape, const std::vector<std::size_t>& axes);
+std::optional<BlockReduction> block_reduction(const Shape& shape, const AxisList& axes);
 
 /// out[o, i] = sum_r x[o, r, i]. A row is summed lane-wise in SIMD blocks of
 /// 2048 elements whose sums are added pairwise (a row of fewer than 16, in

@@ -134,20 +134,20 @@ Var<T> reduce_elementwise(const Loss<T>& loss, const ElementwiseFormula<T>& form
 }
 
 template <class T>
-Var<T> run_graph(const Loss<T>& loss, const std::type_identity_t<SampleFn<T>>& graph, const GraphInputs<T>& in,
-                 GraphKind kind) {
+std::size_t graph_chunk_rows(const Loss<T>& loss, const GraphInputs<T>& in, GraphKind kind) {
     const Execution execution = current_execution();
     const bool plain = execution == Execution::eager || kind == GraphKind::mixes_samples ||
                        (execution == Execution::automatic && kind == GraphKind::one_pass);
-    const std::size_t rows = plain ? 0 : chunk_rows(loss, in.vars()[0]);
-    if (rows == 0) return graph(in.vars());
-    return chunked(graph, in.vars(), in.splits(), rows);
+    if (plain) return 0;
+    // A batch that fits in one chunk is recorded plainly, as chunked() would record it.
+    const std::size_t rows = chunk_rows(loss, in.vars()[0]);
+    return rows != 0 && in.vars()[0].shape()[0] > rows ? rows : 0;
 }
 
 #define XTAPE_INSTANTIATE(T)                                                                                     \
     template Var<T> reduce_elementwise(const Loss<T>&, const ElementwiseFormula<T>&, std::span<const Var<T>>,  \
                                        const std::optional<Var<T>>&, std::optional<double>, BatchReduction);    \
-    template Var<T> run_graph(const Loss<T>&, const SampleFn<T>&, const GraphInputs<T>&, GraphKind);
+    template std::size_t graph_chunk_rows(const Loss<T>&, const GraphInputs<T>&, GraphKind);
 
 XTAPE_INSTANTIATE(float)
 XTAPE_INSTANTIATE(double)

@@ -64,11 +64,20 @@ enum class GraphKind {
     several_passes, ///< independent samples, several passes over memory: in chunks when the batch is large
 };
 
+/// The samples per chunk in which the rule of Execution runs a graph of this
+/// kind over `in`; 0 to record it plainly.
+template <class T>
+std::size_t graph_chunk_rows(const Loss<T>& loss, const GraphInputs<T>& in, GraphKind kind);
+
 /// graph(in.vars()), a loss's whole graph (formula, weighting and reduction),
 /// recorded plainly or in chunks (chunked(), cut by in.splits()) as the rule
-/// of Execution says for a graph of this kind.
-template <class T>
-Var<T> run_graph(const Loss<T>& loss, const std::type_identity_t<SampleFn<T>>& graph, const GraphInputs<T>& in,
-                 GraphKind kind);
+/// of Execution says for a graph of this kind. `graph` is any callable: it
+/// becomes a SampleFn only for chunks, so that the plain run allocates nothing for it.
+template <class T, class Graph>
+Var<T> run_graph(const Loss<T>& loss, Graph&& graph, const GraphInputs<T>& in, GraphKind kind) {
+    const std::size_t rows = graph_chunk_rows(loss, in, kind);
+    if (rows == 0) return graph(in.vars());
+    return chunked(SampleFn<T>(std::forward<Graph>(graph)), in.vars(), in.splits(), rows);
+}
 
 }  // namespace xtape::detail

@@ -4,7 +4,8 @@
 #include <cstddef>
 #include <optional>
 #include <span>
-#include <vector>
+
+#include <xtensor/xstorage.hpp>
 
 #include "xtape/chunked.hpp"
 #include "xtape/losses/loss.hpp"
@@ -45,14 +46,15 @@ public:
         sample_weight_at_ = add_weight(weight, loss_shape);
         return sample_weight_at_;
     }
-    std::span<const Var<T>> vars() const { return vars_; }
-    std::span<const Split> splits() const { return splits_; }
+    std::span<const Var<T>> vars() const { return {vars_.data(), vars_.size()}; }
+    std::span<const Split> splits() const { return {splits_.data(), splits_.size()}; }
     /// The position of the sample weight, when one was added.
     std::optional<std::size_t> sample_weight_at() const { return sample_weight_at_; }
 
 private:
-    std::vector<Var<T>> vars_;
-    std::vector<Split> splits_;
+    // Inline for the few inputs of a loss (pred, label, weights, a mask).
+    xt::svector<Var<T>, 6> vars_;
+    xt::svector<Split, 6> splits_;
     std::optional<std::size_t> sample_weight_at_;
 };
 

@@ -28,9 +28,8 @@ Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_na
 }
 
 template <class T>
-IndexArray class_indices(const xt::xarray<T>& label, std::size_t num_classes, const char* loss_name,
+void check_class_indices(const xt::xarray<T>& label, std::size_t num_classes, const char* loss_name,
                          const char* arg_name) {
-    IndexArray index = xt::empty<std::int64_t>(label.shape());
     for (std::size_t i = 0; i < label.size(); ++i) {
         const T v = label.flat(i);
         // The negated test also rejects NaN.
@@ -38,9 +37,7 @@ IndexArray class_indices(const xt::xarray<T>& label, std::size_t num_classes, co
             throw ValueError(fmt::format("{}: {} value {} at flat index {} is not a class index in [0, {}]",
                                          loss_name, arg_name, v, i, num_classes - 1));
         }
-        index.flat(i) = static_cast<std::int64_t>(v);
     }
-    return index;
 }
 
 std::string weight_repr(const std::optional<double>& weight) {
@@ -104,7 +101,7 @@ Var<T> Loss<T>::batch_sum(const Var<T>& e) const {
 #define XTAPE_INSTANTIATE(T)                                                                             \
     template Var<T> reshape_like(const Var<T>&, const Var<T>&, const char*, const char*);               \
     template void check_reshapable_like(const Var<T>&, const Var<T>&, const char*, const char*);        \
-    template IndexArray class_indices(const xt::xarray<T>&, std::size_t, const char*, const char*);     \
+    template void check_class_indices(const xt::xarray<T>&, std::size_t, const char*, const char*);     \
     template class Loss<T>;
 
 XTAPE_INSTANTIATE(float)

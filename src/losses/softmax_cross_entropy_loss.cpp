@@ -80,7 +80,7 @@ Var<T> SoftmaxCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Var<T>& 
     detail::GraphInputs<T> in;
     in.add_rows(pred);
     if (options_.sparse_label) {
-        class_indices(label.value(), num_classes, this->name(), "label");  // rejects bad labels now
+        check_class_indices(label.value(), num_classes, this->name(), "label");  // rejects bad labels now
         in.add_rows(label);
     } else {
         in.add_rows(reshape_like(label, pred, this->name(), "label"));
@@ -123,11 +123,11 @@ Var<T> SoftmaxCrossEntropyLoss<T>::beyond_gluon_graph(const Var<T>& pred, const 
                 if (classes.flat(i) == ignored) classes.flat(i) = 0;
             }
             mask.reshape(kept);
-            class_indices(classes, pred.shape()[axis], this->name(), "label");
+            check_class_indices(classes, pred.shape()[axis], this->name(), "label");
             in.add_rows(pred.tape().constant(std::move(classes)));
             kept_mask = in.add_rows(pred.tape().constant(std::move(mask)));
         } else {
-            class_indices(classes, pred.shape()[axis], this->name(), "label");
+            check_class_indices(classes, pred.shape()[axis], this->name(), "label");
             in.add_rows(label);
         }
     } else {

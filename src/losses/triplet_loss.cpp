@@ -72,9 +72,9 @@ LossInfo triplet_loss_info() {
     set_sampler(info, fields(), [](const TripletLossOptions& o, const Shape& shape, Sampler& s) {
         const double margin = o.margin;
         const std::size_t batch = normalize_axis(o.batch_axis, shape.size(), "TripletLoss");
-        Axes others;
+        AxisList others;
         for (std::size_t i = 0; i < shape.size(); ++i) {
-            if (i != batch) others.push_back(static_cast<std::ptrdiff_t>(i));
+            if (i != batch) others.push_back(i);
         }
         // Redraw until every sample is away from the kink at s + margin = 0.
         for (;;) {

@@ -162,22 +162,17 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
     for (std::size_t d = 0; d + 2 < rank; ++d) batch *= sa[d];
     Shape out_shape = sa;
     out_shape[rank - 1] = n;
-    xt::xarray<T> out;
-    if (rank == 2 && m * k * n != 0) {
-        out = xt::linalg::dot(a.value(), b.value());
-    } else {
-        out = xt::empty<T>(out_shape);
-        gemm_batched(batch, false, false, m, n, k, a.value().data(), b.value().data(), out.data());
-    }
+    xt::xarray<T> out = tape.buffer(out_shape);
+    gemm_batched(batch, false, false, m, n, k, a.value().data(), b.value().data(), out.data());
     return tape.record("matmul", {a, b}, std::move(out), [batch, m, k, n](GradContext<T>& c) {
         const auto& g = c.grad();
         if (c.needs_grad(0)) {  // dA = G B^T
-            xt::xarray<T> da = xt::empty<T>(c.input(0).shape());
+            xt::xarray<T> da = c.buffer(c.input(0).shape());
             gemm_batched(batch, false, true, m, k, n, g.data(), c.input(1).data(), da.data());
             c.accumulate(0, std::move(da));
         }
         if (c.needs_grad(1)) {  // dB = A^T G
-            xt::xarray<T> db = xt::empty<T>(c.input(1).shape());
+            xt::xarray<T> db = c.buffer(c.input(1).shape());
             gemm_batched(batch, true, false, k, n, m, c.input(0).data(), g.data(), db.data());
             c.accumulate(1, std::move(db));
         }

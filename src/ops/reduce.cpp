@@ -29,7 +29,7 @@ namespace {
 // The reduced axes, and the input's shape with them kept as size 1: the shape
 // in which a gradient of the output broadcasts back over the input.
 struct Reduction {
-    std::vector<std::size_t> axes;
+    AxisList axes;
     Shape kept;
     Shape out;
     // The (outer, reduced, inner) form when the reduced axes are one block:
@@ -94,10 +94,10 @@ auto expand(const xt::xarray<T>& g, const Shape& kept, const Shape& in) {
     return xt::broadcast(xt::reshape_view(g, kept), in);
 }
 
-// The sum of each slice, of shape r.kept.
+// The sum of each slice, of shape r.kept, in storage from `tape`.
 template <class T>
-xt::xarray<T> slice_sum(const xt::xarray<T>& x, const Reduction& r) {
-    xt::xarray<T> s = xt::empty<T>(r.kept);
+xt::xarray<T> slice_sum(Tape<T>& tape, const xt::xarray<T>& x, const Reduction& r) {
+    xt::xarray<T> s = tape.buffer(r.kept);
     if (r.block) {
         kernels::sum_block(x.data(), *r.block, s.data());
         return s;
@@ -111,8 +111,8 @@ xt::xarray<T> slice_sum(const xt::xarray<T>& x, const Reduction& r) {
 // a slice of -inf (xt::amax starts from the lowest finite value and keeps a NaN
 // only when it comes last).
 template <class T>
-xt::xarray<T> slice_max(const xt::xarray<T>& x, const Reduction& r) {
-    xt::xarray<T> m = xt::empty<T>(r.kept);
+xt::xarray<T> slice_max(Tape<T>& tape, const xt::xarray<T>& x, const Reduction& r) {
+    xt::xarray<T> m = tape.buffer(r.kept);
     if (r.block) {
         kernels::max_block(x.data(), *r.block, m.data());
         return m;
@@ -127,8 +127,8 @@ xt::xarray<T> slice_max(const xt::xarray<T>& x, const Reduction& r) {
 // The shift of logsumexp: each slice's max, or 0 where it is not finite (a
 // slice of -inf then gives exp = 0, not NaN).
 template <class T>
-xt::xarray<T> logsumexp_shift(const xt::xarray<T>& x, const Reduction& r) {
-    xt::xarray<T> m = slice_max(x, r);
+xt::xarray<T> logsumexp_shift(Tape<T>& tape, const xt::xarray<T>& x, const Reduction& r) {
+    xt::xarray<T> m = slice_max(tape, x, r);
     for (T& v : m) v = std::isfinite(v) ? v : T(0);
     return m;
 }
@@ -191,7 +191,7 @@ template <class T>
 Var<T> sum(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "sum", false);
     if (a.size() == 0) return reduce_empty(a, r, "sum");
-    xt::xarray<T> out = slice_sum(a.value(), r);
+    xt::xarray<T> out = slice_sum(a.tape(), a.value(), r);
     out.reshape(r.out);
     return tape_of(a, "sum").record(
         "sum", {a}, std::move(out),
@@ -206,7 +206,7 @@ Var<T> mean(const Var<T>& a, const Axes& axes, bool keepdims) {
     std::size_t count = 1;
     for (std::size_t axis : r.axes) count *= a.shape()[axis];
     const T n = static_cast<T>(count);
-    xt::xarray<T> out = slice_sum(a.value(), r);
+    xt::xarray<T> out = slice_sum(a.tape(), a.value(), r);
     out /= n;
     out.reshape(r.out);
     return tape_of(a, "mean").record(
@@ -219,7 +219,7 @@ template <class T>
 Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "max", true);
     if (a.size() == 0) return reduce_empty(a, r, "max");
-    xt::xarray<T> out = slice_max(a.value(), r);
+    xt::xarray<T> out = slice_max(a.tape(), a.value(), r);
     out.reshape(r.out);
     return tape_of(a, "max").record("max", {a}, std::move(out), [r](GradContext<T>& c) {
         if (!c.needs_grad(0)) return;
@@ -267,35 +267,36 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     // lse = m + log(s), s = sum(exp(a - m)), m the max (0 where not finite).
     // m and s are kept for the backward: d lse/da_i = exp(a_i - m) / s, computed
     // from the shift rather than as exp(a_i - lse): lse is rounded at its own
-    // magnitude (0.001 in float at 1e4), a - m is exact near the max.
-    xt::xarray<T> m = xt::empty<T>(r.kept);
-    xt::xarray<T> s = xt::empty<T>(r.kept);
+    // magnitude (0.001 in float at 1e4), a - m is exact near the max. The
+    // tape keeps them (Tape::keep).
     Tape<T>& tape = tape_of(a, "logsumexp");
+    xt::xarray<T>& m = tape.keep(tape.buffer(r.kept));
+    xt::xarray<T>& s = tape.keep(tape.buffer(r.kept));
     const bool rows = r.block && r.block->inner == 1;
     // Over rows, when a gradient is wanted, the gradient rows (the softmax) come
     // from the same pass as the values, and the backward only scales them by
     // the incoming gradient (not at all for the usual 1): the input is read once.
-    std::shared_ptr<detail::GradientRows<T>> softmax;
+    std::optional<detail::GradientRows<T>> softmax;
     if (rows) {
         if (tape.grad_enabled() && a.requires_grad()) {
-            softmax = std::make_shared<detail::GradientRows<T>>(1);
-            softmax->keep(0, tape.buffer(a.shape()));
+            softmax.emplace(1);
+            softmax->keep(tape, 0, tape.buffer(a.shape()));
         }
         kernels::math::shifted_sum_exp_rows(a.value().data(), r.block->outer, r.block->reduced, m.data(), s.data(),
                                             softmax ? softmax->rows(0).data() : nullptr);
     } else {
-        m = logsumexp_shift(a.value(), r);
+        m = logsumexp_shift(tape, a.value(), r);
         s = sum_exp(a.value(), m, r);
     }
     xt::xarray<T> out = tape.buffer(r.out);
     for (std::size_t i = 0; i < out.size(); ++i) out.flat(i) = std::log(s.flat(i)) + m.flat(i);
     return tape.record("logsumexp", {a}, std::move(out),
-                       [r, rows, softmax, m = std::move(m), s = std::move(s)](GradContext<T>& c) {
+                       [r, rows, softmax, &m, &s](GradContext<T>& c) mutable {
         if (!c.needs_grad(0)) return;
         if (softmax && softmax->hand_over(c)) return;  // a second backward recomputes them below
         // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too),
         // NaN for a slice holding a NaN (s is NaN).
-        xt::xarray<T> scale = xt::empty<T>(r.kept);
+        xt::xarray<T> scale = c.buffer(r.kept);
         for (std::size_t i = 0; i < scale.size(); ++i) {
             scale.flat(i) = s.flat(i) == T(0) ? T(0) : c.grad().flat(i) / s.flat(i);
         }
@@ -340,10 +341,10 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
     const auto times = [](B x, B y) { return x * y; };
     xt::xarray<T> out;
     if (rows) {
-        out = xt::empty<T>(r.out);
+        out = tape.buffer(r.out);
         kernels::dot_rows(a.value().data(), b.value().data(), r.block->outer, r.block->reduced, out.data());
     } else {
-        out = slice_sum(kernels::mapped<T>(tape, times, a.value(), b.value()), r);
+        out = slice_sum(tape, kernels::mapped<T>(tape, times, a.value(), b.value()), r);
         out.reshape(r.out);
     }
     return tape.record("dot", {a, b}, std::move(out), [r, rows, times](GradContext<T>& c) {

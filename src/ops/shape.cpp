@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <span>
 
 #include <fmt/format.h>
@@ -61,10 +62,12 @@ xt::xarray<T> permuted(Storage& storage, const xt::xarray<T>& value, const std::
 }
 
 // Throws ValueError unless every index lies in [0, n), naming the first offender.
-void check_indices_in_range(const IndexArray& index, std::size_t n, std::size_t axis, const Shape& shape,
+// `index` holds indices, or whole numbers that to_indices accepted.
+template <class Index>
+void check_indices_in_range(const Index& index, std::size_t n, std::size_t axis, const Shape& shape,
                             const char* op) {
     for (std::size_t k = 0; k < index.size(); ++k) {
-        const std::int64_t i = index.flat(k);
+        const auto i = static_cast<std::int64_t>(index.flat(k));
         if (i < 0 || static_cast<std::uint64_t>(i) >= n) {
             throw ValueError(fmt::format("{}: index {} at {} is out of range [0, {}) for axis {} of a of shape {}",
                                          op, i, position_of(k, index.shape()), n, axis, to_string(shape)));
@@ -402,9 +405,24 @@ Var<T> gather_from(std::span<const Var<T>> inputs, const IndexArray& index, std:
     });
 }
 
-// pick from inputs[0] at `index`; an index given as a Var is inputs[1], as in gather_from.
+// Where pick reads: output element dst = (o, i) is a's element (o, index[dst], i)
+// for a laid out as `layout` along the picked axis (a size-1 axis in the index
+// does not change the flat order, so both index shapes read alike).
+struct PickedPositions {
+    kernels::AxisLayout layout;
+
+    // The flat position in a of output element `dst`, picked at `index`.
+    std::size_t operator()(std::size_t dst, std::size_t index) const {
+        const std::size_t o = dst / layout.inner, i = dst % layout.inner;
+        return (o * layout.n + index) * layout.inner + i;
+    }
+};
+
+// pick from inputs[0] at `index`; an index given as a Var is inputs[1], as in
+// gather_from, and `index` is then null: pick reads inputs[1]'s values (whole
+// numbers, checked by the caller) where and when it needs them.
 template <class T>
-Var<T> pick_from(std::span<const Var<T>> inputs, const IndexArray& index, std::ptrdiff_t axis, bool keepdims) {
+Var<T> pick_from(std::span<const Var<T>> inputs, const IndexArray* index, std::ptrdiff_t axis, bool keepdims) {
     const Var<T>& a = inputs[0];
     Tape<T>& tape = tape_of(a, "pick");
     const Shape& shape = a.shape();
@@ -413,34 +431,47 @@ Var<T> pick_from(std::span<const Var<T>> inputs, const IndexArray& index, std::p
     dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(ax));
     Shape kept = shape;
     kept[ax] = 1;
-    if (index.shape() != dropped && index.shape() != kept) {
+    const Shape& index_shape = index ? index->shape() : inputs[1].shape();
+    if (index_shape != dropped && index_shape != kept) {
         throw ShapeError(fmt::format("pick: index of shape {} must have shape {} or {} (a of shape {} without "
                                      "axis {}, or with it of size 1)",
-                                     to_string(index.shape()), to_string(dropped), to_string(kept),
+                                     to_string(index_shape), to_string(dropped), to_string(kept),
                                      to_string(shape), ax));
     }
-    check_indices_in_range(index, shape[ax], ax, shape, "pick");
-    // Output element (o, i) is a's element (o, index(o, i), i); a size-1 axis
-    // does not change the flat order, so both index shapes read alike.
-    const kernels::AxisLayout layout(shape, ax);
-    std::vector<std::size_t> positions(index.size());
-    for (std::size_t o = 0; o < layout.outer; ++o) {
-        for (std::size_t i = 0; i < layout.inner; ++i) {
-            const std::size_t dst = o * layout.inner + i;
-            positions[dst] = (o * layout.n + static_cast<std::size_t>(index.flat(dst))) * layout.inner + i;
-        }
+    if (index) {
+        check_indices_in_range(*index, shape[ax], ax, shape, "pick");
+    } else {
+        check_indices_in_range(inputs[1].value(), shape[ax], ax, shape, "pick");
     }
+    const PickedPositions position{kernels::AxisLayout(shape, ax)};
+    // The index of output element dst, from `index` when given, else from the values of inputs[1].
+    const auto index_at = [](const std::optional<IndexArray>& index, const xt::xarray<T>& values, std::size_t dst) {
+        return index ? static_cast<std::size_t>(index->flat(dst)) : static_cast<std::size_t>(values.flat(dst));
+    };
+    std::optional<IndexArray> own_index;
+    if (index) own_index = *index;
+    const xt::xarray<T>& index_values = index ? a.value() : inputs[1].value();  // read only without `index`
     xt::xarray<T> out = tape.buffer(keepdims ? kept : dropped);
-    for (std::size_t dst = 0; dst < positions.size(); ++dst) out.flat(dst) = a.value().flat(positions[dst]);
-    auto shared = std::make_shared<const std::vector<std::size_t>>(std::move(positions));
+    for (std::size_t dst = 0; dst < out.size(); ++dst) {
+        out.flat(dst) = a.value().flat(position(dst, index_at(own_index, index_values, dst)));
+    }
     return tape.record(
         "pick", inputs, std::move(out),
-        [positions = shared](GradContext<T>& c) {
+        [position, index_at, own_index](GradContext<T>& c) {
             // Each picked element gets its output's gradient; the rest get 0.
-            c.accumulate_at(0, *positions, std::span<const T>(c.grad().data(), c.grad().size()));
+            const xt::xarray<T>& values = own_index ? c.input(0) : c.input(1);
+            c.accumulate_at(0, [&](std::size_t dst) { return position(dst, index_at(own_index, values, dst)); },
+                            std::span<const T>(c.grad().data(), c.grad().size()));
         },
-        [positions = shared](VarGradContext<T>& c) {
-            c.accumulate(0, detail::scatter_flat(c.grad(), positions, c.input(0).shape()));
+        [position, index_at, own_index](VarGradContext<T>& c) {
+            const xt::xarray<T>& values = own_index ? c.input(0).value() : c.input(1).value();
+            std::vector<std::size_t> positions(c.grad().size());
+            for (std::size_t dst = 0; dst < positions.size(); ++dst) {
+                positions[dst] = position(dst, index_at(own_index, values, dst));
+            }
+            c.accumulate(0, detail::scatter_flat(c.grad(), std::make_shared<const std::vector<std::size_t>>(
+                                                               std::move(positions)),
+                                                 c.input(0).shape()));
         });
 }
 
@@ -453,25 +484,34 @@ Var<T> gather(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis) {
 
 template <class T>
 Var<T> pick(const Var<T>& a, const IndexArray& index, std::ptrdiff_t axis, bool keepdims) {
-    return pick_from(std::span<const Var<T>>(&a, 1), index, axis, keepdims);
+    return pick_from(std::span<const Var<T>>(&a, 1), &index, axis, keepdims);
 }
+
+namespace {
+// Throws ValueError naming `op`, as to_indices does, unless element k of
+// `values` is a whole number that is an index.
+template <class T>
+void check_whole_index(const xt::xarray<T>& values, std::size_t k, const char* op) {
+    // 2^53: no index is that large, and below it the cast to int64 is defined.
+    constexpr T limit = T(9007199254740992.0);
+    const T v = values.flat(k);
+    if (!std::isfinite(v) || std::trunc(v) != v) {
+        throw ValueError(fmt::format("{}: index {} at {} is not a whole number", op, v,
+                                     position_of(k, values.shape())));
+    }
+    if (!(std::abs(v) < limit)) {
+        throw ValueError(fmt::format("{}: index {} at {} is too large to be an index", op, v,
+                                     position_of(k, values.shape())));
+    }
+}
+}  // namespace
 
 template <class T>
 IndexArray to_indices(const xt::xarray<T>& values, const char* op) {
     IndexArray out = xt::empty<std::int64_t>(values.shape());
-    // 2^53: no index is that large, and below it the cast to int64 is defined.
-    constexpr T limit = T(9007199254740992.0);
     for (std::size_t k = 0; k < values.size(); ++k) {
-        const T v = values.flat(k);
-        if (!std::isfinite(v) || std::trunc(v) != v) {
-            throw ValueError(fmt::format("{}: index {} at {} is not a whole number", op, v,
-                                         position_of(k, values.shape())));
-        }
-        if (!(std::abs(v) < limit)) {
-            throw ValueError(fmt::format("{}: index {} at {} is too large to be an index", op, v,
-                                         position_of(k, values.shape())));
-        }
-        out.flat(k) = static_cast<std::int64_t>(v);
+        check_whole_index(values, k, op);
+        out.flat(k) = static_cast<std::int64_t>(values.flat(k));
     }
     return out;
 }
@@ -479,8 +519,10 @@ IndexArray to_indices(const xt::xarray<T>& values, const char* op) {
 template <class T>
 Var<T> pick(const Var<T>& a, const Var<T>& index, std::ptrdiff_t axis, bool keepdims) {
     tape_of(a, index, "pick");
+    // The checks of to_indices, without its array: pick reads the values themselves.
+    for (std::size_t k = 0; k < index.size(); ++k) check_whole_index(index.value(), k, "pick");
     const std::array<Var<T>, 2> inputs{a, index};
-    return pick_from(std::span<const Var<T>>(inputs), to_indices(index.value(), "pick"), axis, keepdims);
+    return pick_from(std::span<const Var<T>>(inputs), static_cast<const IndexArray*>(nullptr), axis, keepdims);
 }
 
 template <class T>

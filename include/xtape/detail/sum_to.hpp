@@ -1,8 +1,6 @@
 // Reducing a broadcast gradient back to the shape of the input it belongs to, and its adjoint, broadcasting.
 #pragma once
 
-#include <vector>
-
 #include <xtensor/xarray.hpp>
 
 #include "xtape/shape.hpp"
@@ -13,7 +11,7 @@ namespace xtape::detail {
 /// axes that `target` lacks, and those where `target` has size 1 and `from`
 /// does not. Throws ShapeError naming `op` (a gradient of shape `from` that
 /// cannot be reduced to `target`) when `target` does not broadcast to `from`.
-std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, const char* op);
+AxisList broadcast_axes(const Shape& from, const Shape& target, const char* op);
 
 /// Writes `a` repeated over out's shape, which a's shape broadcasts to: the
 /// adjoint of sum_to. When the repeated axes form one block (a scalar, a row
@@ -23,11 +21,11 @@ std::vector<std::size_t> broadcast_axes(const Shape& from, const Shape& target, 
 template <class T>
 void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out);
 
-/// Sums `g` over the axes along which `target` was broadcast (leading axes that
-/// `target` lacks, and axes where `target` has size 1), giving an array of
-/// shape `target`. Throws ShapeError naming `op` when `target` does not
-/// broadcast to g's shape.
+/// Sums `g` over the axes along which `out`'s shape (the target) was broadcast
+/// (leading axes that the target lacks, and axes where it has size 1) into
+/// `out`. Throws ShapeError naming `op` when the target does not broadcast to
+/// g's shape.
 template <class T>
-xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& target, const char* op);
+void sum_to(const xt::xarray<T>& g, xt::xarray<T>& out, const char* op);
 
 }  // namespace xtape::detail

@@ -24,12 +24,12 @@ Var<T> reshape_like(const Var<T>& label, const Var<T>& pred, const char* loss_na
 template <class T>
 void check_reshapable_like(const Var<T>& label, const Var<T>& pred, const char* loss_name, const char* arg_name);
 
-/// Sparse class labels (floats holding whole numbers) as indices in
-/// [0, num_classes - 1]. Throws ValueError naming `loss_name`, `arg_name`, the
-/// first offending value and its flat index when a label is not an integer
-/// (NaN included) or is out of range.
+/// Checks sparse class labels (floats holding whole numbers): each must be an
+/// index in [0, num_classes - 1]. Throws ValueError naming `loss_name`,
+/// `arg_name`, the first offending value and its flat index when a label is
+/// not an integer (NaN included) or is out of range.
 template <class T>
-IndexArray class_indices(const xt::xarray<T>& label, std::size_t num_classes, const char* loss_name,
+void check_class_indices(const xt::xarray<T>& label, std::size_t num_classes, const char* loss_name,
                          const char* arg_name);
 
 /// A loss's `weight` as Gluon prints it: "None", or the number ("0.5").
