@@ -262,15 +262,22 @@ std::vector<Var<T>> Tape<T>::differentiable_sweep(std::uint32_t root, const Var<
     return grads;
 }
 
+namespace {
+// xtape::grad's seed must have its output's shape.
+void check_grad_seed(const Shape& seed, const Shape& output) {
+    if (seed != output) {
+        throw ShapeError(fmt::format("grad: seed of shape {} does not match output of shape {}", to_string(seed),
+                                     to_string(output)));
+    }
+}
+}  // namespace
+
 template <class T>
 std::vector<Var<T>> Tape<T>::gradients(const Var<T>& root, const Var<T>& seed, std::span<const Var<T>> wrt,
                                        std::uint32_t floor) {
     check(root, "grad");
     check(seed, "grad");
-    if (seed.shape() != root.shape()) {
-        throw ShapeError(fmt::format("grad: seed of shape {} does not match output of shape {}",
-                                     to_string(seed.shape()), to_string(root.shape())));
-    }
+    check_grad_seed(seed.shape(), root.shape());
     for (const Var<T>& x : wrt) check(x, "grad");
     std::vector<Var<T>> grads;
     if (nodes_[root.index_].requires_grad) grads = differentiable_sweep(root.index_, seed, floor);
@@ -287,10 +294,7 @@ template <class T>
 std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt::xarray<T>& seed,
                                                     std::span<const Var<T>> wrt) {
     check(root, "grad");
-    if (seed.shape() != root.shape()) {
-        throw ShapeError(fmt::format("grad: seed of shape {} does not match output of shape {}",
-                                     to_string(seed.shape()), to_string(root.shape())));
-    }
+    check_grad_seed(seed.shape(), root.shape());
     for (const Var<T>& x : wrt) check(x, "grad");
     // The gradients the tape holds are set aside for this sweep's and put back
     // after it, also when a backward function throws.
@@ -319,7 +323,7 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt
     } put_back{*this, root.index_, held};
     Node& top = nodes_[root.index_];
     if (top.requires_grad) {
-        top.grad = seed;
+        top.grad = copy(seed);
         top.has_grad = true;
         sweep(root.index_);
     }

@@ -101,11 +101,11 @@ std::vector<bool> depends_on(const FusedExpression& e, std::size_t wrt) {
 // d(output of e)/d(input wrt) times a seed, as an expression of `symbols`: e's
 // inputs, then the seed (divided by `divisor`). e's program is replayed on
 // them, then swept in reverse with each rule's own derivative, written on
-// expression values as it is on Vars. The output must depend on the input.
+// expression values as it is on Vars. `depends` is depends_on(e, wrt); the
+// output must depend on the input.
 ElementwiseExpr gradient_expression(const FusedExpression& e, std::span<const ElementwiseExpr> symbols,
-                                    std::size_t wrt, double divisor) {
+                                    std::size_t wrt, const std::vector<bool>& depends, double divisor) {
     const ElementwiseProgram& program = *e.program;
-    const std::vector<bool> depends = depends_on(e, wrt);
     std::vector<ElementwiseExpr> slots(symbols.begin(), symbols.begin() + static_cast<std::ptrdiff_t>(program.inputs));
     for (const ElementwiseInstruction& instruction : program.code) {
         const bool binary = detail::is_binary(instruction.op);
@@ -147,7 +147,8 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
     double divisor = 1;
     if (reduction.kind != FusedReduction::Kind::none) {
         Shape kept = shape;
-        for (std::size_t axis : normalize_axes(reduction.axes, shape.size(), "fuse_sum")) {
+        const char* op = reduction.kind == FusedReduction::Kind::mean ? "fuse_mean" : "fuse_sum";
+        for (std::size_t axis : normalize_axes(reduction.axes, shape.size(), op)) {
             kept[axis] = 1;
             if (reduction.kind == FusedReduction::Kind::mean) divisor *= static_cast<double>(shape[axis]);
         }
@@ -155,9 +156,11 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
     }
     operands.push_back(seed);
     for (std::size_t k = 0; k < e.program->inputs; ++k) {
-        if (!c.needs_grad(k) || !depends_on(e, k)[e.output]) continue;
+        if (!c.needs_grad(k)) continue;
+        const std::vector<bool> depends = depends_on(e, k);
+        if (!depends[e.output]) continue;
         c.accumulate(k, fuse<T>(operands, [&](std::span<const ElementwiseExpr> symbols) {
-            return gradient_expression(e, symbols, k, divisor);
+            return gradient_expression(e, symbols, k, depends, divisor);
         }));
     }
 }
