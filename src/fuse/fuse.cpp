@@ -125,7 +125,8 @@ ElementwiseExpr gradient_expression(const FusedExpression& e, std::span<const El
                     if (!depends[operand]) continue;
                     const ElementwiseExpr& a = slots[instruction.a];
                     const ElementwiseExpr& b = R::arity == 2 ? slots[instruction.b] : a;  // unread by a unary rule
-                    const ElementwiseExpr d = R::derivative(which, *adjoint[slot], a, b, slots[slot], instruction.scalars);
+                    const ElementwiseExpr d =
+                        R::derivative(which, *adjoint[slot], a, b, slots[slot], instruction.scalars);
                     adjoint[operand] = adjoint[operand] ? add(*adjoint[operand], d) : d;
                 }
             }
