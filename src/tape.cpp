@@ -391,12 +391,6 @@ const std::string* Tape<T>::name_of(std::uint32_t index) const {
 }
 
 template <class T>
-void Tape<T>::set_composition(const Var<T>& v, std::function<Composition()> describe) {
-    check(v, "set_composition");
-    nodes_[v.index_].composition = std::move(describe);
-}
-
-template <class T>
 std::optional<Composition> Tape<T>::composition_of(std::uint32_t index) const {
     const auto& describe = nodes_[index].composition;
     if (!describe) return std::nullopt;

@@ -24,6 +24,9 @@ public:
     /// The type of the constants written with it.
     using value_type = double;
 
+    /// A value of no expression, which every primitive rejects (room for one in an array).
+    ElementwiseExpr() = default;
+
     /// The program this value belongs to.
     const std::shared_ptr<detail::ElementwiseProgram>& program() const { return program_; }
     /// Its slot in the program: an input's index, or inputs + the instruction's index.

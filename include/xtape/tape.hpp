@@ -181,8 +181,8 @@ public:
         const Var<T> out = push_node(op, inputs, std::move(value), !is_null(backward));
         if (nodes_[out.index_].requires_grad) {
             Node& node = nodes_[out.index_];
-            node.backward = closure<GradContext<T>>(std::forward<Backward>(backward));
-            node.differentiable = closure<VarGradContext<T>>(std::forward<Differentiable>(differentiable));
+            node.backward = closure<void, GradContext<T>&>(std::forward<Backward>(backward));
+            node.differentiable = closure<void, VarGradContext<T>&>(std::forward<Differentiable>(differentiable));
         }
         return out;
     }
@@ -268,8 +268,14 @@ public:
     /// Names `v` for the graph (to_dot): a loss names its inputs by their role
     /// ("pred", "label", "sample_weight"). The names go with clear().
     void set_name(const Var<T>& v, std::string name);
-    /// Gives node `v` the primitives it runs (a fused node), described when the graph is drawn.
-    void set_composition(const Var<T>& v, std::function<Composition()> describe);
+    /// Gives node `v` the primitives it runs (a fused node), described when the
+    /// graph is drawn by `describe` (a callable returning a Composition, kept
+    /// as record keeps a backward).
+    template <class Describe>
+    void set_composition(const Var<T>& v, Describe&& describe) {
+        check(v, "set_composition");
+        nodes_[v.index_].composition = closure<Composition>(std::forward<Describe>(describe));
+    }
 
     // Read access for ops, gradcheck and graph export.
     /// The value of node `index` (unchecked: `index` < size()).
@@ -339,17 +345,17 @@ private:
             return false;
         }
     }
-    // `f` as a std::function of Context: a std::function or nullptr as it is,
+    // `f` as a std::function<R(Args...)>: a std::function or nullptr as it is,
     // any other callable moved into closures_ and called through a pointer,
     // which std::function stores without allocating.
-    template <class Context, class F>
-    std::function<void(Context&)> closure(F&& f) {
+    template <class R, class... Args, class F>
+    std::function<R(Args...)> closure(F&& f) {
         using C = std::remove_cvref_t<F>;
-        if constexpr (std::is_null_pointer_v<C> || std::is_same_v<C, std::function<void(Context&)>>) {
+        if constexpr (std::is_null_pointer_v<C> || std::is_same_v<C, std::function<R(Args...)>>) {
             return std::forward<F>(f);
         } else {
             C* kept = closures_.make(std::forward<F>(f));
-            return [kept](Context& context) { (*kept)(context); };
+            return [kept](Args... args) -> R { return (*kept)(std::forward<Args>(args)...); };
         }
     }
     // Makes an array no longer needed (a gradient already added in) spare storage.

@@ -1,4 +1,7 @@
 // Building elementwise expressions: each primitive appends one instruction.
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
@@ -10,13 +13,37 @@ namespace xtape {
 
 namespace detail {
 
-std::vector<ElementwiseExpr> ElementwiseBuilder::inputs(std::size_t count) {
-    auto program = std::make_shared<ElementwiseProgram>();
-    program->inputs = count;
-    std::vector<ElementwiseExpr> values;
-    values.reserve(count);
-    for (std::size_t k = 0; k < count; ++k) values.push_back(ElementwiseExpr(program, static_cast<std::uint32_t>(k)));
-    return values;
+void ElementwiseBuilder::inputs(std::size_t count, std::vector<ElementwiseExpr>& values) {
+    thread_local std::shared_ptr<ElementwiseProgram> building;
+    if (!building || building.use_count() > 1) building = std::make_shared<ElementwiseProgram>();
+    building->inputs = count;
+    building->code.clear();  // keeps its capacity
+    values.clear();
+    for (std::size_t k = 0; k < count; ++k) values.push_back(ElementwiseExpr(building, static_cast<std::uint32_t>(k)));
+}
+
+bool same_program(const ElementwiseProgram& x, const ElementwiseProgram& y) {
+    const auto same = [](const ElementwiseInstruction& a, const ElementwiseInstruction& b) {
+        return a.op == b.op && a.a == b.a && a.b == b.b && std::memcmp(&a.scalars, &b.scalars, sizeof a.scalars) == 0;
+    };
+    return x.inputs == y.inputs && std::equal(x.code.begin(), x.code.end(), y.code.begin(), y.code.end(), same);
+}
+
+std::shared_ptr<const ElementwiseProgram> shared_program(const ElementwiseProgram& built) {
+    constexpr std::size_t kept = 16;
+    thread_local std::vector<std::shared_ptr<const ElementwiseProgram>> known;
+    thread_local std::size_t next_replaced = 0;
+    for (const auto& program : known) {
+        if (same_program(*program, built)) return program;
+    }
+    auto program = std::make_shared<const ElementwiseProgram>(built);
+    if (known.size() < kept) {
+        known.push_back(program);
+    } else {
+        known[next_replaced] = program;
+        next_replaced = (next_replaced + 1) % kept;
+    }
+    return program;
 }
 
 ElementwiseExpr ElementwiseBuilder::append(ElementwiseInstruction instruction, const ElementwiseExpr& a,

@@ -16,6 +16,7 @@
 #include "../gradient_rows.hpp"
 #include "../kernels/parallel.hpp"
 #include "../kernels/reduction.hpp"
+#include "../thread_scratch.hpp"
 #include "../ops/differentiable.hpp"
 #include "program.hpp"
 #include "tile_program.hpp"
@@ -42,13 +43,14 @@ FusedExpression build(std::span<const Var<T>> inputs, const ElementwiseFn& expre
                                          to_string(inputs[k].shape()), to_string(inputs[0].shape())));
         }
     }
-    const std::vector<ElementwiseExpr> symbols = detail::ElementwiseBuilder::inputs(inputs.size());
-    const ElementwiseExpr result = expression(symbols);
-    if (result.program() != symbols[0].program()) {
+    detail::ScratchVector<ElementwiseExpr> symbols;
+    detail::ElementwiseBuilder::inputs(inputs.size(), *symbols);
+    const ElementwiseExpr result = expression(*symbols);
+    if (result.program() != symbols->front().program()) {
         throw ValueError(fmt::format("{}: the expression returned a value that it did not build from its inputs", op));
     }
-    // A copy: the expression's values could still append to their program.
-    return {std::make_shared<const detail::ElementwiseProgram>(*result.program()), result.slot()};
+    // Not the program built: the expression's values could still append to it.
+    return {detail::shared_program(*result.program()), result.slot()};
 }
 
 // The primitives of `e` that its output depends on, for drawing the graph.
@@ -167,11 +169,12 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
 }
 
 // Records a fused node, with its composition for the graph and its
-// differentiable backward.
-template <class T>
+// differentiable backward. `backward` is any callable, kept by the tape (as a
+// std::function it would allocate).
+template <class T, class Backward>
 Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                    const FusedExpression& e, BackwardFn<T> backward, FusedReduction reduction = {}) {
-    const Var<T> y = tape.record(op, inputs, std::move(value), std::move(backward),
+                    const FusedExpression& e, Backward&& backward, FusedReduction reduction = {}) {
+    const Var<T> y = tape.record(op, inputs, std::move(value), std::forward<Backward>(backward),
                                  [e, reduction = std::move(reduction)](VarGradContext<T>& c) {
         fused_differentiable_backward(c, e, reduction);
     });
@@ -192,8 +195,8 @@ void point_at(const Pointers<P>& data, std::size_t begin, Pointers<P>& at) {
 
 // Which inputs of a node want a gradient.
 template <class T>
-std::vector<bool> wanted_grads(const GradContext<T>& c, std::size_t inputs) {
-    std::vector<bool> wanted(inputs);
+detail::InputFlags wanted_grads(const GradContext<T>& c, std::size_t inputs) {
+    detail::InputFlags wanted(inputs, false);
     for (std::size_t k = 0; k < inputs; ++k) wanted[k] = c.needs_grad(k);
     return wanted;
 }
@@ -202,12 +205,13 @@ std::vector<bool> wanted_grads(const GradContext<T>& c, std::size_t inputs) {
 // inputs it gives none: no array allocated).
 template <class T>
 struct InputGradients {
-    std::vector<std::optional<xt::xarray<T>>> arrays;
+    detail::ScratchVector<std::optional<xt::xarray<T>>> room;  // so that a step allocates no vector
+    std::vector<std::optional<xt::xarray<T>>>& arrays = *room;
 
     // `storage` (a tape or a gradient context) provides the arrays, of the shapes of `value_of(k)`.
     template <class Storage, class Values>
-    InputGradients(Storage& storage, Values value_of, const TileProgram<T>& program, std::size_t inputs)
-        : arrays(inputs) {
+    InputGradients(Storage& storage, Values value_of, const TileProgram<T>& program, std::size_t inputs) {
+        arrays.resize(inputs);
         for (std::size_t k = 0; k < inputs; ++k) {
             if (program.gives_grad(k)) arrays[k] = storage.buffer(value_of(k).shape());
         }
@@ -328,7 +332,7 @@ struct RowReduction {
         const RowTiles tiles{rows, n};
         // The sums of the parts of rows longer than a tile, tile by tile: added
         // below in order, wherever the threads' shares of the tiles end.
-        std::vector<T> parts(tiles.split_rows() ? tiles.count() : 0);
+        xt::xarray<T> parts = tape.buffer(Shape{tiles.split_rows() ? tiles.count() : 0});
         on_tile_ranges(gradients ? *sweep : *program, tiles.count(),
                        [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
             alignas(64) std::array<T, tile_elements> values;
@@ -355,6 +359,7 @@ struct RowReduction {
             out.data()[row] = row_parts[0];
             for (std::size_t j = 1; j < tiles.tiles_per_row(); ++j) out.data()[row] = out.data()[row] + row_parts[j];
         }
+        tape.keep(std::move(parts));  // spare storage again after clear()
         const T d = static_cast<T>(divisor);
         if (divisor != 1) std::for_each(out.begin(), out.end(), [d](T& v) { v /= d; });
         return out;
@@ -429,7 +434,7 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     const FusedReduction plain{mean ? FusedReduction::Kind::mean : FusedReduction::Kind::sum, axes};
     Tape<T>& tape = inputs[0].tape();
     const Shape out_shape = reduced_shape(shape, axes, op);
-    std::vector<bool> wants_grad(inputs.size());
+    detail::InputFlags wants_grad(inputs.size(), false);
     for (std::size_t k = 0; k < inputs.size(); ++k) wants_grad[k] = inputs[k].requires_grad();
     if (!tape.grad_enabled() || std::none_of(wants_grad.begin(), wants_grad.end(), [](bool w) { return w; })) {
         xt::xarray<T> out = reduction.forward<T>(tape, e, inputs, out_shape, nullptr, nullptr);

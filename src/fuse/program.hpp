@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include <xtensor/xstorage.hpp>
 
 #include "xtape/fuse.hpp"
 
@@ -33,10 +36,27 @@ struct ElementwiseProgram {
     std::size_t slots() const { return inputs + code.size(); }
 };
 
+/// Whether two programs run the same instructions on the same inputs, their
+/// scalars compared by their bits (x * 0.0 and x * -0.0 differ).
+bool same_program(const ElementwiseProgram& x, const ElementwiseProgram& y);
+
+/// A program equal to `built`, immutable and shared with the earlier calls
+/// on this thread that gave the same program (the last few are kept): a
+/// training loop builds the same expressions at every step, and a copy of
+/// each would allocate.
+std::shared_ptr<const ElementwiseProgram> shared_program(const ElementwiseProgram& built);
+
+/// One flag per input of a program (which inputs want a gradient), inline for
+/// the few inputs a program has.
+using InputFlags = xt::svector<bool, 8>;
+
 /// Makes expression values: the only code that sees their constructor.
 struct ElementwiseBuilder {
-    /// The inputs of a new program with `count` inputs.
-    static std::vector<ElementwiseExpr> inputs(std::size_t count);
+    /// Sets `values` to the inputs of a new program with `count` inputs. The
+    /// thread's program under construction is reused once none of its values
+    /// is left, so building allocates nothing once its instructions have been
+    /// built before.
+    static void inputs(std::size_t count, std::vector<ElementwiseExpr>& values);
 
     /// The result of `instruction` appended to the program of its operands
     /// (`b` for the binary ops only); throws ValueError naming the op when the

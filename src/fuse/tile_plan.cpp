@@ -2,13 +2,12 @@
 #include "tile_plan.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <utility>
 
 namespace xtape::detail {
 
-TileAnalysis analyse(const ElementwiseProgram& program, std::uint32_t output, const std::vector<bool>& wants_grad) {
+TileAnalysis analyse(const ElementwiseProgram& program, std::uint32_t output, const InputFlags& wants_grad) {
     const std::size_t slots = program.slots();
     const std::size_t inputs = program.inputs;
     const auto instruction_of = [&](std::size_t slot) -> const ElementwiseInstruction& {
@@ -224,18 +223,11 @@ namespace {
 struct PlanKey {
     ElementwiseProgram program;
     std::uint32_t output;
-    std::vector<bool> wants_grad;
+    InputFlags wants_grad;
 
-    // Scalars compared by their bits: x * 0.0 and x * -0.0 differ.
     bool matches(const ElementwiseProgram& other_program, std::uint32_t other_output,
-                 const std::vector<bool>& other_wants_grad) const {
-        const auto same = [](const ElementwiseInstruction& x, const ElementwiseInstruction& y) {
-            return x.op == y.op && x.a == y.a && x.b == y.b &&
-                   std::memcmp(&x.scalars, &y.scalars, sizeof x.scalars) == 0;
-        };
-        return output == other_output && wants_grad == other_wants_grad && program.inputs == other_program.inputs &&
-               std::equal(program.code.begin(), program.code.end(), other_program.code.begin(),
-                          other_program.code.end(), same);
+                 const InputFlags& other_wants_grad) const {
+        return output == other_output && wants_grad == other_wants_grad && same_program(program, other_program);
     }
 };
 
@@ -259,7 +251,7 @@ std::shared_ptr<const TilePlans> make_plans(const PlanKey& key) {
 }  // namespace
 
 std::shared_ptr<const TilePlans> tile_plans(const ElementwiseProgram& program, std::uint32_t output,
-                                            const std::vector<bool>& wants_grad) {
+                                            const InputFlags& wants_grad) {
     constexpr std::size_t kept = 16;
     thread_local std::vector<std::pair<PlanKey, std::shared_ptr<const TilePlans>>> cache;
     thread_local std::size_t next_replaced = 0;

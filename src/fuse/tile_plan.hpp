@@ -22,7 +22,7 @@ struct TileAnalysis {
 
 /// The analysis of a program for its values alone (`wants_grad` empty), or for
 /// its gradients with respect to the inputs k with wants_grad[k].
-TileAnalysis analyse(const ElementwiseProgram& program, std::uint32_t output, const std::vector<bool>& wants_grad);
+TileAnalysis analyse(const ElementwiseProgram& program, std::uint32_t output, const InputFlags& wants_grad);
 
 /// Where a kernel reads or writes on the current tile: an input, an input's
 /// gradient, the seed, the caller's output, or a scratch tile.
@@ -80,6 +80,6 @@ struct TilePlans {
 /// expressions at every step: planning allocates, and a small loss would pay
 /// for it at every call.
 std::shared_ptr<const TilePlans> tile_plans(const ElementwiseProgram& program, std::uint32_t output,
-                                            const std::vector<bool>& wants_grad);
+                                            const InputFlags& wants_grad);
 
 }  // namespace xtape::detail

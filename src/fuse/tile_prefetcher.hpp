@@ -2,7 +2,8 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
+
+#include <xtensor/xstorage.hpp>
 
 namespace xtape::detail {
 
@@ -65,7 +66,7 @@ private:
         const char* end;
         bool for_writing;
     };
-    std::vector<Range> ranges_;
+    xt::svector<Range, 8> ranges_;  // inline for a program's few arrays: a tile program allocates none
     std::size_t requests_ = 0;
     std::size_t per_step_ = 0;
 };

@@ -31,7 +31,7 @@ template <class T>
 TileProgram<T>::TileProgram(FusedExpression e) : TileProgram(std::move(e), {}, 0) {}
 
 template <class T>
-TileProgram<T>::TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements)
+TileProgram<T>::TileProgram(FusedExpression e, const InputFlags& wants_grad, std::size_t elements)
     : e_(std::move(e)),
       kernels_(rules::best_kernels<T>()),
       plans_(tile_plans(*e_.program, e_.output, wants_grad)),

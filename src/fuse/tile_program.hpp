@@ -36,7 +36,7 @@ public:
     /// For the backward pass: `wants_grad[k]` says whether input k wants a
     /// gradient; each gradient has `elements` elements, and is written with
     /// streaming stores when that is kernels::streamed_output_bytes or more.
-    TileProgram(FusedExpression e, const std::vector<bool>& wants_grad, std::size_t elements);
+    TileProgram(FusedExpression e, const InputFlags& wants_grad, std::size_t elements);
 
     /// The same plans with scratch tiles of its own: for another thread's share of the tiles.
     TileProgram(const TileProgram& other);

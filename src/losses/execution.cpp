@@ -92,22 +92,29 @@ Var<T> fused_reduce(const Loss<T>& loss, const ElementwiseFormula<T>& formula, s
     const std::optional<Var<T>> weight_per_sample =
         sample_weight ? per_sample_weight(loss, *sample_weight, shape.size()) : std::nullopt;
     const bool weight_inside = sample_weight && !weight_per_sample;
-    std::vector<Var<T>> operands(inputs.begin(), inputs.end());
+    xt::svector<Var<T>, 8> operands(inputs.begin(), inputs.end());
     if (weight_inside) {
         operands.push_back(sample_weight->shape() == shape ? *sample_weight : broadcast_to(*sample_weight, shape));
     }
     // The factor scales each element, as Gluon weights before the mean: after the
     // reduction its backward would be one more pass over the gradient rows.
-    const std::size_t count = inputs.size();
-    const ElementwiseFn weighted = [&](std::span<const ElementwiseExpr> v) {
-        ElementwiseExpr e = formula.fused(v.first(count));
-        if (weight_inside) e = e * v[count];
-        if (factor) e = e * *factor;
+    struct Weighting {
+        const ElementwiseFn& formula;
+        std::size_t count;
+        bool weight_inside;
+        std::optional<double> factor;
+    } const weighting{formula.fused, inputs.size(), weight_inside, factor};
+    // Captures one pointer, which std::function holds without allocating.
+    const ElementwiseFn weighted = [w = &weighting](std::span<const ElementwiseExpr> v) {
+        ElementwiseExpr e = w->formula(v.first(w->count));
+        if (w->weight_inside) e = e * v[w->count];
+        if (w->factor) e = e * *w->factor;
         return e;
     };
     const Axes axes = loss.non_batch_axes(shape.size());
-    const Var<T> reduced = reduction == BatchReduction::mean ? fuse_mean<T>(operands, weighted, axes)
-                                                             : fuse_sum<T>(operands, weighted, axes);
+    const std::span<const Var<T>> in(operands.data(), operands.size());
+    const Var<T> reduced = reduction == BatchReduction::mean ? fuse_mean<T>(in, weighted, axes)
+                                                             : fuse_sum<T>(in, weighted, axes);
     return weight_per_sample ? loss.apply_weighting(reduced, weight_per_sample, std::nullopt) : reduced;
 }
 

@@ -2,6 +2,7 @@
 // the rule of xtape/execution.hpp runs it fused, in chunks or as plain primitives.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <span>
 
@@ -52,7 +53,7 @@ Var<T> pred_label_mean(const Loss<T>& loss, F formula, const Var<T>& pred, const
                        const std::optional<Var<T>>& sample_weight, std::optional<double> factor) {
     loss.check_batch_axis(pred);
     loss.check_sample_weight(sample_weight, pred.shape());
-    const std::vector<Var<T>> in{pred, reshape_like(label, pred, loss.name(), "label")};
+    const std::array<Var<T>, 2> in{pred, reshape_like(label, pred, loss.name(), "label")};
     return reduce_elementwise(loss, elementwise<T>(formula), std::span<const Var<T>>(in), sample_weight, factor,
                               BatchReduction::mean);
 }

@@ -49,7 +49,7 @@ Var<T> GaussianNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target, 
             throw ValueError(fmt::format("{}: var must be >= 0, got {} at flat index {}", this->name(), v, i));
         }
     }
-    const std::vector<Var<T>> in{pred, reshape_like(target, pred, this->name(), "target"),
+    const xt::svector<Var<T>, 4> in{pred, reshape_like(target, pred, this->name(), "target"),
                                  var.shape() == pred.shape() ? var : broadcast_to(var, pred.shape())};
     const auto nll = [eps = static_cast<double>(static_cast<T>(options_.eps)),
                       constant = options_.full ? 0.5 * std::log(2 * std::numbers::pi) : 0.0](auto v) {

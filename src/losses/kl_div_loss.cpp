@@ -36,13 +36,13 @@ Var<T> KLDivLoss<T>::operator()(const Var<T>& pred, const Var<T>& label, std::op
     this->check_sample_weight(sample_weight, pred.shape());
     const std::size_t axis = normalize_axis(options_.axis, pred.dimension(), this->name());
     if (options_.from_logits) {
-        const std::vector<Var<T>> in{reshape_like(label, pred, this->name(), "label"), pred};
+        const xt::svector<Var<T>, 4> in{reshape_like(label, pred, this->name(), "label"), pred};
         return detail::reduce_elementwise(*this, detail::elementwise<T>(divergence), std::span<const Var<T>>(in),
                                           sample_weight, this->weight(), detail::BatchReduction::mean);
     }
     const auto in = detail::pred_label_inputs(pred, label, sample_weight, this->name());
     const auto graph = [self = *this, sw = in.sample_weight_at()](std::span<const Var<T>> v) {
-        const std::vector<Var<T>> operands{v[1], log_softmax(v[0], self.options_.axis)};
+        const xt::svector<Var<T>, 4> operands{v[1], log_softmax(v[0], self.options_.axis)};
         return detail::reduce_elementwise(self, detail::elementwise<T>(divergence),
                                           std::span<const Var<T>>(operands), detail::input_at(v, sw), self.weight(),
                                           detail::BatchReduction::mean);

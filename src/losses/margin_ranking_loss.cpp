@@ -52,7 +52,7 @@ Var<T> MarginRankingLoss<T>::operator()(const Var<T>& input1, const Var<T>& inpu
         throw ValueError(
             fmt::format("{}: label must be 1 or -1, got {} at flat index {}", this->name(), labels[i], i));
     }
-    const std::vector<Var<T>> in{input1, input2, reshape_like(label, input1, this->name(), "label")};
+    const xt::svector<Var<T>, 4> in{input1, input2, reshape_like(label, input1, this->name(), "label")};
     const auto hinge = [margin = static_cast<double>(static_cast<T>(options_.margin))](auto v) {
         return relu(margin - v[2] * (v[0] - v[1]));
     };

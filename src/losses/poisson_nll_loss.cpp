@@ -51,12 +51,14 @@ Var<T> PoissonNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target,
         throw ShapeError(fmt::format("{}: pred of shape {} has no elements to average", this->name(),
                                      to_string(pred.shape())));
     }
-    const std::vector<Var<T>> in{pred, reshape_like(target, pred, this->name(), "target")};
-    const auto nll = [o = options_](auto v) {
+    const xt::svector<Var<T>, 4> in{pred, reshape_like(target, pred, this->name(), "target")};
+    // Three options, not the whole struct: a capture of 16 bytes is held by std::function without allocating.
+    const auto nll = [from_logits = options_.from_logits, compute_full = options_.compute_full,
+                      epsilon = options_.epsilon](auto v) {
         const auto& x = v[0];
         const auto& t = v[1];
-        auto e = o.from_logits ? exp(x) - t * x : x - t * log(x + o.epsilon);
-        if (o.compute_full) e = e + stirling(t);
+        auto e = from_logits ? exp(x) - t * x : x - t * log(x + epsilon);
+        if (compute_full) e = e + stirling(t);
         return e;
     };
     // The mean over every element: the per-sample sums of the loss times w/N,

@@ -37,7 +37,7 @@ Var<T> SigmoidBinaryCrossEntropyLoss<T>::operator()(const Var<T>& pred, const Va
                                      this->name(), to_string(pos_weight->shape()), to_string(pred.shape())));
     }
     // x, y reshaped like x, and p broadcast to x's shape
-    std::vector<Var<T>> in{pred, reshape_like(label, pred, this->name(), "label")};
+    xt::svector<Var<T>, 4> in{pred, reshape_like(label, pred, this->name(), "label")};
     if (pos_weight) in.push_back(broadcast_to(*pos_weight, pred.shape()));
     const auto bce = [from_sigmoid = options_.from_sigmoid](auto v) {
         const auto& x = v[0];

@@ -1,6 +1,8 @@
 // SoftmaxCrossEntropyLoss: cross-entropy of a softmax, sparse or dense labels.
 #include "xtape/losses/softmax_cross_entropy_loss.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "xtape/errors.hpp"
@@ -113,21 +115,23 @@ Var<T> SoftmaxCrossEntropyLoss<T>::beyond_gluon_graph(const Var<T>& pred, const 
     in.add_rows(pred);
     std::optional<std::size_t> kept_mask;  // 1 where a sparse label counts, 0 where it is ignored
     if (options_.sparse_label) {
-        xt::xarray<T> classes = label.value();
         if (options_.ignore_index) {
             // An ignored label may lie outside [0, C): it picks class 0, which the mask then drops.
             const T ignored = static_cast<T>(*options_.ignore_index);
-            xt::xarray<T> mask = xt::empty<T>(classes.shape());
+            Tape<T>& tape = pred.tape();
+            xt::xarray<T> classes = tape.buffer(label.shape());
+            std::copy(label.value().begin(), label.value().end(), classes.begin());
+            xt::xarray<T> mask = tape.buffer(classes.shape());
             for (std::size_t i = 0; i < classes.size(); ++i) {
                 mask.flat(i) = classes.flat(i) == ignored ? T(0) : T(1);
                 if (classes.flat(i) == ignored) classes.flat(i) = 0;
             }
             mask.reshape(kept);
             check_class_indices(classes, pred.shape()[axis], this->name(), "label");
-            in.add_rows(pred.tape().constant(std::move(classes)));
-            kept_mask = in.add_rows(pred.tape().constant(std::move(mask)));
+            in.add_rows(tape.constant(std::move(classes)));
+            kept_mask = in.add_rows(tape.constant(std::move(mask)));
         } else {
-            check_class_indices(classes, pred.shape()[axis], this->name(), "label");
+            check_class_indices(label.value(), pred.shape()[axis], this->name(), "label");
             in.add_rows(label);
         }
     } else {

@@ -36,7 +36,7 @@ Var<T> TripletLoss<T>::operator()(const Var<T>& pred, const Var<T>& positive, co
     this->check_sample_weight(sample_weight, loss_shape);
     check_reshapable_like(positive, pred, this->name(), "positive");
     check_reshapable_like(negative, pred, this->name(), "negative");
-    const std::vector<Var<T>> in{pred, reshape_like(positive, pred, this->name(), "positive"),
+    const xt::svector<Var<T>, 4> in{pred, reshape_like(positive, pred, this->name(), "positive"),
                                  reshape_like(negative, pred, this->name(), "negative")};
     // (pred - positive)^2 - (pred - negative)^2, Gluon's squares exactly, summed over each sample.
     const auto squared_distances = [](auto v) { return square(v[0] - v[1]) - square(v[0] - v[2]); };

@@ -51,16 +51,14 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
     Tape<T>& tape = tape_of(a, "log_softmax");
     const std::size_t ax = normalize_axis(axis, a.dimension(), "log_softmax");
     const kernels::AxisLayout rows(a.shape(), ax);
-    xt::xarray<T> out;
-    if (a.size() == 0) {
-        out = a.value();
-    } else if (rows.contiguous_rows()) {
-        out = tape.buffer(a.shape());
-        kernels::math::log_softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
-    } else {
+    // Not a default-constructed array assigned later: that one allocates its single element.
+    const bool by_rows = rows.contiguous_rows() || a.size() == 0;
+    xt::xarray<T> out = by_rows ? tape.buffer(a.shape()) : shifted_by_max(a.value(), ax);
+    if (!by_rows) {
         // log_softmax(a) = z - log(sum(exp(z))) with z = a - max(a): exp(z) <= 1.
-        out = shifted_by_max(a.value(), ax);
         out -= xt::log(sum_along<T>(xt::exp(out), out.shape(), ax));
+    } else if (a.size() != 0) {
+        kernels::math::log_softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     }
     return tape.record("log_softmax", {a}, std::move(out), [ax, rows](GradContext<T>& c) {
         // d/da: g - softmax(a) * sum(g, axis), with softmax(a) = exp(log_softmax(a))
@@ -83,15 +81,12 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
     Tape<T>& tape = tape_of(a, "softmax");
     const std::size_t ax = normalize_axis(axis, a.dimension(), "softmax");
     const kernels::AxisLayout rows(a.shape(), ax);
-    xt::xarray<T> out;
-    if (a.size() == 0) {
-        out = a.value();
-    } else if (rows.contiguous_rows()) {
-        out = tape.buffer(a.shape());
-        kernels::math::softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
-    } else {
-        out = xt::exp(shifted_by_max(a.value(), ax));
+    const bool by_rows = rows.contiguous_rows() || a.size() == 0;  // as in log_softmax
+    xt::xarray<T> out = by_rows ? tape.buffer(a.shape()) : xt::xarray<T>(xt::exp(shifted_by_max(a.value(), ax)));
+    if (!by_rows) {
         out /= sum_along<T>(out, out.shape(), ax);
+    } else if (a.size() != 0) {
+        kernels::math::softmax_rows(a.value().data(), out.data(), rows.outer, rows.n);
     }
     return tape.record("softmax", {a}, std::move(out), [ax, rows](GradContext<T>& c) {
         // d/da: y * (g - sum(g * y, axis)) with y = softmax(a)

@@ -339,12 +339,12 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
     // array; other layouts multiply, then sum.
     const bool rows = r.block && r.block->inner == 1;
     const auto times = [](B x, B y) { return x * y; };
-    xt::xarray<T> out;
+    // Not a default-constructed array assigned later: that one allocates its single element.
+    xt::xarray<T> out =
+        rows ? tape.buffer(r.out) : slice_sum(tape, kernels::mapped<T>(tape, times, a.value(), b.value()), r);
     if (rows) {
-        out = tape.buffer(r.out);
         kernels::dot_rows(a.value().data(), b.value().data(), r.block->outer, r.block->reduced, out.data());
     } else {
-        out = slice_sum(tape, kernels::mapped<T>(tape, times, a.value(), b.value()), r);
         out.reshape(r.out);
     }
     return tape.record("dot", {a, b}, std::move(out), [r, rows, times](GradContext<T>& c) {
