@@ -1,7 +1,6 @@
 // Elementwise unary ops: each one rule of rules/elementwise.hpp, recorded by
 // ops/elementwise.hpp; and where(mask, a, b).
 #include <algorithm>
-#include <memory>
 
 #include <xtensor/xoperation.hpp>
 
@@ -70,16 +69,17 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
     // xtensor 0.24 with xsimd 8 selects wrongly when xt::where reads a stored
     // bool array (float and double alike), so the mask is turned into T once
     // (1 where it holds, else 0) and compared: a comparison of T values gives
-    // xsimd a proper mask of T. One plain pass over the bools does it.
-    auto shared_selector = std::make_shared<xt::xarray<T>>(xt::empty<T>(mask.shape()));
-    xt::xarray<T>& selector = *shared_selector;
+    // xsimd a proper mask of T. One plain pass over the bools does it. The
+    // tape keeps it for the backward until clear().
+    xt::xarray<T>& selector = tape.keep(tape.buffer(mask.shape()));
     std::transform(mask.data(), mask.data() + mask.size(), selector.data(), [](bool m) { return T(m); });
     const bool flat = kernels::shapes_agree(selector, a.value(), b.value());
     auto pick = [zero = B(T(0))](B m, B x, B y) { return xsimd::select(m != zero, x, y); };
     xt::xarray<T> out = flat ? mapped<T>(tape, pick, selector, a.value(), b.value())
                              : xt::xarray<T>(xt::where(xt::not_equal(selector, T(0)), a.value(), b.value()));
-    return tape.record("where", {a, b}, std::move(out), [flat, shared_selector](GradContext<T>& c) {
-        const xt::xarray<T>& selector = *shared_selector;
+    const xt::xarray<T>* kept = &selector;
+    return tape.record("where", {a, b}, std::move(out), [flat, kept](GradContext<T>& c) {
+        const xt::xarray<T>& selector = *kept;
         // The gradient flows to a where the mask holds, to b elsewhere.
         const auto& g = c.grad();
         if (flat) {
@@ -91,8 +91,8 @@ Var<T> where(const Mask& mask, const Var<T>& a, const Var<T>& b) {
             if (c.needs_grad(0)) c.accumulate(0, xt::where(xt::not_equal(selector, T(0)), g, T(0)));
             if (c.needs_grad(1)) c.accumulate(1, xt::where(xt::not_equal(selector, T(0)), T(0), g));
         }
-    }, [shared_selector](VarGradContext<T>& c) {
-        const Mask mask = xt::not_equal(*shared_selector, T(0));
+    }, [kept](VarGradContext<T>& c) {
+        const Mask mask = xt::not_equal(*kept, T(0));
         const Var<T>& g = c.grad();
         const Var<T> zeros = c.tape().constant(xt::zeros<T>(g.shape()));
         if (c.needs_grad(0)) c.accumulate(0, where(mask, g, zeros));
