@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include <xtensor/xstrides.hpp>
+
 #include <fmt/format.h>
 
 #include "xtape/detail/sum_to.hpp"
@@ -399,7 +401,8 @@ std::optional<Composition> Tape<T>::composition_of(std::uint32_t index) const {
 
 template <class T>
 void Tape<T>::recycle(xt::xarray<T>&& array) {
-    if (array.size() != 0) spare_[array.size()].push_back(std::move(array));  // an array moved from has none
+    const std::size_t count = array.size();
+    if (count != 0) spare_[count].push_back(std::move(array.storage()));  // an array moved from has none
 }
 
 template <class T>
@@ -424,9 +427,10 @@ xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
     const std::size_t count = element_count(shape);
     const auto spare = spare_.find(count);
     if (spare == spare_.end() || spare->second.empty()) return xt::empty<T>(shape);
-    xt::xarray<T> array = std::move(spare->second.back());
+    typename xt::xarray<T>::inner_strides_type strides(shape.size());
+    xt::compute_strides(shape, xt::layout_type::row_major, strides);
+    xt::xarray<T> array(std::move(spare->second.back()), Shape(shape), std::move(strides));
     spare->second.pop_back();
-    if (array.shape() != shape) array.reshape(shape);  // a step's arrays mostly come back in their own shape
     return array;
 }
 

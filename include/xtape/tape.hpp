@@ -379,8 +379,12 @@ private:
     // The arrays of keep(), until clear(); past kept_count_ moved from.
     detail::BlockList<xt::xarray<T>> kept_;
     std::size_t kept_count_ = 0;
-    // Storage released by the last clear(), by element count, for buffer().
-    std::unordered_map<std::size_t, std::vector<xt::xarray<T>>> spare_;
+    // Storage released by the last clear(), by element count, for buffer():
+    // the arrays' element blocks alone, since moving a whole xt::xarray in
+    // and out (its shape, strides and backstrides) costs more than a small
+    // malloc (docs/performance.md, 2026-12-06).
+    using Storage = typename xt::xarray<T>::storage_type;
+    std::unordered_map<std::size_t, std::vector<Storage>> spare_;
     std::unordered_map<std::uint32_t, std::string> names_;
     std::size_t size_ = 0;
     std::uint32_t epoch_ = 1;
