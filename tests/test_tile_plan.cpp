@@ -1,6 +1,7 @@
 // The plans that run fused programs on a tile: scratch tiles reused once their
-// values are dead, copies of the incoming gradient not made, plans kept per
-// program; and the prefetcher that spreads its requests over a plan's calls.
+// values are dead, copies of the incoming gradient not made, plans (and the
+// programs themselves) kept per thread; and the prefetcher that spreads its
+// requests over a plan's calls.
 // (test_fuse checks the values and gradients that the plans compute.)
 #include <doctest/doctest.h>
 
@@ -78,6 +79,24 @@ TEST_CASE("tile plans: made once per thread for a program, told apart by every i
     const auto positive_zero = tile_plans(program, output, {true});
     program.code[1].scalars.first = -0.0;
     CHECK(tile_plans(program, output, {true}) != positive_zero);
+}
+
+TEST_CASE("shared programs: one per distinct program on a thread, the oldest made again once 16 others came") {
+    const ElementwiseProgram program = chain(ElementwiseOp::add_scalar, 2);
+    const auto first = shared_program(program);
+    CHECK(first.get() != &program);
+    CHECK(shared_program(program) == first);
+    CHECK(same_program(*first, program));
+    for (std::size_t length = 3; length < 3 + 16; ++length) {
+        const ElementwiseProgram other = chain(ElementwiseOp::add_scalar, length);
+        const auto shared = shared_program(other);
+        CHECK(same_program(*shared, other));
+        CHECK(shared_program(other) == shared);
+    }
+    const auto again = shared_program(program);  // pushed out by the sixteen others
+    CHECK(again != first);
+    CHECK(same_program(*again, program));
+    CHECK(same_program(*first, program));  // still held here, and unchanged
 }
 
 TEST_CASE("tile prefetcher: a share of the requests per step, all of them by the last step") {

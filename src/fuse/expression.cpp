@@ -30,20 +30,10 @@ bool same_program(const ElementwiseProgram& x, const ElementwiseProgram& y) {
 }
 
 std::shared_ptr<const ElementwiseProgram> shared_program(const ElementwiseProgram& built) {
-    constexpr std::size_t kept = 16;
-    thread_local std::vector<std::shared_ptr<const ElementwiseProgram>> known;
-    thread_local std::size_t next_replaced = 0;
-    for (const auto& program : known) {
-        if (same_program(*program, built)) return program;
-    }
-    auto program = std::make_shared<const ElementwiseProgram>(built);
-    if (known.size() < kept) {
-        known.push_back(program);
-    } else {
-        known[next_replaced] = program;
-        next_replaced = (next_replaced + 1) % kept;
-    }
-    return program;
+    using Shared = std::shared_ptr<const ElementwiseProgram>;
+    thread_local RecentEntries<Shared> known;
+    return known.find_or_make([&](const Shared& program) { return same_program(*program, built); },
+                              [&] { return std::make_shared<const ElementwiseProgram>(built); });
 }
 
 ElementwiseExpr ElementwiseBuilder::append(ElementwiseInstruction instruction, const ElementwiseExpr& a,

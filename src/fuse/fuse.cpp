@@ -16,8 +16,8 @@
 #include "../gradient_rows.hpp"
 #include "../kernels/parallel.hpp"
 #include "../kernels/reduction.hpp"
-#include "../thread_scratch.hpp"
 #include "../ops/differentiable.hpp"
+#include "../thread_scratch.hpp"
 #include "program.hpp"
 #include "tile_program.hpp"
 

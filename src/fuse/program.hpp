@@ -41,10 +41,35 @@ struct ElementwiseProgram {
 bool same_program(const ElementwiseProgram& x, const ElementwiseProgram& y);
 
 /// A program equal to `built`, immutable and shared with the earlier calls
-/// on this thread that gave the same program (the last few are kept): a
-/// training loop builds the same expressions at every step, and a copy of
-/// each would allocate.
+/// on this thread that gave the same program (RecentEntries): a training loop
+/// builds the same expressions at every step, and a copy of each would allocate.
 std::shared_ptr<const ElementwiseProgram> shared_program(const ElementwiseProgram& built);
+
+/// The last `kept` entries made on a thread (one such store per thread),
+/// searched before making another: what is derived from a program (a shared
+/// copy, its tile plans) is the same at every step of a training loop, and
+/// making it allocates.
+template <class Entry, std::size_t kept = 16>
+class RecentEntries {
+public:
+    /// The first kept entry for which `matches` holds, else `make()`, kept in
+    /// place of the oldest when the store is full.
+    template <class Matches, class Make>
+    const Entry& find_or_make(Matches matches, Make make) {
+        for (const Entry& entry : entries_) {
+            if (matches(entry)) return entry;
+        }
+        if (entries_.size() < kept) return entries_.emplace_back(make());
+        Entry& replaced = entries_[next_replaced_];
+        replaced = make();
+        next_replaced_ = (next_replaced_ + 1) % kept;
+        return replaced;
+    }
+
+private:
+    std::vector<Entry> entries_;
+    std::size_t next_replaced_ = 0;
+};
 
 /// One flag per input of a program (which inputs want a gradient), inline for
 /// the few inputs a program has.

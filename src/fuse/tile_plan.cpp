@@ -252,21 +252,16 @@ std::shared_ptr<const TilePlans> make_plans(const PlanKey& key) {
 
 std::shared_ptr<const TilePlans> tile_plans(const ElementwiseProgram& program, std::uint32_t output,
                                             const InputFlags& wants_grad) {
-    constexpr std::size_t kept = 16;
-    thread_local std::vector<std::pair<PlanKey, std::shared_ptr<const TilePlans>>> cache;
-    thread_local std::size_t next_replaced = 0;
-    for (const auto& [known, plans] : cache) {
-        if (known.matches(program, output, wants_grad)) return plans;
-    }
-    PlanKey key{program, output, wants_grad};
-    std::shared_ptr<const TilePlans> plans = make_plans(key);
-    if (cache.size() < kept) {
-        cache.emplace_back(std::move(key), plans);
-    } else {
-        cache[next_replaced] = {std::move(key), plans};
-        next_replaced = (next_replaced + 1) % kept;
-    }
-    return plans;
+    using Entry = std::pair<PlanKey, std::shared_ptr<const TilePlans>>;
+    thread_local RecentEntries<Entry> known;
+    const Entry& entry = known.find_or_make(
+        [&](const Entry& e) { return e.first.matches(program, output, wants_grad); },
+        [&] {
+            PlanKey key{program, output, wants_grad};
+            std::shared_ptr<const TilePlans> plans = make_plans(key);
+            return Entry{std::move(key), std::move(plans)};
+        });
+    return entry.second;
 }
 
 }  // namespace xtape::detail

@@ -76,9 +76,8 @@ struct TilePlans {
 
 /// The plans of `program` for its values alone (`wants_grad` empty) or for the
 /// gradients of the inputs k with wants_grad[k]. Each thread keeps those of the
-/// last few programs it was asked for, since a training loop records the same
-/// expressions at every step: planning allocates, and a small loss would pay
-/// for it at every call.
+/// last few programs it was asked for (RecentEntries): planning allocates, and
+/// a small loss would pay for it at every call.
 std::shared_ptr<const TilePlans> tile_plans(const ElementwiseProgram& program, std::uint32_t output,
                                             const InputFlags& wants_grad);
 
