@@ -7,26 +7,6 @@
 
 namespace xtape::detail {
 
-namespace {
-
-// Storage for tiles, kept per thread from one TileProgram to the next.
-template <class T>
-std::vector<T>& stored_tiles() {
-    thread_local std::vector<T> storage;
-    return storage;
-}
-
-// `count` tiles: the thread's stored ones, taken over, grown when too few.
-template <class T>
-std::vector<T> take_tiles(std::size_t count) {
-    std::vector<T> tiles = std::move(stored_tiles<T>());
-    stored_tiles<T>() = {};
-    if (tiles.size() < count * tile_elements) tiles.resize(count * tile_elements);
-    return tiles;
-}
-
-}  // namespace
-
 template <class T>
 TileProgram<T>::TileProgram(FusedExpression e) : TileProgram(std::move(e), {}, 0) {}
 
@@ -35,22 +15,28 @@ TileProgram<T>::TileProgram(FusedExpression e, const InputFlags& wants_grad, std
     : e_(std::move(e)),
       kernels_(rules::best_kernels<T>()),
       plans_(tile_plans(*e_.program, e_.output, wants_grad)),
-      stream_grads_(elements * sizeof(T) >= kernels::streamed_output_bytes),
-      storage_(take_tiles<T>(tiles_needed())) {}
+      stream_grads_(elements * sizeof(T) >= kernels::streamed_output_bytes) {
+    take_tiles();
+}
 
 template <class T>
 TileProgram<T>::TileProgram(const TileProgram& other)
     : e_(other.e_),
       kernels_(other.kernels_),
       plans_(other.plans_),
-      stream_grads_(other.stream_grads_),
-      storage_(take_tiles<T>(other.tiles_needed())) {}
+      stream_grads_(other.stream_grads_) {
+    take_tiles();
+}
 
 template <class T>
 TileProgram<T>::~TileProgram() {
     if (stream_grads_) kernels::store_fence();
-    std::vector<T>& stored = stored_tiles<T>();
-    if (storage_.size() > stored.size()) stored = std::move(storage_);
+}
+
+template <class T>
+void TileProgram<T>::take_tiles() {
+    const std::size_t size = tiles_needed() * tile_elements;
+    if (storage_->size() < size) storage_->resize(size);
 }
 
 template <class T>

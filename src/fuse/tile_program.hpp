@@ -8,6 +8,7 @@
 
 #include "program.hpp"
 #include "../rules/kernels.hpp"
+#include "../thread_scratch.hpp"
 #include "tile_plan.hpp"
 #include "tile_prefetcher.hpp"
 
@@ -72,7 +73,9 @@ private:
                  T* out, std::size_t n);
     // The scratch tiles, and with stream_grads_ a staging tile per input.
     std::size_t tiles_needed() const { return plans_->scratch_tiles + (stream_grads_ ? e_.program->inputs : 0); }
-    T* scratch(std::size_t tile) { return storage_.data() + tile * tile_elements; }
+    T* scratch(std::size_t tile) { return storage_->data() + tile * tile_elements; }
+    // Grows the thread's tiles (storage_) to tiles_needed(), when they are fewer.
+    void take_tiles();
     T* staged_grad(std::size_t k) { return scratch(plans_->scratch_tiles + k); }
 
     FusedExpression e_;
@@ -80,7 +83,7 @@ private:
     std::shared_ptr<const TilePlans> plans_;
     TilePrefetcher prefetcher_;
     bool stream_grads_ = false;
-    std::vector<T> storage_;  // the scratch tiles, then with stream_grads_ a staging tile per input
+    ScratchVector<T> storage_;  // the scratch tiles, then with stream_grads_ a staging tile per input
 };
 
 }  // namespace xtape::detail
