@@ -195,12 +195,63 @@ TEST_CASE("fuse and fuse_mean: ten inputs, some without a gradient, as their pri
     for (std::size_t k = 0; k < fused.size(); ++k) check_close<double>(fused[k], one_by_one[k], 1e-14, 16 * 0x1p-52);
 }
 
+TEST_CASE_TEMPLATE("fuse: an input of one value per row, as the same input broadcast", T, float, double) {
+    // Input 0's shape, and inputs of one value per row (trailing axes of extent
+    // 1): rows within a tile, rows over several tiles, two row lengths at once,
+    // one value for every element.
+    const std::vector<std::pair<Shape, std::vector<Shape>>> cases = {
+        {{3, 4}, {{3, 1}}}, {{3, 2500}, {{3, 1}}}, {{2, 3, 400}, {{2, 1, 1}, {2, 3, 1}}}, {{5, 7}, {{1, 1}}}};
+    std::uint64_t seed = 60;
+    for (const auto& [shape, row_shapes] : cases) {
+        CAPTURE(to_string(shape));
+        std::vector<xt::xarray<double>> inputs{random_array(shape, seed++)};
+        for (const Shape& row_shape : row_shapes) inputs.push_back(random_array(row_shape, seed++, 0.5, 1.5));
+        inputs.push_back(random_array(shape, seed++));
+        const xt::xarray<double> weights = random_array(shape, seed++, 0.5, 1.5);
+        const auto expression = [](auto v) {
+            auto e = softplus(v[0]) * v[1] - v.back();
+            for (std::size_t k = 2; k + 1 < v.size(); ++k) e = e + square(v[k] - v[0]);
+            return e;
+        };
+        auto run = [&](bool row_values) {
+            Tape<T> tape;
+            const auto xs = leaves(tape, inputs);
+            std::vector<Var<T>> operands = xs;
+            if (!row_values) {
+                for (std::size_t k = 1; k + 1 < xs.size(); ++k) operands[k] = broadcast_to(xs[k], shape);
+            }
+            const Var<T> y = fuse<T>(operands, expression);
+            tape.backward(y, as<T>(weights));
+            std::vector<xt::xarray<T>> out{y.value()};
+            for (const Var<T>& x : xs) out.push_back(x.grad());
+            return out;
+        };
+        const auto expanded_per_tile = run(true);
+        const auto broadcast_in_memory = run(false);
+        // The same arithmetic, element by element, and the same sums over each row.
+        for (std::size_t k = 0; k < expanded_per_tile.size(); ++k) {
+            CAPTURE(k);
+            CHECK(expanded_per_tile[k] == broadcast_in_memory[k]);
+        }
+    }
+    check_op([](auto&, const auto& v) { return fuse(std::span(v), [](auto e) { return e[0] * exp(e[1]); }); },
+             {random_array({4, 1100}, 70), random_array({4, 1}, 71)});
+}
+
 TEST_CASE("fuse: bad input") {
     Tape<float> tape;
     const auto a = tape.leaf(xt::xarray<float>::from_shape({3, 4}));
     const auto b = tape.leaf(xt::xarray<float>::from_shape({4, 3}));
     const auto identity = [](auto v) { return v[0]; };
-    CHECK_THROWS_WITH_AS(fuse({a, b}, identity), "fuse: input 1 has shape (4, 3), input 0 has shape (3, 4)",
+    const std::string one_value_per_row =
+        " (an input has input 0's shape, or it with trailing axes of extent 1: one value per row)";
+    CHECK_THROWS_WITH_AS(fuse({a, b}, identity),
+                         ("fuse: input 1 has shape (4, 3), input 0 has shape (3, 4)" + one_value_per_row).c_str(),
+                         ShapeError);
+    // One value per column is not one per row.
+    const auto column = tape.leaf(xt::xarray<float>::from_shape({1, 4}));
+    CHECK_THROWS_WITH_AS(fuse({a, column}, identity),
+                         ("fuse: input 1 has shape (1, 4), input 0 has shape (3, 4)" + one_value_per_row).c_str(),
                          ShapeError);
     CHECK_THROWS_WITH_AS(fuse(std::span<const Var<float>>(), identity), "fuse: no inputs", ValueError);
     std::optional<ElementwiseExpr> elsewhere;

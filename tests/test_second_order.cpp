@@ -307,6 +307,11 @@ TEST_CASE("create_graph: fused programs and chunked graphs give the second deriv
         check_order_2(name, f, {{"x", x}, {"y", y}});
         if (name.starts_with("fuse")) check_order_3(name, f, {{"x", x}, {"y", y}});
     }
+    // An input of one value per row (y's, of shape (6, 1)).
+    const Fn row_values = [&](V v) { return weighted(fuse(std::span<const Var<double>>(v), ElementwiseFn(expression))); };
+    const xt::xarray<double> per_row = uniform({6, 1}, -1.5, 1.5, 26);
+    check_order_2("fuse, one y per row", row_values, {{"x", x}, {"y", per_row}});
+    check_order_3("fuse, one y per row", row_values, {{"x", x}, {"y", per_row}});
 }
 
 TEST_CASE("create_graph through a fused node records each input's gradient as one fused node") {
@@ -323,6 +328,41 @@ TEST_CASE("create_graph through a fused node records each input's gradient as on
         CHECK(std::string(gk.op()) == "fuse");
         CHECK(gk.requires_grad());
     }
+}
+
+TEST_CASE("fuse_mean's gradient rows: the values of create_graph's gradients, and recomputed for a later sweep") {
+    // The rows computed with fuse_mean's value, scaled by the seed (w per
+    // row), are the values of the gradients that create_graph records; a
+    // first-order sweep through the same node then finds them taken and
+    // recomputes. A gradient penalty does both.
+    const xt::xarray<double> x0 = uniform({5, 7}, -1.5, 1.5, 53);
+    const xt::xarray<double> y0 = uniform({5, 7}, -1.5, 1.5, 54);
+    const xt::xarray<double> w0 = uniform({5}, 0.5, 1.5, 55);
+    const auto expression = [](const auto& v) { return softplus(v[0]) * v[1] + square(v[0] - v[1]); };
+    const auto loss = [&](const Var<double>& x, const Var<double>& y) {
+        return sum(fuse_mean({x, y}, ElementwiseFn(expression), {1}) * x.tape().constant(w0));
+    };
+    {
+        Tape<double> tape;
+        const Var<double> x = tape.leaf(x0);
+        const Var<double> y = tape.leaf(y0);
+        const auto g = grad(loss(x, y), {x, y}, {.create_graph = true});
+        Tape<double> reference;
+        const Var<double> rx = reference.leaf(x0);
+        const Var<double> ry = reference.leaf(y0);
+        reference.backward(sum(mean(expression(std::vector<Var<double>>{rx, ry}), {1}) * reference.constant(w0)));
+        CHECK(xt::allclose(g[0].value(), rx.grad(), 1e-14, 1e-15));
+        CHECK(xt::allclose(g[1].value(), ry.grad(), 1e-14, 1e-15));
+    }
+    const Fn penalized = [&](const std::vector<Var<double>>& v) {
+        const Var<double> y = v[0].tape().constant(y0);
+        const Var<double> l = loss(v[0], y);
+        const auto g = grad(l, {v[0]}, {.create_graph = true});
+        return l + sum(square(g[0]));
+    };
+    const GradcheckResult result = gradcheck(as_function(penalized), {{"x", x0}});
+    INFO(to_string(result));
+    CHECK(result.passed);
 }
 
 TEST_CASE("every registered loss: Hessian-vector products over its option grid (gradgradcheck)") {

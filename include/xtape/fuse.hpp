@@ -97,7 +97,7 @@ ElementwiseExpr elu_slope(const ElementwiseExpr& a, double alpha);
 /// Builds an elementwise expression of its inputs.
 using ElementwiseFn = std::function<ElementwiseExpr(std::span<const ElementwiseExpr> inputs)>;
 
-/// y = expression(inputs), every input of one shape, recorded as one node
+/// y = expression(inputs), of input 0's shape, recorded as one node
 /// "fuse" instead of one per primitive. The forward evaluates the whole chain
 /// on a tile of elements at a time, so that the intermediates stay in the L1
 /// cache: one pass over memory instead of one per primitive. The backward is
@@ -106,8 +106,12 @@ using ElementwiseFn = std::function<ElementwiseExpr(std::span<const ElementwiseE
 /// writes each input's gradient once. Values equal those of the same primitives
 /// applied one by one; gradients equal theirs up to the order in which the
 /// contributions of an input used twice are added.
-/// Throws ShapeError naming "fuse" when inputs differ in shape, ValueError when
-/// there are no inputs or the expression returns a value it did not build.
+/// An input after the first may also hold one value per row: input 0's shape
+/// with trailing axes of extent 1, such as a per-sample factor of shape (N, 1)
+/// for inputs of shape (N, C). Each tile reads it expanded, never broadcast in
+/// memory, and its gradient is summed over each row.
+/// Throws ShapeError naming "fuse" for an input of any other shape, ValueError
+/// when there are no inputs or the expression returns a value it did not build.
 template <class T>
 Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression);
 

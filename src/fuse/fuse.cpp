@@ -31,16 +31,38 @@ using detail::FusedExpression;
 using detail::tile_elements;
 using detail::TileProgram;
 
-// Checks the inputs, builds the expression's program and returns it with its output slot.
+// How many elements of `full` (input 0's shape) each value of an input of
+// `shape` stands for: 1 for `full` itself, n for one value per row of n
+// contiguous elements (`full` with trailing axes of extent 1); nullopt for
+// any other shape.
+std::optional<std::size_t> elements_per_value(const Shape& full, const Shape& shape) {
+    if (shape.size() != full.size()) return std::nullopt;
+    std::size_t axis = shape.size();
+    std::size_t n = 1;
+    for (; axis > 0 && shape[axis - 1] == 1; --axis) n *= full[axis - 1];
+    if (!std::equal(shape.begin(), shape.begin() + static_cast<std::ptrdiff_t>(axis), full.begin())) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+// Checks the inputs, builds the expression's program and returns it with its
+// output slot. With `row_values`, inputs after the first may hold one value
+// per row (elements_per_value); otherwise each has input 0's shape.
 template <class T>
-FusedExpression build(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const char* op) {
+FusedExpression build(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const char* op,
+                      bool row_values) {
     if (inputs.empty()) throw ValueError(fmt::format("{}: no inputs", op));
     detail::tape_of(inputs[0], op);
     for (std::size_t k = 1; k < inputs.size(); ++k) {
         detail::tape_of(inputs[0], inputs[k], op);
-        if (inputs[k].shape() != inputs[0].shape()) {
-            throw ShapeError(fmt::format("{}: input {} has shape {}, input 0 has shape {}", op, k,
-                                         to_string(inputs[k].shape()), to_string(inputs[0].shape())));
+        const Shape& shape = inputs[k].shape();
+        if (row_values ? !elements_per_value(inputs[0].shape(), shape) : shape != inputs[0].shape()) {
+            throw ShapeError(fmt::format("{}: input {} has shape {}, input 0 has shape {}{}", op, k, to_string(shape),
+                                         to_string(inputs[0].shape()),
+                                         row_values ? " (an input has input 0's shape, or it with trailing axes "
+                                                      "of extent 1: one value per row)"
+                                                    : ""));
         }
     }
     detail::ScratchVector<ElementwiseExpr> symbols;
@@ -137,12 +159,22 @@ ElementwiseExpr gradient_expression(const FusedExpression& e, std::span<const El
     return *adjoint[wrt];
 }
 
+// The values of the node "fuse" for `e` of `inputs`, and that node recorded
+// with them (defined with fuse below).
+template <class T>
+xt::xarray<T> fused_values(std::span<const Var<T>> inputs, const FusedExpression& e);
+template <class T>
+Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T> values);
+
 // The differentiable backward of a fused node: each input's gradient is one
 // fused node of the inputs and the seed (the node's gradient, broadcast back
 // over the reduced axes), so a second sweep is one pass per gradient, as the
-// first, and its own backward is this again.
+// first, and its own backward is this again. The gradient rows that fuse_sum
+// computed with its value, if still there, are that node's value scaled by the
+// seed: no pass at all for the values.
 template <class T>
-void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& e, const FusedReduction& reduction) {
+void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& e, const FusedReduction& reduction,
+                                   const std::optional<detail::GradientRows<T>>& rows) {
     std::vector<Var<T>> operands;
     for (std::size_t k = 0; k < e.program->inputs; ++k) operands.push_back(c.input(k));
     const Shape& shape = operands[0].shape();
@@ -155,28 +187,35 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
             kept[axis] = 1;
             if (reduction.kind == FusedReduction::Kind::mean) divisor *= static_cast<double>(shape[axis]);
         }
-        seed = detail::expand(seed, kept, shape);
+        // One value per row when the reduced axes are trailing (fuse_sum's one
+        // pass): the fused gradients read it as it is, not broadcast in memory.
+        seed = elements_per_value(shape, kept) ? reshape(seed, kept) : detail::expand(seed, kept, shape);
     }
     operands.push_back(seed);
     for (std::size_t k = 0; k < e.program->inputs; ++k) {
         if (!c.needs_grad(k)) continue;
         const std::vector<bool> depends = depends_on(e, k);
         if (!depends[e.output]) continue;
-        c.accumulate(k, fuse<T>(operands, [&](std::span<const ElementwiseExpr> symbols) {
+        const FusedExpression gradient = build<T>(operands, [&](std::span<const ElementwiseExpr> symbols) {
             return gradient_expression(e, symbols, k, depends, divisor);
-        }));
+        }, "fuse", true);
+        std::optional<xt::xarray<T>> values = rows ? rows->take(k, seed.value()) : std::nullopt;
+        if (!values) values = fused_values<T>(operands, gradient);
+        c.accumulate(k, record_fuse<T>(operands, gradient, std::move(*values)));
     }
 }
 
 // Records a fused node, with its composition for the graph and its
-// differentiable backward. `backward` is any callable, kept by the tape (as a
-// std::function it would allocate).
+// differentiable backward (which takes `rows`, the gradient rows kept for the
+// first backward, if they are still there). `backward` is any callable, kept
+// by the tape (as a std::function it would allocate).
 template <class T, class Backward>
 Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
-                    const FusedExpression& e, Backward&& backward, FusedReduction reduction = {}) {
+                    const FusedExpression& e, Backward&& backward, FusedReduction reduction = {},
+                    std::optional<detail::GradientRows<T>> rows = std::nullopt) {
     const Var<T> y = tape.record(op, inputs, std::move(value), std::forward<Backward>(backward),
-                                 [e, reduction = std::move(reduction)](VarGradContext<T>& c) {
-        fused_differentiable_backward(c, e, reduction);
+                                 [e, reduction = std::move(reduction), rows = std::move(rows)](VarGradContext<T>& c) {
+        fused_differentiable_backward(c, e, reduction, rows);
     });
     tape.set_composition(y, [e] { return composition_of(e); });
     return y;
@@ -201,19 +240,21 @@ detail::InputFlags wanted_grads(const GradContext<T>& c, std::size_t inputs) {
     return wanted;
 }
 
-// The gradients that `program` gives, of the inputs' shapes (empty for the
-// inputs it gives none: no array allocated).
+// The gradients that `program` gives (empty for the inputs it gives none: no
+// array allocated).
 template <class T>
 struct InputGradients {
     detail::ScratchVector<std::optional<xt::xarray<T>>> room;  // so that a step allocates no vector
     std::vector<std::optional<xt::xarray<T>>>& arrays = *room;
 
-    // `storage` (a tape or a gradient context) provides the arrays, of the shapes of `value_of(k)`.
-    template <class Storage, class Values>
-    InputGradients(Storage& storage, Values value_of, const TileProgram<T>& program, std::size_t inputs) {
+    // `storage` (a tape or a gradient context) provides the arrays, of the shape
+    // `shape` (the elements the program sweeps: a row-value input's gradient
+    // is summed to its shape when handed over).
+    template <class Storage>
+    InputGradients(Storage& storage, const Shape& shape, const TileProgram<T>& program, std::size_t inputs) {
         arrays.resize(inputs);
         for (std::size_t k = 0; k < inputs; ++k) {
-            if (program.gives_grad(k)) arrays[k] = storage.buffer(value_of(k).shape());
+            if (program.gives_grad(k)) arrays[k] = storage.buffer(shape);
         }
     }
     // The gradient arrays given, null for the others.
@@ -261,6 +302,60 @@ Pointers<const T*> data_of(const Arrays& arrays, std::size_t count) {
     for (std::size_t k = 0; k < count; ++k) data[k] = arrays(k).data();
     return data;
 }
+
+// A tile of one input's values, expanded from one value per row.
+template <class T>
+struct alignas(64) ExpandedTile {
+    T values[tile_elements];
+};
+
+// The inputs of a fused node that hold one value per row of n > 1 elements
+// (elements_per_value): a tile reads each expanded into a tile of the
+// thread's own, so that the value is never broadcast in memory.
+template <class T>
+class RowValueInputs {
+public:
+    // Of the arrays(k) for k < count, with input 0's shape.
+    template <class Arrays>
+    RowValueInputs(const Arrays& arrays, std::size_t count) {
+        const Shape& full = arrays(0).shape();
+        for (std::size_t k = 1; k < count; ++k) {
+            const std::size_t n = *elements_per_value(full, arrays(k).shape());
+            if (n > 1) inputs_.push_back({k, n, arrays(k).data()});
+        }
+    }
+
+    // Nulls their pointers in `reads` (arrays of input 0's size, streamed tile by tile).
+    void leave_out(Pointers<const T*>& reads) const {
+        for (const Input& input : inputs_) reads[input.k] = nullptr;
+    }
+
+    // Points at[k] of each of them at its values over elements [begin, begin + count),
+    // written into `tiles` (one per input, of the calling thread).
+    void expand(std::size_t begin, std::size_t count, std::vector<ExpandedTile<T>>& tiles,
+                Pointers<const T*>& at) const {
+        tiles.resize(inputs_.size());
+        for (std::size_t i = 0; i < inputs_.size(); ++i) {
+            const Input& input = inputs_[i];
+            T* tile = tiles[i].values;
+            for (std::size_t j = begin; j < begin + count;) {
+                const std::size_t row = j / input.n;
+                const std::size_t end = std::min((row + 1) * input.n, begin + count);
+                std::fill(tile + (j - begin), tile + (end - begin), input.values[row]);
+                j = end;
+            }
+            at[input.k] = tile;
+        }
+    }
+
+private:
+    struct Input {
+        std::size_t k;
+        std::size_t n;
+        const T* values;
+    };
+    xt::svector<Input, 4> inputs_;
+};
 
 // Calls body(program, first, last) for ranges [first, last) of `tiles` tiles
 // split between threads (kernels/parallel.hpp): with `program` on the calling
@@ -369,7 +464,7 @@ struct RowReduction {
     void backward(GradContext<T>& c, const FusedExpression& e) const {
         const std::size_t inputs = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs), rows * n);
-        InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program, inputs);
+        InputGradients<T> grads(c, c.input(0).shape(), program, inputs);
         const T* g = c.grad().data();
         const T d = static_cast<T>(divisor);
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
@@ -423,7 +518,7 @@ Shape reduced_shape(const Shape& shape, const Axes& axes, const char* op) {
 template <class T>
 Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& expression, const Axes& axes, bool mean,
                     const char* op) {
-    const FusedExpression e = build(inputs, expression, op);
+    const FusedExpression e = build(inputs, expression, op, false);
     const Shape& shape = inputs[0].shape();
     const auto rows = as_rows(shape, axes, op);
     if (!rows) {
@@ -445,8 +540,7 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     // Row r of the output depends on row r of the inputs alone: its gradient
     // rows come from the same pass as the values (detail::GradientRows).
     TileProgram<T> sweep(e, wants_grad, reduction.rows * reduction.n);
-    InputGradients<T> grads(
-        tape, [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); }, sweep, inputs.size());
+    InputGradients<T> grads(tape, shape, sweep, inputs.size());
     xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, &grads, &sweep);
     detail::GradientRows<T> gradient_rows(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -457,52 +551,63 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
         [e, reduction, gradient_rows](GradContext<T>& c) mutable {
             if (!gradient_rows.hand_over(c)) reduction.backward(c, e);
         },
-        plain);
+        plain, gradient_rows);
 }
 
 }  // namespace
 
+namespace {
+
 template <class T>
-Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
-    const FusedExpression e = build(inputs, expression, "fuse");
-    Tape<T>& tape = inputs[0].tape();
-    xt::xarray<T> out = tape.buffer(inputs[0].shape());
-    {
-        TileProgram<T> program(e);
+xt::xarray<T> fused_values(std::span<const Var<T>> inputs, const FusedExpression& e) {
+    xt::xarray<T> out = inputs[0].tape().buffer(inputs[0].shape());
+    TileProgram<T> program(e);
         const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
-        const Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
+        const RowValueInputs<T> row_values(value_of, inputs.size());
+        Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
+        row_values.leave_out(reads);
         const std::size_t size = out.size();
         on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
             Pointers<const T*> at(reads.size());
+            detail::ScratchVector<ExpandedTile<T>> expanded;
             TileStreams<T> streams(size, reads, {out.data()});
             for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
                  begin += tile_elements) {
                 const std::size_t count = std::min(tile_elements, size - begin);
                 point_at(reads, begin, at);
+                row_values.expand(begin, count, *expanded, at);
                 streams.prefetch_after(p, begin, count);
                 p.forward(at, count, out.data() + begin);
             }
         });
-    }
-    return record_fused<T>(tape, "fuse", inputs, std::move(out), e, [e](GradContext<T>& c) {
+    return out;
+}
+
+template <class T>
+Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T> values) {
+    return record_fused<T>(inputs[0].tape(), "fuse", inputs, std::move(values), e, [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs_count), c.grad().size());
-        InputGradients<T> grads(c, [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); }, program,
-                                inputs_count);
+        // Every gradient of the output's shape; a row-value input's is summed to its own when handed over.
+        InputGradients<T> grads(c, c.grad().shape(), program, inputs_count);
         const std::size_t size = c.grad().size();
         const T* g = c.grad().data();
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
+        const RowValueInputs<T> row_values(input, inputs_count);
         Pointers<const T*> reads = data_of<T>(input, inputs_count);
+        row_values.leave_out(reads);
         reads.push_back(g);  // prefetched with the inputs
         const Pointers<T*> writes = grads.data();
         on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
             Pointers<const T*> at(inputs_count);
             Pointers<T*> grads_at(writes.size());
+            detail::ScratchVector<ExpandedTile<T>> expanded;
             TileStreams<T> streams(size, reads, writes);
             for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
                  begin += tile_elements) {
                 const std::size_t count = std::min(tile_elements, size - begin);
                 point_at(reads, begin, at);
+                row_values.expand(begin, count, *expanded, at);
                 point_at(writes, begin, grads_at);
                 streams.prefetch_after(p, begin, count);
                 p.backward(at, grads_at, g + begin, count);
@@ -510,6 +615,14 @@ Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
         });
         grads.hand_over(c);
     });
+}
+
+}  // namespace
+
+template <class T>
+Var<T> fuse(std::span<const Var<T>> inputs, const ElementwiseFn& expression) {
+    const FusedExpression e = build(inputs, expression, "fuse", true);
+    return record_fuse(inputs, e, fused_values(inputs, e));
 }
 
 template <class T>
