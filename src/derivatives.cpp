@@ -65,9 +65,9 @@ std::vector<xt::xarray<T>> hvp(const MultiFn<T>& f, const std::vector<xt::xarray
     for (const auto& x : xs) leaves.push_back(tape.leaf(x));
     const Var<T> y = total(tape, f, std::span<const Var<T>>(leaves));
     const std::vector<Var<T>> g = grad(y, std::span<const Var<T>>(leaves), {.create_graph = true});
-    // <grad f, v>, whose gradient is H v.
+    // <grad f, v>, whose gradient is H v: dot reads g and v once, with no product array.
     Var<T> inner = tape.constant(xt::xarray<T>(T(0)));
-    for (std::size_t k = 0; k < leaves.size(); ++k) inner = inner + sum(g[k] * tape.constant(vs[k]));
+    for (std::size_t k = 0; k < leaves.size(); ++k) inner = inner + dot(g[k], tape.constant(vs[k]));
     const std::vector<Var<T>> hv = grad(inner, std::span<const Var<T>>(leaves));
     std::vector<xt::xarray<T>> out;
     for (const Var<T>& block : hv) out.push_back(block.value());
@@ -107,7 +107,7 @@ xt::xarray<T> jvp(const UnaryFn<T>& f, const xt::xarray<T>& x, const xt::xarray<
     // J^T u for a variable u, then the gradient of <J^T u, t> with respect to u.
     const Var<T> u = tape.leaf(xt::zeros<T>(y.shape()));
     const Var<T> vjp = grad(y, std::span<const Var<T>>(&leaf, 1), u, {.create_graph = true}).front();
-    const Var<T> inner = sum(vjp * tape.constant(t));
+    const Var<T> inner = dot(vjp, tape.constant(t));
     return grad(inner, {u}).front().value();
 }
 

@@ -16,6 +16,7 @@
 #include "../gradient_rows.hpp"
 #include "../kernels/simd_loop.hpp"
 #include "xtape/detail/op_support.hpp"
+#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
 #include "differentiable.hpp"
@@ -314,14 +315,19 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
         }
         c.accumulate(0, std::move(dx));
-    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
+    }, [reduced = ReducedAxes(r), rows](VarGradContext<T>& c) {
         // softmax = exp(a - lse) per slice, with 0 for lse = log(0) = -inf (an
         // all -inf slice, whose gradient is 0), as the first-order backward.
-        const Shape kept = reduced.kept(c.input(0).shape());
+        const Shape& in = c.input(0).shape();
+        const Shape kept = reduced.kept(in);
         const Var<T> lse = reshape(c.output(), kept);
         const Mask finite = xt::isfinite(lse.value()) || xt::isnan(lse.value());
         const Var<T> shift = where(finite, lse, c.tape().constant(xt::zeros<T>(kept)));
-        c.accumulate(0, expand_grad(c, reduced) * exp(c.input(0) - shift));
+        // g * softmax as one fused node, one pass each way; over rows, the
+        // shift and g enter as one value per row, not broadcast in memory.
+        const Var<T> g = reshape(c.grad(), kept);
+        c.accumulate(0, fuse({c.input(0), rows ? shift : broadcast_to(shift, in), rows ? g : broadcast_to(g, in)},
+                             [](auto v) { return v[2] * exp(v[0] - v[1]); }));
     });
 }
 

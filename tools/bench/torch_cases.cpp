@@ -194,7 +194,8 @@ std::optional<TorchHvp> torch_hvp_step(const CaseSpec& spec, const InputArrays& 
             // A gradient that does not depend on x (KLDiv's in its log-probabilities) has H = 0, as
             // torch.autograd.functional.hvp returns; autograd::grad would throw.
             if (!g.requires_grad()) return torch::zeros_like(x);
-            return torch::autograd::grad({(g * v).sum()}, {x})[0];
+            // <g, v> in one pass, as xtape's dot.
+            return torch::autograd::grad({torch::dot(g.reshape({-1}), v.reshape({-1}))}, {x})[0];
         };
         method = "double backward";
     } else {

@@ -79,11 +79,11 @@ PeerStep xtape_step(const CaseSpec& spec, const InputArrays& inputs) {
 PeerStep xtape_hvp_step(const CaseSpec& spec, const InputArrays& inputs, const xt::xarray<float>& direction) {
     auto state = std::make_shared<State>();
     const BoundLoss<float> loss = spec.loss->bind_float({});
-    // f and H v (the gradient of <grad f, v>), both on the tape.
+    // f and H v (the gradient of <grad f, v>, one pass over g and v as torch's dot), both on the tape.
     const auto hvp = [state, loss] {
         const Var<float> total = sum(loss(state->vars));
         const Var<float> g = grad(total, {state->differentiated}, {.create_graph = true}).front();
-        return std::pair{total, grad(sum(g * state->direction), {state->differentiated}).front()};
+        return std::pair{total, grad(dot(g, state->direction), {state->differentiated}).front()};
     };
     TimedStep step;
     step.prepare = preparation(state, inputs, spec.grad_input, &direction);
