@@ -246,6 +246,8 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
     const std::vector<std::pair<std::string, Fn>> two_inputs{
         {"dot", [](V v) { return weighted(dot(square(v[0]), v[1], {1})); }},
         {"dot of one input twice", [](V v) { return weighted(dot(sin(v[0]), sin(v[0]), {1}) * sum(v[1], {1})); }},
+        {"dot over columns", [](V v) { return weighted(dot(square(v[0]), v[1], {0})); }},
+        {"dot of one input twice over columns", [](V v) { return weighted(dot(sin(v[0]), sin(v[0]), {0})); }},
         {"cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1])); }},
         {"matmul", [](V v) { return weighted(matmul(v[0], transpose(v[1]))); }},
         {"matmul batched", [](V v) { return weighted(matmul(reshape(v[0], {3, 2, 2}), reshape(v[1], {3, 2, 2}))); }},

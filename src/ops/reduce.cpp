@@ -373,10 +373,20 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
         }
         if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1), T(1)));
         if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0), T(1)));
-    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
-        const Var<T> g = expand_grad(c, reduced);
-        if (c.needs_grad(0)) c.accumulate(0, g * c.input(1));
-        if (c.needs_grad(1)) c.accumulate(1, g * c.input(0));
+    }, [reduced = ReducedAxes(r), rows](VarGradContext<T>& c) {
+        // g b and g a as one fused node each; over rows, g enters as one value
+        // per row, not broadcast in memory. dot(a, a) gets g a + g a as 2 g a
+        // (the same value: doubling is exact).
+        const Var<T> g = rows ? reshape(c.grad(), reduced.kept(c.input(0).shape())) : expand_grad(c, reduced);
+        const auto times_g = [&](const Var<T>& other, double factor) {
+            return fuse({other, g}, [factor](auto v) { return factor == 1 ? v[1] * v[0] : v[1] * v[0] * factor; });
+        };
+        if (c.input(0).index() == c.input(1).index()) {
+            if (c.needs_grad(0)) c.accumulate(0, times_g(c.input(0), 2));
+            return;
+        }
+        if (c.needs_grad(0)) c.accumulate(0, times_g(c.input(1), 1));
+        if (c.needs_grad(1)) c.accumulate(1, times_g(c.input(0), 1));
     });
 }
 
