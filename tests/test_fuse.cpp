@@ -228,10 +228,22 @@ TEST_CASE_TEMPLATE("fuse: an input of one value per row, as the same input broad
         };
         const auto expanded_per_tile = run(true);
         const auto broadcast_in_memory = run(false);
-        // The same arithmetic, element by element, and the same sums over each row.
-        for (std::size_t k = 0; k < expanded_per_tile.size(); ++k) {
+        // The value and the full inputs' gradients: the same arithmetic, element
+        // by element, so the same bits.
+        for (const std::size_t k : {std::size_t(0), std::size_t(1), expanded_per_tile.size() - 1}) {
             CAPTURE(k);
             CHECK(expanded_per_tile[k] == broadcast_in_memory[k]);
+        }
+        // A row input's gradient sums n terms, each at most 8 in magnitude
+        // (weights <= 1.5 times softplus(x) <= 1.4 or 2 |v_k - x| <= 5), per
+        // tile and then its parts in order here, pairwise over the row there:
+        // each errs by at most about (log2 n + n / 1024 + 1) eps times the sum
+        // of |terms| <= 8 n, so the two differ by at most 32 eps 8 n.
+        for (std::size_t j = 0; j < row_shapes.size(); ++j) {
+            CAPTURE(j);
+            const double n = static_cast<double>(element_count(shape) / element_count(row_shapes[j]));
+            check_close<T>(expanded_per_tile[2 + j], broadcast_in_memory[2 + j], 0,
+                           32 * std::numeric_limits<T>::epsilon() * 8 * n);
         }
     }
     check_op([](auto&, const auto& v) { return fuse(std::span(v), [](auto e) { return e[0] * exp(e[1]); }); },

@@ -146,6 +146,21 @@ TEST_CASE_TEMPLATE("thread count: fused losses give the same bits on 1, 2 and 3 
                 pred, [&](const Var<T>& x) { return L2Loss<T>()(x, x.tape().constant(label)); });
         });
     }
+    SUBCASE("a fused expression with one value per row, rows across tiles, and the row sums of its gradient") {
+        const xt::xarray<T> a = test::random_normal<T>({3, 40000}, 6);
+        const xt::xarray<T> w = test::random_normal<T>({3, 1}, 7);
+        REQUIRE(split_fully(3 * 40, 1024));
+        check_every_thread_count<T>([&] {
+            Tape<T> tape;
+            const Var<T> x = tape.leaf(a);
+            const Var<T> per_row = tape.leaf(w);
+            const Var<T> inputs[] = {x, per_row};
+            const Var<T> y =
+                fuse<T>(inputs, [](std::span<const ElementwiseExpr> in) { return softplus(mul(in[0], in[1])); });
+            tape.backward(y, test::random_normal<T>(y.shape(), 8));
+            return Arrays<T>{y.value(), x.grad(), per_row.grad()};
+        });
+    }
     SUBCASE("an unreduced fused expression") {
         const xt::xarray<T> a = test::random_normal<T>({300, 1000}, 5);
         check_every_thread_count<T>([&] {

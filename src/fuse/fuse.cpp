@@ -247,14 +247,12 @@ struct InputGradients {
     detail::ScratchVector<std::optional<xt::xarray<T>>> room;  // so that a step allocates no vector
     std::vector<std::optional<xt::xarray<T>>>& arrays = *room;
 
-    // `storage` (a tape or a gradient context) provides the arrays, of the shape
-    // `shape` (the elements the program sweeps: a row-value input's gradient
-    // is summed to its shape when handed over).
-    template <class Storage>
-    InputGradients(Storage& storage, const Shape& shape, const TileProgram<T>& program, std::size_t inputs) {
+    // `storage` (a tape or a gradient context) provides the arrays, of the shapes shape_of(k).
+    template <class Storage, class ShapeOf>
+    InputGradients(Storage& storage, ShapeOf shape_of, const TileProgram<T>& program, std::size_t inputs) {
         arrays.resize(inputs);
         for (std::size_t k = 0; k < inputs; ++k) {
-            if (program.gives_grad(k)) arrays[k] = storage.buffer(shape);
+            if (program.gives_grad(k)) arrays[k] = storage.buffer(shape_of(k));
         }
     }
     // The gradient arrays given, null for the others.
@@ -303,15 +301,77 @@ Pointers<const T*> data_of(const Arrays& arrays, std::size_t count) {
     return data;
 }
 
-// A tile of one input's values, expanded from one value per row.
+// The tiles of an array of `size` elements.
+std::size_t tile_count(std::size_t size) { return (size + tile_elements - 1) / tile_elements; }
+
+// A tile of one input's values, expanded from one value per row, or of its gradient.
 template <class T>
-struct alignas(64) ExpandedTile {
+struct alignas(64) RowTile {
     T values[tile_elements];
+};
+
+// A part of a row's sum (RowSums), in a per-thread store of its own type.
+template <class T>
+struct RowPart {
+    T sum;
+};
+
+// The sums over each row of n elements of a gradient that fuse's backward
+// computes tile by tile (tiles of tile_elements from element 0): a row within
+// one tile is summed there; a row across tiles gets a part from each tile,
+// added after the loop in tile order. So the sums do not depend on how the
+// tiles were shared between threads.
+template <class T>
+class RowSums {
+public:
+    // `sums`: one per row; `parts`: two per tile (its first and its last row,
+    // when they cross its edges).
+    RowSums() = default;
+    RowSums(std::size_t n, std::size_t rows, T* sums, RowPart<T>* parts)
+        : n_(n), rows_(rows), sums_(sums), parts_(parts) {}
+
+    // Sums elements [begin, begin + count) of the gradient, tile `tile`, given in `gradient`.
+    void add_tile(std::size_t tile, std::size_t begin, std::size_t count, const T* gradient) const {
+        for (std::size_t j = begin; j < begin + count;) {
+            const std::size_t row = j / n_;
+            const std::size_t end = std::min((row + 1) * n_, begin + count);
+            T sum;
+            kernels::sum_block(gradient + (j - begin), {1, end - j, 1}, &sum);
+            (crosses_tiles(row) ? part(tile, row) : sums_[row]) = sum;
+            j = end;
+        }
+    }
+
+    // The sums of the rows that cross tiles, from their parts.
+    void add_parts() const {
+        for (std::size_t row = 0; row < rows_; ++row) {
+            if (!crosses_tiles(row)) continue;
+            const std::size_t first = row * n_ / tile_elements;
+            const std::size_t last = ((row + 1) * n_ - 1) / tile_elements;
+            T sum = part(first, row);
+            for (std::size_t tile = first + 1; tile <= last; ++tile) sum += part(tile, row);
+            sums_[row] = sum;
+        }
+    }
+
+private:
+    bool crosses_tiles(std::size_t row) const {
+        return row * n_ / tile_elements != ((row + 1) * n_ - 1) / tile_elements;
+    }
+    T& part(std::size_t tile, std::size_t row) const {
+        return parts_[2 * tile + (row == tile * tile_elements / n_ ? 0 : 1)].sum;
+    }
+
+    std::size_t n_ = 1;
+    std::size_t rows_ = 0;
+    T* sums_ = nullptr;
+    RowPart<T>* parts_ = nullptr;
 };
 
 // The inputs of a fused node that hold one value per row of n > 1 elements
 // (elements_per_value): a tile reads each expanded into a tile of the
-// thread's own, so that the value is never broadcast in memory.
+// thread's own, so that the value is never broadcast in memory; the backward
+// writes each one's gradient to a tile of its own, summed over rows at once.
 template <class T>
 class RowValueInputs {
 public:
@@ -325,16 +385,16 @@ public:
         }
     }
 
-    // Nulls their pointers in `reads` (arrays of input 0's size, streamed tile by tile).
-    void leave_out(Pointers<const T*>& reads) const {
-        for (const Input& input : inputs_) reads[input.k] = nullptr;
+    // Nulls their pointers in `pointers` (arrays of input 0's size, streamed tile by tile).
+    template <class P>
+    void leave_out(Pointers<P>& pointers) const {
+        for (const Input& input : inputs_) pointers[input.k] = nullptr;
     }
 
     // Points at[k] of each of them at its values over elements [begin, begin + count),
-    // written into `tiles` (one per input, of the calling thread).
-    void expand(std::size_t begin, std::size_t count, std::vector<ExpandedTile<T>>& tiles,
-                Pointers<const T*>& at) const {
-        tiles.resize(inputs_.size());
+    // written into `tiles` (of the calling thread).
+    void expand(std::size_t begin, std::size_t count, std::vector<RowTile<T>>& tiles, Pointers<const T*>& at) const {
+        tiles.resize(2 * inputs_.size());
         for (std::size_t i = 0; i < inputs_.size(); ++i) {
             const Input& input = inputs_[i];
             T* tile = tiles[i].values;
@@ -346,6 +406,38 @@ public:
             }
             at[input.k] = tile;
         }
+    }
+
+    // For the backward of `program` over `size` elements: the row sums of the
+    // gradient of each input that gets one, into `gradients` (of the inputs'
+    // shapes), with their parts in `parts`. The program writes those
+    // gradients in place, to the tiles of gradient_tiles().
+    xt::svector<std::pair<std::size_t, RowSums<T>>, 4> sums(TileProgram<T>& program, InputGradients<T>& gradients,
+                                                            std::size_t size, std::vector<RowPart<T>>& parts) const {
+        xt::svector<std::pair<std::size_t, RowSums<T>>, 4> sums;
+        const std::size_t per_input = 2 * tile_count(size);
+        parts.resize(per_input * inputs_.size());
+        for (std::size_t i = 0; i < inputs_.size(); ++i) {
+            const Input& input = inputs_[i];
+            if (!program.gives_grad(input.k)) continue;
+            program.write_in_place(input.k);
+            sums.push_back({i, RowSums<T>(input.n, size / input.n, gradients.arrays[input.k]->data(),
+                                          parts.data() + i * per_input)});
+        }
+        return sums;
+    }
+
+    // Points grads_at[k] of each input in `sums` at its gradient tile.
+    void gradient_tiles(std::vector<RowTile<T>>& tiles, const xt::svector<std::pair<std::size_t, RowSums<T>>, 4>& sums,
+                        Pointers<T*>& grads_at) const {
+        tiles.resize(2 * inputs_.size());
+        for (const auto& [i, row_sums] : sums) grads_at[inputs_[i].k] = tiles[inputs_.size() + i].values;
+    }
+
+    // The row sums of tile `tile`'s gradient tiles.
+    void sum_tile(const std::vector<RowTile<T>>& tiles, const xt::svector<std::pair<std::size_t, RowSums<T>>, 4>& sums,
+                  std::size_t tile, std::size_t begin, std::size_t count) const {
+        for (const auto& [i, row_sums] : sums) row_sums.add_tile(tile, begin, count, tiles[inputs_.size() + i].values);
     }
 
 private:
@@ -368,8 +460,6 @@ void on_tile_ranges(TileProgram<T>& program, std::size_t tiles, Body body) {
     });
 }
 
-// The tiles of an array of `size` elements.
-std::size_t tile_count(std::size_t size) { return (size + tile_elements - 1) / tile_elements; }
 
 // The tiles of `rows` contiguous rows of n > 0 elements: a tile holds whole
 // rows when rows are shorter than a tile, else a part of one row.
@@ -464,7 +554,7 @@ struct RowReduction {
     void backward(GradContext<T>& c, const FusedExpression& e) const {
         const std::size_t inputs = e.program->inputs;
         TileProgram<T> program(e, wanted_grads(c, inputs), rows * n);
-        InputGradients<T> grads(c, c.input(0).shape(), program, inputs);
+        InputGradients<T> grads(c, [&](std::size_t k) -> const Shape& { return c.input(k).shape(); }, program, inputs);
         const T* g = c.grad().data();
         const T d = static_cast<T>(divisor);
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
@@ -540,7 +630,7 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
     // Row r of the output depends on row r of the inputs alone: its gradient
     // rows come from the same pass as the values (detail::GradientRows).
     TileProgram<T> sweep(e, wants_grad, reduction.rows * reduction.n);
-    InputGradients<T> grads(tape, shape, sweep, inputs.size());
+    InputGradients<T> grads(tape, [&](std::size_t k) -> const Shape& { return inputs[k].shape(); }, sweep, inputs.size());
     xt::xarray<T> out = reduction.forward(tape, e, inputs, out_shape, &grads, &sweep);
     detail::GradientRows<T> gradient_rows(inputs.size());
     for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -569,13 +659,13 @@ xt::xarray<T> fused_values(std::span<const Var<T>> inputs, const FusedExpression
         const std::size_t size = out.size();
         on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
             Pointers<const T*> at(reads.size());
-            detail::ScratchVector<ExpandedTile<T>> expanded;
+            detail::ScratchVector<RowTile<T>> row_tiles;
             TileStreams<T> streams(size, reads, {out.data()});
             for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
                  begin += tile_elements) {
                 const std::size_t count = std::min(tile_elements, size - begin);
                 point_at(reads, begin, at);
-                row_values.expand(begin, count, *expanded, at);
+                row_values.expand(begin, count, *row_tiles, at);
                 streams.prefetch_after(p, begin, count);
                 p.forward(at, count, out.data() + begin);
             }
@@ -587,32 +677,38 @@ template <class T>
 Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T> values) {
     return record_fused<T>(inputs[0].tape(), "fuse", inputs, std::move(values), e, [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
-        TileProgram<T> program(e, wanted_grads(c, inputs_count), c.grad().size());
-        // Every gradient of the output's shape; a row-value input's is summed to its own when handed over.
-        InputGradients<T> grads(c, c.grad().shape(), program, inputs_count);
         const std::size_t size = c.grad().size();
-        const T* g = c.grad().data();
+        TileProgram<T> program(e, wanted_grads(c, inputs_count), size);
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
+        InputGradients<T> grads(c, [&](std::size_t k) -> const Shape& { return c.input(k).shape(); }, program,
+                                inputs_count);
         const RowValueInputs<T> row_values(input, inputs_count);
+        detail::ScratchVector<RowPart<T>> parts;
+        const auto row_sums = row_values.sums(program, grads, size, *parts);
+        const T* g = c.grad().data();
         Pointers<const T*> reads = data_of<T>(input, inputs_count);
         row_values.leave_out(reads);
         reads.push_back(g);  // prefetched with the inputs
-        const Pointers<T*> writes = grads.data();
+        Pointers<T*> writes = grads.data();
+        row_values.leave_out(writes);
         on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
             Pointers<const T*> at(inputs_count);
             Pointers<T*> grads_at(writes.size());
-            detail::ScratchVector<ExpandedTile<T>> expanded;
+            detail::ScratchVector<RowTile<T>> row_tiles;
             TileStreams<T> streams(size, reads, writes);
-            for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
-                 begin += tile_elements) {
+            for (std::size_t tile = first; tile < last; ++tile) {
+                const std::size_t begin = tile * tile_elements;
                 const std::size_t count = std::min(tile_elements, size - begin);
                 point_at(reads, begin, at);
-                row_values.expand(begin, count, *expanded, at);
+                row_values.expand(begin, count, *row_tiles, at);
                 point_at(writes, begin, grads_at);
+                row_values.gradient_tiles(*row_tiles, row_sums, grads_at);
                 streams.prefetch_after(p, begin, count);
                 p.backward(at, grads_at, g + begin, count);
+                row_values.sum_tile(*row_tiles, row_sums, tile, begin, count);
             }
         });
+        for (const auto& [i, sums] : row_sums) sums.add_parts();
         grads.hand_over(c);
     });
 }

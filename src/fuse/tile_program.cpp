@@ -24,7 +24,8 @@ TileProgram<T>::TileProgram(const TileProgram& other)
     : e_(other.e_),
       kernels_(other.kernels_),
       plans_(other.plans_),
-      stream_grads_(other.stream_grads_) {
+      stream_grads_(other.stream_grads_),
+      in_place_(other.in_place_) {
     take_tiles();
 }
 
@@ -62,7 +63,7 @@ void TileProgram<T>::backward(std::span<const T* const> inputs, std::span<T* con
                               std::size_t n) {
     if (e_.output < e_.program->inputs) {
         if (!plans_->analysis.adjoint[e_.output]) return;
-        if (stream_grads_) return kernels_.stream(n, seed, grads[e_.output]);
+        if (streams(e_.output)) return kernels_.stream(n, seed, grads[e_.output]);
         std::copy_n(seed, n, grads[e_.output]);
         return;
     }
@@ -87,7 +88,7 @@ void TileProgram<T>::execute(const TilePlan& plan, std::span<const T* const> inp
     using Kind = TileLocation::Kind;
     const auto written = [&](const TileLocation& l) -> T* {
         switch (l.kind) {
-            case Kind::grad: return stream_grads_ ? staged_grad(l.index) : grads[l.index];
+            case Kind::grad: return streams(l.index) ? staged_grad(l.index) : grads[l.index];
             case Kind::out: return out;
             case Kind::scratch: return scratch(l.index);
             default: return nullptr;  // a plan writes nowhere else
@@ -121,7 +122,7 @@ void TileProgram<T>::execute(const TilePlan& plan, std::span<const T* const> inp
     }
     if (!stream_grads_) return;
     for (std::size_t k = 0; k < grads.size(); ++k) {
-        if (gives_grad(k)) kernels_.stream(n, staged_grad(k), grads[k]);
+        if (gives_grad(k) && streams(k)) kernels_.stream(n, staged_grad(k), grads[k]);
     }
 }
 

@@ -48,6 +48,13 @@ public:
     /// Whether input k gets a gradient from backward (it wants one and the output depends on it).
     bool gives_grad(std::size_t k) const { return plans_->analysis.adjoint[k]; }
 
+    /// Input k's gradient goes straight to grads[k], never streamed: a tile
+    /// that the caller reads at once (a row-value input's, summed over rows).
+    void write_in_place(std::size_t k) {
+        if (in_place_.size() <= k) in_place_.resize(k + 1);  // new flags false
+        in_place_[k] = true;
+    }
+
     /// The output's n values at the inputs' values `inputs[k][0:n]`, written to `out`.
     void forward(std::span<const T* const> inputs, std::size_t n, T* out);
 
@@ -77,12 +84,14 @@ private:
     // Grows the thread's tiles (storage_) to tiles_needed(), when they are fewer.
     void take_tiles();
     T* staged_grad(std::size_t k) { return scratch(plans_->scratch_tiles + k); }
+    bool streams(std::size_t k) const { return stream_grads_ && !(k < in_place_.size() && in_place_[k]); }
 
     FusedExpression e_;
     const rules::Kernels<T>& kernels_;
     std::shared_ptr<const TilePlans> plans_;
     TilePrefetcher prefetcher_;
     bool stream_grads_ = false;
+    InputFlags in_place_;  // the gradients written in place (write_in_place)
     ScratchVector<T> storage_;  // the scratch tiles, then with stream_grads_ a staging tile per input
 };
 
