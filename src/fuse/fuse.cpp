@@ -167,9 +167,10 @@ template <class T>
 Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T> values);
 
 // The differentiable backward of a fused node: each input's gradient is one
-// fused node of the inputs and the seed (the node's gradient, broadcast back
-// over the reduced axes), so a second sweep is one pass per gradient, as the
-// first, and its own backward is this again. The gradient rows that fuse_sum
+// fused node of the inputs and the seed (the node's gradient, one value per
+// row when the reduced axes are rows, else broadcast back over them), so a
+// second sweep is one pass per gradient, as the first, and its own backward is
+// this again. The gradient rows that fuse_sum
 // computed with its value, if still there, are that node's value scaled by the
 // seed: no pass at all for the values.
 template <class T>
@@ -187,8 +188,6 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
             kept[axis] = 1;
             if (reduction.kind == FusedReduction::Kind::mean) divisor *= static_cast<double>(shape[axis]);
         }
-        // One value per row when the reduced axes are trailing (fuse_sum's one
-        // pass): the fused gradients read it as it is, not broadcast in memory.
         seed = elements_per_value(shape, kept) ? reshape(seed, kept) : detail::expand(seed, kept, shape);
     }
     operands.push_back(seed);
@@ -375,6 +374,9 @@ private:
 template <class T>
 class RowValueInputs {
 public:
+    // The row sums of the gradients wanted, each with its input's place among these.
+    using Sums = xt::svector<std::pair<std::size_t, RowSums<T>>, 4>;
+
     // Of the arrays(k) for k < count, with input 0's shape.
     template <class Arrays>
     RowValueInputs(const Arrays& arrays, std::size_t count) {
@@ -412,9 +414,9 @@ public:
     // gradient of each input that gets one, into `gradients` (of the inputs'
     // shapes), with their parts in `parts`. The program writes those
     // gradients in place, to the tiles of gradient_tiles().
-    xt::svector<std::pair<std::size_t, RowSums<T>>, 4> sums(TileProgram<T>& program, InputGradients<T>& gradients,
-                                                            std::size_t size, std::vector<RowPart<T>>& parts) const {
-        xt::svector<std::pair<std::size_t, RowSums<T>>, 4> sums;
+    Sums sums(TileProgram<T>& program, InputGradients<T>& gradients, std::size_t size,
+              std::vector<RowPart<T>>& parts) const {
+        Sums sums;
         const std::size_t per_input = 2 * tile_count(size);
         parts.resize(per_input * inputs_.size());
         for (std::size_t i = 0; i < inputs_.size(); ++i) {
@@ -428,15 +430,14 @@ public:
     }
 
     // Points grads_at[k] of each input in `sums` at its gradient tile.
-    void gradient_tiles(std::vector<RowTile<T>>& tiles, const xt::svector<std::pair<std::size_t, RowSums<T>>, 4>& sums,
-                        Pointers<T*>& grads_at) const {
+    void gradient_tiles(std::vector<RowTile<T>>& tiles, const Sums& sums, Pointers<T*>& grads_at) const {
         tiles.resize(2 * inputs_.size());
         for (const auto& [i, row_sums] : sums) grads_at[inputs_[i].k] = tiles[inputs_.size() + i].values;
     }
 
     // The row sums of tile `tile`'s gradient tiles.
-    void sum_tile(const std::vector<RowTile<T>>& tiles, const xt::svector<std::pair<std::size_t, RowSums<T>>, 4>& sums,
-                  std::size_t tile, std::size_t begin, std::size_t count) const {
+    void sum_tile(const std::vector<RowTile<T>>& tiles, const Sums& sums, std::size_t tile, std::size_t begin,
+                  std::size_t count) const {
         for (const auto& [i, row_sums] : sums) row_sums.add_tile(tile, begin, count, tiles[inputs_.size() + i].values);
     }
 
@@ -459,7 +460,6 @@ void on_tile_ranges(TileProgram<T>& program, std::size_t tiles, Body body) {
         body(on_calling_thread ? program : copy.emplace(program), first, last);
     });
 }
-
 
 // The tiles of `rows` contiguous rows of n > 0 elements: a tile holds whole
 // rows when rows are shorter than a tile, else a part of one row.
@@ -644,32 +644,28 @@ Var<T> fuse_reduced(std::span<const Var<T>> inputs, const ElementwiseFn& express
         plain, gradient_rows);
 }
 
-}  // namespace
-
-namespace {
-
 template <class T>
 xt::xarray<T> fused_values(std::span<const Var<T>> inputs, const FusedExpression& e) {
     xt::xarray<T> out = inputs[0].tape().buffer(inputs[0].shape());
     TileProgram<T> program(e);
-        const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
-        const RowValueInputs<T> row_values(value_of, inputs.size());
-        Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
-        row_values.leave_out(reads);
-        const std::size_t size = out.size();
-        on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
-            Pointers<const T*> at(reads.size());
-            detail::ScratchVector<RowTile<T>> row_tiles;
-            TileStreams<T> streams(size, reads, {out.data()});
-            for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
-                 begin += tile_elements) {
-                const std::size_t count = std::min(tile_elements, size - begin);
-                point_at(reads, begin, at);
-                row_values.expand(begin, count, *row_tiles, at);
-                streams.prefetch_after(p, begin, count);
-                p.forward(at, count, out.data() + begin);
-            }
-        });
+    const auto value_of = [&](std::size_t k) -> const xt::xarray<T>& { return inputs[k].value(); };
+    const RowValueInputs<T> row_values(value_of, inputs.size());
+    Pointers<const T*> reads = data_of<T>(value_of, inputs.size());
+    row_values.leave_out(reads);
+    const std::size_t size = out.size();
+    on_tile_ranges(program, tile_count(size), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
+        Pointers<const T*> at(reads.size());
+        detail::ScratchVector<RowTile<T>> row_tiles;
+        TileStreams<T> streams(size, reads, {out.data()});
+        for (std::size_t begin = first * tile_elements; begin < std::min(last * tile_elements, size);
+             begin += tile_elements) {
+            const std::size_t count = std::min(tile_elements, size - begin);
+            point_at(reads, begin, at);
+            row_values.expand(begin, count, *row_tiles, at);
+            streams.prefetch_after(p, begin, count);
+            p.forward(at, count, out.data() + begin);
+        }
+    });
     return out;
 }
 
