@@ -250,6 +250,22 @@ TEST_CASE_TEMPLATE("fuse: an input of one value per row, as the same input broad
              {random_array({4, 1100}, 70), random_array({4, 1}, 71)});
 }
 
+TEST_CASE("fuse: an input of one value per row of no elements gets a zero gradient") {
+    // The first step leaves a gradient of four nonzero values in the tape's
+    // spare storage, which the second step's gradient may be built in.
+    Tape<double> tape;
+    for (const std::size_t columns : {3, 0}) {
+        CAPTURE(columns);
+        const auto x = tape.leaf(xt::xarray<double>(xt::xarray<double>::shape_type{4, columns}, 1.5));
+        const auto per_row = tape.leaf(xt::xarray<double>(xt::xarray<double>::shape_type{4, 1}, 2.0));
+        const Var<double> y = fuse({x, per_row}, [](auto v) { return v[0] * v[1]; });
+        tape.backward(y, xt::xarray<double>(xt::xarray<double>::shape_type{4, columns}, 1.0));  // fuse's backward runs
+        REQUIRE(per_row.has_grad());
+        CHECK(per_row.grad() == xt::xarray<double>(xt::xarray<double>::shape_type{4, 1}, 1.5 * double(columns)));
+        tape.clear();
+    }
+}
+
 TEST_CASE("fuse: bad input") {
     Tape<float> tape;
     const auto a = tape.leaf(xt::xarray<float>::from_shape({3, 4}));

@@ -367,7 +367,7 @@ private:
     RowPart<T>* parts_ = nullptr;
 };
 
-// The inputs of a fused node that hold one value per row of n > 1 elements
+// The inputs of a fused node that hold one value per row of n != 1 elements
 // (elements_per_value): a tile reads each expanded into a tile of the
 // thread's own, so that the value is never broadcast in memory; the backward
 // writes each one's gradient to a tile of its own, summed over rows at once.
@@ -383,7 +383,7 @@ public:
         const Shape& full = arrays(0).shape();
         for (std::size_t k = 1; k < count; ++k) {
             const std::size_t n = *elements_per_value(full, arrays(k).shape());
-            if (n > 1) inputs_.push_back({k, n, arrays(k).data()});
+            if (n != 1) inputs_.push_back({k, n, arrays(k).data()});  // n = 0: rows of no elements
         }
     }
 
@@ -422,9 +422,13 @@ public:
         for (std::size_t i = 0; i < inputs_.size(); ++i) {
             const Input& input = inputs_[i];
             if (!program.gives_grad(input.k)) continue;
+            xt::xarray<T>& gradient = *gradients.arrays[input.k];
+            if (size == 0) {  // no tiles: sums of nothing
+                std::fill(gradient.begin(), gradient.end(), T(0));
+                continue;
+            }
             program.write_in_place(input.k);
-            sums.push_back({i, RowSums<T>(input.n, size / input.n, gradients.arrays[input.k]->data(),
-                                          parts.data() + i * per_input)});
+            sums.push_back({i, RowSums<T>(input.n, gradient.size(), gradient.data(), parts.data() + i * per_input)});
         }
         return sums;
     }
