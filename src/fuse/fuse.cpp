@@ -25,26 +25,12 @@ namespace xtape {
 
 namespace {
 
+using detail::elements_per_value;
 using detail::ElementwiseInstruction;
 using detail::ElementwiseProgram;
 using detail::FusedExpression;
 using detail::tile_elements;
 using detail::TileProgram;
-
-// How many elements of `full` (input 0's shape) each value of an input of
-// `shape` stands for: 1 for `full` itself, n for one value per row of n
-// contiguous elements (`full` with trailing axes of extent 1); nullopt for
-// any other shape.
-std::optional<std::size_t> elements_per_value(const Shape& full, const Shape& shape) {
-    if (shape.size() != full.size()) return std::nullopt;
-    std::size_t axis = shape.size();
-    std::size_t n = 1;
-    for (; axis > 0 && shape[axis - 1] == 1; --axis) n *= full[axis - 1];
-    if (!std::equal(shape.begin(), shape.begin() + static_cast<std::ptrdiff_t>(axis), full.begin())) {
-        return std::nullopt;
-    }
-    return n;
-}
 
 // Checks the inputs, builds the expression's program and returns it with its
 // output slot. With `row_values`, inputs after the first may hold one value
@@ -188,7 +174,7 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
             kept[axis] = 1;
             if (reduction.kind == FusedReduction::Kind::mean) divisor *= static_cast<double>(shape[axis]);
         }
-        seed = elements_per_value(shape, kept) ? reshape(seed, kept) : detail::expand(seed, kept, shape);
+        seed = detail::row_values_or_broadcast(reshape(seed, kept), shape);
     }
     operands.push_back(seed);
     for (std::size_t k = 0; k < e.program->inputs; ++k) {
@@ -303,6 +289,19 @@ Pointers<const T*> data_of(const Arrays& arrays, std::size_t count) {
 // The tiles of an array of `size` elements.
 std::size_t tile_count(std::size_t size) { return (size + tile_elements - 1) / tile_elements; }
 
+// Calls run(row, first, last) for each run of the elements [begin, begin + count)
+// of a tile that lies within one row of n > 0 elements; first and last are
+// offsets in the tile.
+template <class Run>
+void for_each_row_run(std::size_t begin, std::size_t count, std::size_t n, Run run) {
+    for (std::size_t j = begin; j < begin + count;) {
+        const std::size_t row = j / n;
+        const std::size_t end = std::min((row + 1) * n, begin + count);
+        run(row, j - begin, end - begin);
+        j = end;
+    }
+}
+
 // A tile of one input's values, expanded from one value per row, or of its gradient.
 template <class T>
 struct alignas(64) RowTile {
@@ -331,14 +330,11 @@ public:
 
     // Sums elements [begin, begin + count) of the gradient, tile `tile`, given in `gradient`.
     void add_tile(std::size_t tile, std::size_t begin, std::size_t count, const T* gradient) const {
-        for (std::size_t j = begin; j < begin + count;) {
-            const std::size_t row = j / n_;
-            const std::size_t end = std::min((row + 1) * n_, begin + count);
+        for_each_row_run(begin, count, n_, [&](std::size_t row, std::size_t first, std::size_t last) {
             T sum;
-            kernels::sum_block(gradient + (j - begin), {1, end - j, 1}, &sum);
+            kernels::sum_block(gradient + first, {1, last - first, 1}, &sum);
             (crosses_tiles(row) ? part(tile, row) : sums_[row]) = sum;
-            j = end;
-        }
+        });
     }
 
     // The sums of the rows that cross tiles, from their parts.
@@ -400,12 +396,9 @@ public:
         for (std::size_t i = 0; i < inputs_.size(); ++i) {
             const Input& input = inputs_[i];
             T* tile = tiles[i].values;
-            for (std::size_t j = begin; j < begin + count;) {
-                const std::size_t row = j / input.n;
-                const std::size_t end = std::min((row + 1) * input.n, begin + count);
-                std::fill(tile + (j - begin), tile + (end - begin), input.values[row]);
-                j = end;
-            }
+            for_each_row_run(begin, count, input.n, [&](std::size_t row, std::size_t first, std::size_t last) {
+                std::fill(tile + first, tile + last, input.values[row]);
+            });
             at[input.k] = tile;
         }
     }

@@ -4,7 +4,9 @@
 // primitives.
 #pragma once
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -33,6 +35,29 @@ Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape);
 template <class T>
 Var<T> expand(const Var<T>& g, const Shape& kept, const Shape& in) {
     return broadcast_to(reshape(g, kept), in);
+}
+
+/// How many elements of `full` each value of an input of `fuse` of `shape`
+/// stands for: 1 for `full` itself, n for one value per row of n contiguous
+/// elements (`full` with trailing axes of extent 1); nullopt for any other
+/// shape.
+inline std::optional<std::size_t> elements_per_value(const Shape& full, const Shape& shape) {
+    if (shape.size() != full.size()) return std::nullopt;
+    std::size_t axis = shape.size();
+    std::size_t n = 1;
+    for (; axis > 0 && shape[axis - 1] == 1; --axis) n *= full[axis - 1];
+    if (!std::equal(shape.begin(), shape.begin() + static_cast<std::ptrdiff_t>(axis), full.begin())) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+/// `v` (a reduction's gradient or statistic, of its kept shape) as an input
+/// of `fuse` beside inputs of shape `in`: as it is where fuse takes it as one
+/// value per row (expanded tile by tile), else broadcast over `in` in memory.
+template <class T>
+Var<T> row_values_or_broadcast(const Var<T>& v, const Shape& in) {
+    return elements_per_value(in, v.shape()) ? v : broadcast_to(v, in);
 }
 
 /// The differentiable backward of a node that computes, in one optimised

@@ -315,7 +315,7 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
         }
         c.accumulate(0, std::move(dx));
-    }, [reduced = ReducedAxes(r), rows](VarGradContext<T>& c) {
+    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
         // softmax = exp(a - lse) per slice, with 0 for lse = log(0) = -inf (an
         // all -inf slice, whose gradient is 0), as the first-order backward.
         const Shape& in = c.input(0).shape();
@@ -326,7 +326,8 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
         // g * softmax as one fused node, one pass each way; over rows, the
         // shift and g enter as one value per row, not broadcast in memory.
         const Var<T> g = reshape(c.grad(), kept);
-        c.accumulate(0, fuse({c.input(0), rows ? shift : broadcast_to(shift, in), rows ? g : broadcast_to(g, in)},
+        c.accumulate(0, fuse({c.input(0), detail::row_values_or_broadcast(shift, in),
+                              detail::row_values_or_broadcast(g, in)},
                              [](auto v) { return v[2] * exp(v[0] - v[1]); }));
     });
 }
@@ -373,11 +374,12 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
         }
         if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1), T(1)));
         if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0), T(1)));
-    }, [reduced = ReducedAxes(r), rows](VarGradContext<T>& c) {
+    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
         // g b and g a as one fused node each; over rows, g enters as one value
         // per row, not broadcast in memory. dot(a, a) gets g a + g a as 2 g a
         // (the same value: doubling is exact).
-        const Var<T> g = rows ? reshape(c.grad(), reduced.kept(c.input(0).shape())) : expand_grad(c, reduced);
+        const Shape& in = c.input(0).shape();
+        const Var<T> g = detail::row_values_or_broadcast(reshape(c.grad(), reduced.kept(in)), in);
         const auto times_g = [&](const Var<T>& other, double factor) {
             return fuse({other, g}, [factor](auto v) { return factor == 1 ? v[1] * v[0] : v[1] * v[0] * factor; });
         };
