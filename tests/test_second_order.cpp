@@ -249,10 +249,18 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
         {"dot over columns", [](V v) { return weighted(dot(square(v[0]), v[1], {0})); }},
         {"dot of one input twice over columns", [](V v) { return weighted(dot(sin(v[0]), sin(v[0]), {0})); }},
         {"cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1])); }},
+        // eps = 2.5 holds the denominator of row 0 (|x| |y| = 2.11), not of
+        // rows 1 and 2 (2.98 and 2.97).
+        {"cosine_similarity with eps", [](V v) { return weighted(cosine_similarity(v[0], v[1], 2.5)); }},
+        {"cosine_similarity of one input twice",
+         [](V v) { return weighted(cosine_similarity(sin(v[0]), sin(v[0])) * sum(v[1], {1})); }},
         {"matmul", [](V v) { return weighted(matmul(v[0], transpose(v[1]))); }},
         {"matmul batched", [](V v) { return weighted(matmul(reshape(v[0], {3, 2, 2}), reshape(v[1], {3, 2, 2}))); }},
     };
     for (const auto& [name, f] : two_inputs) check_order_2(name, f, {{"x", x}, {"y", y}});
+    // Through the create_graph backward's own nodes (the forward's row sums as one node).
+    check_order_3("cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1], 2.5)); },
+                  {{"x", x}, {"y", y}});
 }
 
 TEST_CASE("create_graph: broadcast_to, slice and the reductions' gradients for every pattern at order 2") {

@@ -63,9 +63,9 @@ Var<T> row_values_or_broadcast(const Var<T>& v, const Shape& in) {
 /// The differentiable backward of a node that computes, in one optimised
 /// pass, what `recompose(inputs)` computes with primitives: the composition is
 /// recorded again and differentiated (with create_graph) from the node's
-/// gradient, and its inputs' gradients are the node's. Chunked graphs, CTC's
-/// alpha-beta pass and cosine_similarity use it, so their second derivatives
-/// are those of their plain composition.
+/// gradient, and its inputs' gradients are the node's. Chunked graphs and
+/// CTC's alpha-beta pass use it, so their second derivatives are those of
+/// their plain composition.
 template <class T, class Recompose>
 void backward_by_recomposition(VarGradContext<T>& c, Recompose&& recompose) {
     Tape<T>& tape = c.tape();
