@@ -217,6 +217,16 @@ void point_at(const Pointers<P>& data, std::size_t begin, Pointers<P>& at) {
     for (std::size_t k = 0; k < at.size(); ++k) at[k] = data[k] == nullptr ? nullptr : data[k] + begin;
 }
 
+// Nulls the inputs in `reads` whose values `program`'s backward never reads
+// (a derivative that is constant, as that of L2's gradient): their tiles are
+// not fetched.
+template <class T>
+void leave_out_unread(const TileProgram<T>& program, Pointers<const T*>& reads) {
+    for (std::size_t k = 0; k < reads.size(); ++k) {
+        if (!program.backward_reads(k)) reads[k] = nullptr;
+    }
+}
+
 // Which inputs of a node want a gradient.
 template <class T>
 detail::InputFlags wanted_grads(const GradContext<T>& c, std::size_t inputs) {
@@ -555,7 +565,8 @@ struct RowReduction {
         const T* g = c.grad().data();
         const T d = static_cast<T>(divisor);
         const auto input = [&](std::size_t k) -> const xt::xarray<T>& { return c.input(k); };
-        const Pointers<const T*> reads = data_of<T>(input, inputs);
+        Pointers<const T*> reads = data_of<T>(input, inputs);
+        leave_out_unread(program, reads);
         const Pointers<T*> writes = grads.data();
         const RowTiles tiles{rows, n};
         on_tile_ranges(program, tiles.count(), [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
@@ -681,6 +692,7 @@ Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt:
         const T* g = c.grad().data();
         Pointers<const T*> reads = data_of<T>(input, inputs_count);
         row_values.leave_out(reads);
+        leave_out_unread(program, reads);
         reads.push_back(g);  // prefetched with the inputs
         Pointers<T*> writes = grads.data();
         row_values.leave_out(writes);

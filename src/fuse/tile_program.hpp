@@ -48,6 +48,10 @@ public:
     /// Whether input k gets a gradient from backward (it wants one and the output depends on it).
     bool gives_grad(std::size_t k) const { return plans_->analysis.adjoint[k]; }
 
+    /// Whether backward reads input k's values (a derivative needs them, or a
+    /// value that one needs): the caller need not fetch the others.
+    bool backward_reads(std::size_t k) const { return plans_->analysis.recompute[k]; }
+
     /// Input k's gradient goes straight to grads[k], never streamed: a tile
     /// that the caller reads at once (a row-value input's, summed over rows).
     void write_in_place(std::size_t k) {
