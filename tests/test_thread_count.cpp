@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 #include <set>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "support/random_arrays.hpp"
 
 #include "../src/kernels/parallel.hpp"
+#include "../src/kernels/reduction.hpp"
 
 using namespace xtape;
 
@@ -227,4 +229,25 @@ TEST_CASE_TEMPLATE("thread count: optimizer steps give the same bits on 1, 2 and
     check_every_thread_count<T>(steps([](std::vector<Parameter<T>> p) {
         return SGD<T>(std::move(p), {.learning_rate = 0.01, .momentum = 0.9, .weight_decay = 0.1});
     }));
+}
+
+TEST_CASE_TEMPLATE("any_negative finds a negative element at either end or in the middle, on 1, 2 and 3 threads; "
+                   "-0 and NaN are not negative", T, float, double) {
+    for (const std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(64), std::size_t(100003)}) {
+        std::vector<T> x(n, T(0.5));
+        // Signed zeros and NaN among the values (x < 0 is false for both).
+        for (std::size_t i = 1; i < n; i += 3) x[i] = i % 2 == 0 ? T(-0.0) : std::numeric_limits<T>::quiet_NaN();
+        for (const int threads : {1, 2, 3}) {
+            ThreadCount count(threads);
+            CHECK_FALSE(kernels::any_negative(x.data(), n));
+            for (const std::size_t at : {std::size_t(0), n / 2, n - 1}) {
+                if (at >= n) continue;
+                const T kept = x[at];
+                x[at] = -std::numeric_limits<T>::denorm_min();
+                INFO("n ", n, ", negative at ", at, ", threads ", threads);
+                CHECK(kernels::any_negative(x.data(), n));
+                x[at] = kept;
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 #include "reduction.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "parallel.hpp"
@@ -318,6 +319,23 @@ void similarity_sums_rows(const T* x, const T* y, std::size_t rows, std::size_t 
 }
 
 template <class T>
+bool any_negative(const T* x, std::size_t n) {
+    constexpr std::size_t width = Batch<T>::size;
+    const Batch<T> zero(T(0));
+    // Each range sets its own flag: the answer does not depend on where the ranges are cut.
+    std::atomic<bool> found{false};
+    parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
+        auto negative = zero < zero;
+        std::size_t i = begin;
+        for (; i + width <= end; i += width) negative = negative | (Batch<T>::load_unaligned(x + i) < zero);
+        bool any = xsimd::any(negative);
+        for (; i < end; ++i) any = any || x[i] < 0;
+        if (any) found.store(true, std::memory_order_relaxed);
+    });
+    return found.load(std::memory_order_relaxed);
+}
+
+template <class T>
 void combine_rows(const T* kx, const T* x, const T* ky, const T* y, std::size_t rows, std::size_t n, T* out) {
     parallel_for(rows, n, [&](std::size_t begin, std::size_t end) {
         combine_row_range(kx + begin, x + begin * n, ky + begin, y + begin * n, end - begin, n, rows * n,
@@ -386,6 +404,7 @@ void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, c
     template void scale_rows(const T*, T, const T*, std::size_t, std::size_t, T*);                            \
     template void scale_rows_in_place(const T*, std::size_t, std::size_t, T*);                                \
     template void similarity_sums_rows(const T*, const T*, std::size_t, std::size_t, T*, T*, T*);             \
+    template bool any_negative(const T*, std::size_t);                                                        \
     template void combine_rows(const T*, const T*, const T*, const T*, std::size_t, std::size_t, T*);         \
     template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \
     template void scaled_exp_block(const T*, const BlockReduction&, const T*, const T*, T*);                  \

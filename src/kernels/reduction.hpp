@@ -65,6 +65,10 @@ void scale_rows_in_place(const T* g, std::size_t rows, std::size_t n, T* y);
 template <class T>
 void similarity_sums_rows(const T* x, const T* y, std::size_t rows, std::size_t n, T* xx, T* xy, T* yy);
 
+/// Whether some x[i] < 0 (NaN is not): one vectorised pass, split between threads.
+template <class T>
+bool any_negative(const T* x, std::size_t n);
+
 /// out[o, j] = kx[o] x[o, j] + ky[o] y[o, j] for `rows` rows of n, fetching
 /// the next rows as it goes; an output of streamed_output_bytes or more is
 /// written with streaming stores (streaming_store.hpp), fenced.

@@ -1,6 +1,7 @@
 // GaussianNLLLoss: the negative log-likelihood of a normal distribution of predicted mean and variance.
 #include "xtape/losses/gaussian_nll_loss.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -9,6 +10,7 @@
 #include "xtape/errors.hpp"
 #include "xtape/ops.hpp"
 
+#include "../kernels/reduction.hpp"
 #include "execution.hpp"
 #include "loss_infos.hpp"
 #include "option_fields.hpp"
@@ -42,12 +44,14 @@ Var<T> GaussianNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target, 
         throw ShapeError(fmt::format("{}: var of shape {} does not broadcast to pred of shape {}", this->name(),
                                      to_string(var.shape()), to_string(pred.shape())));
     }
-    const xt::xarray<T>& variances = var.value();
-    for (std::size_t i = 0; i < variances.size(); ++i) {
-        const T v = variances.flat(i);
-        if (v < 0) {  // NaN passes, and propagates, as in every loss
-            throw ValueError(fmt::format("{}: var must be >= 0, got {} at flat index {}", this->name(), v, i));
-        }
+    // The position only when one is negative. NaN passes, and propagates, as in every loss.
+    const T* const variances = var.value().data();
+    const std::size_t count = var.size();
+    if (kernels::any_negative(variances, count)) {
+        const std::size_t i = static_cast<std::size_t>(
+            std::find_if(variances, variances + count, [](T v) { return v < 0; }) - variances);
+        throw ValueError(
+            fmt::format("{}: var must be >= 0, got {} at flat index {}", this->name(), variances[i], i));
     }
     const xt::svector<Var<T>, 4> in{pred, reshape_like(target, pred, this->name(), "target"),
                                  var.shape() == pred.shape() ? var : broadcast_to(var, pred.shape())};
