@@ -322,7 +322,8 @@ template <class T>
 bool any_negative(const T* x, std::size_t n) {
     constexpr std::size_t width = Batch<T>::size;
     const Batch<T> zero(T(0));
-    // Each range sets its own flag: the answer does not depend on where the ranges are cut.
+    // A range that finds one sets the shared flag: the answer does not depend
+    // on where the ranges are cut.
     std::atomic<bool> found{false};
     parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
         auto negative = zero < zero;

@@ -44,7 +44,8 @@ Var<T> GaussianNLLLoss<T>::operator()(const Var<T>& pred, const Var<T>& target, 
         throw ShapeError(fmt::format("{}: var of shape {} does not broadcast to pred of shape {}", this->name(),
                                      to_string(var.shape()), to_string(pred.shape())));
     }
-    // The position only when one is negative. NaN passes, and propagates, as in every loss.
+    // One pass over var; the first negative one is looked for only when there
+    // is one. NaN passes, and propagates, as in every loss.
     const T* const variances = var.value().data();
     const std::size_t count = var.size();
     if (kernels::any_negative(variances, count)) {
