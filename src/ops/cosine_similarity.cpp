@@ -144,10 +144,8 @@ Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<
         const Var<T> ab = row_sum(1);
         const Var<T> bb = row_sum(2);
         const Var<T> p = aa * bb;
+        const Var<T> q = maximum(p, eps_squared);  // eps^2 also where p is NaN, as the first order
         const Mask unclamped = p.value() >= eps_squared;
-        xt::xarray<T> floor = tape.buffer(p.shape());
-        std::fill(floor.begin(), floor.end(), eps_squared);
-        const Var<T> q = where(unclamped, p, tape.constant(std::move(floor)));
         const Var<T> d = sqrt(q);
         const Var<T> g = reshape(c.grad(), p.shape());
         const Var<T> to_other = g / d;
