@@ -49,8 +49,10 @@ double clock_overhead_seconds(ClockKind clock) {
 }
 
 std::vector<double> median_seconds(const std::vector<TimedStep>& measured, const TimingPolicy& policy) {
-    // An empty step takes its turn with the others: its median is what the
-    // clock's reads add to every interval, under the same conditions.
+    // An empty step takes its turn with the others: its fastest run is what the
+    // clock's reads add to every interval, under the same conditions. Not its
+    // median: with few repetitions (--quick) on a loaded machine one slow empty
+    // run can exceed a short step's median and make its time negative.
     std::vector<TimedStep> steps = measured;
     steps.push_back({nullptr, [] {}});
     const auto round = [&](std::vector<std::vector<double>>* times) {
@@ -72,7 +74,7 @@ std::vector<double> median_seconds(const std::vector<TimedStep>& measured, const
          rep == 0 || (rep < policy.max_reps && (rep < policy.min_reps || total < policy.min_seconds)); ++rep) {
         total += round(&times);
     }
-    const double clock_reads = median(std::move(times.back()));
+    const double clock_reads = *std::min_element(times.back().begin(), times.back().end());
     times.pop_back();
     std::vector<double> medians;
     for (auto& step_times : times) medians.push_back(median(std::move(step_times)) - clock_reads);
