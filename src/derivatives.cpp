@@ -9,17 +9,27 @@
 namespace xtape {
 
 template <class T>
-std::vector<Var<T>> grad(const Var<T>& output, std::span<const Var<T>> inputs, const Var<T>& seed,
-                         GradOptions options) {
-    Tape<T>& tape = output.tape();
-    if (options.create_graph) return tape.gradients(output, seed, inputs);
+std::vector<Var<T>> grad(std::span<const Var<T>> outputs, std::span<const Var<T>> inputs,
+                         std::span<const Var<T>> seeds, GradOptions options) {
+    if (outputs.empty()) throw ShapeError("grad: no outputs");
+    Tape<T>& tape = outputs.front().tape();
+    if (options.create_graph) return tape.gradients(outputs, seeds, inputs);
     // Constants: the first-order sweep gives them without recording anything.
+    std::vector<xt::xarray<T>> seed_values;
+    seed_values.reserve(seeds.size());
+    for (const Var<T>& seed : seeds) seed_values.push_back(seed.value());
     std::vector<Var<T>> grads;
     grads.reserve(inputs.size());
-    for (xt::xarray<T>& g : tape.gradient_arrays(output, seed.value(), inputs)) {
+    for (xt::xarray<T>& g : tape.gradient_arrays(outputs, seed_values, inputs)) {
         grads.push_back(tape.constant(std::move(g)));
     }
     return grads;
+}
+
+template <class T>
+std::vector<Var<T>> grad(const Var<T>& output, std::span<const Var<T>> inputs, const Var<T>& seed,
+                         GradOptions options) {
+    return grad(std::span(&output, 1), inputs, std::span(&seed, 1), options);
 }
 
 template <class T>
@@ -65,13 +75,8 @@ std::vector<xt::xarray<T>> hvp(const MultiFn<T>& f, const std::vector<xt::xarray
     for (const auto& x : xs) leaves.push_back(tape.leaf(x));
     const Var<T> y = total(tape, f, std::span<const Var<T>>(leaves));
     const std::vector<Var<T>> g = grad(y, std::span<const Var<T>>(leaves), {.create_graph = true});
-    // <grad f, v>, whose gradient is H v: dot reads g and v once, with no product array.
-    Var<T> inner = tape.constant(xt::xarray<T>(T(0)));
-    for (std::size_t k = 0; k < leaves.size(); ++k) inner = inner + dot(g[k], tape.constant(vs[k]));
-    const std::vector<Var<T>> hv = grad(inner, std::span<const Var<T>>(leaves));
-    std::vector<xt::xarray<T>> out;
-    for (const Var<T>& block : hv) out.push_back(block.value());
-    return out;
+    // The sweep from every block of g at once, seeded with v's blocks.
+    return tape.gradient_arrays(g, vs, leaves);
 }
 
 template <class T>
@@ -104,14 +109,15 @@ xt::xarray<T> jvp(const UnaryFn<T>& f, const xt::xarray<T>& x, const xt::xarray<
         TapeScope<T> scope(tape);
         y = f(leaf);
     }
-    // J^T u for a variable u, then the gradient of <J^T u, t> with respect to u.
+    // J^T u for a variable u, then its vector-Jacobian product with t.
     const Var<T> u = tape.leaf(xt::zeros<T>(y.shape()));
     const Var<T> vjp = grad(y, std::span<const Var<T>>(&leaf, 1), u, {.create_graph = true}).front();
-    const Var<T> inner = dot(vjp, tape.constant(t));
-    return grad(inner, {u}).front().value();
+    return tape.gradient_arrays(std::span(&vjp, 1), std::span(&t, 1), std::span(&u, 1)).front();
 }
 
 #define XTAPE_INSTANTIATE(T)                                                                                        \
+    template std::vector<Var<T>> grad(std::span<const Var<T>>, std::span<const Var<T>>, std::span<const Var<T>>,    \
+                                      GradOptions);                                                                 \
     template std::vector<Var<T>> grad(const Var<T>&, std::span<const Var<T>>, const Var<T>&, GradOptions);          \
     template std::vector<Var<T>> grad(const Var<T>&, std::span<const Var<T>>, GradOptions);                         \
     template std::vector<xt::xarray<T>> hvp(const MultiFn<T>&, const std::vector<xt::xarray<T>>&,                   \

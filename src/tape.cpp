@@ -211,7 +211,8 @@ void Tape<T>::backward_seeded(const Var<T>& root, xt::xarray<T>&& seed, Backward
         }
         return sweep(root.index_);
     }
-    const std::vector<Var<T>> grads = differentiable_sweep(root.index_, constant(std::move(seed)), 0);
+    const Var<T> seed_var = constant(std::move(seed));
+    const std::vector<Var<T>> grads = differentiable_sweep(std::span(&root, 1), std::span(&seed_var, 1), 0);
     // Every node reached keeps its gradient as a variable and, as after a
     // first-order sweep, as an array (accumulated for leaves).
     for (std::uint32_t i = 0; i < grads.size(); ++i) {
@@ -239,18 +240,24 @@ void Tape<T>::sweep(std::uint32_t root) {
 }
 
 template <class T>
-std::vector<Var<T>> Tape<T>::differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor) {
+std::vector<Var<T>> Tape<T>::differentiable_sweep(std::span<const Var<T>> roots, std::span<const Var<T>> seeds,
+                                                  std::uint32_t floor) {
     // The sweep records ops, so recording must be on; the nodes it adds lie
-    // above the root (nodes never move, so the references below stay valid).
+    // above the roots (nodes never move, so the references below stay valid).
     struct Restore {
         bool& flag;
         bool saved;
         ~Restore() { flag = saved; }
     } restore{grad_enabled_, grad_enabled_};
     grad_enabled_ = true;
-    std::vector<Var<T>> grads(root + 1);
-    grads[root] = seed;
-    for (std::uint32_t i = root + 1; i-- > floor;) {
+    std::uint32_t end = 0;
+    for (const Var<T>& root : roots) end = std::max(end, root.index_ + 1);
+    std::vector<Var<T>> grads(end);
+    for (std::size_t k = 0; k < roots.size(); ++k) {
+        Var<T>& g = grads[roots[k].index_];
+        g = g.valid() ? g + seeds[k] : seeds[k];
+    }
+    for (std::uint32_t i = end; i-- > floor;) {
         Node& node = nodes_[i];
         if (!grads[i].valid() || !node.backward) continue;
         if (!node.differentiable) {
@@ -264,25 +271,38 @@ std::vector<Var<T>> Tape<T>::differentiable_sweep(std::uint32_t root, const Var<
     return grads;
 }
 
-namespace {
-// xtape::grad's seed must have its output's shape.
-void check_grad_seed(const Shape& seed, const Shape& output) {
-    if (seed != output) {
-        throw ShapeError(fmt::format("grad: seed of shape {} does not match output of shape {}", to_string(seed),
-                                     to_string(output)));
+template <class T>
+template <class Seed>
+std::uint32_t Tape<T>::check_roots(std::span<const Var<T>> roots, std::span<const Seed> seeds, const char* op) {
+    if (roots.size() != seeds.size()) {
+        throw ShapeError(fmt::format("{}: {} outputs but {} seeds", op, roots.size(), seeds.size()));
     }
+    std::uint32_t end = 0;
+    for (std::size_t k = 0; k < roots.size(); ++k) {
+        check(roots[k], op);
+        if constexpr (std::is_same_v<Seed, Var<T>>) check(seeds[k], op);
+        if (seeds[k].shape() != roots[k].shape()) {
+            throw ShapeError(fmt::format("{}: seed {} of shape {} does not match output {} of shape {}", op, k,
+                                         to_string(seeds[k].shape()), k, to_string(roots[k].shape())));
+        }
+        end = std::max(end, roots[k].index_ + 1);
+    }
+    return end;
 }
-}  // namespace
 
 template <class T>
-std::vector<Var<T>> Tape<T>::gradients(const Var<T>& root, const Var<T>& seed, std::span<const Var<T>> wrt,
-                                       std::uint32_t floor) {
-    check(root, "grad");
-    check(seed, "grad");
-    check_grad_seed(seed.shape(), root.shape());
+std::vector<Var<T>> Tape<T>::gradients(std::span<const Var<T>> roots, std::span<const Var<T>> seeds,
+                                       std::span<const Var<T>> wrt, std::uint32_t floor) {
+    check_roots(roots, seeds, "grad");
     for (const Var<T>& x : wrt) check(x, "grad");
-    std::vector<Var<T>> grads;
-    if (nodes_[root.index_].requires_grad) grads = differentiable_sweep(root.index_, seed, floor);
+    // Roots that no gradient flows into contribute nothing.
+    std::vector<Var<T>> live_roots, live_seeds;
+    for (std::size_t k = 0; k < roots.size(); ++k) {
+        if (!nodes_[roots[k].index_].requires_grad) continue;
+        live_roots.push_back(roots[k]);
+        live_seeds.push_back(seeds[k]);
+    }
+    const std::vector<Var<T>> grads = differentiable_sweep(live_roots, live_seeds, floor);
     std::vector<Var<T>> result;
     result.reserve(wrt.size());
     for (const Var<T>& x : wrt) {
@@ -293,15 +313,15 @@ std::vector<Var<T>> Tape<T>::gradients(const Var<T>& root, const Var<T>& seed, s
 }
 
 template <class T>
-std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt::xarray<T>& seed,
+std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> roots,
+                                                    std::span<const xt::xarray<T>> seeds,
                                                     std::span<const Var<T>> wrt) {
-    check(root, "grad");
-    check_grad_seed(seed.shape(), root.shape());
+    const std::uint32_t end = check_roots(roots, seeds, "grad");
     for (const Var<T>& x : wrt) check(x, "grad");
     // The gradients the tape holds are set aside for this sweep's and put back
     // after it, also when a backward function throws.
     std::vector<std::pair<std::uint32_t, xt::xarray<T>>> held;
-    for (std::uint32_t i = 0; i <= root.index_; ++i) {
+    for (std::uint32_t i = 0; i < end; ++i) {
         Node& node = nodes_[i];
         if (!node.has_grad) continue;
         held.emplace_back(i, std::move(node.grad));
@@ -309,10 +329,10 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt
     }
     struct PutBack {
         Tape& tape;
-        std::uint32_t root;
+        std::uint32_t end;
         std::vector<std::pair<std::uint32_t, xt::xarray<T>>>& held;
         ~PutBack() {
-            for (std::uint32_t i = 0; i <= root; ++i) {
+            for (std::uint32_t i = 0; i < end; ++i) {
                 Node& node = tape.nodes_[i];
                 if (node.has_grad) tape.recycle(std::move(node.grad));
                 node.has_grad = false;
@@ -322,13 +342,18 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt
                 tape.nodes_[i].has_grad = true;
             }
         }
-    } put_back{*this, root.index_, held};
-    Node& top = nodes_[root.index_];
-    if (top.requires_grad) {
-        top.grad = copy(seed);
-        top.has_grad = true;
-        sweep(root.index_);
+    } put_back{*this, end, held};
+    for (std::size_t k = 0; k < roots.size(); ++k) {
+        Node& top = nodes_[roots[k].index_];
+        if (!top.requires_grad) continue;
+        if (top.has_grad) {
+            xt::noalias(top.grad) += seeds[k];
+        } else {
+            top.grad = copy(seeds[k]);
+            top.has_grad = true;
+        }
     }
+    if (end > 0) sweep(end - 1);
     std::vector<xt::xarray<T>> result;
     result.reserve(wrt.size());
     for (std::size_t k = 0; k < wrt.size(); ++k) {
@@ -337,7 +362,7 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(const Var<T>& root, const xt
                                           [i](const Var<T>& x) { return x.index_ == i; });
         if (earlier != wrt.begin() + static_cast<std::ptrdiff_t>(k)) {
             result.push_back(result[static_cast<std::size_t>(earlier - wrt.begin())]);  // an input given twice
-        } else if (i <= root.index_ && nodes_[i].has_grad) {
+        } else if (i < end && nodes_[i].has_grad) {
             result.push_back(std::move(nodes_[i].grad));
             nodes_[i].has_grad = false;
         } else {

@@ -440,6 +440,50 @@ TEST_CASE("hvp equals hessian times v, jvp satisfies <J t, c> = <t, J^T c>, floa
     CHECK(std::abs(left) > 1e-3);  // not trivially zero
 }
 
+TEST_CASE("grad from several seeded outputs: one sweep gives the sum of the single-output sweeps") {
+    Tape<double> tape;
+    const Var<double> a = tape.leaf(xt::xarray<double>{0.3, -0.7, 1.1});
+    const Var<double> b = tape.leaf(xt::xarray<double>{0.5, 1.5, -2.0});
+    const Var<double> product = a * b;
+    const Var<double> exponential = exp(a) * b;
+    const Var<double> fixed = tape.constant(xt::xarray<double>{1.0, 2.0});  // no gradient flows into it
+    const Var<double> s1 = tape.constant(xt::xarray<double>{1.0, -2.0, 0.5});
+    const Var<double> s2 = tape.constant(xt::xarray<double>{0.25, 3.0, -1.0});
+    const Var<double> s3 = tape.constant(xt::xarray<double>{-4.0, 0.5, 2.0});
+    const Var<double> s4 = tape.constant(xt::xarray<double>{7.0, 8.0});
+    const std::vector<Var<double>> inputs{a, b};
+    // `product` given twice: its seeds add.
+    const std::vector<Var<double>> outputs{product, exponential, product, fixed};
+    const std::vector<Var<double>> seeds{s1, s2, s3, s4};
+    for (const bool create_graph : {false, true}) {
+        CAPTURE(create_graph);
+        const auto joint = grad<double>(outputs, inputs, seeds, {.create_graph = create_graph});
+        const auto p1 = grad(product, std::span<const Var<double>>(inputs), s1);
+        const auto e = grad(exponential, std::span<const Var<double>>(inputs), s2);
+        const auto p3 = grad(product, std::span<const Var<double>>(inputs), s3);
+        for (std::size_t k = 0; k < 2; ++k) {
+            const xt::xarray<double> expected = p1[k].value() + e[k].value() + p3[k].value();
+            for (std::size_t i = 0; i < 3; ++i) CHECK(joint[k].value()(i) == doctest::Approx(expected(i)).epsilon(1e-15));
+            CHECK(joint[k].requires_grad() == create_graph);
+        }
+    }
+    CHECK_THROWS_WITH_AS(grad<double>(outputs, inputs, std::vector<Var<double>>{s1, s2}),
+                         "grad: 4 outputs but 2 seeds", ShapeError);
+    CHECK_THROWS_WITH_AS(grad<double>(std::vector<Var<double>>{product, fixed}, inputs, std::vector<Var<double>>{s1, s2}),
+                         "grad: seed 1 of shape (3,) does not match output 1 of shape (2,)", ShapeError);
+
+    // hvp over two inputs seeds both blocks of the gradient at once. f = sum(x^2 y) has gradient
+    // (2 x y, x^2), so H v = (2 y vx + 2 x vy, 2 x vx).
+    const MultiFn<double> f = [](std::span<const Var<double>> in) { return sum(in[0] * in[0] * in[1]); };
+    const xt::xarray<double> x{0.3, -0.7, 1.1}, y{0.5, 1.5, -2.0}, vx{1.0, -2.0, 0.5}, vy{0.25, 3.0, -1.0};
+    const auto hv = hvp(f, {x, y}, {vx, vy});
+    const xt::xarray<double> hv_x = 2.0 * y * vx + 2.0 * x * vy, hv_y = 2.0 * x * vx;
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(hv[0](i) == doctest::Approx(hv_x(i)).epsilon(1e-15));
+        CHECK(hv[1](i) == doctest::Approx(hv_y(i)).epsilon(1e-15));
+    }
+}
+
 TEST_CASE("backward with create_graph: leaves accumulate as before, gradients are variables, grad() is functional") {
     Tape<double> tape;
     const Var<double> x = tape.leaf(xt::xarray<double>{0.3, -0.7, 1.1});

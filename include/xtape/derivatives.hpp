@@ -21,6 +21,14 @@ struct GradOptions {
     bool create_graph = false;
 };
 
+/// The gradients of the sum over k of <outputs[k], seeds[k]> with respect to
+/// each of `inputs` (as torch.autograd.grad with several outputs and
+/// grad_outputs): one reverse sweep from every output at once, each seeded
+/// with its seed (of its shape). Throws ShapeError when the numbers of outputs
+/// and seeds, or a seed's shape, do not match. Otherwise as below.
+template <class T>
+std::vector<Var<T>> grad(std::span<const Var<T>> outputs, std::span<const Var<T>> inputs,
+                         std::span<const Var<T>> seeds, GradOptions options = {});
 /// The gradients of `output` with respect to each of `inputs` (any variables
 /// of its tape, leaves or not), as variables on that tape, seeded with `seed`
 /// (of the output's shape). An input the output does not depend on gets zeros.
@@ -48,8 +56,9 @@ template <class T>
 using UnaryFn = std::function<Var<T>(const Var<T>& x)>;
 
 /// H v, for H the Hessian of sum(f(xs)) with respect to all of xs jointly and
-/// v given by blocks (one array per input, of its shape): the gradient of
-/// <grad f, v>, two reverse sweeps. Runs on a scratch tape of its own.
+/// v given by blocks (one array per input, of its shape): the vector-Jacobian
+/// product of grad f with v, two reverse sweeps (the second seeded with v's
+/// blocks, so no <grad f, v> is formed). Runs on a scratch tape of its own.
 /// Throws ShapeError when the numbers of inputs and directions, or a block's
 /// shape, do not match, naming the input.
 template <class T>
@@ -66,8 +75,8 @@ xt::xarray<T> hessian(const UnaryFn<T>& f, const xt::xarray<T>& x);
 
 /// J t, the derivative of f at x in the direction t (of x's shape), of f's
 /// output shape. By the double-vjp identity rather than a forward mode: u ->
-/// J^T u is linear in u, so the gradient of <J^T u, t> with respect to u is
-/// J t. It costs two reverse sweeps and needs no rules beyond the
+/// J^T u is linear in u, so its vector-Jacobian product with t (the gradient
+/// of <J^T u, t> with respect to u) is J t. It costs two reverse sweeps and needs no rules beyond the
 /// differentiable backward each primitive already has (one derivative per
 /// primitive, not a second set of tangent rules).
 template <class T>

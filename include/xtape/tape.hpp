@@ -208,19 +208,25 @@ public:
         backward_seeded(root, xt::xarray<T>(seed), options);
     }
 
-    /// The gradients of `root` (seeded with `seed`, a variable of root's shape)
-    /// with respect to `wrt`, as variables recorded on this tape by a
-    /// differentiable sweep: what xtape::grad returns. Leaves' gradients are
-    /// not touched. Nodes at positions below `floor` are not swept through:
-    /// their gradients are collected only (a sweep over a recomposed node's
-    /// own graph). An element of `wrt` that the sweep does not reach gets
-    /// zeros (a constant).
+    /// The gradients of the sum over k of <roots[k], seeds[k]> (each seed a
+    /// variable of its root's shape: one sweep from several seeded roots, as
+    /// torch.autograd.grad's outputs and grad_outputs) with respect to `wrt`,
+    /// as variables recorded on this tape by a differentiable sweep: what
+    /// xtape::grad returns. Leaves' gradients are not touched. Nodes at
+    /// positions below `floor` are not swept through: their gradients are
+    /// collected only (a sweep over a recomposed node's own graph). An element
+    /// of `wrt` that the sweep does not reach gets zeros (a constant).
+    std::vector<Var<T>> gradients(std::span<const Var<T>> roots, std::span<const Var<T>> seeds,
+                                  std::span<const Var<T>> wrt, std::uint32_t floor = 0);
+    /// The same for one root.
     std::vector<Var<T>> gradients(const Var<T>& root, const Var<T>& seed, std::span<const Var<T>> wrt,
-                                  std::uint32_t floor = 0);
+                                  std::uint32_t floor = 0) {
+        return gradients(std::span(&root, 1), std::span(&seed, 1), wrt, floor);
+    }
     /// The same gradients as arrays, by the first-order sweep (each node's
     /// array backward, nothing recorded): what xtape::grad returns without
     /// create_graph. No gradient the tape holds changes.
-    std::vector<xt::xarray<T>> gradient_arrays(const Var<T>& root, const xt::xarray<T>& seed,
+    std::vector<xt::xarray<T>> gradient_arrays(std::span<const Var<T>> roots, std::span<const xt::xarray<T>> seeds,
                                                std::span<const Var<T>> wrt);
 
     /// Forgets every gradient (values and handles stay valid).
@@ -365,10 +371,15 @@ private:
     // The sweep from `root`, whose gradient gets `seed` (the array itself, when it has none yet).
     void backward_seeded(const Var<T>& root, xt::xarray<T>&& seed, BackwardOptions options);
     void sweep(std::uint32_t root);
-    // The reverse sweep with differentiable backward functions, from `root`
-    // (seeded with `seed`) down to `floor`: every node's gradient as a variable
-    // (invalid where none arrived), by position up to root.
-    std::vector<Var<T>> differentiable_sweep(std::uint32_t root, const Var<T>& seed, std::uint32_t floor);
+    // The reverse sweep with differentiable backward functions, from `roots`
+    // (each seeded with its element of `seeds`) down to `floor`: every node's
+    // gradient as a variable (invalid where none arrived), by position up to
+    // the last root.
+    std::vector<Var<T>> differentiable_sweep(std::span<const Var<T>> roots, std::span<const Var<T>> seeds,
+                                             std::uint32_t floor);
+    // Checks the roots and seeds of a gradient, named `op` in errors; the position after the last root.
+    template <class Seed>
+    std::uint32_t check_roots(std::span<const Var<T>> roots, std::span<const Seed> seeds, const char* op);
     Var<T> handle(std::uint32_t index) { return Var<T>(this, index, epoch_); }
 
     // Nodes never move as the tape grows, so references to values stay valid.
