@@ -20,7 +20,7 @@ std::vector<Var<T>> grad(std::span<const Var<T>> outputs, std::span<const Var<T>
     for (const Var<T>& seed : seeds) seed_values.push_back(seed.value());
     std::vector<Var<T>> grads;
     grads.reserve(inputs.size());
-    for (xt::xarray<T>& g : tape.gradient_arrays(outputs, seed_values, inputs)) {
+    for (xt::xarray<T>& g : tape.gradient_arrays(outputs, std::move(seed_values), inputs)) {
         grads.push_back(tape.constant(std::move(g)));
     }
     return grads;
@@ -112,7 +112,7 @@ xt::xarray<T> jvp(const UnaryFn<T>& f, const xt::xarray<T>& x, const xt::xarray<
     // J^T u for a variable u, then its vector-Jacobian product with t.
     const Var<T> u = tape.leaf(xt::zeros<T>(y.shape()));
     const Var<T> vjp = grad(y, std::span<const Var<T>>(&leaf, 1), u, {.create_graph = true}).front();
-    return tape.gradient_arrays(std::span(&vjp, 1), std::span(&t, 1), std::span(&u, 1)).front();
+    return tape.gradient_arrays(std::span(&vjp, 1), {t}, std::span(&u, 1)).front();
 }
 
 #define XTAPE_INSTANTIATE(T)                                                                                        \

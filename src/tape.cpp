@@ -313,10 +313,9 @@ std::vector<Var<T>> Tape<T>::gradients(std::span<const Var<T>> roots, std::span<
 }
 
 template <class T>
-std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> roots,
-                                                    std::span<const xt::xarray<T>> seeds,
+std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> roots, std::vector<xt::xarray<T>> seeds,
                                                     std::span<const Var<T>> wrt) {
-    const std::uint32_t end = check_roots(roots, seeds, "grad");
+    const std::uint32_t end = check_roots(roots, std::span<const xt::xarray<T>>(seeds), "grad");
     for (const Var<T>& x : wrt) check(x, "grad");
     // The gradients the tape holds are set aside for this sweep's and put back
     // after it, also when a backward function throws.
@@ -347,9 +346,11 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> root
         Node& top = nodes_[roots[k].index_];
         if (!top.requires_grad) continue;
         if (top.has_grad) {
-            xt::noalias(top.grad) += seeds[k];
+            xt::noalias(top.grad) += seeds[k];  // a root given twice
+            recycle(std::move(seeds[k]));
         } else {
-            top.grad = copy(seeds[k]);
+            recycle(std::move(top.grad));
+            top.grad = std::move(seeds[k]);
             top.has_grad = true;
         }
     }

@@ -76,9 +76,9 @@ xt::xarray<T> hessian(const UnaryFn<T>& f, const xt::xarray<T>& x);
 /// J t, the derivative of f at x in the direction t (of x's shape), of f's
 /// output shape. By the double-vjp identity rather than a forward mode: u ->
 /// J^T u is linear in u, so its vector-Jacobian product with t (the gradient
-/// of <J^T u, t> with respect to u) is J t. It costs two reverse sweeps and needs no rules beyond the
-/// differentiable backward each primitive already has (one derivative per
-/// primitive, not a second set of tangent rules).
+/// of <J^T u, t> with respect to u) is J t. It costs two reverse sweeps and
+/// needs no rules beyond the differentiable backward each primitive already
+/// has (one derivative per primitive, not a second set of tangent rules).
 template <class T>
 xt::xarray<T> jvp(const UnaryFn<T>& f, const xt::xarray<T>& x, const xt::xarray<T>& t);
 

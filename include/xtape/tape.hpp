@@ -225,8 +225,9 @@ public:
     }
     /// The same gradients as arrays, by the first-order sweep (each node's
     /// array backward, nothing recorded): what xtape::grad returns without
-    /// create_graph. No gradient the tape holds changes.
-    std::vector<xt::xarray<T>> gradient_arrays(std::span<const Var<T>> roots, std::span<const xt::xarray<T>> seeds,
+    /// create_graph. The seeds become the roots' gradients (taken, not
+    /// copied). No gradient the tape holds changes.
+    std::vector<xt::xarray<T>> gradient_arrays(std::span<const Var<T>> roots, std::vector<xt::xarray<T>> seeds,
                                                std::span<const Var<T>> wrt);
 
     /// Forgets every gradient (values and handles stay valid).
