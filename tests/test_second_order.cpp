@@ -221,6 +221,10 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
         {"min axis 0", [](V v) { return weighted(min(square(v[0]) + v[0], {0})); }},
         {"logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1})); }},
         {"logsumexp axis 0", [](V v) { return weighted(logsumexp(square(v[0]), {0})); }},
+        // The gradient reaching logsumexp depends on x: the softmax node's row
+        // gradient (p . u) is part of H v.
+        {"logsumexp axis 1 times a sum of its input",
+         [](V v) { return weighted(logsumexp(square(v[0]), {1}) * sum(v[0], {1})); }},
         {"log_softmax", [](V v) { return weighted(log_softmax(square(v[0]), 1)); }},
         {"log_softmax axis 0", [](V v) { return weighted(log_softmax(square(v[0]), 0)); }},
         {"softmax", [](V v) { return weighted(softmax(square(v[0]), 1)); }},
@@ -258,6 +262,9 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
         {"matmul batched", [](V v) { return weighted(matmul(reshape(v[0], {3, 2, 2}), reshape(v[1], {3, 2, 2}))); }},
     };
     for (const auto& [name, f] : two_inputs) check_order_2(name, f, {{"x", x}, {"y", y}});
+    // Through logsumexp's gradient node (g * softmax over rows) and its composition.
+    check_order_3("logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1}) * sum(v[0], {1})); },
+                  {{"x", x}});
     // Through the create_graph backward's own nodes (the forward's row sums as one node).
     check_order_3("cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1], 2.5)); },
                   {{"x", x}, {"y", y}});

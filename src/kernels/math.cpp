@@ -69,13 +69,25 @@ void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t row
     });
 }
 
+template <class T>
+void scaled_softmax_grad_rows(const T* x, const T* shift, const T* total, const T* scale, const T* u,
+                              std::size_t rows, std::size_t n, T* dx, T* p_dot_u) {
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::scaled_softmax_grad_rows(
+            x + first * n, shift + first, total + first, scale + first, u + first * n, count, n,
+            dx == nullptr ? nullptr : dx + first * n, p_dot_u == nullptr ? nullptr : p_dot_u + first);
+    });
+}
+
 #define XTAPE_INSTANTIATE(T)                                                                        \
     template void log_softmax_rows(const T*, T*, std::size_t, std::size_t);                         \
     template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);          \
     template void softmax_rows(const T*, T*, std::size_t, std::size_t);                             \
     template void softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);              \
     template void shifted_sum_exp_rows(const T*, std::size_t, std::size_t, T*, T*, T*);             \
-    template void scaled_exp_rows(const T*, const T*, const T*, std::size_t, std::size_t, T*);
+    template void scaled_exp_rows(const T*, const T*, const T*, std::size_t, std::size_t, T*);             \
+    template void scaled_softmax_grad_rows(const T*, const T*, const T*, const T*, const T*, std::size_t, \
+                                           std::size_t, T*, T*);
 
 XTAPE_INSTANTIATE(float)
 XTAPE_INSTANTIATE(double)

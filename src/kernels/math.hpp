@@ -44,4 +44,13 @@ void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift,
 template <class T>
 void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n, T* out);
 
+/// The backward of out = scale[r] * softmax(x) over each row r, the softmax p
+/// given by shift and total as in shifted_sum_exp_rows, for the gradient u of
+/// out: dx = scale[r] p (u - p.u) and p_dot_u[r] = p.u (the gradient of
+/// scale[r]); either output may be null. A row with total 0 gives 0, one with
+/// a NaN total NaN.
+template <class T>
+void scaled_softmax_grad_rows(const T* x, const T* shift, const T* total, const T* scale, const T* u,
+                              std::size_t rows, std::size_t n, T* dx, T* p_dot_u);
+
 }  // namespace xtape::kernels::math

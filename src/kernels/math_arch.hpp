@@ -14,6 +14,8 @@ struct ArchMath {
     static void softmax_grad_rows(const T* g, const T* y, T* dx, std::size_t rows, std::size_t n);
     static void shifted_sum_exp_rows(const T* x, std::size_t rows, std::size_t n, T* shift, T* total, T* softmax);
     static void scaled_exp_rows(const T* x, const T* shift, const T* scale, std::size_t rows, std::size_t n, T* out);
+    static void scaled_softmax_grad_rows(const T* x, const T* shift, const T* total, const T* scale, const T* u,
+                                         std::size_t rows, std::size_t n, T* dx, T* p_dot_u);
 };
 
 }  // namespace xtape::kernels::math

@@ -245,6 +245,23 @@ void ArchMath<A, T>::scaled_exp_rows(const T* x, const T* shift, const T* scale,
     if (stream) store_fence();
 }
 
+// Two passes per row, the row in the cache for the second: p.u first, then dx
+// (the exps computed twice cost less than a row of scratch written and read).
+template <class A, class T>
+void ArchMath<A, T>::scaled_softmax_grad_rows(const T* x, const T* shift, const T* total, const T* scale,
+                                              const T* u, std::size_t rows, std::size_t n, T* dx, T* p_dot_u) {
+    for (std::size_t r = 0; r < rows; ++r, x += n, u += n) {
+        const B<T> m(shift[r]);
+        const T k = inverse_total(total[r]);
+        const T c = k * map_sum<T, Arch>(n, [m](B<T> xv, B<T> uv) { return xsimd::exp(xv - m) * uv; }, x, u);
+        if (p_dot_u != nullptr) p_dot_u[r] = c;
+        if (dx == nullptr) continue;
+        map<T, Arch>(n, dx + r * n, [m, kg = B<T>(k * scale[r]), cv = B<T>(c)](B<T> xv, B<T> uv) {
+            return xsimd::exp(xv - m) * kg * (uv - cv);
+        }, x, u);
+    }
+}
+
 template struct ArchMath<XTAPE_KERNEL_ARCH, float>;
 template struct ArchMath<XTAPE_KERNEL_ARCH, double>;
 

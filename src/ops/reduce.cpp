@@ -261,6 +261,57 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
     });
 }
 
+namespace {
+
+// g * softmax(a) over the reduced axes, g of the kept shape, as primitives:
+// exp(a - lse) with the shift 0 where lse is not finite (an all -inf slice,
+// whose gradient is 0, as logsumexp's first-order backward has it).
+template <class T>
+Var<T> composed_scaled_softmax(const Var<T>& a, const Var<T>& g, ReducedAxes reduced) {
+    const Shape& in = a.shape();
+    const Var<T> lse = logsumexp(a, reduced.axes(in.size()), true);
+    const Mask finite = xt::isfinite(lse.value()) || xt::isnan(lse.value());
+    const Var<T> shift = where(finite, lse, a.tape().constant(xt::zeros<T>(lse.shape())));
+    // One fused node, one pass each way; over rows, the shift and g enter as
+    // one value per row, not broadcast in memory.
+    return fuse({a, detail::row_values_or_broadcast(shift, in), detail::row_values_or_broadcast(g, in)},
+                [](auto v) { return v[2] * exp(v[0] - v[1]); });
+}
+
+// g * softmax(a) over contiguous rows (g one value per row), logsumexp's
+// gradient as one node from its forward's shift m and total s. Its backward,
+// dx = g p (u - p.u) and dg = p.u for the incoming u, is one kernel where the
+// composition takes several passes; it is differentiated again through the
+// composition.
+template <class T>
+Var<T> scaled_softmax_rows(const Var<T>& a, const Var<T>& g, const xt::xarray<T>& m, const xt::xarray<T>& s,
+                           ReducedAxes reduced) {
+    Tape<T>& tape = a.tape();
+    const std::size_t rows = g.size();
+    const std::size_t n = rows == 0 ? 0 : a.size() / rows;
+    // g / s per row, 0 for a row of -inf (s = 0), as the first-order backward.
+    xt::xarray<T> scale = tape.buffer(g.shape());
+    for (std::size_t i = 0; i < rows; ++i) scale.flat(i) = s.flat(i) == T(0) ? T(0) : g.value().flat(i) / s.flat(i);
+    xt::xarray<T> out = tape.buffer(a.shape());
+    kernels::math::scaled_exp_rows(a.value().data(), m.data(), scale.data(), rows, n, out.data());
+    return tape.record("scaled_softmax", {a, g}, std::move(out), [rows, n, &m, &s](GradContext<T>& c) {
+        const xt::xarray<T>& u = c.grad();
+        xt::xarray<T> dx = c.needs_grad(0) ? c.buffer(u.shape()) : xt::xarray<T>();
+        xt::xarray<T> dg = c.needs_grad(1) ? c.buffer(c.input(1).shape()) : xt::xarray<T>();
+        kernels::math::scaled_softmax_grad_rows(c.input(0).data(), m.data(), s.data(), c.input(1).data(), u.data(),
+                                                rows, n, c.needs_grad(0) ? dx.data() : nullptr,
+                                                c.needs_grad(1) ? dg.data() : nullptr);
+        if (c.needs_grad(0)) c.accumulate(0, std::move(dx));
+        if (c.needs_grad(1)) c.accumulate(1, std::move(dg));
+    }, [reduced](VarGradContext<T>& c) {
+        detail::backward_by_recomposition(c, [reduced](std::span<const Var<T>> v) {
+            return composed_scaled_softmax(v[0], v[1], reduced);
+        });
+    });
+}
+
+}  // namespace
+
 template <class T>
 Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
     const Reduction r(a.shape(), axes, keepdims, "logsumexp", true);
@@ -315,20 +366,12 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
         }
         c.accumulate(0, std::move(dx));
-    }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
-        // softmax = exp(a - lse) per slice, with 0 for lse = log(0) = -inf (an
-        // all -inf slice, whose gradient is 0), as the first-order backward.
-        const Shape& in = c.input(0).shape();
-        const Shape kept = reduced.kept(in);
-        const Var<T> lse = reshape(c.output(), kept);
-        const Mask finite = xt::isfinite(lse.value()) || xt::isnan(lse.value());
-        const Var<T> shift = where(finite, lse, c.tape().constant(xt::zeros<T>(kept)));
-        // g * softmax as one fused node, one pass each way; over rows, the
-        // shift and g enter as one value per row, not broadcast in memory.
-        const Var<T> g = reshape(c.grad(), kept);
-        c.accumulate(0, fuse({c.input(0), detail::row_values_or_broadcast(shift, in),
-                              detail::row_values_or_broadcast(g, in)},
-                             [](auto v) { return v[2] * exp(v[0] - v[1]); }));
+    }, [reduced = ReducedAxes(r), rows, &m, &s](VarGradContext<T>& c) {
+        // g * softmax(a): over rows one node (from the forward's m and s) whose
+        // backward is the softmax's Jacobian in one pass; else the composition.
+        const Var<T> g = reshape(c.grad(), reduced.kept(c.input(0).shape()));
+        c.accumulate(0, rows ? scaled_softmax_rows(c.input(0), g, m, s, reduced)
+                             : composed_scaled_softmax(c.input(0), g, reduced));
     });
 }
 
