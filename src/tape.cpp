@@ -15,6 +15,18 @@
 
 namespace xtape {
 
+namespace {
+// Puts a flag back as it was when the scope ends, by an exception too.
+struct RestoreOnExit {
+    explicit RestoreOnExit(bool& flag) : flag(flag), saved(flag) {}
+    RestoreOnExit(const RestoreOnExit&) = delete;
+    RestoreOnExit& operator=(const RestoreOnExit&) = delete;
+    ~RestoreOnExit() { flag = saved; }
+    bool& flag;
+    bool saved;
+};
+}  // namespace
+
 // ---- Var -------------------------------------------------------------------
 
 template <class T>
@@ -244,11 +256,7 @@ std::vector<Var<T>> Tape<T>::differentiable_sweep(std::span<const Var<T>> roots,
                                                   std::uint32_t floor) {
     // The sweep records ops, so recording must be on; the nodes it adds lie
     // above the roots (nodes never move, so the references below stay valid).
-    struct Restore {
-        bool& flag;
-        bool saved;
-        ~Restore() { flag = saved; }
-    } restore{grad_enabled_, grad_enabled_};
+    const RestoreOnExit restore{grad_enabled_};
     grad_enabled_ = true;
     std::uint32_t end = 0;
     for (const Var<T>& root : roots) end = std::max(end, root.index_ + 1);
@@ -354,6 +362,13 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> root
             top.has_grad = true;
         }
     }
+    // The intermediate gradients are dropped after this sweep: an op may hand
+    // its gradient on instead of copying it (GradContext::pass_on), unless an
+    // input asked for is itself computed, whose gradient must stay.
+    const bool all_leaves =
+        std::all_of(wrt.begin(), wrt.end(), [&](const Var<T>& x) { return !nodes_[x.index_].backward; });
+    const RestoreOnExit restore_keep{keep_intermediate_grads_};
+    if (all_leaves) keep_intermediate_grads_ = false;
     if (end > 0) sweep(end - 1);
     std::vector<xt::xarray<T>> result;
     result.reserve(wrt.size());
