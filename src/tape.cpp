@@ -12,6 +12,7 @@
 #include "xtape/ops.hpp"
 
 #include "kernels/simd_loop.hpp"
+#include "ops/differentiable.hpp"
 
 namespace xtape {
 
@@ -558,6 +559,16 @@ void VarGradContext<T>::accumulate(std::size_t k, const Var<T>& g) {
     const Var<T> reduced = axes.empty() ? g : reshape(sum(g, Axes(axes.begin(), axes.end())), target);
     Var<T>& sum_so_far = grads_[at];
     sum_so_far = sum_so_far.valid() ? add(sum_so_far, reduced) : reduced;
+}
+
+template <class T>
+void VarGradContext<T>::accumulate_at(std::size_t k, std::shared_ptr<const std::vector<std::size_t>> positions) {
+    const std::uint32_t at = tape_.nodes_[node_].inputs[k];
+    if (!tape_.nodes_[at].requires_grad) return;
+    Var<T>& sum_so_far = grads_[at];
+    const Shape& shape = tape_.nodes_[at].value.shape();
+    sum_so_far = sum_so_far.valid() ? detail::add_at(sum_so_far, grad(), std::move(positions))
+                                    : detail::scatter_flat(grad(), std::move(positions), shape);
 }
 
 // ---- current tape and guards -----------------------------------------------

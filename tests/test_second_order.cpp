@@ -237,6 +237,18 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
         {"stack", [](V v) { return weighted(stack(std::vector<Var<double>>{square(v[0]), sin(v[0])}, 1)); }},
         {"gather", [&](V v) { return weighted(gather(square(v[0]), index, 1)); }},
         {"pick", [&](V v) { return weighted(pick(square(v[0]), picks, 1)); }},
+        // pick recorded first, so that the sweep reaches it with a gradient of
+        // its input already there (VarGradContext::accumulate_at's add_at).
+        {"pick before another use of its input", [&](V v) {
+             const Var<double> s = square(v[0]);
+             const Var<double> picked = pick(s, picks, 1);
+             return weighted(picked * sum(s, {1}));
+         }},
+        {"max before another use of its input", [](V v) {
+             const Var<double> s = square(v[0]) + v[0];
+             const Var<double> top = max(s, {1});
+             return weighted(top * sum(s, {1}));
+         }},
         {"variance", [](V v) { return weighted(variance(square(v[0]), {1})); }},
         {"norm", [](V v) { return weighted(norm(v[0] + 2.0, 2, {1})); }},
         {"layer_norm", [](V v) { return weighted(layer_norm(square(v[0]) + v[0])); }},
@@ -262,6 +274,12 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
         {"matmul batched", [](V v) { return weighted(matmul(reshape(v[0], {3, 2, 2}), reshape(v[1], {3, 2, 2}))); }},
     };
     for (const auto& [name, f] : two_inputs) check_order_2(name, f, {{"x", x}, {"y", y}});
+    // Through add_at's own gradient (the incoming one, and take_flat's).
+    check_order_3("pick before another use of its input", [&](V v) {
+        const Var<double> s = square(v[0]);
+        const Var<double> picked = pick(s, picks, 1);
+        return weighted(picked * sum(s, {1}));
+    }, {{"x", x}});
     // Through logsumexp's gradient node (g * softmax over rows) and its composition.
     check_order_3("logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1}) * sum(v[0], {1})); },
                   {{"x", x}});

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -490,6 +491,12 @@ public:
     /// accumulate, `g` may have any shape that broadcasts to the input's from
     /// the output side: it is summed down to the input's shape here.
     void accumulate(std::size_t k, const Var<T>& g);
+    /// Adds element i of this node's gradient at flat (row-major) position
+    /// (*positions)[i] of input k's gradient: the gradient of an op that
+    /// selects elements (pick, gather, max). Recorded as one copy of the
+    /// gradient so far with the additions when there is one, else as a
+    /// scatter into zeros.
+    void accumulate_at(std::size_t k, std::shared_ptr<const std::vector<std::size_t>> positions);
     /// The tape the backward records on.
     Tape<T>& tape() const { return tape_; }
 

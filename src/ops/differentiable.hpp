@@ -29,6 +29,12 @@ Var<T> take_flat(const Var<T>& a, Positions positions, const Shape& shape);
 template <class T>
 Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape);
 
+/// base with g.flat(i) added at (*positions)[i]: a sparse gradient added to
+/// the gradient so far in one copy (VarGradContext::accumulate_at). Its
+/// gradient is the incoming one for base and take_flat's for g.
+template <class T>
+Var<T> add_at(const Var<T>& base, const Var<T>& g, Positions positions);
+
 /// The gradient g of a reduction (of its output's shape) broadcast back over
 /// the input's shape `in`; `kept` is the output's shape with each reduced
 /// axis present with size 1.

@@ -256,8 +256,7 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
                 taken[slot] = true;
             }
         });
-        c.accumulate(0, detail::scatter_flat(c.grad(), std::make_shared<const std::vector<std::size_t>>(std::move(positions)),
-                                             x.shape()));
+        c.accumulate_at(0, std::make_shared<const std::vector<std::size_t>>(std::move(positions)));
     });
 }
 

@@ -400,8 +400,7 @@ Var<T> gather_from(std::span<const Var<T>> inputs, const IndexArray& index, std:
     }, [index, for_each](VarGradContext<T>& c) {
         std::vector<std::size_t> positions(index.size());
         for_each(index, [&](std::size_t dst, std::size_t src) { positions[dst] = src; });
-        c.accumulate(0, detail::scatter_flat(c.grad(), std::make_shared<const std::vector<std::size_t>>(std::move(positions)),
-                                             c.input(0).shape()));
+        c.accumulate_at(0, std::make_shared<const std::vector<std::size_t>>(std::move(positions)));
     });
 }
 
@@ -469,9 +468,7 @@ Var<T> pick_from(std::span<const Var<T>> inputs, const IndexArray* index, std::p
             for (std::size_t dst = 0; dst < positions.size(); ++dst) {
                 positions[dst] = position(dst, index_at(own_index, values, dst));
             }
-            c.accumulate(0, detail::scatter_flat(c.grad(), std::make_shared<const std::vector<std::size_t>>(
-                                                               std::move(positions)),
-                                                 c.input(0).shape()));
+            c.accumulate_at(0, std::make_shared<const std::vector<std::size_t>>(std::move(positions)));
         });
 }
 
@@ -592,7 +589,7 @@ Var<T> take_flat(const Var<T>& a, Positions positions, const Shape& shape) {
         [positions](GradContext<T>& c) {
             c.accumulate_at(0, *positions, std::span<const T>(c.grad().data(), c.grad().size()));
         },
-        [positions](VarGradContext<T>& c) { c.accumulate(0, scatter_flat(c.grad(), positions, c.input(0).shape())); });
+        [positions](VarGradContext<T>& c) { c.accumulate_at(0, positions); });
 }
 
 template <class T>
@@ -613,10 +610,34 @@ Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape) {
         [positions](VarGradContext<T>& c) { c.accumulate(0, take_flat(c.grad(), positions, c.input(0).shape())); });
 }
 
+template <class T>
+Var<T> add_at(const Var<T>& base, const Var<T>& g, Positions positions) {
+    Tape<T>& tape = tape_of(base, g, "add_at");
+    xt::xarray<T> out = tape.buffer(base.shape());
+    std::copy_n(base.value().data(), base.size(), out.data());
+    for (std::size_t i = 0; i < positions->size(); ++i) out.flat((*positions)[i]) += g.value().flat(i);
+    return tape.record(
+        "add_at", {base, g}, std::move(out),
+        [positions](GradContext<T>& c) {
+            if (c.needs_grad(1)) {
+                xt::xarray<T> dg = c.buffer(c.input(1).shape());
+                for (std::size_t i = 0; i < positions->size(); ++i) dg.flat(i) = c.grad().flat((*positions)[i]);
+                c.accumulate(1, std::move(dg));
+            }
+            c.pass_on(0);  // last: it may hand the gradient over
+        },
+        [positions](VarGradContext<T>& c) {
+            c.accumulate(0, c.grad());
+            c.accumulate(1, take_flat(c.grad(), positions, c.input(1).shape()));
+        });
+}
+
 template Var<float> take_flat(const Var<float>&, Positions, const Shape&);
 template Var<double> take_flat(const Var<double>&, Positions, const Shape&);
 template Var<float> scatter_flat(const Var<float>&, Positions, const Shape&);
 template Var<double> scatter_flat(const Var<double>&, Positions, const Shape&);
+template Var<float> add_at(const Var<float>&, const Var<float>&, Positions);
+template Var<double> add_at(const Var<double>&, const Var<double>&, Positions);
 
 }  // namespace detail
 
