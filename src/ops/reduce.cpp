@@ -262,6 +262,15 @@ Var<T> max(const Var<T>& a, const Axes& axes, bool keepdims) {
 
 namespace {
 
+// g / s per slice, written into `scale` (of s's size), by which logsumexp's
+// gradient scales exp(a - m): 0 for an all -inf slice (s = 0, where exp is 0
+// too), NaN for a slice holding a NaN (s is NaN).
+template <class T>
+xt::xarray<T> gradient_scale(xt::xarray<T> scale, const xt::xarray<T>& g, const xt::xarray<T>& s) {
+    for (std::size_t i = 0; i < scale.size(); ++i) scale.flat(i) = s.flat(i) == T(0) ? T(0) : g.flat(i) / s.flat(i);
+    return scale;
+}
+
 // g * softmax(a) over the reduced axes, g of the kept shape, as primitives:
 // exp(a - lse) with the shift 0 where lse is not finite (an all -inf slice,
 // whose gradient is 0, as logsumexp's first-order backward has it).
@@ -286,22 +295,21 @@ template <class T>
 Var<T> scaled_softmax_rows(const Var<T>& a, const Var<T>& g, const xt::xarray<T>& m, const xt::xarray<T>& s,
                            ReducedAxes reduced) {
     Tape<T>& tape = a.tape();
-    const std::size_t rows = g.size();
-    const std::size_t n = rows == 0 ? 0 : a.size() / rows;
-    // g / s per row, 0 for a row of -inf (s = 0), as the first-order backward.
-    xt::xarray<T> scale = tape.buffer(g.shape());
-    for (std::size_t i = 0; i < rows; ++i) scale.flat(i) = s.flat(i) == T(0) ? T(0) : g.value().flat(i) / s.flat(i);
+    const std::size_t rows = g.size();  // at least 1: logsumexp of nothing returns before
+    const std::size_t n = a.size() / rows;
+    const xt::xarray<T> scale = gradient_scale(tape.buffer(g.shape()), g.value(), s);
     xt::xarray<T> out = tape.buffer(a.shape());
     kernels::math::scaled_exp_rows(a.value().data(), m.data(), scale.data(), rows, n, out.data());
     return tape.record("scaled_softmax", {a, g}, std::move(out), [rows, n, &m, &s](GradContext<T>& c) {
-        const xt::xarray<T>& u = c.grad();
-        xt::xarray<T> dx = c.needs_grad(0) ? c.buffer(u.shape()) : xt::xarray<T>();
-        xt::xarray<T> dg = c.needs_grad(1) ? c.buffer(c.input(1).shape()) : xt::xarray<T>();
-        kernels::math::scaled_softmax_grad_rows(c.input(0).data(), m.data(), s.data(), c.input(1).data(), u.data(),
-                                                rows, n, c.needs_grad(0) ? dx.data() : nullptr,
-                                                c.needs_grad(1) ? dg.data() : nullptr);
-        if (c.needs_grad(0)) c.accumulate(0, std::move(dx));
-        if (c.needs_grad(1)) c.accumulate(1, std::move(dg));
+        // Only the gradients wanted (an empty xt::xarray would still allocate an element).
+        std::optional<xt::xarray<T>> dx, dg;
+        if (c.needs_grad(0)) dx = c.buffer(c.input(0).shape());
+        if (c.needs_grad(1)) dg = c.buffer(c.input(1).shape());
+        kernels::math::scaled_softmax_grad_rows(c.input(0).data(), m.data(), s.data(), c.input(1).data(),
+                                                c.grad().data(), rows, n, dx ? dx->data() : nullptr,
+                                                dg ? dg->data() : nullptr);
+        if (dx) c.accumulate(0, std::move(*dx));
+        if (dg) c.accumulate(1, std::move(*dg));
     }, [reduced](VarGradContext<T>& c) {
         detail::backward_by_recomposition(c, [reduced](std::span<const Var<T>> v) {
             return composed_scaled_softmax(v[0], v[1], reduced);
@@ -345,12 +353,7 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
                        [r, rows, softmax, &m, &s](GradContext<T>& c) mutable {
         if (!c.needs_grad(0)) return;
         if (softmax && softmax->hand_over(c)) return;  // a second backward recomputes them below
-        // g / s per slice; 0 for an all -inf slice (s = 0, where exp is 0 too),
-        // NaN for a slice holding a NaN (s is NaN).
-        xt::xarray<T> scale = c.buffer(r.kept);
-        for (std::size_t i = 0; i < scale.size(); ++i) {
-            scale.flat(i) = s.flat(i) == T(0) ? T(0) : c.grad().flat(i) / s.flat(i);
-        }
+        xt::xarray<T> scale = gradient_scale(c.buffer(r.kept), c.grad(), s);
         const auto& x = c.input(0);
         if (!r.block) {
             xt::xarray<T> e = xt::exp(x - m);

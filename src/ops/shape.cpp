@@ -579,11 +579,27 @@ Var<T> one_hot(const Var<T>& indices, std::size_t depth) {
 
 namespace detail {
 
+namespace {
+
+// to.flat(i) = from.flat(positions[i]): a gather by flat position.
+template <class T>
+void gather_positions(const xt::xarray<T>& from, const std::vector<std::size_t>& positions, xt::xarray<T>& to) {
+    for (std::size_t i = 0; i < positions.size(); ++i) to.flat(i) = from.flat(positions[i]);
+}
+
+// to.flat(positions[i]) += from.flat(i): its adjoint, a scatter-add.
+template <class T>
+void add_at_positions(const xt::xarray<T>& from, const std::vector<std::size_t>& positions, xt::xarray<T>& to) {
+    for (std::size_t i = 0; i < positions.size(); ++i) to.flat(positions[i]) += from.flat(i);
+}
+
+}  // namespace
+
 template <class T>
 Var<T> take_flat(const Var<T>& a, Positions positions, const Shape& shape) {
     Tape<T>& tape = tape_of(a, "take_flat");
     xt::xarray<T> out = tape.buffer(shape);
-    for (std::size_t i = 0; i < positions->size(); ++i) out.flat(i) = a.value().flat((*positions)[i]);
+    gather_positions(a.value(), *positions, out);
     return tape.record(
         "take_flat", {a}, std::move(out),
         [positions](GradContext<T>& c) {
@@ -599,12 +615,12 @@ Var<T> scatter_flat(const Var<T>& g, Positions positions, const Shape& shape) {
     // touch would fault in every page).
     xt::xarray<T> out = tape.buffer(shape);
     std::fill(out.begin(), out.end(), T(0));
-    for (std::size_t i = 0; i < positions->size(); ++i) out.flat((*positions)[i]) += g.value().flat(i);
+    add_at_positions(g.value(), *positions, out);
     return tape.record(
         "scatter_flat", {g}, std::move(out),
         [positions](GradContext<T>& c) {
             xt::xarray<T> dg = c.buffer(c.input(0).shape());
-            for (std::size_t i = 0; i < positions->size(); ++i) dg.flat(i) = c.grad().flat((*positions)[i]);
+            gather_positions(c.grad(), *positions, dg);
             c.accumulate(0, std::move(dg));
         },
         [positions](VarGradContext<T>& c) { c.accumulate(0, take_flat(c.grad(), positions, c.input(0).shape())); });
@@ -615,13 +631,13 @@ Var<T> add_at(const Var<T>& base, const Var<T>& g, Positions positions) {
     Tape<T>& tape = tape_of(base, g, "add_at");
     xt::xarray<T> out = tape.buffer(base.shape());
     std::copy_n(base.value().data(), base.size(), out.data());
-    for (std::size_t i = 0; i < positions->size(); ++i) out.flat((*positions)[i]) += g.value().flat(i);
+    add_at_positions(g.value(), *positions, out);
     return tape.record(
         "add_at", {base, g}, std::move(out),
         [positions](GradContext<T>& c) {
             if (c.needs_grad(1)) {
                 xt::xarray<T> dg = c.buffer(c.input(1).shape());
-                for (std::size_t i = 0; i < positions->size(); ++i) dg.flat(i) = c.grad().flat((*positions)[i]);
+                gather_positions(c.grad(), *positions, dg);
                 c.accumulate(1, std::move(dg));
             }
             c.pass_on(0);  // last: it may hand the gradient over
