@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 #include <xtensor/xmath.hpp>
 
+#include "xtape/losses/ctc_nll.hpp"
 #include "xtape/xtape.hpp"
 
 #include "support/registry_walk.hpp"
@@ -286,6 +287,43 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
     // Through the create_graph backward's own nodes (the forward's row sums as one node).
     check_order_3("cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1], 2.5)); },
                   {{"x", x}, {"y", y}});
+}
+
+TEST_CASE("ctc_nll at order 2 (its gradient node's H v, with d/dg) and order 3, both layouts") {
+    using V = const std::vector<Var<double>>&;
+    // Sample 1 uses 5 of 6 frames, sample 2 has an empty label, sample 3 is
+    // infeasible (a repeated label needs 3 frames, it has 2).
+    const std::vector<std::vector<std::int64_t>> labels{{0, 1, 1}, {2, 0}, {}, {1, 1}};
+    const std::vector<std::size_t> frames{6, 5, 6, 2};
+    for (const CtcLayout layout : {CtcLayout::NTC, CtcLayout::TNC}) {
+        const auto alignment =
+            std::make_shared<const CtcAlignment>(make_ctc_alignment(labels, frames, 6, 4, layout));
+        const Shape shape = layout == CtcLayout::NTC ? Shape{4, 6, 4} : Shape{6, 4, 4};
+        const xt::xarray<double> x = uniform(shape, -2, 2, 31);
+        const std::string what = layout == CtcLayout::NTC ? "ctc_nll NTC" : "ctc_nll TNC";
+        check_order_2(what, [&](V v) { return weighted(ctc_nll(v[0], alignment)); }, {{"x", x}});
+        // The gradient reaching ctc_nll depends on x: the node's d/dg is part of H v.
+        const Fn scaled = [&](V v) { return weighted(ctc_nll(v[0], alignment) * sum(v[0], {1, 2})); };
+        if (layout == CtcLayout::NTC) check_order_2(what + " times a sum of its input", scaled, {{"x", x}});
+        // Through the gradient node's recomposition (the composed recursion's gradient).
+        check_order_3(what, [&](V v) { return weighted(ctc_nll(v[0], alignment)); }, {{"x", x}});
+    }
+    // A frame where class 2 (in no label of sample 0) takes all the mass: the
+    // scaled recursion underflows, sample 0 runs in log space, and the
+    // gradient is the composed recursion's rather than one node.
+    const auto alignment =
+        std::make_shared<const CtcAlignment>(make_ctc_alignment(labels, frames, 6, 4, CtcLayout::NTC));
+    xt::xarray<double> x = uniform({4, 6, 4}, -2, 2, 31);
+    const auto gradient_op = [&](const xt::xarray<double>& at) {
+        Tape<double> tape;
+        const Var<double> leaf = tape.leaf(at);
+        return std::string(grad(sum(ctc_nll(leaf, alignment)), {leaf}, {.create_graph = true}).front().op());
+    };
+    CHECK(gradient_op(x) == "ctc_nll_gradient");
+    x(0, 2, 2) = 800;
+    CHECK(gradient_op(x) != "ctc_nll_gradient");
+    check_order_2("ctc_nll with a sample in log space", [&](V v) { return weighted(ctc_nll(v[0], alignment)); },
+                  {{"x", x}});
 }
 
 TEST_CASE("create_graph: broadcast_to, slice and the reductions' gradients for every pattern at order 2") {

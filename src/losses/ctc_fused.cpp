@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -189,11 +190,12 @@ double rescale(double* row, std::size_t n) {
 
 // The alpha recursion in the probability domain with each frame rescaled to sum 1
 // (Graves' scaling): no log or exp per state. Writes the T_n scaled rows of S_n
-// alphas and the T_n softmax rows of C; returns log p(l | x), or nothing when a
-// value underflowed or a frame is not finite (then the caller uses log space).
+// alphas, their T_n totals before rescaling and the T_n softmax rows of C;
+// returns log p(l | x), or nothing when a value underflowed or a frame is not
+// finite (then the caller uses log space).
 template <class T>
 std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates& st, double* alpha,
-                                   double* softmax, std::vector<double>& work) {
+                                   double* totals, double* softmax, std::vector<double>& work) {
     const std::size_t S = st.states;
     work.resize(S);
     double* skip = work.data();  // 1 where state s may be entered from s-2, as a factor
@@ -227,6 +229,7 @@ std::optional<double> scaled_alpha(const SampleFrames<T>& x, const SampleStates&
         }
         const double total = rescale(now, S);
         if (underflow || !(total > 0) || !std::isfinite(total)) return std::nullopt;
+        totals[t] = total;
         log_p += std::log(total);
     }
     const double* last = alpha + (st.frames - 1) * S;
@@ -287,16 +290,119 @@ bool scaled_gradient(const SampleFrames<T>& x, const SampleStates& st, const dou
     return true;
 }
 
+// Sample n's block of H u, for H the Hessian of g nll_n in its activations and u
+// laid out as them; returns the sample's d/dg, sum over t, c of
+// (softmax - occupancy) u. With y_t = softmax(x_t), gamma the occupancy and
+// U(pi) = sum_t u_{t, pi_t} (a path's total of u), H u at frame t, class c is
+//   g (y_c (u_c - y.u) - (E[1{pi_t = c} U] - gamma_c E[U])),
+// the softmax's own curvature less the posterior covariance of emitting c at t
+// with U (log softmax shifts U by a constant per frame, which the covariance
+// ignores). E[1{pi_t = c} U] = sum over s with l'_s = c of
+// (alpha'_t(s) beta_t(s) + alpha_t(s) beta'_t(s)) / p, where alpha' and beta'
+// are the recursions differentiated along u (each path's probability times its
+// partial sum of u): linear in alpha and beta, so they run once more beside them
+// under the same scales, which cancel against Z_t as in scaled_gradient. The
+// beta recursion is scaled_gradient's, step for step, so it does not underflow
+// where that one did not.
+template <class T>
+double scaled_hessian_product(const SampleFrames<T>& x, const T* u, const SampleStates& st, const double* alpha,
+                              const double* totals, const double* softmax, T* out, double g,
+                              std::vector<double>& work) {
+    const std::size_t S = st.states;
+    const std::size_t C = x.classes;
+    work.assign(st.frames * S + 2 * C + 5 * S + 4, 0.0);
+    double* alpha_dot = work.data();  // alpha', scaled as alpha, all frames
+    double* occupancy = alpha_dot + st.frames * S;
+    double* cross = occupancy + C;  // E[1{pi_t = c} U]
+    double* beta = cross + C;
+    double* beta_dot = beta + S;
+    double* skip_next = beta_dot + S;
+    double* next = skip_next + S;     // as scaled_gradient's, then two zeros
+    double* next_dot = next + S + 2;  // its derivative, then two zeros
+    for (std::size_t s = 0; s + 2 < S; ++s) skip_next[s] = st.can_skip[s + 2] ? 1.0 : 0.0;
+    // u at frame t, at the extended label of state s.
+    const auto u_at = [&](std::size_t t, std::size_t s) {
+        return static_cast<double>(u[x.frame(t) - x.base + st.labels[s]]);
+    };
+
+    // alpha'_t(s) = (alpha'_{t-1} over s's predecessors) y_t(l'_s) / total_t + alpha_t(s) u_t(l'_s).
+    for (std::size_t s = 0; s < S; ++s) alpha_dot[s] = alpha[s] * u_at(0, s);
+    for (std::size_t t = 1; t < st.frames; ++t) {
+        const double* before = alpha_dot + (t - 1) * S;
+        double* now = alpha_dot + t * S;
+        const double* a = alpha + t * S;
+        const double* probs = softmax + t * C;
+        const double inverse_total = 1 / totals[t];
+        for (std::size_t s = 0; s < S; ++s) {
+            double into = before[s];
+            if (s >= 1) into += before[s - 1];
+            if (s >= 2 && st.can_skip[s]) into += before[s - 2];
+            now[s] = into * probs[st.labels[s]] * inverse_total + a[s] * u_at(t, s);
+        }
+    }
+
+    beta[S - 1] = 1;
+    if (S > 1) beta[S - 2] = 1;
+    double expected_u = 0;  // E[U] = p'/p: the sum of the last frame's cross terms
+    double d_scale = 0;
+    for (std::size_t t = st.frames; t-- > 0;) {
+        const std::size_t offset = x.frame(t) - x.base;
+        const double* probs = softmax + t * C;
+        if (t + 1 < st.frames) {
+            for (std::size_t s = 0; s < S; ++s) {
+                beta[s] = next[s] + next[s + 1] + skip_next[s] * next[s + 2];
+                beta_dot[s] = next_dot[s] + next_dot[s + 1] + skip_next[s] * next_dot[s + 2];
+            }
+        }
+        const double* a = alpha + t * S;
+        const double* a_dot = alpha_dot + t * S;
+        double z = 0;
+        for (std::size_t s = 0; s < S; ++s) z += a[s] * beta[s];
+        const double inverse_z = 1 / z;
+        std::fill(occupancy, occupancy + 2 * C, 0.0);  // and cross
+        for (std::size_t s = 0; s < S; ++s) {
+            occupancy[st.labels[s]] += a[s] * beta[s] * inverse_z;
+            cross[st.labels[s]] += (a_dot[s] * beta[s] + a[s] * beta_dot[s]) * inverse_z;
+        }
+        if (t + 1 == st.frames) expected_u = std::accumulate(cross, cross + C, 0.0);
+        double y_dot_u = 0;
+        for (std::size_t c = 0; c < C; ++c) y_dot_u += probs[c] * static_cast<double>(u[offset + c]);
+        for (std::size_t c = 0; c < C; ++c) {
+            const double uc = static_cast<double>(u[offset + c]);
+            const double covariance = cross[c] - occupancy[c] * expected_u;
+            out[offset + c] = static_cast<T>(g * (probs[c] * (uc - y_dot_u) - covariance));
+            d_scale += (probs[c] - occupancy[c]) * uc;
+        }
+        if (t == 0) break;
+        for (std::size_t s = 0; s < S; ++s) {
+            const double emitted = probs[st.labels[s]];
+            next[s] = beta[s] * emitted;
+            next_dot[s] = (beta_dot[s] + beta[s] * u_at(t, s)) * emitted;
+        }
+        const double inverse_total = 1 / rescale(next, S);
+        for (std::size_t s = 0; s < S; ++s) next_dot[s] *= inverse_total;
+    }
+    return d_scale;
+}
+
 // What the forward keeps for the backward: per sample, whether the scaled
 // recursion held (else the backward reruns it in log space), its T_n x S_n scaled
-// alphas and its T_n x C softmax (the backward's emissions and the gradient's first term).
+// alphas, their T_n totals and its T_n x C softmax (the backward's emissions and
+// the gradient's first term).
 struct ScaledForward {
     std::vector<std::uint8_t> held;
     std::vector<std::size_t> alpha_offset;
     std::vector<std::size_t> frame_offset;
     // Uninitialised (every value read is written first): megabytes at T=200, N=64.
     std::unique_ptr<double[]> alpha;
+    std::unique_ptr<double[]> totals;
     std::unique_ptr<double[]> softmax;
+
+    const double* alpha_of(std::size_t n) const { return alpha.get() + alpha_offset[n]; }
+    const double* totals_of(std::size_t n) const { return totals.get() + frame_offset[n]; }
+    const double* softmax_of(std::size_t n, std::size_t classes) const {
+        return softmax.get() + frame_offset[n] * classes;
+    }
 };
 
 // Zeroes the frames of sample n from `from` on (its unused frames, or all of them).
@@ -316,6 +422,69 @@ void check_matches(const Shape& shape, const CtcAlignment& a) {
                                      to_string(shape), time_major ? "(T, N, C)" : "(N, T, C)",
                                      to_string(expected)));
     }
+}
+
+
+// Writes the gradient g_n (softmax - occupancy) of every sample into `grad`,
+// laid out as the activations x, exactly 0 past T_n and for samples giving 0
+// (so NaN there never leaks). Returns true when every sample ran in the scaled
+// domain (none in log space).
+template <class T>
+bool write_gradient(const CtcAlignment& a, const ScaledForward& kept, const T* x, const T* g, T* grad) {
+    std::vector<std::uint8_t> scaled(a.batch, 1);
+    kernels::parallel_for(a.batch, sample_work(a), [&](std::size_t begin, std::size_t end) {
+        std::vector<double> work;
+        for (std::size_t n = begin; n < end; ++n) {
+            const SampleFrames<T> sample = frames_of(x, a, n);
+            T* out = grad + (sample.base - x);
+            const std::size_t used = a.contributes(n) ? a.frame_counts[n] : 0;
+            zero_frames(sample, out, used, a.frames);
+            if (used == 0) continue;
+            scaled[n] = kept.held[n] && scaled_gradient(sample, states_of(a, n), kept.alpha_of(n),
+                                                        kept.softmax_of(n, a.classes), out, g[n], work);
+            if (!scaled[n]) Lattice<T>(sample, a, n).gradient(sample, out, g[n]);
+        }
+    });
+    return std::ranges::all_of(scaled, [](std::uint8_t held) { return held != 0; });
+}
+
+// d/dx (sum_n g_n nll_n) as one node on (x, g), for a forward whose every
+// sample ran in the scaled domain. Its backward is H u per sample
+// (scaled_hessian_product) and d/dg_n = <softmax - occupancy, u>; differentiated
+// again, it is the composed recursion's gradient, recorded whole.
+template <class T>
+Var<T> ctc_gradient(const Var<T>& x, const Var<T>& g, xt::xarray<T>&& value,
+                    std::shared_ptr<const CtcAlignment> alignment, std::shared_ptr<const ScaledForward> kept) {
+    return x.tape().record("ctc_nll_gradient", {x, g}, std::move(value), [alignment, kept](GradContext<T>& c) {
+        const CtcAlignment& a = *alignment;
+        const T* x = c.input(0).data();
+        const T* g = c.input(1).data();
+        const T* u = c.grad().data();
+        xt::xarray<T> dx = c.buffer(c.input(0).shape());
+        xt::xarray<T> dg = c.buffer(c.input(1).shape());
+        kernels::parallel_for(a.batch, 3 * sample_work(a), [&](std::size_t begin, std::size_t end) {
+            std::vector<double> work;
+            for (std::size_t n = begin; n < end; ++n) {
+                const SampleFrames<T> sample = frames_of(x, a, n);
+                const std::size_t offset = sample.base - x;
+                const std::size_t used = a.contributes(n) ? a.frame_counts[n] : 0;
+                zero_frames(sample, dx.data() + offset, used, a.frames);
+                dg(n) = used == 0 ? T(0)
+                                  : static_cast<T>(scaled_hessian_product(
+                                        sample, u + offset, states_of(a, n), kept->alpha_of(n), kept->totals_of(n),
+                                        kept->softmax_of(n, a.classes), dx.data() + offset, g[n], work));
+            }
+        });
+        if (c.needs_grad(0)) c.accumulate(0, std::move(dx));
+        if (c.needs_grad(1)) c.accumulate(1, std::move(dg));
+    }, [alignment](VarGradContext<T>& c) {
+        detail::backward_by_recomposition(c, [&](std::span<const Var<T>> in) {
+            Tape<T>& tape = in[0].tape();
+            const auto floor = static_cast<std::uint32_t>(tape.size());
+            const Var<T> nll = ctc_nll_composed(in[0], *alignment);
+            return tape.gradients(nll, in[1], in.first(1), floor).front();
+        });
+    });
 }
 
 }  // namespace
@@ -340,6 +509,7 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
         frames += a.frame_counts[n];
     }
     kept->alpha = std::make_unique_for_overwrite<double[]>(alphas);
+    kept->totals = std::make_unique_for_overwrite<double[]>(frames);
     kept->softmax = std::make_unique_for_overwrite<double[]>(frames * a.classes);
     xt::xarray<T> nll = xt::zeros<T>({a.batch});
     // Each sample alone, on the threads' share of the samples.
@@ -350,36 +520,25 @@ Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> al
             const SampleFrames<T> sample = frames_of(x, a, n);
             const std::optional<double> log_p =
                 scaled_alpha(sample, states_of(a, n), kept->alpha.get() + kept->alpha_offset[n],
+                             kept->totals.get() + kept->frame_offset[n],
                              kept->softmax.get() + kept->frame_offset[n] * a.classes, work);
             kept->held[n] = log_p.has_value();
             nll(n) = static_cast<T>(log_p ? -*log_p : -Lattice<T>(sample, a, n).log_likelihood());
         }
     });
     return tape.record("ctc_nll", {activations}, std::move(nll), [alignment, kept](GradContext<T>& c) {
-        const CtcAlignment& a = *alignment;
-        const T* x = c.input(0).data();
-        xt::xarray<T> grad = xt::empty<T>(c.input(0).shape());
-        const T* g = c.grad().data();
-        kernels::parallel_for(a.batch, sample_work(a), [&](std::size_t begin, std::size_t end) {
-            std::vector<double> work;
-            for (std::size_t n = begin; n < end; ++n) {
-                const SampleFrames<T> sample = frames_of(x, a, n);
-                T* out = grad.data() + (sample.base - x);
-                // 0 past T_n and for samples giving 0, so NaN there never leaks.
-                const std::size_t used = a.contributes(n) ? a.frame_counts[n] : 0;
-                zero_frames(sample, out, used, a.frames);
-                if (used == 0) continue;
-                const bool done =
-                    kept->held[n] &&
-                    scaled_gradient(sample, states_of(a, n), kept->alpha.get() + kept->alpha_offset[n],
-                                    kept->softmax.get() + kept->frame_offset[n] * a.classes, out, g[n], work);
-                if (!done) Lattice<T>(sample, a, n).gradient(sample, out, g[n]);
-            }
-        });
+        xt::xarray<T> grad = c.buffer(c.input(0).shape());
+        write_gradient(*alignment, *kept, c.input(0).data(), c.grad().data(), grad.data());
         c.accumulate(0, std::move(grad));
-    }, [alignment](VarGradContext<T>& c) {
-        // Differentiated twice, the loss is the composed recursion (logsumexp
-        // over the lattice's states), recorded whole.
+    }, [alignment, kept](VarGradContext<T>& c) {
+        // The gradient as one node when every sample ran in the scaled domain;
+        // else the composed recursion (logsumexp over the lattice's states), recorded whole.
+        const Var<T> x = c.input(0);
+        const Var<T> g = c.grad();
+        xt::xarray<T> grad = c.tape().buffer(x.shape());
+        if (write_gradient(*alignment, *kept, x.value().data(), g.value().data(), grad.data())) {
+            return c.accumulate(0, ctc_gradient(x, g, std::move(grad), alignment, kept));
+        }
         detail::backward_by_recomposition(
             c, [&](std::span<const Var<T>> in) { return ctc_nll_composed(in[0], *alignment); });
     });

@@ -21,6 +21,10 @@ namespace xtape {
 /// (Graves' scaling); a sample where a value would underflow (saturated or very
 /// long inputs) runs in log space instead, so the result is exact to rounding
 /// either way. O(T N (C + S)).
+/// With create_graph, the gradient is one node (when every sample ran in the
+/// scaled domain) whose backward gives H u from the alpha and beta recursions
+/// differentiated along u (forward mode over the lattice, O(T N (C + S)) again);
+/// beyond that, and for a sample in log space, the composed recursion below.
 /// Throws ShapeError when the activations' shape does not match the alignment.
 template <class T>
 Var<T> ctc_nll(const Var<T>& activations, std::shared_ptr<const CtcAlignment> alignment);
