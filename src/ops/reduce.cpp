@@ -287,19 +287,22 @@ Var<T> composed_scaled_softmax(const Var<T>& a, const Var<T>& g, ReducedAxes red
 }
 
 // g * softmax(a) over contiguous rows (g one value per row), logsumexp's
-// gradient as one node from its forward's shift m and total s. Its backward,
-// dx = g p (u - p.u) and dg = p.u for the incoming u, is one kernel where the
-// composition takes several passes; it is differentiated again through the
-// composition.
+// gradient as one node from its forward's shift m and total s; its value is
+// `scaled_rows` when given (the forward's softmax rows, scaled by g). Its
+// backward, dx = g p (u - p.u) and dg = p.u for the incoming u, is one kernel
+// where the composition takes several passes; it is differentiated again
+// through the composition.
 template <class T>
 Var<T> scaled_softmax_rows(const Var<T>& a, const Var<T>& g, const xt::xarray<T>& m, const xt::xarray<T>& s,
-                           ReducedAxes reduced) {
+                           ReducedAxes reduced, std::optional<xt::xarray<T>> scaled_rows) {
     Tape<T>& tape = a.tape();
     const std::size_t rows = g.size();  // at least 1: logsumexp of nothing returns before
     const std::size_t n = a.size() / rows;
-    const xt::xarray<T> scale = gradient_scale(tape.buffer(g.shape()), g.value(), s);
-    xt::xarray<T> out = tape.buffer(a.shape());
-    kernels::math::scaled_exp_rows(a.value().data(), m.data(), scale.data(), rows, n, out.data());
+    xt::xarray<T> out = scaled_rows ? std::move(*scaled_rows) : tape.buffer(a.shape());
+    if (!scaled_rows) {
+        const xt::xarray<T> scale = gradient_scale(tape.buffer(g.shape()), g.value(), s);
+        kernels::math::scaled_exp_rows(a.value().data(), m.data(), scale.data(), rows, n, out.data());
+    }
     return tape.record("scaled_softmax", {a, g}, std::move(out), [rows, n, &m, &s](GradContext<T>& c) {
         // Only the gradients wanted (an empty xt::xarray would still allocate an element).
         std::optional<xt::xarray<T>> dx, dg;
@@ -368,12 +371,14 @@ Var<T> logsumexp(const Var<T>& a, const Axes& axes, bool keepdims) {
             kernels::scaled_exp_block(x.data(), *r.block, m.data(), scale.data(), dx.data());
         }
         c.accumulate(0, std::move(dx));
-    }, [reduced = ReducedAxes(r), rows, &m, &s](VarGradContext<T>& c) {
-        // g * softmax(a): over rows one node (from the forward's m and s) whose
-        // backward is the softmax's Jacobian in one pass; else the composition.
+    }, [reduced = ReducedAxes(r), rows, softmax, &m, &s](VarGradContext<T>& c) {
+        // g * softmax(a): over rows one node (from the forward's m and s, and
+        // its softmax rows while no backward has taken them) whose backward is
+        // the softmax's Jacobian in one pass; else the composition.
         const Var<T> g = reshape(c.grad(), reduced.kept(c.input(0).shape()));
-        c.accumulate(0, rows ? scaled_softmax_rows(c.input(0), g, m, s, reduced)
-                             : composed_scaled_softmax(c.input(0), g, reduced));
+        if (!rows) return c.accumulate(0, composed_scaled_softmax(c.input(0), g, reduced));
+        std::optional<xt::xarray<T>> scaled_rows = softmax ? softmax->take(0, g.value()) : std::nullopt;
+        c.accumulate(0, scaled_softmax_rows(c.input(0), g, m, s, reduced, std::move(scaled_rows)));
     });
 }
 
