@@ -284,7 +284,7 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
     // Through logsumexp's gradient node (g * softmax over rows) and its composition.
     check_order_3("logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1}) * sum(v[0], {1})); },
                   {{"x", x}});
-    // Through the create_graph backward's own nodes (the forward's row sums as one node).
+    // Through cosine_similarity_gradient's recomposition.
     check_order_3("cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1], 2.5)); },
                   {{"x", x}, {"y", y}});
 }

@@ -345,6 +345,35 @@ void combine_rows(const T* kx, const T* x, const T* ky, const T* y, std::size_t 
 }
 
 template <class T>
+void dots_then_combine_rows(const T* u, const T* x, const T* y, std::size_t rows, std::size_t n,
+                            const std::function<std::array<T, 6>(std::size_t, T, T)>& coefficients, T* out_0,
+                            T* out_1) {
+    constexpr std::size_t line = cache_line_bytes / sizeof(T);
+    const auto times = [](auto a, auto b) { return a * b; };
+    parallel_for(rows, 3 * n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t o = begin; o < end; ++o) {
+            const std::size_t at = o * n;
+            if (o + 1 < end) {  // of this thread's rows: it fetches none of another's
+                for (std::size_t j = at + n; j < at + 2 * n; j += line) {
+                    __builtin_prefetch(u + j);
+                    __builtin_prefetch(x + j);
+                    __builtin_prefetch(y + j);
+                }
+            }
+            const std::array<T, 6> k =
+                coefficients(o, pairwise_sum(n, times, u + at, x + at), pairwise_sum(n, times, u + at, y + at));
+            const auto combine = [](T ku, T kx, T ky) {
+                return [ku = Batch<T>(ku), kx = Batch<T>(kx), ky = Batch<T>(ky)](auto a, auto b, auto c) {
+                    return ku * a + kx * b + ky * c;
+                };
+            };
+            if (out_0 != nullptr) map(n, out_0 + at, combine(k[0], k[1], k[2]), u + at, x + at, y + at);
+            if (out_1 != nullptr) map(n, out_1 + at, combine(k[3], k[4], k[5]), u + at, x + at, y + at);
+        }
+    });
+}
+
+template <class T>
 void broadcast_block(const T* g, const BlockReduction& b, T divisor, T* out) {
     if (b.reduced == 0) return;  // nothing to write
     for (std::size_t o = 0; o < b.outer; ++o) {
@@ -407,6 +436,8 @@ void first_max_gradient_block(const T* x, const BlockReduction& b, const T* m, c
     template void similarity_sums_rows(const T*, const T*, std::size_t, std::size_t, T*, T*, T*);             \
     template bool any_negative(const T*, std::size_t);                                                        \
     template void combine_rows(const T*, const T*, const T*, const T*, std::size_t, std::size_t, T*);         \
+    template void dots_then_combine_rows(const T*, const T*, const T*, std::size_t, std::size_t,              \
+                                         const std::function<std::array<T, 6>(std::size_t, T, T)>&, T*, T*); \
     template void broadcast_block(const T*, const BlockReduction&, T, T*);                                    \
     template void scaled_exp_block(const T*, const BlockReduction&, const T*, const T*, T*);                  \
     template void first_max_gradient_block(const T*, const BlockReduction&, const T*, const T*, T*);

@@ -3,7 +3,9 @@
 // (parallel.hpp); each output slot is summed as on one thread.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -74,6 +76,18 @@ bool any_negative(const T* x, std::size_t n);
 /// written with streaming stores (streaming_store.hpp), fenced.
 template <class T>
 void combine_rows(const T* kx, const T* x, const T* ky, const T* y, std::size_t rows, std::size_t n, T* out);
+
+/// Per row o of `rows` rows of n: ux = sum_j u x and uy = sum_j u y (summed as
+/// in sum_block), then k = coefficients(o, ux, uy) and the rows
+/// out_0 = k[0] u + k[1] x + k[2] y and out_1 = k[3] u + k[4] x + k[5] y (either
+/// skipped when null), written while the row is still in the cache, so that
+/// each input is read from memory once: the vector-Jacobian product of a
+/// gradient that combines two inputs row by row (cosine_similarity's). The next
+/// rows are fetched as it goes; `coefficients` is called from several threads.
+template <class T>
+void dots_then_combine_rows(const T* u, const T* x, const T* y, std::size_t rows, std::size_t n,
+                            const std::function<std::array<T, 6>(std::size_t, T, T)>& coefficients, T* out_0,
+                            T* out_1);
 
 /// out[o, r, i] = g[o, i] / divisor: a reduced gradient broadcast back over the input.
 template <class T>

@@ -1,13 +1,15 @@
 // cosine_similarity: cos of the angle between rows, one pass each way.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "../kernels/reduction.hpp"
+#include "differentiable.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/errors.hpp"
-#include "xtape/fuse.hpp"
 #include "xtape/ops.hpp"
 
 namespace xtape {
@@ -16,47 +18,103 @@ using detail::tape_of;
 
 namespace {
 
-// kx x + ky y for a fused node of (x, y, kx, ky), kx and ky one value per row.
-constexpr auto combine = [](auto v) { return v[2] * v[0] + v[3] * v[1]; };
-
-// The row sums a.a, a.b and b.b, of shape (3, rows...), that cosine_similarity's
-// forward computed: one node valued with them (no pass over a and b), the
-// statistics of its create_graph backward. Its gradient is
-// 2 g_aa a + g_ab b for a and g_ab a + 2 g_bb b for b.
+// Row r's sums x.x, x.y and y.y, kept by the tape.
 template <class T>
-Var<T> similarity_sums(const Var<T>& a, const Var<T>& b, xt::xarray<T> sums) {
-    Tape<T>& tape = tape_of(a, b, "cosine_similarity");
-    return tape.record("similarity_sums", {a, b}, std::move(sums), [](GradContext<T>& c) {
-        const std::size_t n = c.input(0).shape().back();
-        const std::size_t rows = c.grad().size() / 3;
-        const T* const g_aa = c.grad().data();
-        const T* const g_ab = g_aa + rows;
-        const T* const g_bb = g_ab + rows;
-        xt::xarray<T> doubled = c.buffer(Shape{2, rows});
-        for (std::size_t r = 0; r < rows; ++r) {
-            doubled.flat(r) = 2 * g_aa[r];
-            doubled.flat(rows + r) = 2 * g_bb[r];
-        }
-        const T* a = c.input(0).data();
-        const T* b = c.input(1).data();
-        if (c.needs_grad(0)) {
-            xt::xarray<T> da = c.buffer(c.input(0).shape());
-            kernels::combine_rows(doubled.data(), a, g_ab, b, rows, n, da.data());
-            c.accumulate(0, std::move(da));
-        }
-        if (c.needs_grad(1)) {
-            xt::xarray<T> db = c.buffer(c.input(1).shape());
-            kernels::combine_rows(g_ab, a, doubled.data() + rows, b, rows, n, db.data());
-            c.accumulate(1, std::move(db));
-        }
-    }, [](VarGradContext<T>& c) {
-        const Var<T> a = c.input(0);
-        const Var<T> b = c.input(1);
-        Shape kept = a.shape();
-        kept.back() = 1;
-        const auto g = [&](std::size_t i) { return reshape(slice(c.grad(), 0, i, i + 1), kept); };
-        if (c.needs_grad(0)) c.accumulate(0, fuse({a, b, g(0) * 2.0, g(1)}, combine));
-        if (c.needs_grad(1)) c.accumulate(1, fuse({a, b, g(1), g(2) * 2.0}, combine));
+struct RowSums {
+    const T* xx;
+    const T* xy;
+    const T* yy;
+};
+
+// d cos(x, y) / dx times g, row by row: alpha y + beta x with, for p = xx yy,
+// q = max(p, eps^2) (p wins ties; its mask is constant, as max's derivative
+// is) and d = sqrt(q), alpha = g / d and beta = -g xy yy / (d q) where p holds
+// q, else 0. As primitives: the recomposition of cosine_gradient.
+template <class T>
+Var<T> composed_cosine_gradient(const Var<T>& x, const Var<T>& y, const Var<T>& g, T eps_squared) {
+    const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(x.dimension()) - 1;
+    const Var<T> xx = sum(x * x, {last}, true);
+    const Var<T> xy = sum(x * y, {last}, true);
+    const Var<T> yy = sum(y * y, {last}, true);
+    const Var<T> p = xx * yy;
+    const Var<T> q = maximum(p, eps_squared);  // eps^2 also where p is NaN, as the first order
+    const Mask unclamped = p.value() >= eps_squared;
+    const Var<T> d = sqrt(q);
+    const Var<T> per_row = reshape(g, p.shape());
+    const Var<T> k = where(unclamped, per_row * xy / (d * q), x.tape().constant(xt::zeros<T>(p.shape())));
+    return (per_row / d) * y - (k * yy) * x;
+}
+
+// The same as one node of (x, y, g), from the forward's row sums. Its backward
+// for an incoming u needs only ux = u.x and uy = u.y per row: alpha and beta
+// depend on x and y through xx, xy and yy, so
+//   dx = beta u + 2 c_xx x + c_xy y,   dy = alpha u + c_xy x + 2 c_yy y,
+//   dg = (alpha uy + beta ux) / g,
+// with c_s = uy dalpha/ds + ux dbeta/ds for each sum s: one read of u, x and y
+// (kernels::dots_then_combine_rows). Differentiated again, the composition.
+template <class T>
+Var<T> cosine_gradient(const Var<T>& x, const Var<T>& y, const Var<T>& g, RowSums<T> sums, T eps_squared) {
+    Tape<T>& tape = x.tape();
+    const std::size_t rows = g.size();
+    const std::size_t n = x.shape().back();
+    // The row's p and whether it holds q, d and d q.
+    struct Denominator {
+        bool unclamped;
+        T q, d, dq;
+    };
+    const auto denominator = [sums, eps_squared](std::size_t r) {
+        const T p = sums.xx[r] * sums.yy[r];
+        const bool unclamped = p >= eps_squared;
+        const T q = unclamped ? p : eps_squared;
+        const T d = std::sqrt(q);
+        return Denominator{unclamped, q, d, d * q};
+    };
+    xt::xarray<T> factors = tape.buffer(Shape{2, rows});  // beta, then alpha
+    for (std::size_t r = 0; r < rows; ++r) {
+        const Denominator den = denominator(r);
+        const T gr = g.value().flat(r);
+        factors.flat(r) = den.unclamped ? -gr * sums.xy[r] * sums.yy[r] / den.dq : T(0);
+        factors.flat(rows + r) = gr / den.d;
+    }
+    xt::xarray<T> out = tape.buffer(x.shape());
+    kernels::combine_rows(factors.data(), x.value().data(), factors.data() + rows, y.value().data(), rows, n,
+                          out.data());
+    return tape.record("cosine_similarity_gradient", {x, y, g}, std::move(out),
+                       [rows, n, sums, denominator](GradContext<T>& c) {
+        std::optional<xt::xarray<T>> dx, dy, dg;
+        if (c.needs_grad(0)) dx = c.buffer(c.input(0).shape());
+        if (c.needs_grad(1)) dy = c.buffer(c.input(1).shape());
+        if (c.needs_grad(2)) dg = c.buffer(c.input(2).shape());
+        const T* g = c.input(2).data();
+        T* dg_rows = dg ? dg->data() : nullptr;
+        kernels::dots_then_combine_rows<T>(
+            c.grad().data(), c.input(0).data(), c.input(1).data(), rows, n,
+            [&](std::size_t r, T ux, T uy) -> std::array<T, 6> {
+                const Denominator den = denominator(r);
+                const T alpha = g[r] / den.d;
+                if (!den.unclamped) {  // alpha = g / eps, beta = 0: no dependence on the sums
+                    if (dg_rows) dg_rows[r] = uy / den.d;
+                    return {T(0), T(0), T(0), alpha, T(0), T(0)};
+                }
+                const T xx = sums.xx[r], xy = sums.xy[r], yy = sums.yy[r];
+                const T beta_per_g = -xy * yy / den.dq;
+                // With p = q: dalpha/dxx = -g yy / (2 d q), dalpha/dyy = -g xx / (2 d q),
+                // dbeta/dxx = 3 g xy yy^2 / (2 d q^2), dbeta/dxy = -g yy / (d q), dbeta/dyy = g xy / (2 d q).
+                const T gr = g[r];
+                const T c_xx = (-uy * gr * yy + ux * 3 * gr * xy * yy * yy / den.q) / (2 * den.dq);
+                const T c_xy = -ux * gr * yy / den.dq;
+                const T c_yy = (-uy * gr * xx + ux * gr * xy) / (2 * den.dq);
+                if (dg_rows) dg_rows[r] = uy / den.d + beta_per_g * ux;
+                return {gr * beta_per_g, 2 * c_xx, c_xy, alpha, c_xy, 2 * c_yy};
+            },
+            dx ? dx->data() : nullptr, dy ? dy->data() : nullptr);
+        if (dx) c.accumulate(0, std::move(*dx));
+        if (dy) c.accumulate(1, std::move(*dy));
+        if (dg) c.accumulate(2, std::move(*dg));
+    }, [eps_squared](VarGradContext<T>& c) {
+        detail::backward_by_recomposition(c, [eps_squared](std::span<const Var<T>> v) {
+            return composed_cosine_gradient(v[0], v[1], v[2], eps_squared);
+        });
     });
 }
 
@@ -122,36 +180,15 @@ Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<
             kernels::combine_rows(to_self_b, b, to_b, a, rows, n, db.data());
             c.accumulate(1, std::move(db));
         }
-    }, [rows, eps_squared, sums = aa](VarGradContext<T>& c) {
-        // The first-order rule as variables: with p = aa bb, q = max(p, eps^2)
-        // (p wins ties; its mask is constant, as max's derivative is), d =
-        // sqrt(q) and k = g ab / (d q) where p holds q (else 0),
-        // d cos / d a = (g / d) b - (k bb) a and d cos / d b = (g / d) a - (k aa) b:
-        // one fused node each, of the two inputs and two values per row. The
-        // row sums are the forward's (similarity_sums).
-        Tape<T>& tape = c.tape();
+    }, [rows, eps_squared, aa](VarGradContext<T>& c) {
+        // The first-order rule, one cosine_gradient node per input (cos is
+        // symmetric: b's is a's with the roles swapped), over the forward's row sums.
+        const T* const ab = aa + rows;
+        const T* const bb = ab + rows;
         const Var<T> a = c.input(0);
         const Var<T> b = c.input(1);
-        Shape all_sums{3};
-        all_sums.insert(all_sums.end(), a.shape().begin(), a.shape().end() - 1);
-        xt::xarray<T> value = tape.buffer(all_sums);
-        std::copy_n(sums, 3 * rows, value.data());
-        const Var<T> row_sums = similarity_sums(a, b, std::move(value));
-        Shape kept = a.shape();
-        kept.back() = 1;
-        const auto row_sum = [&](std::size_t i) { return reshape(slice(row_sums, 0, i, i + 1), kept); };
-        const Var<T> aa = row_sum(0);
-        const Var<T> ab = row_sum(1);
-        const Var<T> bb = row_sum(2);
-        const Var<T> p = aa * bb;
-        const Var<T> q = maximum(p, eps_squared);  // eps^2 also where p is NaN, as the first order
-        const Mask unclamped = p.value() >= eps_squared;
-        const Var<T> d = sqrt(q);
-        const Var<T> g = reshape(c.grad(), p.shape());
-        const Var<T> to_other = g / d;
-        const Var<T> k = where(unclamped, g * ab / (d * q), tape.constant(xt::zeros<T>(p.shape())));
-        if (c.needs_grad(0)) c.accumulate(0, fuse({a, b, -(k * bb), to_other}, combine));
-        if (c.needs_grad(1)) c.accumulate(1, fuse({a, b, to_other, -(k * aa)}, combine));
+        if (c.needs_grad(0)) c.accumulate(0, cosine_gradient(a, b, c.grad(), {aa, ab, bb}, eps_squared));
+        if (c.needs_grad(1)) c.accumulate(1, cosine_gradient(b, a, c.grad(), {bb, ab, aa}, eps_squared));
     });
 }
 
