@@ -284,6 +284,10 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
     // Through logsumexp's gradient node (g * softmax over rows) and its composition.
     check_order_3("logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1}) * sum(v[0], {1})); },
                   {{"x", x}});
+    // Rows wider than a SIMD batch, with a tail: cosine_similarity_gradient's row kernel.
+    check_order_2("cosine_similarity of rows of 37",
+                  [](V v) { return weighted(cosine_similarity(v[0], v[1]) * sum(v[0], {1})); },
+                  {{"x", uniform({3, 37}, -1.5, 1.5, 14)}, {"y", uniform({3, 37}, -1.5, 1.5, 15)}});
     // Through cosine_similarity_gradient's recomposition.
     check_order_3("cosine_similarity", [](V v) { return weighted(cosine_similarity(v[0], v[1], 2.5)); },
                   {{"x", x}, {"y", y}});

@@ -192,6 +192,44 @@ TEST_CASE_TEMPLATE("thread count: row ops give the same bits on 1, 2 and 3 threa
     }
 }
 
+// The gradient of sum(y * y) for y = op(x) with create_graph, and the
+// Hessian-vector product for a random v: the create_graph nodes' kernels
+// (the gradient depends on x through the seed as well).
+template <class T>
+Arrays<T> gradient_and_hvp(const xt::xarray<T>& x, const std::function<Var<T>(const Var<T>&)>& op) {
+    Tape<T> tape;
+    const Var<T> leaf = tape.leaf(x);
+    const Var<T> y = op(leaf);
+    const Var<T> g = grad(sum(y * y), {leaf}, {.create_graph = true}).front();
+    const Var<T> hv = grad(dot(g, tape.constant(test::random_normal<T>(x.shape(), 8))), {leaf}).front();
+    return {g.value(), hv.value()};
+}
+
+TEST_CASE_TEMPLATE("thread count: Hessian-vector products of the row ops and CTC give the same bits on 1, 2 and "
+                   "3 threads", T, float, double) {
+    const xt::xarray<T> a = test::random_normal<T>({512, 300}, 11);
+    const xt::xarray<T> b = test::random_normal<T>({512, 300}, 12);
+    REQUIRE(split_fully(512, 300));
+    using Op = std::function<Var<T>(const Var<T>&)>;
+    const std::vector<std::pair<const char*, Op>> ops = {
+        {"logsumexp", [](const Var<T>& x) { return logsumexp(x, {1}); }},
+        {"cosine_similarity", [&](const Var<T>& x) { return cosine_similarity(x, x.tape().leaf(b)); }},
+    };
+    for (const auto& [name, op] : ops) {
+        CAPTURE(name);
+        check_every_thread_count<T>([&, op = op] { return gradient_and_hvp<T>(a, op); });
+    }
+    const std::size_t batch = 32, frames = 100, classes = 20, length = 10;
+    const xt::xarray<T> pred = test::random_normal<T>({batch, frames, classes}, 21);
+    xt::xarray<T> label = xt::empty<T>(Shape{batch, length});
+    std::mt19937_64 rng(22);
+    for (auto& v : label) v = static_cast<T>(rng() % (classes - 1));
+    REQUIRE(split_fully(batch, 3 * frames * (classes + 2 * length + 1)));
+    check_every_thread_count<T>([&] {
+        return gradient_and_hvp<T>(pred, [&](const Var<T>& x) { return CTCLoss<T>()(x, x.tape().constant(label)); });
+    });
+}
+
 TEST_CASE_TEMPLATE("thread count: CTC over its samples gives the same bits on 1, 2 and 3 threads", T, float, double) {
     const std::size_t batch = 32, frames = 100, classes = 20, length = 10;
     const xt::xarray<T> pred = test::random_normal<T>({batch, frames, classes}, 21);
