@@ -120,6 +120,7 @@ Var<T> Tape<T>::push(const char* op, xt::xarray<T>&& value, bool requires_grad) 
     node.op = op;
     node.requires_grad = requires_grad;
     node.has_grad = false;
+    node.borrowed_grad = nullptr;
     node.lender = nullptr;
     return Var<T>(this, static_cast<std::uint32_t>(size_++), epoch_);
 }
@@ -215,12 +216,10 @@ void Tape<T>::backward_seeded(const Var<T>& root, xt::xarray<T>&& seed, Backward
     if (!options.create_graph) {
         Node& node = nodes_[root.index_];
         if (node.has_grad) {
-            xt::noalias(node.grad) += seed;
+            xt::noalias(own_grad(node)) += seed;
             recycle(std::move(seed));
         } else {
-            recycle(std::move(node.grad));
-            node.grad = std::move(seed);
-            node.has_grad = true;
+            set_grad(node, std::move(seed));
         }
         return sweep(root.index_);
     }
@@ -234,10 +233,9 @@ void Tape<T>::backward_seeded(const Var<T>& root, xt::xarray<T>&& seed, Backward
         node.grad_var = grads[i].index_;
         const xt::xarray<T>& g = nodes_[grads[i].index_].value;
         if (node.has_grad) {
-            GradContext<T>::add_into(node.grad, g);
+            GradContext<T>::add_into(own_grad(node), g);
         } else {
-            node.grad = g;
-            node.has_grad = true;
+            set_grad(node, copy(g));
         }
     }
 }
@@ -332,7 +330,7 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> root
     for (std::uint32_t i = 0; i < end; ++i) {
         Node& node = nodes_[i];
         if (!node.has_grad) continue;
-        held.emplace_back(i, std::move(node.grad));
+        held.emplace_back(i, std::move(own_grad(node)));
         node.has_grad = false;
     }
     struct PutBack {
@@ -345,22 +343,17 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> root
                 if (node.has_grad) tape.recycle(std::move(node.grad));
                 node.has_grad = false;
             }
-            for (auto& [i, grad] : held) {
-                tape.nodes_[i].grad = std::move(grad);
-                tape.nodes_[i].has_grad = true;
-            }
+            for (auto& [i, grad] : held) tape.set_grad(tape.nodes_[i], std::move(grad));
         }
     } put_back{*this, end, held};
     for (std::size_t k = 0; k < roots.size(); ++k) {
         Node& top = nodes_[roots[k].index_];
         if (!top.requires_grad) continue;
         if (top.has_grad) {
-            xt::noalias(top.grad) += seeds[k];  // a root given twice
+            xt::noalias(own_grad(top)) += seeds[k];  // a root given twice
             recycle(std::move(seeds[k]));
         } else {
-            recycle(std::move(top.grad));
-            top.grad = std::move(seeds[k]);
-            top.has_grad = true;
+            set_grad(top, std::move(seeds[k]));
         }
     }
     // The intermediate gradients are dropped after this sweep: an op may hand
@@ -380,7 +373,7 @@ std::vector<xt::xarray<T>> Tape<T>::gradient_arrays(std::span<const Var<T>> root
         if (earlier != wrt.begin() + static_cast<std::ptrdiff_t>(k)) {
             result.push_back(result[static_cast<std::size_t>(earlier - wrt.begin())]);  // an input given twice
         } else if (i < end && nodes_[i].has_grad) {
-            result.push_back(std::move(nodes_[i].grad));
+            result.push_back(std::move(own_grad(nodes_[i])));
             nodes_[i].has_grad = false;
         } else {
             result.push_back(xt::zeros<T>(wrt[k].shape()));  // not reached
@@ -461,6 +454,7 @@ xt::xarray<T>& Tape<T>::new_grad(Node& node) {
     if (node.grad.size() != node.value.size()) node.grad = buffer(shape);
     node.grad.reshape(shape);
     node.has_grad = true;
+    node.borrowed_grad = nullptr;
     return node.grad;
 }
 
@@ -497,7 +491,7 @@ template <class T>
 xt::xarray<T>* Lendable<T>::grad() {
     if (borrower_ == nullptr) return nullptr;
     auto& node = borrower_->nodes_[leaf_.index()];
-    return node.has_grad ? &node.grad : nullptr;
+    return node.has_grad ? &borrower_->own_grad(node) : nullptr;
 }
 
 template <class T>
@@ -519,11 +513,10 @@ void GradContext<T>::accumulate_reduced(std::size_t k, const xt::xarray<T>& g) {
     xt::xarray<T> reduced = tape_.buffer(input.value.shape());
     detail::sum_to(g, reduced, tape_.nodes_[node_].op);
     if (input.has_grad) {
-        add_into(input.grad, reduced);
+        add_into(tape_.own_grad(input), reduced);
         tape_.recycle(std::move(reduced));
     } else {
-        input.grad = std::move(reduced);
-        input.has_grad = true;
+        tape_.set_grad(input, std::move(reduced));
     }
 }
 
@@ -534,8 +527,18 @@ void GradContext<T>::accumulate_at(std::size_t k, std::span<const std::size_t> p
 }
 
 template <class T>
+void GradContext<T>::accumulate_borrowed(std::size_t k, const xt::xarray<T>& array) {
+    auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
+    if (!input.requires_grad) return;
+    if (input.has_grad || array.shape() != input.value.shape()) return accumulate(k, array);
+    input.borrowed_grad = &array;
+    input.has_grad = true;
+}
+
+template <class T>
 void GradContext<T>::pass_on(std::size_t k) {
     auto& node = tape_.nodes_[node_];
+    if (node.borrowed_grad != nullptr) return accumulate_borrowed(k, *node.borrowed_grad);
     if (tape_.keep_intermediate_grads_ || !needs_grad(k)) return accumulate(k, node.grad);
     node.has_grad = false;  // handed over: this node's gradient is no longer here
     accumulate(k, std::move(node.grad));

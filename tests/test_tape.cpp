@@ -73,6 +73,43 @@ TEST_CASE("a tape that keeps no intermediate gradients hands add's and sub's on:
     }
 }
 
+TEST_CASE("dot's gradient for a seed of 1 is the other input lent: never written, copied when added to or handed out") {
+    const xt::xarray<double> vv{{1, 2}, {3, 4}};
+    const xt::xarray<double> xv{{0.5, -1}, {2, 0}};
+    Tape<double> tape;
+    const auto x = tape.leaf(xv);
+    const auto v = tape.constant(vv);
+    // The sweep reaches dot first (recorded last): x's gradient is v, lent;
+    // then sum's ones are added to it, in a copy.
+    const auto s = sum(x);
+    const auto d = dot(x, v);
+    tape.backward(add(d, s));
+    CHECK(x.grad() == vv + 1.0);
+    CHECK(v.value() == vv);
+    // A leaf accumulates across sweeps: into its own array, not v.
+    tape.backward(dot(x, v));
+    CHECK(x.grad() == 2.0 * vv + 1.0);
+    CHECK(v.value() == vv);
+    // Handed on through add to both leaves (no intermediate gradients kept),
+    // then handed out by grad(): arrays of their own.
+    tape.set_keep_intermediate_grads(false);
+    const auto y = tape.leaf(xv);
+    const std::vector<Var<double>> grads = grad(dot(add(x, y), v), {x, y});
+    CHECK(grads[0].value() == vv);
+    CHECK(grads[1].value() == vv);
+    CHECK(grads[0].value().data() != v.value().data());
+    CHECK(grads[1].value().data() != v.value().data());
+    // A lent array's gradient, as an optimizer reads and writes it.
+    Lendable<double> weights(xv);
+    Tape<double> other;
+    const auto w = other.borrow(weights);
+    const auto u = other.constant(vv);
+    other.backward(dot(w, u));
+    REQUIRE(weights.grad() != nullptr);
+    (*weights.grad())(0, 0) = 100;
+    CHECK(u.value() == vv);
+}
+
 TEST_CASE("nodes no gradient reached are skipped and constants get none") {
     Tape<double> tape;
     auto x = tape.leaf(xt::xarray<double>{1});

@@ -306,7 +306,7 @@ public:
         return !node.backward || node.differentiable;
     }
     /// The gradient stored at node `index`, valid only when has_grad_of(index) (unchecked).
-    const xt::xarray<T>& grad_of(std::uint32_t index) const { return nodes_[index].grad; }
+    const xt::xarray<T>& grad_of(std::uint32_t index) const { return grad_array(nodes_[index]); }
     /// The name given to node `index` (set_name), or null (unchecked).
     const std::string* name_of(std::uint32_t index) const;
     /// The primitives node `index` runs (set_composition), or nullopt for a plain node (unchecked).
@@ -331,6 +331,9 @@ private:
         const char* op = "";
         bool requires_grad = false;
         bool has_grad = false;
+        // When set (with has_grad), the gradient is this array, another node's
+        // value, read but never written (GradContext::accumulate_borrowed).
+        const xt::xarray<T>* borrowed_grad = nullptr;
         Lendable<T>* lender = nullptr;  // whose array `value` is, when borrowed
     };
 
@@ -342,6 +345,22 @@ private:
     xt::xarray<T> copy(const xt::xarray<T>& array);
     // Gives node's gradient an (uninitialised) array of its value's shape, from spare storage.
     xt::xarray<T>& new_grad(Node& node);
+    // Gives node the gradient g, its own array (the array it held becomes spare storage).
+    xt::xarray<T>& set_grad(Node& node, xt::xarray<T>&& g) {
+        recycle(std::exchange(node.grad, std::move(g)));
+        node.has_grad = true;
+        node.borrowed_grad = nullptr;
+        return node.grad;
+    }
+    // Node's gradient (has_grad must hold) as its own array, a borrowed one
+    // copied first: before it is changed or moved out.
+    xt::xarray<T>& own_grad(Node& node) {
+        return node.borrowed_grad != nullptr ? set_grad(node, copy(*node.borrowed_grad)) : node.grad;
+    }
+    // The gradient node holds (has_grad must hold).
+    static const xt::xarray<T>& grad_array(const Node& node) {
+        return node.borrowed_grad != nullptr ? *node.borrowed_grad : node.grad;
+    }
 
     template <class F>
     static bool is_null(const F& f) {
@@ -411,7 +430,7 @@ template <class T>
 class GradContext {
 public:
     /// dL/d(output), of the output's shape.
-    const xt::xarray<T>& grad() const { return tape_.nodes_[node_].grad; }
+    const xt::xarray<T>& grad() const { return Tape<T>::grad_array(tape_.nodes_[node_]); }
     /// The output value.
     const xt::xarray<T>& value() const { return tape_.nodes_[node_].value; }
     /// The value of input k.
@@ -433,6 +452,12 @@ public:
     /// shapes agree (no temporary).
     template <class E>
     void accumulate(std::size_t k, E&& g);
+    /// Makes `array` itself input k's gradient when it has none yet (else adds
+    /// it, as accumulate): no copy, no pass. The array must stay as it is until
+    /// the tape is cleared (a value on this tape); it is copied only if another
+    /// gradient is added to it or it is handed out. dot's gradient v for a seed
+    /// of 1 (a Hessian-vector product's <g, v>) is v.
+    void accumulate_borrowed(std::size_t k, const xt::xarray<T>& array);
     /// Adds values[i] to element positions[i] (a flat, row-major index) of
     /// input k's gradient: a sparse gradient, such as pick's, costs a pass over
     /// the input only when no other gradient has reached it yet (zeros first).
@@ -445,10 +470,10 @@ public:
         auto& input = tape_.nodes_[tape_.nodes_[node_].inputs[k]];
         if (!input.requires_grad) return;
         if (!input.has_grad) {
-            xt::xarray<T>& grad = tape_.new_grad(input);
-            std::fill_n(grad.data(), grad.size(), T(0));
+            xt::xarray<T>& zeros = tape_.new_grad(input);
+            std::fill_n(zeros.data(), zeros.size(), T(0));
         }
-        T* grad = input.grad.data();
+        T* grad = tape_.own_grad(input).data();
         for (std::size_t i = 0; i < values.size(); ++i) grad[position(i)] += values[i];
     }
     /// Adds this node's gradient, unchanged, to input k's (d output/d input k =
@@ -519,11 +544,10 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
     if constexpr (std::is_same_v<std::decay_t<E>, xt::xarray<T>>) {
         if (g.shape() == shape) {
             if (input.has_grad) {
-                add_into(input.grad, g);
+                add_into(tape_.own_grad(input), g);
                 if constexpr (std::is_rvalue_reference_v<E&&>) tape_.recycle(std::move(g));
             } else if constexpr (std::is_rvalue_reference_v<E&&>) {
-                input.grad = std::move(g);
-                input.has_grad = true;
+                tape_.set_grad(input, std::move(g));
             } else {
                 std::copy_n(g.data(), g.size(), tape_.new_grad(input).data());
             }
@@ -535,7 +559,7 @@ void GradContext<T>::accumulate(std::size_t k, E&& g) {
         const auto& gs = g.shape();
         if (gs.size() == shape.size() && std::equal(gs.begin(), gs.end(), shape.begin())) {
             if (input.has_grad) {
-                xt::noalias(input.grad) += g;
+                xt::noalias(tape_.own_grad(input)) += g;
             } else {
                 tape_.new_grad(input) = g;
             }

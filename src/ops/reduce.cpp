@@ -422,6 +422,14 @@ Var<T> dot(const Var<T>& a, const Var<T>& b, const Axes& axes, bool keepdims) {
             if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(0), T(2)));
             return;
         }
+        // With g all ones (a seed of 1, as in <grad f, v> for H v), each
+        // gradient is the other input itself: lent, not copied.
+        const xt::xarray<T>& g = c.grad();
+        if (std::all_of(g.begin(), g.end(), [](T x) { return x == T(1); })) {
+            c.accumulate_borrowed(0, c.input(1));
+            c.accumulate_borrowed(1, c.input(0));
+            return;
+        }
         if (c.needs_grad(0)) c.accumulate(0, times_grad(c.input(1), T(1)));
         if (c.needs_grad(1)) c.accumulate(1, times_grad(c.input(0), T(1)));
     }, [reduced = ReducedAxes(r)](VarGradContext<T>& c) {
