@@ -284,6 +284,12 @@ TEST_CASE("create_graph: reductions, shape ops and the nn ops at order 2") {
     // Through logsumexp's gradient node (g * softmax over rows) and its composition.
     check_order_3("logsumexp axis 1", [](V v) { return weighted(logsumexp(square(v[0]), {1}) * sum(v[0], {1})); },
                   {{"x", x}});
+    // log_softmax's gradient node: its dg (the gradient reaching it depends on
+    // x), rows wider than a SIMD batch, and its recomposition at order 3.
+    const Fn log_softmax_times_sum = [](V v) { return weighted(log_softmax(square(v[0]), 1) * sum(v[0], {1}, true)); };
+    check_order_2("log_softmax times a sum of its input", log_softmax_times_sum, {{"x", x}});
+    check_order_2("log_softmax of rows of 37", log_softmax_times_sum, {{"x", uniform({3, 37}, -1.5, 1.5, 16)}});
+    check_order_3("log_softmax", log_softmax_times_sum, {{"x", x}});
     // Rows wider than a SIMD batch, with a tail: cosine_similarity_gradient's row kernel.
     check_order_2("cosine_similarity of rows of 37",
                   [](V v) { return weighted(cosine_similarity(v[0], v[1]) * sum(v[0], {1})); },

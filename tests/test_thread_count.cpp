@@ -213,6 +213,7 @@ TEST_CASE_TEMPLATE("thread count: Hessian-vector products of the row ops and CTC
     using Op = std::function<Var<T>(const Var<T>&)>;
     const std::vector<std::pair<const char*, Op>> ops = {
         {"logsumexp", [](const Var<T>& x) { return logsumexp(x, {1}); }},
+        {"log_softmax", [](const Var<T>& x) { return log_softmax(x); }},
         {"cosine_similarity", [&](const Var<T>& x) { return cosine_similarity(x, x.tape().leaf(b)); }},
     };
     for (const auto& [name, op] : ops) {

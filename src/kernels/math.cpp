@@ -40,6 +40,16 @@ void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, st
 }
 
 template <class T>
+void log_softmax_grad_backward_rows(const T* u, const T* out, const T* g, std::size_t rows, std::size_t n, T* d_out,
+                                    T* dg) {
+    on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
+        ArchMath<decltype(arch), T>::log_softmax_grad_backward_rows(
+            u + first * n, out + first * n, g + first * n, count, n, d_out == nullptr ? nullptr : d_out + first * n,
+            dg == nullptr ? nullptr : dg + first * n);
+    });
+}
+
+template <class T>
 void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
     on_row_ranges(rows, n, [&](auto arch, std::size_t first, std::size_t count) {
         ArchMath<decltype(arch), T>::softmax_rows(x + first * n, y + first * n, count, n);
@@ -82,6 +92,8 @@ void scaled_softmax_grad_rows(const T* x, const T* shift, const T* total, const 
 #define XTAPE_INSTANTIATE(T)                                                                        \
     template void log_softmax_rows(const T*, T*, std::size_t, std::size_t);                         \
     template void log_softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);          \
+    template void log_softmax_grad_backward_rows(const T*, const T*, const T*, std::size_t, std::size_t, T*, \
+                                                 T*);                                                   \
     template void softmax_rows(const T*, T*, std::size_t, std::size_t);                             \
     template void softmax_grad_rows(const T*, const T*, T*, std::size_t, std::size_t);              \
     template void shifted_sum_exp_rows(const T*, std::size_t, std::size_t, T*, T*, T*);             \

@@ -22,6 +22,13 @@ void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t n);
 template <class T>
 void log_softmax_grad_rows(const T* g, const T* out, T* dx, std::size_t rows, std::size_t n);
 
+/// The backward of dx = g - exp(out) * sum(g) (log_softmax_grad_rows) for the
+/// gradient u of dx, per row: d_out = -sum(g) exp(out) u and dg = u - exp(out).u;
+/// either output may be null.
+template <class T>
+void log_softmax_grad_backward_rows(const T* u, const T* out, const T* g, std::size_t rows, std::size_t n, T* d_out,
+                                    T* dg);
+
 /// y = exp(x - m) / sum(exp(x - m)) per row, m as above.
 template <class T>
 void softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n);

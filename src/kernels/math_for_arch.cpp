@@ -109,6 +109,21 @@ void ArchMath<A, T>::log_softmax_grad_rows(const T* g, const T* out, T* dx, std:
     }
 }
 
+// Two passes per row, the row in the cache for the second: sum(g) and p.u
+// first (p = exp(out)), then the outputs.
+template <class A, class T>
+void ArchMath<A, T>::log_softmax_grad_backward_rows(const T* u, const T* out, const T* g, std::size_t rows,
+                                                    std::size_t n, T* d_out, T* dg) {
+    for (std::size_t r = 0; r < rows; ++r, u += n, out += n, g += n) {
+        const T p_dot_u = map_sum<T, Arch>(n, [](B<T> uv, B<T> o) { return xsimd::exp(o) * uv; }, u, out);
+        if (dg != nullptr) map<T, Arch>(n, dg + r * n, [c = B<T>(p_dot_u)](B<T> uv) { return uv - c; }, u);
+        if (d_out == nullptr) continue;
+        const B<T> minus_total(-map_sum<T, Arch>(n, [](B<T> v) { return v; }, g));
+        map<T, Arch>(n, d_out + r * n, [minus_total](B<T> uv, B<T> o) { return minus_total * xsimd::exp(o) * uv; },
+                     u, out);
+    }
+}
+
 template <class A, class T>
 void ArchMath<A, T>::softmax_rows(const T* x, T* y, std::size_t rows, std::size_t n) {
     for (std::size_t r = 0; r < rows; ++r, x += n, y += n) {

@@ -1,6 +1,7 @@
 // Neural-network ops: log_softmax and softmax (fused and stable, SIMD over contiguous rows), matmul.
 #include <algorithm>
 #include <climits>
+#include <optional>
 
 #include <fmt/format.h>
 #include <xtensor-blas/xlinalg.hpp>
@@ -10,6 +11,7 @@
 
 #include "../kernels/axis_layout.hpp"
 #include "../kernels/math.hpp"
+#include "differentiable.hpp"
 #include "xtape/detail/op_support.hpp"
 #include "xtape/ops.hpp"
 
@@ -44,6 +46,37 @@ xt::xarray<T> sum_along(E&& g, const Shape& shape, std::size_t axis) {
     return s;
 }
 
+// g - exp(y) * sum(g) along `axis`: log_softmax's gradient for its output y, as primitives.
+template <class T>
+Var<T> composed_log_softmax_gradient(const Var<T>& y, const Var<T>& g, std::size_t axis) {
+    return g - exp(y) * sum(g, {static_cast<std::ptrdiff_t>(axis)}, true);
+}
+
+// The same over contiguous rows as one node of (y, g): one pass, and a backward
+// (d_y = -sum(g) p u and dg = u - p.u per row, p = exp(y)) with the row in the
+// cache, where the composition takes a node and a pass for each of exp, sum,
+// the product and the difference. Differentiated again, the composition.
+template <class T>
+Var<T> log_softmax_gradient_rows(const Var<T>& y, const Var<T>& g, std::size_t axis, kernels::AxisLayout rows) {
+    Tape<T>& tape = y.tape();
+    xt::xarray<T> out = tape.buffer(y.shape());
+    kernels::math::log_softmax_grad_rows(g.value().data(), y.value().data(), out.data(), rows.outer, rows.n);
+    return tape.record("log_softmax_gradient", {y, g}, std::move(out), [rows](GradContext<T>& c) {
+        std::optional<xt::xarray<T>> dy, dg;
+        if (c.needs_grad(0)) dy = c.buffer(c.input(0).shape());
+        if (c.needs_grad(1)) dg = c.buffer(c.input(1).shape());
+        kernels::math::log_softmax_grad_backward_rows(c.grad().data(), c.input(0).data(), c.input(1).data(),
+                                                      rows.outer, rows.n, dy ? dy->data() : nullptr,
+                                                      dg ? dg->data() : nullptr);
+        if (dy) c.accumulate(0, std::move(*dy));
+        if (dg) c.accumulate(1, std::move(*dg));
+    }, [axis](VarGradContext<T>& c) {
+        detail::backward_by_recomposition(c, [axis](std::span<const Var<T>> v) {
+            return composed_log_softmax_gradient(v[0], v[1], axis);
+        });
+    });
+}
+
 }  // namespace
 
 template <class T>
@@ -70,9 +103,9 @@ Var<T> log_softmax(const Var<T>& a, std::ptrdiff_t axis) {
         } else {
             c.accumulate(0, g - xt::exp(c.value()) * sum_along<T>(g, g.shape(), ax));
         }
-    }, [ax](VarGradContext<T>& c) {
-        const Var<T>& g = c.grad();
-        c.accumulate(0, g - exp(c.output()) * sum(g, {static_cast<std::ptrdiff_t>(ax)}, true));
+    }, [ax, rows](VarGradContext<T>& c) {
+        c.accumulate(0, rows.contiguous_rows() ? log_softmax_gradient_rows(c.output(), c.grad(), ax, rows)
+                                               : composed_log_softmax_gradient(c.output(), c.grad(), ax));
     });
 }
 
