@@ -205,8 +205,8 @@ TEST_CASE_TEMPLATE("neg, square, pow, tanh match libm at every length and at the
                             [](T x, T) { return T(3) * std::pow(x, T(2)); }, specials, -3, 3);
     check_against_scalar<T>([](auto v) { return pow(v, T(-0.5)); }, [](T x) { return std::pow(x, T(-0.5)); },
                             [](T x, T) { return T(-0.5) * std::pow(x, T(-1.5)); }, {T(0), inf, T(-1)}, 0.1, 3);
-    // p = 2 and p = 1 are computed as x * x and x: bit for bit what std::pow gives.
-    for (const T p : {T(2), T(1)}) {
+    // p = 2, 1 and 0 are computed as x * x, x and 1: bit for bit what std::pow gives.
+    for (const T p : {T(2), T(1), T(0)}) {
         CAPTURE(p);
         check_against_scalar<T>([p](auto v) { return pow(v, p); }, [p](T x) { return std::pow(x, p); },
                                 [p](T x, T) { return p * std::pow(x, p - T(1)); }, specials, -3, 3);

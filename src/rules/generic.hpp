@@ -259,9 +259,10 @@ auto elu_slope_of(const X& x, double alpha) -> decltype(elu_slope(x, alpha)) {
 
 /// x to the power p (a value of x's kind or a number). Batches go lane by
 /// lane through std::pow: xsimd's pow is exp(p log|x|), less accurate for
-/// large results and wrong at x = 0 (0^0 = 1, 0^-1 = inf). A number p of 1 or
-/// 2 (a focal loss's gamma, and its derivative's exponent) is x or x * x:
-/// what std::pow gives (the exact square rounded once), without a call per lane.
+/// large results and wrong at x = 0 (0^0 = 1, 0^-1 = inf). A number p of 2, 1
+/// or 0 (a focal loss's gamma, and its first and second derivatives'
+/// exponents) is x * x, x or 1: what std::pow gives (the exact square rounded
+/// once; x^0 = 1 for every x, NaN included), without a call per lane.
 struct pow_function {
     template <class X, class P>
     constexpr auto operator()(const X& x, const P& p) const {
@@ -280,6 +281,7 @@ struct pow_function {
                 return X::load_aligned(lanes);
             } else {
                 const T e = static_cast<T>(p);
+                if (e == T(0)) return X(T(1));
                 if (e == T(1)) return x;
                 if (e == T(2)) return x * x;
                 return lanewise(x, [e](T v) { return std::pow(v, e); });
