@@ -424,7 +424,6 @@ void check_matches(const Shape& shape, const CtcAlignment& a) {
     }
 }
 
-
 // Writes the gradient g_n (softmax - occupancy) of every sample into `grad`,
 // laid out as the activations x, exactly 0 past T_n and for samples giving 0
 // (so NaN there never leaks). Returns true when every sample ran in the scaled
