@@ -11,12 +11,14 @@ input drawing, the untimed preparation and the probes are left out. Usage:
 
 Prints the share of samples by xtape op (forward, or its backward closure), by
 leaf symbol, by both, and the share with some functions anywhere on the stack.
+The warm-up run is the same closure: its first touches of new memory
+(exc_page_fault, clear_page_erms) count too, a share that more --reps dilute.
 """
 import collections
 import re
 import sys
 
-STEP = sys.argv[1] if len(sys.argv) > 1 else r'xtape_step\(.*\{lambda\(\)#2\}'
+STEP = sys.argv[1] if len(sys.argv) > 1 else r'xtape_step\(.*\{lambda\(\)#1\}'
 INCLUSIVE = ['malloc', 'free', 'posix_memalign', 'operator new', 'broadcast_shapes', 'Tape<float>::record',
              'Tape<float>::push', 'Tape<float>::check', 'Tape<float>::sweep', 'Tape<float>::clear',
              'GradContext<float>::accumulate', 'accumulate_reduced', 'sum_to', 'stepper_assigner',
