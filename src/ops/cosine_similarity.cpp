@@ -26,10 +26,30 @@ struct RowSums {
     const T* yy;
 };
 
-// d cos(x, y) / dx times g, row by row: alpha y + beta x with, for p = xx yy,
-// q = max(p, eps^2) (p wins ties; its mask is constant, as max's derivative
-// is) and d = sqrt(q), alpha = g / d and beta = -g xy yy / (d q) where p holds
-// q, else 0. As primitives: the recomposition of cosine_gradient.
+// A row's denominator: for p = xx yy, q = max(p, eps^2) (p wins ties; its mask
+// is constant, as max's derivative is) and d = sqrt(q). sqrt never sees 0, so
+// zero rows get a finite gradient (y / eps) rather than 0 * inf.
+template <class T>
+struct Denominator {
+    bool unclamped;  // p holds q
+    T q, d, dq;
+
+    Denominator(T xx, T yy, T eps_squared) {
+        const T p = xx * yy;
+        unclamped = p >= eps_squared;  // false for a NaN p: eps^2 then, as maximum gives
+        q = unclamped ? p : eps_squared;
+        d = std::sqrt(q);
+        dq = d * q;
+    }
+
+    /// d cos(x, y) / dx times g is alpha y + beta x: alpha = g / d, and
+    /// beta = -g xy yy / (d q) where p holds q, else 0.
+    T alpha(T g) const { return g / d; }
+    T beta(T g, T xy, T yy) const { return unclamped ? -g * xy * yy / dq : T(0); }
+};
+
+// d cos(x, y) / dx times g, row by row (Denominator's alpha y + beta x). As
+// primitives: the recomposition of cosine_gradient.
 template <class T>
 Var<T> composed_cosine_gradient(const Var<T>& x, const Var<T>& y, const Var<T>& g, T eps_squared) {
     const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(x.dimension()) - 1;
@@ -57,24 +77,15 @@ Var<T> cosine_gradient(const Var<T>& x, const Var<T>& y, const Var<T>& g, RowSum
     Tape<T>& tape = x.tape();
     const std::size_t rows = g.size();
     const std::size_t n = x.shape().back();
-    // The row's p and whether it holds q, d and d q.
-    struct Denominator {
-        bool unclamped;
-        T q, d, dq;
-    };
     const auto denominator = [sums, eps_squared](std::size_t r) {
-        const T p = sums.xx[r] * sums.yy[r];
-        const bool unclamped = p >= eps_squared;
-        const T q = unclamped ? p : eps_squared;
-        const T d = std::sqrt(q);
-        return Denominator{unclamped, q, d, d * q};
+        return Denominator<T>(sums.xx[r], sums.yy[r], eps_squared);
     };
     xt::xarray<T> factors = tape.buffer(Shape{2, rows});  // beta, then alpha
     for (std::size_t r = 0; r < rows; ++r) {
         const Denominator den = denominator(r);
         const T gr = g.value().flat(r);
-        factors.flat(r) = den.unclamped ? -gr * sums.xy[r] * sums.yy[r] / den.dq : T(0);
-        factors.flat(rows + r) = gr / den.d;
+        factors.flat(r) = den.beta(gr, sums.xy[r], sums.yy[r]);
+        factors.flat(rows + r) = den.alpha(gr);
     }
     xt::xarray<T> out = tape.buffer(x.shape());
     kernels::combine_rows(factors.data(), x.value().data(), factors.data() + rows, y.value().data(), rows, n,
@@ -91,7 +102,7 @@ Var<T> cosine_gradient(const Var<T>& x, const Var<T>& y, const Var<T>& g, RowSum
             c.grad().data(), c.input(0).data(), c.input(1).data(), rows, n,
             [&](std::size_t r, T ux, T uy) -> std::array<T, 6> {
                 const Denominator den = denominator(r);
-                const T alpha = g[r] / den.d;
+                const T alpha = den.alpha(g[r]);
                 if (!den.unclamped) {  // alpha = g / eps, beta = 0: no dependence on the sums
                     if (dg_rows) dg_rows[r] = uy / den.d;
                     return {T(0), T(0), T(0), alpha, T(0), T(0)};
@@ -141,18 +152,12 @@ Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<
     T* const ab = aa + rows;
     T* const bb = ab + rows;
     kernels::similarity_sums_rows(a.value().data(), b.value().data(), rows, n, aa, ab, bb);
-    // ab / max(|a| |b|, eps), as ab / sqrt(max(aa bb, eps^2)): sqrt never sees
-    // 0, so zero rows get a finite gradient (b / eps) rather than 0 * inf.
+    // ab / max(|a| |b|, eps), as ab / sqrt(max(aa bb, eps^2)) (Denominator).
     const T eps_squared = eps * eps;
     xt::xarray<T> out = tape.buffer(rows_shape);
-    for (std::size_t r = 0; r < rows; ++r) {
-        const T p = aa[r] * bb[r];
-        out.flat(r) = ab[r] / std::sqrt(p > eps_squared ? p : eps_squared);
-    }
+    for (std::size_t r = 0; r < rows; ++r) out.flat(r) = ab[r] / Denominator<T>(aa[r], bb[r], eps_squared).d;
     return tape.record("cosine_similarity", {a, b}, std::move(out), [n, rows, eps_squared, aa](GradContext<T>& c) {
-        // With d = sqrt(max(aa bb, eps^2)): d cos / d a = b / d + 2 (dp bb) a, where
-        // dp = d cos / d(aa bb) = -(ab / d^2) / (2 d) while aa bb >= eps^2 (it
-        // wins ties, as maximum does) and 0 where eps^2 holds the denominator.
+        // d cos / d a = alpha b + beta a, and b's the same with the roles swapped.
         const T* const ab = aa + rows;
         const T* const bb = ab + rows;
         T* const to_b = aa + 3 * rows;
@@ -160,13 +165,10 @@ Var<T> cosine_similarity(const Var<T>& a, const Var<T>& b, std::type_identity_t<
         T* const to_self_b = to_self_a + rows;
         for (std::size_t r = 0; r < rows; ++r) {
             const T g = c.grad().flat(r);
-            const T p = aa[r] * bb[r];
-            const bool clamped = !(p >= eps_squared);
-            const T d = std::sqrt(clamped ? eps_squared : p);
-            const T dp = clamped ? T(0) : -(g * ab[r] / (d * d)) / (2 * d);
-            to_b[r] = g / d;
-            to_self_a[r] = 2 * (dp * bb[r]);
-            to_self_b[r] = 2 * (dp * aa[r]);
+            const Denominator den(aa[r], bb[r], eps_squared);
+            to_b[r] = den.alpha(g);
+            to_self_a[r] = den.beta(g, ab[r], bb[r]);
+            to_self_b[r] = den.beta(g, ab[r], aa[r]);
         }
         const T* a = c.input(0).data();
         const T* b = c.input(1).data();
