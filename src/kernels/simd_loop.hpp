@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -17,16 +18,60 @@ namespace xtape::kernels {
 template <class T, class A = xsimd::default_arch>
 using Batch = xsimd::batch<T, A>;
 
-// The loops below copy tails element by element rather than with <algorithm>:
-// an std:: template instantiated in an AVX-512 translation unit could be the
-// copy the linker keeps for every caller, and then run on a CPU without it.
+/// Clears the upper halves of the vector registers after code for A when A is
+/// AVX or wider. GCC 12 leaves them dirty when a function returns a scalar that
+/// it last held in a wide register (map_sum's result), and the caller's SSE code
+/// then pays on every instruction (a small logsumexp slowed down several times).
+template <class A>
+inline void clean_upper_state() {
+#if defined(__AVX__)
+    if constexpr (Batch<float, A>::size >= 8) _mm256_zeroupper();
+#endif
+}
+
+// A tail shorter than a batch moves with one masked load or store where the
+// instruction set has them (AVX-512): element by element, GCC makes the copy a
+// call of memcpy, and an array of a few elements is all tail (the tape's
+// per-op cost). Elsewhere the loops copy lane by lane rather than with
+// <algorithm>: an std:: template instantiated in an AVX-512 translation unit
+// could be the copy the linker keeps for every caller, and then run on a CPU
+// without it.
+template <class A>
+inline constexpr bool has_masked_moves = std::is_base_of_v<xsimd::avx512f, A>;
 
 /// The first `count` (< one batch) values at `src`, then zeros.
 template <class T, class A = xsimd::default_arch>
 Batch<T, A> load_padded(const T* src, std::size_t count) {
+#if defined(__AVX512F__)
+    if constexpr (has_masked_moves<A>) {
+        if constexpr (std::is_same_v<T, float>) {
+            return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), src);
+        } else {
+            return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), src);
+        }
+    }
+#endif
     alignas(64) T lanes[Batch<T, A>::size] = {};
     for (std::size_t i = 0; i < count; ++i) lanes[i] = src[i];
     return Batch<T, A>::load_aligned(lanes);
+}
+
+/// Stores the first `count` (< one batch) lanes of `v` at `dst`.
+template <class T, class A>
+void store_first(Batch<T, A> v, T* dst, std::size_t count) {
+#if defined(__AVX512F__)
+    if constexpr (has_masked_moves<A>) {
+        if constexpr (std::is_same_v<T, float>) {
+            _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << count) - 1), v);
+        } else {
+            _mm512_mask_storeu_pd(dst, static_cast<__mmask8>((1u << count) - 1), v);
+        }
+        return;
+    }
+#endif
+    alignas(64) T lanes[Batch<T, A>::size];
+    v.store_aligned(lanes);
+    for (std::size_t j = 0; j < count; ++j) dst[j] = lanes[j];
 }
 
 /// out[i] = f(in_0[i], in_1[i], ...) for i < n, where f takes and returns Batch<T, A>.
@@ -42,10 +87,8 @@ template <class T, class A = xsimd::default_arch, class F, class... In>
     std::size_t i = 0;
     for (; i + width <= n; i += width) f(B::load_unaligned(in + i)...).store_unaligned(out + i);
     if (i == n) return;
-    const std::size_t rest = n - i;
-    alignas(64) T result[width];
-    f(load_padded<T, A>(in + i, rest)...).store_aligned(result);
-    for (std::size_t j = 0; j < rest; ++j) out[i + j] = result[j];
+    store_first<T, A>(f(load_padded<T, A>(in + i, n - i)...), out + i, n - i);
+    clean_upper_state<A>();  // GCC 12 may return after a masked store without its vzeroupper
 }
 
 /// first[i], second[i] = f(in_0[i], in_1[i], ...) for i < n, where f returns a
@@ -72,28 +115,12 @@ template <class T, class A = xsimd::default_arch, class F, class... In>
         second_i.store_unaligned(second + i);
     }
     if (i == n) return;
-    const std::size_t rest = n - i;
-    alignas(64) T first_rest[width];
-    alignas(64) T second_rest[width];
-    const auto [first_i, second_i] = f(load_padded<T, A>(in + i, rest)...);
-    first_i.store_aligned(first_rest);
-    second_i.store_aligned(second_rest);
-    for (std::size_t j = 0; j < rest; ++j) {
-        first[i + j] = first_rest[j];
-        second[i + j] = second_rest[j];
-    }
+    const auto [first_i, second_i] = f(load_padded<T, A>(in + i, n - i)...);
+    store_first<T, A>(first_i, first + i, n - i);
+    store_first<T, A>(second_i, second + i, n - i);
+    clean_upper_state<A>();  // as map's
 }
 
-/// Clears the upper halves of the vector registers after code for A when A is
-/// AVX or wider. GCC 12 leaves them dirty when a function returns a scalar that
-/// it last held in a wide register (map_sum's result), and the caller's SSE code
-/// then pays on every instruction (a small logsumexp slowed down several times).
-template <class A>
-inline void clean_upper_state() {
-#if defined(__AVX__)
-    if constexpr (Batch<float, A>::size >= 8) _mm256_zeroupper();
-#endif
-}
 
 /// The sum of f(in_0[i], ...) for i < n, accumulated lane-wise then reduced;
 /// padded tail lanes contribute f's value masked to zero.
