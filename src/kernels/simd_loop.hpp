@@ -39,15 +39,20 @@ inline void clean_upper_state() {
 template <class A>
 inline constexpr bool has_masked_moves = std::is_base_of_v<xsimd::avx512f, A>;
 
+#if defined(__AVX512F__)
+/// The mask of a register's first `count` lanes (at most 16), for the masked moves.
+inline unsigned first_lanes(std::size_t count) { return (1u << count) - 1; }
+#endif
+
 /// The first `count` (< one batch) values at `src`, then zeros.
 template <class T, class A = xsimd::default_arch>
 Batch<T, A> load_padded(const T* src, std::size_t count) {
 #if defined(__AVX512F__)
     if constexpr (has_masked_moves<A>) {
         if constexpr (std::is_same_v<T, float>) {
-            return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), src);
+            return _mm512_maskz_loadu_ps(static_cast<__mmask16>(first_lanes(count)), src);
         } else {
-            return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), src);
+            return _mm512_maskz_loadu_pd(static_cast<__mmask8>(first_lanes(count)), src);
         }
     }
 #endif
@@ -62,9 +67,9 @@ void store_first(Batch<T, A> v, T* dst, std::size_t count) {
 #if defined(__AVX512F__)
     if constexpr (has_masked_moves<A>) {
         if constexpr (std::is_same_v<T, float>) {
-            _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << count) - 1), v);
+            _mm512_mask_storeu_ps(dst, static_cast<__mmask16>(first_lanes(count)), v);
         } else {
-            _mm512_mask_storeu_pd(dst, static_cast<__mmask8>((1u << count) - 1), v);
+            _mm512_mask_storeu_pd(dst, static_cast<__mmask8>(first_lanes(count)), v);
         }
         return;
     }
@@ -120,7 +125,6 @@ template <class T, class A = xsimd::default_arch, class F, class... In>
     store_first<T, A>(second_i, second + i, n - i);
     clean_upper_state<A>();  // as map's
 }
-
 
 /// The sum of f(in_0[i], ...) for i < n, accumulated lane-wise then reduced;
 /// padded tail lanes contribute f's value masked to zero.
