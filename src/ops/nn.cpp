@@ -158,6 +158,27 @@ void gemm_batched(std::size_t batch, bool trans_a, bool trans_b, std::size_t m, 
     const auto op_b = trans_b ? Transpose::Trans : Transpose::NoTrans;
     const std::size_t lda = trans_a ? m : k;
     const std::size_t ldb = trans_b ? k : n;
+    // A product with a vector side is a matrix-vector product: gemv skips
+    // gemm's packing of both operands, which dominates at small sizes (a
+    // logistic regression's forward and weight gradient).
+    if (n == 1 || m == 1) {
+        // C = op(A) b, or C^T = op(B)^T a^T: the vector side is contiguous either way.
+        const bool column = n == 1;
+        const T* matrix = column ? a : b;
+        const T* vector = column ? b : a;
+        const bool transposed = column ? trans_a : !trans_b;
+        const std::size_t rows = column ? (trans_a ? k : m) : (trans_b ? n : k);
+        const std::size_t cols = column ? (trans_a ? m : k) : (trans_b ? k : n);
+        const std::size_t matrix_size = column ? m * k : k * n;
+        const std::size_t out_size = column ? m : n;
+        for (std::size_t i = 0; i < batch; ++i) {
+            cxxblas::gemv<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor,
+                                            transposed ? Transpose::Trans : Transpose::NoTrans, index(rows),
+                                            index(cols), T(1), matrix + i * matrix_size, index(cols),
+                                            vector + i * k, 1, T(0), c + i * out_size, 1);
+        }
+        return;
+    }
     for (std::size_t i = 0; i < batch; ++i) {
         cxxblas::gemm<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor, op_a, op_b, index(m), index(n), index(k),
                                         T(1), a + i * m * k, index(lda), b + i * k * n, index(ldb), T(0),
