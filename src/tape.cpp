@@ -458,16 +458,28 @@ xt::xarray<T>& Tape<T>::new_grad(Node& node) {
     return node.grad;
 }
 
+namespace {
+
+// An array of `shape` over `storage` (of as many elements), built without
+// moving an xt::svector: a move swaps it element by element (with calls of
+// memset and memcpy), while the array built over empty ones and reshaped
+// copies the shape once. A single return, so the caller's array is this one.
+template <class T>
+xt::xarray<T> over_storage(typename xt::xarray<T>::storage_type&& storage, const Shape& shape) {
+    xt::xarray<T> array(std::move(storage), {}, {});
+    array.reshape(shape);
+    return array;
+}
+
+}  // namespace
+
 template <class T>
 xt::xarray<T> Tape<T>::buffer(const Shape& shape) {
-    const std::size_t count = element_count(shape);
-    const auto spare = spare_.find(count);
+    const auto spare = spare_.find(element_count(shape));
     if (spare == spare_.end() || spare->second.empty()) return xt::empty<T>(shape);
-    typename xt::xarray<T>::inner_strides_type strides(shape.size());
-    xt::compute_strides(shape, xt::layout_type::row_major, strides);
-    xt::xarray<T> array(std::move(spare->second.back()), Shape(shape), std::move(strides));
+    Storage storage = std::move(spare->second.back());
     spare->second.pop_back();
-    return array;
+    return over_storage<T>(std::move(storage), shape);
 }
 
 // ---- Lendable --------------------------------------------------------------
