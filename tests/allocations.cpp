@@ -162,11 +162,13 @@ TEST_CASE("a training step allocates nothing after warm-up") {
     REQUIRE(allocations_of([] { std::free(std::malloc(16)); }).calls == 1);  // the counter counts
     const BlasThreads one_blas_thread(1);
     Rng rng(1);
-    // Digits-like (64 -> 128 -> 10, batch 32) and a wider one (784 -> 512 -> 10, batch 128).
+    // Digits-like (64 -> 128 -> 10, batch 32), a wider one (784 -> 512 -> 10,
+    // batch 128) and a narrow one (30 -> 4 -> 1, batch 32), whose biases are
+    // too short to add row by row and are broadcast into scratch arrays.
     struct Model {
         std::size_t in, hidden, out, batch;
     };
-    for (const Model m : {Model{64, 128, 10, 32}, Model{784, 512, 10, 128}}) {
+    for (const Model m : {Model{64, 128, 10, 32}, Model{784, 512, 10, 128}, Model{30, 4, 1, 32}}) {
         const std::vector<Dense<float>> layers = {Dense<float>(m.in, m.hidden, Activation::Relu, rng, "hidden"),
                                                   Dense<float>(m.hidden, m.out, Activation::Identity, rng, "out")};
         std::vector<Parameter<float>> parameters;

@@ -440,6 +440,9 @@ public:
     /// An uninitialised array of `shape` from the tape's spare storage (Tape::buffer):
     /// where a backward function builds a gradient before accumulate().
     xt::xarray<T> buffer(const Shape& shape) { return tape_.buffer(shape); }
+    /// Keeps `array` until the tape's next clear() (Tape::keep): a scratch
+    /// array from buffer() becomes spare storage again rather than freed.
+    xt::xarray<T>& keep(xt::xarray<T>&& array) { return tape_.keep(std::move(array)); }
     /// Whether input k wants a gradient; skip its work when it does not.
     bool needs_grad(std::size_t k) const {
         return tape_.nodes_[tape_.nodes_[node_].inputs[k]].requires_grad;

@@ -4,8 +4,6 @@
 // rule's derivative instantiated on Vars.
 #pragma once
 
-#include <optional>
-
 #include "xtape/detail/op_support.hpp"
 #include "xtape/detail/sum_to.hpp"
 #include "xtape/ops.hpp"
@@ -71,12 +69,16 @@ struct BinaryLayout {
 };
 static_assert(std::is_trivially_copyable_v<BinaryLayout> && sizeof(BinaryLayout) <= 2 * sizeof(void*));
 
-/// `value` as an array of `shape` (which it broadcasts to), from `storage`'s buffers.
+/// The data of `value` as an array of `shape`, which it broadcasts to: its
+/// own when it has that shape, else a copy broadcast into a buffer of
+/// `storage` (a tape or a gradient context), which keeps it until the tape's
+/// clear() makes it spare storage again, so that a step allocates nothing.
 template <class T, class Storage>
-xt::xarray<T> broadcast_into(Storage& storage, const xt::xarray<T>& value, const Shape& shape) {
+const T* broadcast_data(Storage& storage, const xt::xarray<T>& value, const Shape& shape) {
+    if (value.shape() == shape) return value.data();
     xt::xarray<T> full = storage.buffer(shape);
     detail::broadcast_copy(value, full);
-    return full;
+    return storage.keep(std::move(full)).data();
 }
 
 /// R(a, b) with NumPy broadcasting, recorded as one node named R::name (a
@@ -93,9 +95,8 @@ Var<T> record_binary(const Var<T>& a, const Var<T>& b) {
     const rules::Kernels<T>& kernels = rules::best_kernels<T>();
     xt::xarray<T> out = tape.buffer(out_shape);
     if (layout.kind == BinaryLayout::Kind::other) {
-        const xt::xarray<T> full_a = broadcast_into(tape, a.value(), out_shape);
-        const xt::xarray<T> full_b = broadcast_into(tape, b.value(), out_shape);
-        kernels.apply(op, {}, out.size(), full_a.data(), full_b.data(), out.data());
+        kernels.apply(op, {}, out.size(), broadcast_data(tape, a.value(), out_shape),
+                      broadcast_data(tape, b.value(), out_shape), out.data());
     } else {
         const T* pa = a.value().data();
         const T* pb = b.value().data();
@@ -115,17 +116,11 @@ Var<T> record_binary(const Var<T>& a, const Var<T>& b) {
             const Shape& out_shape = c.value().shape();
             // The operands broadcast to the output's shape where a derivative reads them.
             const bool other = layout.kind == BinaryLayout::Kind::other;
-            std::optional<xt::xarray<T>> full_a, full_b;
-            const T* pa = nullptr;
-            const T* pb = nullptr;
-            if (reads & rules::reads_a) {
-                if (other) full_a = broadcast_into(c, c.input(0), out_shape);
-                pa = other ? full_a->data() : c.input(0).data();
-            }
-            if (reads & rules::reads_b) {
-                if (other) full_b = broadcast_into(c, c.input(1), out_shape);
-                pb = other ? full_b->data() : c.input(1).data();
-            }
+            const auto operand = [&](std::size_t k) {
+                return other ? broadcast_data(c, c.input(k), out_shape) : c.input(k).data();
+            };
+            const T* pa = reads & rules::reads_a ? operand(0) : nullptr;
+            const T* pb = reads & rules::reads_b ? operand(1) : nullptr;
             const T* y = reads & rules::reads_result ? c.value().data() : nullptr;
             int passed = -1;  // an operand whose derivative is the incoming gradient: it is handed on last
             for (int which = 0; which < 2; ++which) {
