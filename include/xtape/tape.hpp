@@ -175,11 +175,13 @@ public:
     /// no input requires a gradient, or gradients are disabled, both are
     /// dropped and the node is a constant. The tape keeps a lambda in storage
     /// of its own until clear() (see closure), so recording allocates nothing
-    /// once the same ops have been recorded before.
-    template <class Backward, class Differentiable = std::nullptr_t>
-    Var<T> record(const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value, Backward&& backward,
+    /// once the same ops have been recorded before. `value` is an array or an
+    /// xtensor expression; an array given by rvalue becomes the node's own.
+    template <class Value, class Backward, class Differentiable = std::nullptr_t>
+        requires std::convertible_to<Value, xt::xarray<T>>
+    Var<T> record(const char* op, std::span<const Var<T>> inputs, Value&& value, Backward&& backward,
                   Differentiable&& differentiable = nullptr) {
-        const Var<T> out = push_node(op, inputs, std::move(value), !is_null(backward));
+        const Var<T> out = push_node(op, inputs, as_array(std::forward<Value>(value)), !is_null(backward));
         if (nodes_[out.index_].requires_grad) {
             Node& node = nodes_[out.index_];
             node.backward = closure<void, GradContext<T>&>(std::forward<Backward>(backward));
@@ -188,10 +190,11 @@ public:
         return out;
     }
     /// As above, for a braced list of inputs: `record("mul", {a, b}, value, backward)`.
-    template <class Backward, class Differentiable = std::nullptr_t>
-    Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, xt::xarray<T> value, Backward&& backward,
+    template <class Value, class Backward, class Differentiable = std::nullptr_t>
+        requires std::convertible_to<Value, xt::xarray<T>>
+    Var<T> record(const char* op, std::initializer_list<Var<T>> inputs, Value&& value, Backward&& backward,
                   Differentiable&& differentiable = nullptr) {
-        return record(op, std::span<const Var<T>>(inputs.begin(), inputs.size()), std::move(value),
+        return record(op, std::span<const Var<T>>(inputs.begin(), inputs.size()), std::forward<Value>(value),
                       std::forward<Backward>(backward), std::forward<Differentiable>(differentiable));
     }
 
@@ -338,6 +341,17 @@ private:
     };
 
     Var<T> push(const char* op, xt::xarray<T>&& value, bool requires_grad);
+    // The value that record() was given, as an array: an array given by rvalue
+    // itself (moving an xt::xarray swaps its shape and strides element by
+    // element), anything else copied or evaluated.
+    template <class Value>
+    static decltype(auto) as_array(Value&& value) {
+        if constexpr (std::is_same_v<Value, xt::xarray<T>>) {
+            return std::move(value);
+        } else {
+            return xt::xarray<T>(std::forward<Value>(value));
+        }
+    }
     // Checks the inputs and pushes the node; it requires a gradient when an
     // input does, gradients are enabled and it has a backward function.
     Var<T> push_node(const char* op, std::span<const Var<T>> inputs, xt::xarray<T>&& value, bool has_backward);
@@ -345,9 +359,11 @@ private:
     xt::xarray<T> copy(const xt::xarray<T>& array);
     // Gives node's gradient an (uninitialised) array of its value's shape, from spare storage.
     xt::xarray<T>& new_grad(Node& node);
-    // Gives node the gradient g, its own array (the array it held becomes spare storage).
+    // Gives node the gradient g, its own array (the array it held becomes spare
+    // storage; its storage alone moves, as moving a whole array costs more).
     xt::xarray<T>& set_grad(Node& node, xt::xarray<T>&& g) {
-        recycle(std::exchange(node.grad, std::move(g)));
+        recycle(std::move(node.grad));
+        node.grad = std::move(g);
         node.has_grad = true;
         node.borrowed_grad = nullptr;
         return node.grad;
