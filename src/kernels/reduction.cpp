@@ -242,6 +242,11 @@ std::optional<BlockReduction> block_reduction(const Shape& shape, const AxisList
 template <class T>
 void sum_block(const T* x, const BlockReduction& b, T* out) {
     if (b.inner > 1) return add_rows<false>(x, b, static_cast<const T*>(nullptr), out);
+    if (b.reduced == 1) {  // rows of one element: one pass, not a call per row (0 + x, as the loop adds)
+        return parallel_for(b.outer, 1, [&](std::size_t begin, std::size_t end) {
+            map(end - begin, out + begin, [](auto v) { return decltype(v)(T(0)) + v; }, x + begin);
+        });
+    }
     each_row(b.outer, b.reduced, [&](std::size_t o) {
         const T* row = x + o * b.reduced;
         if (b.reduced >= short_row) {
@@ -295,6 +300,11 @@ void scale_rows(const T* g, T factor, const T* y, std::size_t rows, std::size_t 
 
 template <class T>
 void scale_rows_in_place(const T* g, std::size_t rows, std::size_t n, T* y) {
+    if (n == 1) {  // rows of one element: one pass of products, not a call per row
+        return parallel_for(rows, 1, [&](std::size_t begin, std::size_t end) {
+            map(end - begin, y + begin, [](auto v, auto k) { return v * k; }, y + begin, g + begin);
+        });
+    }
     each_row(rows, n, [&](std::size_t o) {
         if (g[o] == T(1)) return;
         if (n >= short_row) return map(n, y + o * n, [k = Batch<T>(g[o])](auto v) { return k * v; }, y + o * n);
