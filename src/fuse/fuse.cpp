@@ -150,7 +150,7 @@ ElementwiseExpr gradient_expression(const FusedExpression& e, std::span<const El
 template <class T>
 xt::xarray<T> fused_values(std::span<const Var<T>> inputs, const FusedExpression& e);
 template <class T>
-Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T> values);
+Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T>&& values);
 
 // The differentiable backward of a fused node: each input's gradient is one
 // fused node of the inputs and the seed (the node's gradient, one value per
@@ -195,7 +195,7 @@ void fused_differentiable_backward(VarGradContext<T>& c, const FusedExpression& 
 // first backward, if they are still there). `backward` is any callable, kept
 // by the tape (as a std::function it would allocate).
 template <class T, class Backward>
-Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T> value,
+Var<T> record_fused(Tape<T>& tape, const char* op, std::span<const Var<T>> inputs, xt::xarray<T>&& value,
                     const FusedExpression& e, Backward&& backward, FusedReduction reduction = {},
                     std::optional<detail::GradientRows<T>> rows = std::nullopt) {
     const Var<T> y = tape.record(op, inputs, std::move(value), std::forward<Backward>(backward),
@@ -678,7 +678,7 @@ xt::xarray<T> fused_values(std::span<const Var<T>> inputs, const FusedExpression
 }
 
 template <class T>
-Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T> values) {
+Var<T> record_fuse(std::span<const Var<T>> inputs, const FusedExpression& e, xt::xarray<T>&& values) {
     return record_fused<T>(inputs[0].tape(), "fuse", inputs, std::move(values), e, [e](GradContext<T>& c) {
         const std::size_t inputs_count = e.program->inputs;
         const std::size_t size = c.grad().size();
