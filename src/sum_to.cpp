@@ -29,6 +29,10 @@ AxisList broadcast_axes(const Shape& from, const Shape& target, const char* op) 
 
 template <class T>
 void broadcast_copy(const xt::xarray<T>& a, xt::xarray<T>& out) {
+    if (a.size() == 1 && a.dimension() <= out.dimension()) {  // one value (a bias of one output): it fills out
+        std::fill(out.begin(), out.end(), a.data()[0]);
+        return;
+    }
     const AxisList axes = broadcast_axes(out.shape(), a.shape(), "broadcast");
     const auto block = kernels::block_reduction(out.shape(), axes);
     if (!block) {
