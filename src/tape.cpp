@@ -37,17 +37,6 @@ Tape<T>& Var<T>::tape() const {
 }
 
 template <class T>
-bool Var<T>::valid() const {
-    return tape_ != nullptr && tape_->epoch() == epoch_ && index_ < tape_->size();
-}
-
-template <class T>
-const xt::xarray<T>& Var<T>::value() const {
-    tape().check(*this, "Var::value");
-    return tape_->value_of(index_);
-}
-
-template <class T>
 T Var<T>::item() const {
     const xt::xarray<T>& v = value();
     if (v.size() != 1) {
@@ -96,15 +85,12 @@ const char* Var<T>::op() const {
 // ---- Tape ------------------------------------------------------------------
 
 template <class T>
-void Tape<T>::check(const Var<T>& v, const char* op) const {
+void Tape<T>::reject(const Var<T>& v, const char* op) const {
     if (v.tape_ != this) {
         throw TapeError(fmt::format("{}: variable #{} belongs to another tape", op, v.index_));
     }
-    if (v.epoch_ != epoch_ || v.index_ >= size_) {
-        throw TapeError(fmt::format(
-            "{}: stale variable #{} (made before the tape was cleared: epoch {}, tape is at {})",
-            op, v.index_, v.epoch_, epoch_));
-    }
+    throw TapeError(fmt::format("{}: stale variable #{} (made before the tape was cleared: epoch {}, tape is at {})",
+                                op, v.index_, v.epoch_, epoch_));
 }
 
 template <class T>

@@ -273,8 +273,11 @@ public:
     /// Sets keeps_intermediate_grads().
     void set_keep_intermediate_grads(bool keep) { keep_intermediate_grads_ = keep; }
 
-    /// Throws TapeError unless `v` is a live handle of this tape.
-    void check(const Var<T>& v, const char* op = "tape") const;
+    /// Throws TapeError unless `v` is a live handle of this tape. Inline, as
+    /// every op checks its inputs; the throwing part is out of line.
+    void check(const Var<T>& v, const char* op = "tape") const {
+        if (v.tape_ != this || v.epoch_ != epoch_ || v.index_ >= size_) [[unlikely]] reject(v, op);
+    }
 
     /// Names `v` for the graph (to_dot): a loss names its inputs by their role
     /// ("pred", "label", "sample_weight"). The names go with clear().
@@ -352,6 +355,8 @@ private:
             return xt::xarray<T>(std::forward<Value>(value));
         }
     }
+    // Throws the TapeError of check() for `v`.
+    [[noreturn]] void reject(const Var<T>& v, const char* op) const;
     // Checks the inputs and pushes the node; it requires a gradient when an
     // input does, gradients are enabled and it has a backward function.
     Var<T> push_node(const char* op, std::span<const Var<T>> inputs, xt::xarray<T>&& value, bool has_backward);
@@ -439,6 +444,19 @@ private:
     bool grad_enabled_ = true;
     bool keep_intermediate_grads_ = true;
 };
+
+// Var's accessors that every op calls, inline now that Tape is complete.
+
+template <class T>
+bool Var<T>::valid() const {
+    return tape_ != nullptr && tape_->epoch() == epoch_ && index_ < tape_->size();
+}
+
+template <class T>
+const xt::xarray<T>& Var<T>::value() const {
+    if (!valid()) [[unlikely]] tape().check(*this, "Var::value");  // throws TapeError
+    return tape_->value_of(index_);
+}
 
 /// What a backward function sees: the gradient of its node's output, the
 /// values of the output and of the inputs, and where to send gradients.
