@@ -318,7 +318,7 @@ struct alignas(64) RowTile {
     T values[tile_elements];
 };
 
-// A part of a row's sum (RowSums), in a per-thread store of its own type.
+// A part of a row's sum (RowSums, RowReduction), in a per-thread store of its own type.
 template <class T>
 struct RowPart {
     T sum;
@@ -524,7 +524,8 @@ struct RowReduction {
         const RowTiles tiles{rows, n};
         // The sums of the parts of rows longer than a tile, tile by tile: added
         // below in order, wherever the threads' shares of the tiles end.
-        xt::xarray<T> parts = tape.buffer(Shape{tiles.split_rows() ? tiles.count() : 0});
+        detail::ScratchVector<RowPart<T>> parts;
+        parts->resize(tiles.split_rows() ? tiles.count() : 0);
         on_tile_ranges(gradients ? *sweep : *program, tiles.count(),
                        [&](TileProgram<T>& p, std::size_t first, std::size_t last) {
             alignas(64) std::array<T, tile_elements> values;
@@ -543,15 +544,14 @@ struct RowReduction {
                     p.forward(at, count, values.data());
                 }
                 if (whole > 0) return kernels::sum_block(tile, {whole, n, 1}, out.data() + row);
-                kernels::sum_block(tile, {1, count, 1}, &parts[tile_index]);
+                kernels::sum_block(tile, {1, count, 1}, &(*parts)[tile_index].sum);
             });
         });
         for (std::size_t row = 0; tiles.split_rows() && row < rows; ++row) {
-            const T* row_parts = parts.data() + row * tiles.tiles_per_row();
-            out.data()[row] = row_parts[0];
-            for (std::size_t j = 1; j < tiles.tiles_per_row(); ++j) out.data()[row] = out.data()[row] + row_parts[j];
+            const RowPart<T>* row_parts = parts->data() + row * tiles.tiles_per_row();
+            out.data()[row] = row_parts[0].sum;
+            for (std::size_t j = 1; j < tiles.tiles_per_row(); ++j) out.data()[row] = out.data()[row] + row_parts[j].sum;
         }
-        tape.keep(std::move(parts));  // spare storage again after clear()
         const T d = static_cast<T>(divisor);
         if (divisor != 1) std::for_each(out.begin(), out.end(), [d](T& v) { v /= d; });
         return out;
