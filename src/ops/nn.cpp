@@ -141,6 +141,31 @@ Var<T> softmax(const Var<T>& a, std::ptrdiff_t axis) {
 
 namespace {
 
+xt::blas_index_t blas_index(std::size_t v) { return static_cast<xt::blas_index_t>(v); }
+
+// gemm_batched when op(B) is a column (n == 1) or op(A) a row (m == 1): a
+// matrix-vector product, C = op(A) b or C^T = op(B)^T a^T, whose vector side
+// is contiguous either way. gemv skips gemm's packing of both operands, which
+// dominates at small sizes (a logistic regression's forward and weight gradient).
+template <class T>
+void gemv_batched(std::size_t batch, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                  const T* a, const T* b, T* c) {
+    using cxxblas::Transpose;
+    const bool column = n == 1;
+    const T* matrix = column ? a : b;
+    const T* vector = column ? b : a;
+    const auto op = (column ? trans_a : !trans_b) ? Transpose::Trans : Transpose::NoTrans;
+    const std::size_t rows = column ? (trans_a ? k : m) : (trans_b ? n : k);
+    const std::size_t cols = column ? (trans_a ? m : k) : (trans_b ? k : n);
+    const std::size_t matrix_size = column ? m * k : k * n;
+    const std::size_t out_size = column ? m : n;
+    for (std::size_t i = 0; i < batch; ++i) {
+        cxxblas::gemv<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor, op, blas_index(rows), blas_index(cols), T(1),
+                                        matrix + i * matrix_size, blas_index(cols), vector + i * k, 1, T(0),
+                                        c + i * out_size, 1);
+    }
+}
+
 // C[i] = op(A[i]) op(B[i]) for `batch` row-major matrices stored back to back,
 // where op transposes when asked: op(A) is m x k, op(B) is k x n, C is m x n.
 // BLAS transposes on the fly, so no transposed copy is made.
@@ -152,37 +177,16 @@ void gemm_batched(std::size_t batch, bool trans_a, bool trans_b, std::size_t m, 
         std::fill(c, c + batch * m * n, T(0));  // an empty sum; BLAS would reject lda = 0
         return;
     }
+    if (n == 1 || m == 1) return gemv_batched(batch, trans_a, trans_b, m, n, k, a, b, c);
     using cxxblas::Transpose;
-    const auto index = [](std::size_t v) { return static_cast<xt::blas_index_t>(v); };
     const auto op_a = trans_a ? Transpose::Trans : Transpose::NoTrans;
     const auto op_b = trans_b ? Transpose::Trans : Transpose::NoTrans;
     const std::size_t lda = trans_a ? m : k;
     const std::size_t ldb = trans_b ? k : n;
-    // A product with a vector side is a matrix-vector product: gemv skips
-    // gemm's packing of both operands, which dominates at small sizes (a
-    // logistic regression's forward and weight gradient).
-    if (n == 1 || m == 1) {
-        // C = op(A) b, or C^T = op(B)^T a^T: the vector side is contiguous either way.
-        const bool column = n == 1;
-        const T* matrix = column ? a : b;
-        const T* vector = column ? b : a;
-        const bool transposed = column ? trans_a : !trans_b;
-        const std::size_t rows = column ? (trans_a ? k : m) : (trans_b ? n : k);
-        const std::size_t cols = column ? (trans_a ? m : k) : (trans_b ? k : n);
-        const std::size_t matrix_size = column ? m * k : k * n;
-        const std::size_t out_size = column ? m : n;
-        for (std::size_t i = 0; i < batch; ++i) {
-            cxxblas::gemv<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor,
-                                            transposed ? Transpose::Trans : Transpose::NoTrans, index(rows),
-                                            index(cols), T(1), matrix + i * matrix_size, index(cols),
-                                            vector + i * k, 1, T(0), c + i * out_size, 1);
-        }
-        return;
-    }
     for (std::size_t i = 0; i < batch; ++i) {
-        cxxblas::gemm<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor, op_a, op_b, index(m), index(n), index(k),
-                                        T(1), a + i * m * k, index(lda), b + i * k * n, index(ldb), T(0),
-                                        c + i * m * n, index(n));
+        cxxblas::gemm<xt::blas_index_t>(cxxblas::StorageOrder::RowMajor, op_a, op_b, blas_index(m), blas_index(n),
+                                        blas_index(k), T(1), a + i * m * k, blas_index(lda), b + i * k * n,
+                                        blas_index(ldb), T(0), c + i * m * n, blas_index(n));
     }
 }
 
