@@ -59,7 +59,7 @@ std::string problems(const nlohmann::json& report) {
             if (row.at(field).is_number() != with_torch) out += fmt::format("{}: {} does not match the peer\n", name, field);
         }
         if (with_torch && !(row.at("torch_us").get<double>() > 0)) out += name + ": torch_us is not positive\n";
-        // A training step has its parts, each timed like the whole step; a loss has none.
+        // A training step has its parts, each with times as the whole step has; a loss has none.
         const bool step = name.starts_with("train/");
         const auto& phases = row.at("phases");
         if (phases.is_null() == step) out += fmt::format("{}: phases are given for exactly the training steps\n", name);

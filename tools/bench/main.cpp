@@ -162,8 +162,9 @@ Row measure_hvp(const CaseSpec& spec, const TimingPolicy& policy, bool with_torc
 constexpr double training_loss_tolerance = 1e-3;
 
 /// xtape's training loop and torch's on the same batches from the same
-/// weights: their first two losses are checked, then the whole steps and
-/// each framework's three parts take turns (see median_seconds).
+/// weights: their first two losses are checked, then the runs of whole steps
+/// (per step in the row) and each framework's three parts take turns (see
+/// median_seconds).
 Row measure_training(const TrainingSpec& spec, const TimingPolicy& policy, bool with_torch) {
     const TrainingBatches batches = draw_batches(spec);
     const XtapeTraining xtape = xtape_training(spec, batches);
@@ -188,16 +189,17 @@ Row measure_training(const TrainingSpec& spec, const TimingPolicy& policy, bool 
         }
         row.disagreement = worst;
     }
-    std::vector<TimedStep> steps{xtape.peer.step, xtape.peer.forward, xtape.peer.backward, xtape.peer.optimizer};
-    if (torch) steps.insert(steps.end(), {torch->step, torch->forward, torch->backward, torch->optimizer});
+    std::vector<TimedStep> steps{xtape.peer.steps, xtape.peer.forward, xtape.peer.backward, xtape.peer.optimizer};
+    if (torch) steps.insert(steps.end(), {torch->steps, torch->forward, torch->backward, torch->optimizer});
     const std::vector<double> seconds = median_seconds(steps, policy);
     const auto phases = [&](std::size_t first) {
         return Phases{seconds[first + 1] * 1e6, seconds[first + 2] * 1e6, seconds[first + 3] * 1e6};
     };
-    row.xtape_us = seconds[0] * 1e6;
+    const double per_step = 1e6 / static_cast<double>(spec.steps_per_run);
+    row.xtape_us = seconds[0] * per_step;
     row.xtape_phases = phases(0);
     if (torch) {
-        row.torch_us = seconds[4] * 1e6;
+        row.torch_us = seconds[4] * per_step;
         row.torch_phases = phases(4);
     }
     return row;

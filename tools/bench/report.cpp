@@ -113,7 +113,7 @@ std::string to_table(const Report& report) {
         return fmt::format("{:>9.1f} {:>9} {:>5}", xtape, number_or_dash(torch, "{:.1f}"),
                            number_or_dash(ratio_of(xtape, torch), "{:.2f}"));
     };
-    out += "\ntraining steps: the whole step timed on its own, its parts in steps of their own; "
+    out += "\ntraining steps: the whole step timed in runs of steps back to back, its parts each on its own; "
            "xtape us, torch us, ratio\n";
     out += fmt::format("{:<13} {:<47} {:^25} {:^25} {:^25} {:^25} {:>8}\n", "case", "model", "step", "forward+loss",
                        "backward", "optimizer", "differ");

@@ -33,7 +33,8 @@ struct Row {
     /// and sum of |gradient| (float32 rounding: ~1e-6..1e-4), for a training
     /// step between their first two steps' losses; none without the peer.
     std::optional<double> disagreement;
-    /// A training step's parts (xtape_us and torch_us are the whole step, timed on its own).
+    /// A training step's parts, each timed on its own (xtape_us and torch_us are
+    /// the whole step, from runs of steps back to back).
     std::optional<Phases> xtape_phases;
     std::optional<Phases> torch_phases;  // none without the peer
     /// A Hessian-vector product's row ("L2Loss/large/hvp").

@@ -81,7 +81,7 @@ private:
 
 std::optional<TrainingPeer> torch_training(const TrainingSpec& spec, const TrainingBatches& batches,
                                            const std::vector<xt::xarray<float>>& weights) {
-    return training_peer(std::make_shared<TorchLoop>(spec, batches, weights));
+    return training_peer(std::make_shared<TorchLoop>(spec, batches, weights), spec.steps_per_run);
 }
 
 }  // namespace xtape::bench

@@ -16,10 +16,11 @@ std::vector<TrainingSpec> make_training_specs() {
     using enum TrainingOptimizer;
     return {
         {"train/digits", "MLP 64-128-10, batch 32, SoftmaxCE, Adam", {64, 128, 10}, 32, SoftmaxCrossEntropy, Adam,
-         1e-3, 1},
-        {"train/tiny", "logistic 30-1, batch 32, SigmoidBCE, SGD", {30, 1}, 32, SigmoidBinaryCrossEntropy, SGD, 0.1, 2},
+         1e-3, 1, 4},
+        {"train/tiny", "logistic 30-1, batch 32, SigmoidBCE, SGD", {30, 1}, 32, SigmoidBinaryCrossEntropy, SGD, 0.1, 2,
+         32},
         {"train/wide", "MLP 784-512-512-10, batch 128, SoftmaxCE, Adam", {784, 512, 512, 10}, 128,
-         SoftmaxCrossEntropy, Adam, 1e-3, 3},
+         SoftmaxCrossEntropy, Adam, 1e-3, 3, 1},
     };
 }
 
@@ -121,7 +122,7 @@ private:
 XtapeTraining xtape_training(const TrainingSpec& spec, const TrainingBatches& batches) {
     auto loop = std::make_shared<XtapeLoop>(spec, batches);
     std::vector<xt::xarray<float>> weights = loop->weights();
-    return {training_peer(std::move(loop)), std::move(weights)};
+    return {training_peer(std::move(loop), spec.steps_per_run), std::move(weights)};
 }
 
 }  // namespace xtape::bench

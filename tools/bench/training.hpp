@@ -30,6 +30,11 @@ struct TrainingSpec {
     TrainingOptimizer optimizer;
     double learning_rate;
     std::uint32_t seed;              // of the initial weights and of the batches
+    /// Steps timed back to back in one repetition of the whole step, as a
+    /// training loop runs them: a run of about 100 us or more of xtape's, so
+    /// that a step of a few us is not timed as its cold start after the other
+    /// framework's turn and the clock's reads (docs/performance.md, 2026-12-07).
+    std::size_t steps_per_run;
 };
 
 /// The batches a training case cycles through: inputs (batch, in) and labels,
@@ -55,8 +60,9 @@ TrainingBatches draw_batches(const TrainingSpec& spec);
 /// phases, takes the next batch of the cycle, so two peers that run the same
 /// number of steps see the same batches.
 struct TrainingPeer {
-    /// The whole step; its untimed preparation enters the next batch.
-    TimedStep step;
+    /// A run of whole steps back to back (TrainingSpec::steps_per_run), each
+    /// entering its batch.
+    TimedStep steps;
     /// The same step in three timed parts, run in this order: forward + loss
     /// (its preparation enters the next batch), backward, and the optimizer
     /// (the update, and what makes the next step start afresh: the gradients
@@ -68,15 +74,19 @@ struct TrainingPeer {
 
 /// The peer of a loop with enter_batch() (the next batch of the cycle),
 /// forward() (model and mean loss), backward(), update() (the optimizer's step
-/// and the reset for the next step) and loss() (after forward).
+/// and the reset for the next step) and loss() (after forward), whose whole
+/// steps are timed in runs of `steps_per_run`.
 template <class Loop>
-TrainingPeer training_peer(std::shared_ptr<Loop> loop) {
+TrainingPeer training_peer(std::shared_ptr<Loop> loop, std::size_t steps_per_run) {
     TrainingPeer peer;
-    peer.step = {[loop] { loop->enter_batch(); }, [loop] {
-                     loop->forward();
-                     loop->backward();
-                     loop->update();
-                 }};
+    peer.steps = {{}, [loop, steps_per_run] {
+                      for (std::size_t step = 0; step < steps_per_run; ++step) {
+                          loop->enter_batch();
+                          loop->forward();
+                          loop->backward();
+                          loop->update();
+                      }
+                  }};
     peer.forward = {[loop] { loop->enter_batch(); }, [loop] { loop->forward(); }};
     peer.backward = {{}, [loop] { loop->backward(); }};
     peer.optimizer = {{}, [loop] { loop->update(); }};
