@@ -99,14 +99,15 @@ double disagreement(const Checksums& a, const Checksums& b) {
 
 /// xtape's step, torch's and, for a case with a bandwidth bound, a copy of
 /// `probe` take turns, so that the ratio and the bound are measured under the
-/// same conditions. The probe's copy leaves the caches cold: a large case's
-/// steps read their inputs from memory, as the bound assumes.
+/// same conditions. A large case's steps start cold (CopyProbe::cold): they
+/// read their inputs from memory, as the bound assumes.
 Row measure(const CaseSpec& spec, const TimingPolicy& policy, CopyProbe& probe, bool with_torch) {
     const InputArrays inputs = spec.draw();
     const PeerStep xtape = xtape_step(spec, inputs);
     const std::optional<PeerStep> torch = with_torch ? torch_step(spec, inputs) : std::nullopt;
-    std::vector<TimedStep> steps{xtape.step};
-    if (torch) steps.push_back(torch->step);
+    const auto timed = [&](const TimedStep& step) { return spec.has_bound ? probe.cold(step) : step; };
+    std::vector<TimedStep> steps{timed(xtape.step)};
+    if (torch) steps.push_back(timed(torch->step));
     if (spec.has_bound) steps.push_back(probe.step());
     const std::vector<double> seconds = median_seconds(steps, policy);
 
