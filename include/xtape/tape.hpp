@@ -276,7 +276,7 @@ public:
     /// Throws TapeError unless `v` is a live handle of this tape. Inline, as
     /// every op checks its inputs; the throwing part is out of line.
     void check(const Var<T>& v, const char* op = "tape") const {
-        if (v.tape_ != this || v.epoch_ != epoch_ || v.index_ >= size_) [[unlikely]] reject(v, op);
+        if (v.tape_ != this || !v.valid()) [[unlikely]] reject(v, op);
     }
 
     /// Names `v` for the graph (to_dot): a loss names its inputs by their role
